@@ -1,0 +1,105 @@
+# waybill - `make run` and `make test` are the two commands a newcomer needs.
+# Both install missing Debian packages first (apt-get, as root or via sudo).
+
+CC      ?= cc
+PKGS    := libmicrohttpd libcjson sqlite3 libsodium harfbuzz harfbuzz-subset
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+           -Wmissing-prototypes -Wvla -Wno-unused-parameter
+OPT     ?= -O2 -g
+CFLAGS  += -std=c11 $(OPT) $(WARN) -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+           -fno-strict-aliasing -pthread
+LIBS    := -lhpdf -lzint -lm -pthread
+BUILD   ?= build
+BIN     ?= bin
+
+# Debian packages: build, run, and test.  Checked one by one, installed only
+# when missing, so a configured machine pays nothing.
+DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libcjson-dev libhpdf-dev \
+             libsqlite3-dev libsodium-dev libzint-dev libharfbuzz-dev libgnutls28-dev \
+             fonts-wqy-microhei
+DEB_TEST  := curl jq sqlite3 poppler-utils zbar-tools qpdf tesseract-ocr \
+             tesseract-ocr-chi-sim wrk python3 libclang-rt-14-dev
+DEPS_STAMP := $(BUILD)/.deps
+
+SRCS    := $(filter-out server/main.c server/ctl.c,$(wildcard server/*.c))
+OBJS    := $(SRCS:server/%.c=$(BUILD)/%.o)
+UNIT    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all deps run test unit e2e sanitize bench check format fuzz clean docs
+
+all: $(BIN)/waybilld $(BIN)/waybillctl
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): Makefile
+	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' \
+	    || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing \
+	    >/dev/null || exit 1; fi
+	@mkdir -p $(BUILD) && touch $@
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+
+$(BUILD)/%.o: server/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libwaybill.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/waybilld: $(BUILD)/main.o $(BUILD)/libwaybill.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS) $(LDFLAGS)
+
+$(BIN)/waybillctl: $(BUILD)/ctl.o $(BUILD)/libwaybill.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS) $(LDFLAGS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libwaybill.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Iserver -MMD -MP -o $@ $< $(BUILD)/libwaybill.a \
+	  $(PKG_LIBS) $(LIBS) $(LDFLAGS)
+
+-include $(OBJS:.o=.d) $(BUILD)/main.d $(BUILD)/ctl.d $(UNIT:=.d)
+
+# --- running -------------------------------------------------------------
+
+run: all
+	@sh deploy/dev-setup.sh
+	exec $(BIN)/waybilld --config deploy/dev.conf
+
+# --- tests ---------------------------------------------------------------
+
+test: all $(UNIT)
+	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh
+
+unit: $(UNIT)
+	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh unit
+
+e2e: all
+	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh e2e
+
+# The same suite, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+sanitize: deps
+	$(MAKE) BUILD=build-san BIN=build-san/bin OPT="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" test
+
+bench: all
+	@BIN=$(BIN) sh tests/bench/run.sh
+
+check: format-check test
+
+format:
+	clang-format -i server/*.c server/*.h tests/unit/*.c tests/unit/*.h
+
+format-check:
+	@clang-format --dry-run --Werror server/*.c server/*.h tests/unit/*.c tests/unit/*.h
+
+clean:
+	rm -rf build build-san bin

@@ -1,0 +1,496 @@
+/*
+ * crypto.c - the only user of sodium.h.  See crypto.h for the scheme.
+ *
+ * Keys live in sodium_malloc'd memory (guard pages, mlock'd where the
+ * system allows, wiped by sodium_free).
+ */
+#include "common.h"
+#include "crypto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#define KDF_CTX_KEK "wbKEK---"
+#define KDF_CTX_SUB "wbSUBKEY"
+enum { SUB_TOKEN = 1, SUB_AUDIT = 2, SUB_BLIND = 3, SUB_BODY = 4 };
+
+struct keyring {
+	uint32_t nversions;  /* versions 1..nversions */
+	uint32_t current;    /* the highest version not retired */
+	unsigned char token_key[KEY_BYTES];
+	unsigned char audit_key[KEY_BYTES];
+	unsigned char blind_key[KEY_BYTES];
+	unsigned char body_key[KEY_BYTES];
+	/* KEK of version v at kek[v - 1]; all-zero when retired. */
+	unsigned char kek[KEYRING_MAX_VERSIONS][KEY_BYTES];
+	bool retired[KEYRING_MAX_VERSIONS];
+};
+
+enum st crypto_init(void)
+{
+	return sodium_init() < 0 ? ST_INTERNAL : ST_OK;
+}
+
+static enum st read_key_file(const char *path, unsigned char **buf, size_t *len, char *err,
+			     size_t errlen)
+{
+	struct stat sb;
+	enum st st = ST_IO;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	*buf = NULL;
+	if (fd < 0) {
+		snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
+		return ST_IO;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "key file %s: not a regular file", path);
+		goto out;
+	}
+	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen, "key file %s: mode %03o lets group or others in; chmod 600 it",
+			 path, (unsigned)(sb.st_mode & 0777));
+		st = ST_INVALID;
+		goto out;
+	}
+	if (sb.st_size <= 0 || sb.st_size % KEY_BYTES != 0 ||
+	    sb.st_size > (off_t)KEY_BYTES * KEYRING_MAX_VERSIONS) {
+		snprintf(err, errlen, "key file %s: %lld bytes; want a multiple of %d (at most %d keys)",
+			 path, (long long)sb.st_size, KEY_BYTES, KEYRING_MAX_VERSIONS);
+		st = ST_INVALID;
+		goto out;
+	}
+	*len = (size_t)sb.st_size;
+	*buf = sodium_malloc(*len);
+	if (!*buf) {
+		st = ST_NOMEM;
+		goto out;
+	}
+	n = read(fd, *buf, *len);
+	if (n < 0 || (size_t)n != *len) {
+		snprintf(err, errlen, "key file %s: short read", path);
+		sodium_free(*buf);
+		*buf = NULL;
+		goto out;
+	}
+	st = ST_OK;
+out:
+	close(fd);
+	return st;
+}
+
+enum st keyring_load(const char *path, struct keyring **out, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	struct keyring *kr;
+	enum st st;
+
+	*out = NULL;
+	st = read_key_file(path, &buf, &len, err, errlen);
+	if (st != ST_OK)
+		return st;
+	kr = sodium_malloc(sizeof(*kr));
+	if (!kr) {
+		sodium_free(buf);
+		return ST_NOMEM;
+	}
+	memset(kr, 0, sizeof(*kr));
+	kr->nversions = (uint32_t)(len / KEY_BYTES);
+	if (sodium_is_zero(buf, KEY_BYTES)) {
+		snprintf(err, errlen, "key file %s: version 1 is empty", path);
+		st = ST_INVALID;
+		goto out;
+	}
+	crypto_kdf_derive_from_key(kr->token_key, KEY_BYTES, SUB_TOKEN, KDF_CTX_SUB, buf);
+	crypto_kdf_derive_from_key(kr->audit_key, KEY_BYTES, SUB_AUDIT, KDF_CTX_SUB, buf);
+	crypto_kdf_derive_from_key(kr->blind_key, KEY_BYTES, SUB_BLIND, KDF_CTX_SUB, buf);
+	crypto_kdf_derive_from_key(kr->body_key, KEY_BYTES, SUB_BODY, KDF_CTX_SUB, buf);
+	for (uint32_t v = 1; v <= kr->nversions; v++) {
+		const unsigned char *root = buf + (size_t)(v - 1) * KEY_BYTES;
+		if (sodium_is_zero(root, KEY_BYTES)) {
+			kr->retired[v - 1] = true;
+			continue;
+		}
+		crypto_kdf_derive_from_key(kr->kek[v - 1], KEY_BYTES, v, KDF_CTX_KEK, root);
+		kr->current = v;
+	}
+	st = ST_OK;
+out:
+	sodium_free(buf);
+	if (st != ST_OK)
+		sodium_free(kr);
+	else
+		*out = kr;
+	return st;
+}
+
+void keyring_free(struct keyring *kr)
+{
+	if (kr)
+		sodium_free(kr);
+}
+
+uint32_t keyring_current(const struct keyring *kr)
+{
+	return kr->current;
+}
+
+uint32_t keyring_versions(const struct keyring *kr)
+{
+	return kr->nversions;
+}
+
+bool keyring_has(const struct keyring *kr, uint32_t v)
+{
+	return v >= 1 && v <= kr->nversions && !kr->retired[v - 1];
+}
+
+/* Write len bytes to path atomically: temp file 0600, fsync, rename, fsync dir. */
+static enum st write_key_file(const char *path, const unsigned char *buf, size_t len, bool excl,
+			      char *err, size_t errlen)
+{
+	char tmp[4096];
+	int fd;
+	enum st st = ST_IO;
+
+	if (excl) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return ST_IO;
+		}
+		if (write(fd, buf, len) != (ssize_t)len || fsync(fd) != 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			close(fd);
+			unlink(path);
+			return ST_IO;
+		}
+		close(fd);
+		return ST_OK;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp)) {
+		snprintf(err, errlen, "key file path too long");
+		return ST_INVALID;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return ST_IO;
+	}
+	if (fchmod(fd, 0600) != 0 || write(fd, buf, len) != (ssize_t)len || fsync(fd) != 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return ST_IO;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return ST_IO;
+	}
+	{
+		char dir[4096];
+		const char *slash = strrchr(path, '/');
+		int dfd;
+		if (slash)
+			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+		else
+			snprintf(dir, sizeof(dir), ".");
+		dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	st = ST_OK;
+	return st;
+}
+
+enum st keyring_generate(const char *path, char *err, size_t errlen)
+{
+	unsigned char *key = sodium_malloc(KEY_BYTES);
+	enum st st;
+
+	if (!key)
+		return ST_NOMEM;
+	randombytes_buf(key, KEY_BYTES);
+	st = write_key_file(path, key, KEY_BYTES, true, err, errlen);
+	sodium_free(key);
+	return st;
+}
+
+enum st keyring_rotate(const char *path, uint32_t *version, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL, *nbuf = NULL;
+	size_t len = 0;
+	enum st st = read_key_file(path, &buf, &len, err, errlen);
+
+	if (st != ST_OK)
+		return st;
+	if (len / KEY_BYTES >= KEYRING_MAX_VERSIONS) {
+		snprintf(err, errlen, "key file %s already holds %d versions", path,
+			 KEYRING_MAX_VERSIONS);
+		st = ST_INVALID;
+		goto out;
+	}
+	nbuf = sodium_malloc(len + KEY_BYTES);
+	if (!nbuf) {
+		st = ST_NOMEM;
+		goto out;
+	}
+	memcpy(nbuf, buf, len);
+	randombytes_buf(nbuf + len, KEY_BYTES);
+	st = write_key_file(path, nbuf, len + KEY_BYTES, false, err, errlen);
+	if (st == ST_OK)
+		*version = (uint32_t)(len / KEY_BYTES) + 1;
+out:
+	if (nbuf)
+		sodium_free(nbuf);
+	sodium_free(buf);
+	return st;
+}
+
+enum st keyring_retire(const char *path, uint32_t version, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	enum st st = read_key_file(path, &buf, &len, err, errlen);
+
+	if (st != ST_OK)
+		return st;
+	if (version < 2 || version >= len / KEY_BYTES) {
+		snprintf(err, errlen,
+			 "version %u cannot be retired: version 1 anchors the token and audit "
+			 "keys, and the current version is in use",
+			 version);
+		st = ST_INVALID;
+		goto out;
+	}
+	sodium_memzero(buf + (size_t)(version - 1) * KEY_BYTES, KEY_BYTES);
+	st = write_key_file(path, buf, len, false, err, errlen);
+out:
+	sodium_free(buf);
+	return st;
+}
+
+/* "TN|version" - the associated data binding a ciphertext to its row. */
+static size_t ad_make(char *ad, size_t adlen, const char *tn, uint32_t version)
+{
+	int n = snprintf(ad, adlen, "%s|%u", tn, version);
+	return n < 0 ? 0 : (size_t)n < adlen ? (size_t)n : adlen - 1;
+}
+
+static const unsigned char *kek_of(const struct keyring *kr, uint32_t v)
+{
+	if (!keyring_has(kr, v))
+		return NULL;
+	return kr->kek[v - 1];
+}
+
+static void dek_wrap(const unsigned char *kek, const char *tn, uint32_t v,
+		     const unsigned char dek[KEY_BYTES], unsigned char out[WRAPPED_DEK_BYTES])
+{
+	char ad[64];
+	size_t adlen = ad_make(ad, sizeof(ad), tn, v);
+
+	randombytes_buf(out, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+		out + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, dek, KEY_BYTES,
+		(const unsigned char *)ad, adlen, NULL, out, kek);
+}
+
+static enum st dek_unwrap(const unsigned char *kek, const char *tn, uint32_t v,
+			  const unsigned char in[WRAPPED_DEK_BYTES], unsigned char dek[KEY_BYTES])
+{
+	char ad[64];
+	size_t adlen = ad_make(ad, sizeof(ad), tn, v);
+
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+		    dek, NULL, NULL, in + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+		    WRAPPED_DEK_BYTES - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+		    (const unsigned char *)ad, adlen, in, kek) != 0)
+		return ST_CRYPTO;
+	return ST_OK;
+}
+
+enum st crypto_seal(const struct keyring *kr, const char *tn, const void *plain, size_t len,
+		    struct sealed *out)
+{
+	unsigned char *dek;
+	char ad[64];
+	size_t adlen;
+	uint32_t v = kr->current;
+	const unsigned char *kek = kek_of(kr, v);
+
+	memset(out, 0, sizeof(*out));
+	if (!kek)
+		return ST_CRYPTO;
+	dek = sodium_malloc(KEY_BYTES);
+	if (!dek)
+		return ST_NOMEM;
+	out->blob_len = len + SEAL_OVERHEAD;
+	out->blob = malloc(out->blob_len);
+	if (!out->blob) {
+		sodium_free(dek);
+		return ST_NOMEM;
+	}
+	crypto_aead_xchacha20poly1305_ietf_keygen(dek);
+	adlen = ad_make(ad, sizeof(ad), tn, v);
+	randombytes_buf(out->blob, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+		out->blob + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, plain, len,
+		(const unsigned char *)ad, adlen, NULL, out->blob, dek);
+	dek_wrap(kek, tn, v, dek, out->wrapped_dek);
+	out->kek_version = v;
+	out->seal_version = v;
+	sodium_free(dek);
+	return ST_OK;
+}
+
+void sealed_release(struct sealed *s)
+{
+	free(s->blob);
+	memset(s, 0, sizeof(*s));
+}
+
+enum st crypto_open(const struct keyring *kr, const char *tn, uint32_t kek_version,
+		    uint32_t seal_version, const unsigned char *wrapped_dek, const unsigned char *blob,
+		    size_t blob_len, char **plain, size_t *len)
+{
+	const unsigned char *kek = kek_of(kr, kek_version);
+	unsigned char *dek;
+	char ad[64];
+	size_t adlen, plen;
+	char *p;
+	enum st st;
+
+	*plain = NULL;
+	if (!kek || blob_len < SEAL_OVERHEAD)
+		return ST_CRYPTO;
+	dek = sodium_malloc(KEY_BYTES);
+	if (!dek)
+		return ST_NOMEM;
+	st = dek_unwrap(kek, tn, kek_version, wrapped_dek, dek);
+	if (st != ST_OK)
+		goto out;
+	plen = blob_len - SEAL_OVERHEAD;
+	p = malloc(plen + 1);
+	if (!p) {
+		st = ST_NOMEM;
+		goto out;
+	}
+	adlen = ad_make(ad, sizeof(ad), tn, seal_version);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+		    (unsigned char *)p, NULL, NULL,
+		    blob + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+		    blob_len - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+		    (const unsigned char *)ad, adlen, blob, dek) != 0) {
+		free_wiped(p, plen + 1);
+		st = ST_CRYPTO;
+		goto out;
+	}
+	p[plen] = '\0';
+	*plain = p;
+	*len = plen;
+out:
+	sodium_free(dek);
+	return st;
+}
+
+enum st crypto_rewrap(const struct keyring *kr, const char *tn, uint32_t from_version,
+		      const unsigned char in[WRAPPED_DEK_BYTES],
+		      unsigned char out[WRAPPED_DEK_BYTES], uint32_t *to_version)
+{
+	const unsigned char *from = kek_of(kr, from_version);
+	const unsigned char *to = kek_of(kr, kr->current);
+	unsigned char *dek;
+	enum st st;
+
+	if (!from || !to)
+		return ST_CRYPTO;
+	dek = sodium_malloc(KEY_BYTES);
+	if (!dek)
+		return ST_NOMEM;
+	st = dek_unwrap(from, tn, from_version, in, dek);
+	if (st == ST_OK) {
+		dek_wrap(to, tn, kr->current, dek, out);
+		*to_version = kr->current;
+	}
+	sodium_free(dek);
+	return st;
+}
+
+void crypto_token_new(char out[TOKEN_CHARS + 1])
+{
+	unsigned char raw[32];
+
+	randombytes_buf(raw, sizeof(raw));
+	memcpy(out, "wb_", 3);
+	sodium_bin2hex(out + 3, TOKEN_CHARS + 1 - 3, raw, sizeof(raw));
+	sodium_memzero(raw, sizeof(raw));
+}
+
+static void keyed_hash(const unsigned char *key, const void *in, size_t len,
+		       unsigned char out[HASH_BYTES])
+{
+	crypto_generichash(out, HASH_BYTES, in, len, key, KEY_BYTES);
+}
+
+void crypto_token_hash(const struct keyring *kr, const char *token, size_t len,
+		       unsigned char out[HASH_BYTES])
+{
+	keyed_hash(kr->token_key, token, len, out);
+}
+
+void crypto_blind_index(const struct keyring *kr, const char *value, size_t len,
+			unsigned char out[HASH_BYTES])
+{
+	keyed_hash(kr->blind_key, value, len, out);
+}
+
+void crypto_body_digest(const struct keyring *kr, const void *body, size_t len,
+			unsigned char out[HASH_BYTES])
+{
+	keyed_hash(kr->body_key, body, len, out);
+}
+
+void crypto_audit_mac(const struct keyring *kr, const unsigned char prev[HASH_BYTES],
+		      const void *entry, size_t len, unsigned char out[HASH_BYTES])
+{
+	crypto_auth_hmacsha256_state st;
+
+	crypto_auth_hmacsha256_init(&st, kr->audit_key, KEY_BYTES);
+	crypto_auth_hmacsha256_update(&st, prev, HASH_BYTES);
+	crypto_auth_hmacsha256_update(&st, entry, len);
+	crypto_auth_hmacsha256_final(&st, out);
+	sodium_memzero(&st, sizeof(st));
+}
+
+bool crypto_equal(const void *a, const void *b, size_t len)
+{
+	return sodium_memcmp(a, b, len) == 0;
+}
+
+void crypto_random(void *buf, size_t len)
+{
+	randombytes_buf(buf, len);
+}
+
+uint32_t crypto_uniform(uint32_t upper)
+{
+	return randombytes_uniform(upper);
+}
+
+void crypto_hex(const unsigned char *in, size_t len, char *out)
+{
+	sodium_bin2hex(out, len * 2 + 1, in, len);
+}

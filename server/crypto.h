@@ -1,0 +1,104 @@
+/*
+ * crypto.h - the only door to libsodium: the keyring, envelope encryption,
+ * token hashes, blind indexes, audit MACs, and the CSPRNG.
+ *
+ * Key file: one or more 32-byte root keys, version 1 first, each later
+ * version appended by `waybillctl key rotate`; the last is current.  A
+ * retired version is 32 zero bytes.  Mode must be 0600 or stricter.
+ *
+ * Envelope: each order has a random data key (DEK).  The order blob is
+ * sealed with XChaCha20-Poly1305 under the DEK, associated data
+ * "TN|seal_version"; the DEK is wrapped with XChaCha20-Poly1305 under the
+ * KEK of its version, associated data "TN|kek_version".  A blob or wrapped
+ * key moved to another row fails to open.  Rewrapping touches only the DEK.
+ *
+ * Subkeys (crypto_kdf, from version 1): token hashing, audit MAC, blind index.
+ */
+#ifndef WAYBILL_CRYPTO_H
+#define WAYBILL_CRYPTO_H
+
+#include "common.h"
+
+#define KEY_BYTES 32
+#define HASH_BYTES 32
+#define WRAPPED_DEK_BYTES (24 + 32 + 16)
+#define SEAL_OVERHEAD (24 + 16)
+#define TOKEN_CHARS 67 /* "wb_" + 64 hex, without the NUL */
+#define KEYRING_MAX_VERSIONS 255
+
+struct keyring;
+
+/* Call once before anything else; ST_INTERNAL if libsodium cannot start. */
+enum st crypto_init(void);
+
+/*
+ * Load a key file.  Refuses (with a one-line reason in err) a missing or
+ * unreadable file, one readable or writable by group/other, or a size that
+ * is not a whole number of keys.  *out is owned by the caller.
+ */
+enum st keyring_load(const char *path, struct keyring **out, char *err, size_t errlen);
+void keyring_free(struct keyring *kr);
+uint32_t keyring_current(const struct keyring *kr);
+uint32_t keyring_versions(const struct keyring *kr);
+bool keyring_has(const struct keyring *kr, uint32_t version);
+
+/* Write a new key file with one fresh key (mode 0600, O_EXCL). */
+enum st keyring_generate(const char *path, char *err, size_t errlen);
+/* Append a fresh key version (atomic replace); *version gets its number. */
+enum st keyring_rotate(const char *path, uint32_t *version, char *err, size_t errlen);
+/* Zero a version in the file (atomic replace).  Never version 1 (subkeys). */
+enum st keyring_retire(const char *path, uint32_t version, char *err, size_t errlen);
+
+/*
+ * Seal an order blob for tracking number tn under a fresh DEK wrapped by the
+ * current KEK.  *blob (len + SEAL_OVERHEAD bytes) is owned by the caller.
+ */
+struct sealed {
+	uint32_t kek_version;  /* wraps the DEK now */
+	uint32_t seal_version; /* bound into the blob; never changes */
+	unsigned char wrapped_dek[WRAPPED_DEK_BYTES];
+	unsigned char *blob;
+	size_t blob_len;
+};
+enum st crypto_seal(const struct keyring *kr, const char *tn, const void *plain, size_t len,
+		    struct sealed *out);
+void sealed_release(struct sealed *s);
+
+/*
+ * Open a blob.  ST_CRYPTO when either layer fails to authenticate (wrong
+ * row, tampering, retired key).  *plain (NUL-terminated, *len without it)
+ * is owned by the caller and must be freed with free_wiped(*plain, *len + 1).
+ */
+enum st crypto_open(const struct keyring *kr, const char *tn, uint32_t kek_version,
+		    uint32_t seal_version, const unsigned char *wrapped_dek, const unsigned char *blob,
+		    size_t blob_len, char **plain, size_t *len);
+
+/* Rewrap a DEK from its version to the current one. */
+enum st crypto_rewrap(const struct keyring *kr, const char *tn, uint32_t from_version,
+		      const unsigned char in[WRAPPED_DEK_BYTES],
+		      unsigned char out[WRAPPED_DEK_BYTES], uint32_t *to_version);
+
+/* A new bearer token: "wb_" + 64 hex chars, NUL-terminated. */
+void crypto_token_new(char out[TOKEN_CHARS + 1]);
+/* Keyed hash of a token (what the database stores). */
+void crypto_token_hash(const struct keyring *kr, const char *token, size_t len,
+		       unsigned char out[HASH_BYTES]);
+/* Keyed hash for equality look-ups of personal values (e.g. a phone). */
+void crypto_blind_index(const struct keyring *kr, const char *value, size_t len,
+			unsigned char out[HASH_BYTES]);
+/* Keyed digest of request bodies, for idempotency checks. */
+void crypto_body_digest(const struct keyring *kr, const void *body, size_t len,
+			unsigned char out[HASH_BYTES]);
+/* Audit chain link: MAC(prev || entry). */
+void crypto_audit_mac(const struct keyring *kr, const unsigned char prev[HASH_BYTES],
+		      const void *entry, size_t len, unsigned char out[HASH_BYTES]);
+/* Constant-time equality. */
+bool crypto_equal(const void *a, const void *b, size_t len);
+
+/* CSPRNG. */
+void crypto_random(void *buf, size_t len);
+uint32_t crypto_uniform(uint32_t upper); /* in [0, upper) */
+
+void crypto_hex(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * util.c - the status names and the few helpers common.h declares.
+ */
+#include "common.h"
+
+#include <stdlib.h>
+#include <stdio.h>
+
+const char *st_name(enum st st)
+{
+	switch (st) {
+	case ST_OK: return "ok";
+	case ST_NOMEM: return "out_of_memory";
+	case ST_MALFORMED: return "malformed";
+	case ST_UNAUTH: return "unauthorized";
+	case ST_FORBIDDEN: return "forbidden";
+	case ST_NOTFOUND: return "not_found";
+	case ST_CONFLICT: return "conflict";
+	case ST_GONE: return "gone";
+	case ST_TOOBIG: return "too_large";
+	case ST_MEDIATYPE: return "unsupported_media_type";
+	case ST_INVALID: return "invalid";
+	case ST_LIMIT: return "rate_limited";
+	case ST_UNAVAILABLE: return "unavailable";
+	case ST_IO: return "io_error";
+	case ST_CRYPTO: return "integrity_error";
+	case ST_INTERNAL: return "internal";
+	}
+	return "internal";
+}
+
+void field_err_set(struct field_err *e, const char *code, const char *message, const char *field)
+{
+	if (!e)
+		return;
+	e->code = code;
+	e->message = message;
+	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
+}
+
+void free_wiped(void *p, size_t len)
+{
+	if (!p)
+		return;
+	explicit_bzero(p, len);
+	free(p);
+}

@@ -1,0 +1,43 @@
+/*
+ * t.h - the tiny unit-test harness: CHECK macros and one closing line,
+ * "N passed, N failed", that tests/run.sh adds up.
+ */
+#ifndef WAYBILL_T_H
+#define WAYBILL_T_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int t_pass, t_fail;
+
+#define CHECK(c)                                                                  \
+	do {                                                                      \
+		if (c) {                                                          \
+			t_pass++;                                                 \
+		} else {                                                          \
+			t_fail++;                                                 \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__,    \
+				__LINE__, #c);                                    \
+		}                                                                 \
+	} while (0)
+
+#define CHECK_STR(got, want)                                                      \
+	do {                                                                      \
+		const char *g_ = (got), *w_ = (want);                             \
+		if (g_ && w_ && strcmp(g_, w_) == 0) {                            \
+			t_pass++;                                                 \
+		} else {                                                          \
+			t_fail++;                                                 \
+			fprintf(stderr, "%s:%d: got \"%s\", want \"%s\"\n",       \
+				__FILE__, __LINE__, g_ ? g_ : "(null)",           \
+				w_ ? w_ : "(null)");                              \
+		}                                                                 \
+	} while (0)
+
+static inline int t_done(void)
+{
+	printf("%d passed, %d failed\n", t_pass, t_fail);
+	return t_fail ? 1 : 0;
+}
+
+#endif

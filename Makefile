@@ -22,7 +22,8 @@ DEB_TEST  := curl jq sqlite3 poppler-utils zbar-tools qpdf tesseract-ocr \
 DEPS_STAMP := $(BUILD)/.deps
 
 SRCS    := $(filter-out server/main.c server/ctl.c,$(wildcard server/*.c))
-OBJS    := $(SRCS:server/%.c=$(BUILD)/%.o)
+OBJS    := $(SRCS:server/%.c=$(BUILD)/%.o) $(BUILD)/schema.o
+SCHEMA  := $(sort $(wildcard schema/[0-9][0-9][0-9][0-9]-*.sql))
 UNIT    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps run test unit e2e sanitize bench check format fuzz clean docs
@@ -48,6 +49,25 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 $(BUILD)/%.o: server/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The numbered migrations, embedded so the daemon needs no files beside it.
+$(BUILD)/schema.c: $(SCHEMA) Makefile | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@{ echo '/* generated from schema/ by the Makefile; do not edit */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'struct migration { int version; const char *name; const char *sql; };'; \
+	  echo 'extern const struct migration schema_migrations[];'; \
+	  echo 'extern const size_t schema_migrations_count;'; \
+	  echo 'const struct migration schema_migrations[] = {'; \
+	  for f in $(SCHEMA); do b=$$(basename $$f .sql); \
+	    printf '{%d, "%s",\n' "$$(echo $$b | cut -c1-4 | sed 's/^0*//')" "$${b#*-}"; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $$f; echo '},'; done; \
+	  echo '};'; \
+	  echo 'const size_t schema_migrations_count = sizeof(schema_migrations) / sizeof(schema_migrations[0]);'; \
+	} > $@
+
+$(BUILD)/schema.o: $(BUILD)/schema.c
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libwaybill.a: $(OBJS)
 	@rm -f $@

@@ -1,0 +1,27 @@
+/*
+ * app.h - what the whole daemon shares: configuration, keys, storage, the
+ * label renderer, and counters.  One instance, made by main.c.
+ */
+#ifndef WAYBILL_APP_H
+#define WAYBILL_APP_H
+
+#include "common.h"
+#include "config.h"
+#include "crypto.h"
+#include "store.h"
+
+#include <stdatomic.h>
+
+struct label_ctx;
+
+struct app {
+	struct config cfg;
+	struct keyring *kr;
+	struct store *store;
+	struct label_ctx *labels;
+	atomic_ullong orders_created;
+	atomic_ullong labels_printed;
+	atomic_int inflight;
+};
+
+#endif

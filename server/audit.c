@@ -1,0 +1,90 @@
+/*
+ * audit.c - canonical encoding and chain links of audit entries.
+ *
+ * Each field is written as a 4-byte big-endian length and its bytes, so no
+ * choice of field contents can make two different entries encode alike.
+ */
+#include "common.h"
+#include "audit.h"
+#include "crypto.h"
+
+#include <time.h>
+
+static size_t put_field(unsigned char *buf, size_t off, size_t cap, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (off + 4 + n > cap)
+		return off; /* cannot happen: fields are bounded, cap fits them all */
+	buf[off] = (unsigned char)(n >> 24);
+	buf[off + 1] = (unsigned char)(n >> 16);
+	buf[off + 2] = (unsigned char)(n >> 8);
+	buf[off + 3] = (unsigned char)n;
+	memcpy(buf + off + 4, s, n);
+	return off + 4 + n;
+}
+
+static size_t audit_encode(const struct audit_entry *e, unsigned char *buf, size_t cap)
+{
+	char seq[24];
+	size_t off = 0;
+
+	snprintf(seq, sizeof(seq), "%lld", (long long)e->seq);
+	off = put_field(buf, off, cap, seq);
+	off = put_field(buf, off, cap, e->ts);
+	off = put_field(buf, off, cap, e->actor);
+	off = put_field(buf, off, cap, e->role);
+	off = put_field(buf, off, cap, e->action);
+	off = put_field(buf, off, cap, e->tracking_no);
+	off = put_field(buf, off, cap, e->reason);
+	off = put_field(buf, off, cap, e->result);
+	off = put_field(buf, off, cap, e->request_id);
+	return off;
+}
+
+void audit_link(const struct keyring *kr, struct audit_entry *e)
+{
+	unsigned char buf[sizeof(struct audit_entry) + 64];
+	size_t n = audit_encode(e, buf, sizeof(buf));
+
+	crypto_audit_mac(kr, e->prev, buf, n, e->hash);
+}
+
+bool audit_link_ok(const struct keyring *kr, const struct audit_entry *e)
+{
+	unsigned char buf[sizeof(struct audit_entry) + 64], want[HASH_BYTES];
+	size_t n = audit_encode(e, buf, sizeof(buf));
+
+	crypto_audit_mac(kr, e->prev, buf, n, want);
+	return crypto_equal(want, e->hash, HASH_BYTES);
+}
+
+void audit_now(char ts[32])
+{
+	struct timespec now;
+	struct tm tm;
+
+	char buf[96];
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
+	snprintf(ts, 32, "%.31s", buf);
+}
+
+static void copy_field(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+void audit_entry_init(struct audit_entry *e, const char *actor, const char *role,
+		      const char *action, const char *tracking_no, const char *request_id)
+{
+	memset(e, 0, sizeof(*e));
+	copy_field(e->actor, sizeof(e->actor), actor ? actor : "-");
+	copy_field(e->role, sizeof(e->role), role ? role : "-");
+	copy_field(e->action, sizeof(e->action), action);
+	copy_field(e->tracking_no, sizeof(e->tracking_no), tracking_no);
+	copy_field(e->request_id, sizeof(e->request_id), request_id);
+}

@@ -1,0 +1,22 @@
+/*
+ * audit.h - the audit chain's pure parts: the canonical encoding of an entry
+ * and its link, hash = HMAC-SHA256(audit key, prev || encoding).  store.c
+ * appends and walks; this file decides what is hashed.
+ */
+#ifndef WAYBILL_AUDIT_H
+#define WAYBILL_AUDIT_H
+
+#include "common.h"
+#include "store.h"
+
+/* Compute e->hash from e->prev and the entry's fields. */
+void audit_link(const struct keyring *kr, struct audit_entry *e);
+/* True when e->hash is the link of e->prev and its fields. */
+bool audit_link_ok(const struct keyring *kr, const struct audit_entry *e);
+/* Current UTC time as "2026-11-22T10:00:00.123Z". */
+void audit_now(char ts[32]);
+/* Fill the who/what of an entry; result and seq are the writer's. */
+void audit_entry_init(struct audit_entry *e, const char *actor, const char *role,
+		      const char *action, const char *tracking_no, const char *request_id);
+
+#endif

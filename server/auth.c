@@ -1,0 +1,54 @@
+/*
+ * auth.c - the authentication gate's one function.  Roles are checked by
+ * http.c against the route table; scope (own orders, own depot) by the
+ * handlers, which answer "not yours" with the same 404 as "not found".
+ */
+#include "common.h"
+#include "auth.h"
+#include "app.h"
+#include "crypto.h"
+
+bool auth_token_shape_ok(const char *token, size_t len)
+{
+	if (len != TOKEN_CHARS || memcmp(token, "wb_", 3) != 0)
+		return false;
+	for (size_t i = 3; i < len; i++) {
+		char c = token[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+enum st auth_bearer(struct app *app, const char *header, struct account *out)
+{
+	unsigned char hash[HASH_BYTES];
+	const char *token;
+	size_t len;
+	enum st st;
+
+	memset(out, 0, sizeof(*out));
+	if (!header || strncmp(header, "Bearer ", 7) != 0)
+		return ST_UNAUTH;
+	token = header + 7;
+	while (*token == ' ')
+		token++;
+	len = strlen(token);
+	while (len && token[len - 1] == ' ')
+		len--;
+	if (!auth_token_shape_ok(token, len))
+		return ST_UNAUTH;
+	crypto_token_hash(app->kr, token, len, hash);
+	st = store_account_by_token(app->store, hash, out);
+	if (st == ST_NOTFOUND) {
+		memset(out, 0, sizeof(*out));
+		return ST_UNAUTH;
+	}
+	if (st != ST_OK)
+		return ST_UNAVAILABLE;
+	if (out->disabled || out->role == ROLE_NONE) {
+		memset(out, 0, sizeof(*out));
+		return ST_UNAUTH;
+	}
+	return ST_OK;
+}

@@ -1,0 +1,54 @@
+/*
+ * config.h - the one option table (API.md "Configuration").
+ *
+ * Precedence, lowest first: built-in default, config file (key = value,
+ * # comments), environment (WAYBILL_KEY_NAME), command line (--key-name).
+ */
+#ifndef WAYBILL_CONFIG_H
+#define WAYBILL_CONFIG_H
+
+#include "common.h"
+
+struct config {
+	char listen[64];
+	char db[512];
+	char key_file[512];
+	char tls_cert[512];
+	char tls_key[512];
+	char templates[512];
+	char font[512];
+	char tracking_prefix[8];
+	char vnum_pool[1024];
+	char log_level[8];
+	long threads;
+	long vnum_grace_hours;
+	long vnum_quarantine_days;
+	long retention_days;
+	long purge_interval_s;
+	long admin_reveals_per_day;
+	long label_reprints_max;
+	long call_routes_per_hour;
+	long miss_limit;
+	long max_batch_labels;
+	long conn_timeout_s;
+	long max_conns_per_ip;
+};
+
+/* Fill with defaults. */
+void config_defaults(struct config *c);
+
+/*
+ * Apply a config file, then the environment, then argv (which may name the
+ * file with --config).  On error writes one line to err and returns
+ * ST_INVALID.  --help prints the table and sets *help.
+ */
+enum st config_load(struct config *c, int argc, char **argv, bool *help, char *err,
+		    size_t errlen);
+
+/* Set one option by name ("label_reprints_max", "40"), with its checks. */
+enum st config_set(struct config *c, const char *name, const char *value, char *err,
+		   size_t errlen);
+
+void config_usage(FILE *f);
+
+#endif

@@ -1,0 +1,313 @@
+/*
+ * ctl.c - waybillctl, the operator tool.  It runs on the host beside the
+ * database, never over HTTP, and may run while the daemon does: its writes
+ * go through the same writer code and land in the same audit chain.
+ *
+ *   waybillctl keygen --out PATH
+ *   waybillctl [--db PATH] [--key-file PATH] [--config FILE] COMMAND ...
+ *     account add --name NAME --role ROLE [--depot DEPOT]
+ *     account list | account disable NAME | token rotate NAME
+ *     audit verify
+ */
+#include "common.h"
+#include "audit.h"
+#include "config.h"
+#include "crypto.h"
+#include "log.h"
+#include "store.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+struct ctl {
+	struct config cfg;
+	struct keyring *kr;
+	struct store *store;
+	char actor[NAME_MAX_BYTES];
+};
+
+NORETURN static void usage(void)
+{
+	fputs("usage: waybillctl keygen --out PATH\n"
+	      "       waybillctl [--db PATH] [--key-file PATH] [--config FILE] COMMAND\n"
+	      "commands:\n"
+	      "  account add --name NAME --role ROLE [--depot DEPOT]   prints the token once\n"
+	      "  account list\n"
+	      "  account disable NAME\n"
+	      "  token rotate NAME                                     prints the new token once\n"
+	      "  audit verify\n"
+	      "roles: courier depot admin auditor telephony\n",
+	      stderr);
+	exit(2);
+}
+
+static void ctl_open(struct ctl *c)
+{
+	char err[512];
+
+	if (crypto_init() != ST_OK)
+		fatal("libsodium failed to initialise");
+	if (keyring_load(c->cfg.key_file, &c->kr, err, sizeof(err)) != ST_OK)
+		fatal("%s", err);
+	if (store_open(c->cfg.db, c->kr, &c->store, err, sizeof(err)) != ST_OK)
+		fatal("%s", err);
+}
+
+static void ctl_close(struct ctl *c)
+{
+	store_close(c->store);
+	keyring_free(c->kr);
+}
+
+/* The operator, as the audit log names them: "op.<unix user>". */
+static void actor_init(struct ctl *c)
+{
+	struct passwd *pw = getpwuid(getuid());
+	char name[NAME_MAX_BYTES];
+	size_t j = 0;
+
+	snprintf(name, sizeof(name), "op.%s", pw ? pw->pw_name : "unknown");
+	for (size_t i = 0; name[i] && j < sizeof(c->actor) - 1; i++) {
+		char ch = name[i];
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || strchr("._-", ch))
+			c->actor[j++] = ch;
+	}
+	c->actor[j] = '\0';
+}
+
+static void job_audit(struct ctl *c, struct wjob *j, const char *action)
+{
+	audit_entry_init(&j->audit, c->actor, "operator", action, NULL, NULL);
+}
+
+struct account_job {
+	struct account a;
+	unsigned char hash[HASH_BYTES];
+};
+
+static enum st tx_account_add(struct store *s, struct wjob *j)
+{
+	struct account_job *aj = j->arg;
+	struct account existing;
+
+	if (store_w_account_get(s, aj->a.name, &existing) == ST_OK)
+		return ST_CONFLICT;
+	return store_w_account_insert(s, &aj->a, aj->hash);
+}
+
+static enum st tx_account_disable(struct store *s, struct wjob *j)
+{
+	struct account_job *aj = j->arg;
+	return store_w_account_disable(s, aj->a.name);
+}
+
+static enum st tx_token_rotate(struct store *s, struct wjob *j)
+{
+	struct account_job *aj = j->arg;
+	return store_w_account_token(s, aj->a.name, aj->hash);
+}
+
+static const char *opt_value(int argc, char **argv, const char *name)
+{
+	for (int i = 0; i < argc - 1; i++)
+		if (strcmp(argv[i], name) == 0)
+			return argv[i + 1];
+	return NULL;
+}
+
+static int cmd_account_add(struct ctl *c, int argc, char **argv)
+{
+	struct account_job aj = {0};
+	struct wjob j = {0};
+	char token[TOKEN_CHARS + 1];
+	const char *name = opt_value(argc, argv, "--name");
+	const char *role = opt_value(argc, argv, "--role");
+	const char *depot = opt_value(argc, argv, "--depot");
+	enum st st;
+
+	for (int i = 0; i < argc; i += 2)
+		if (strcmp(argv[i], "--name") && strcmp(argv[i], "--role") &&
+		    strcmp(argv[i], "--depot"))
+			fatal("account add: unknown option %s", argv[i]);
+	if (!name || !role)
+		usage();
+	if (!name_valid(name))
+		fatal("account add: name must be 1-32 of a-z 0-9 . _ -");
+	aj.a.role = role_parse(role);
+	if (aj.a.role == ROLE_NONE)
+		fatal("account add: unknown role \"%s\"", role);
+	if ((aj.a.role == ROLE_COURIER || aj.a.role == ROLE_DEPOT) && !depot)
+		fatal("account add: a %s needs --depot", role);
+	if (depot && !name_valid(depot))
+		fatal("account add: depot must be 1-32 of a-z 0-9 . _ -");
+	snprintf(aj.a.name, sizeof(aj.a.name), "%s", name);
+	snprintf(aj.a.depot, sizeof(aj.a.depot), "%s", depot ? depot : "");
+
+	ctl_open(c);
+	crypto_token_new(token);
+	crypto_token_hash(c->kr, token, TOKEN_CHARS, aj.hash);
+	j.fn = tx_account_add;
+	j.arg = &aj;
+	job_audit(c, &j, "account.add");
+	snprintf(j.audit.reason, sizeof(j.audit.reason), "%s %s", role_name(aj.a.role), aj.a.name);
+	st = store_run(c->store, &j);
+	ctl_close(c);
+	if (st == ST_CONFLICT)
+		fatal("account add: %s exists", name);
+	if (st != ST_OK)
+		fatal("account add: %s", st_name(st));
+	printf("%s\n", token);
+	explicit_bzero(token, sizeof(token));
+	return 0;
+}
+
+static void print_account(const struct account *a, void *arg)
+{
+	UNUSED(arg);
+	printf("%-24s %-10s %-12s %s\n", a->name, role_name(a->role), a->depot[0] ? a->depot : "-",
+	       a->disabled ? "disabled" : "active");
+}
+
+static int cmd_account_list(struct ctl *c)
+{
+	enum st st;
+
+	ctl_open(c);
+	printf("%-24s %-10s %-12s %s\n", "NAME", "ROLE", "DEPOT", "STATE");
+	st = store_account_each(c->store, print_account, NULL);
+	ctl_close(c);
+	return st == ST_OK ? 0 : 1;
+}
+
+static int cmd_account_change(struct ctl *c, const char *name, bool rotate)
+{
+	struct account_job aj = {0};
+	struct wjob j = {0};
+	char token[TOKEN_CHARS + 1];
+	enum st st;
+
+	if (!name_valid(name))
+		fatal("no such account");
+	snprintf(aj.a.name, sizeof(aj.a.name), "%s", name);
+	ctl_open(c);
+	if (rotate) {
+		crypto_token_new(token);
+		crypto_token_hash(c->kr, token, TOKEN_CHARS, aj.hash);
+	}
+	j.fn = rotate ? tx_token_rotate : tx_account_disable;
+	j.arg = &aj;
+	job_audit(c, &j, rotate ? "token.rotate" : "account.disable");
+	snprintf(j.audit.reason, sizeof(j.audit.reason), "%s", name);
+	st = store_run(c->store, &j);
+	ctl_close(c);
+	if (st == ST_NOTFOUND)
+		fatal("no account named %s", name);
+	if (st != ST_OK)
+		fatal("%s", st_name(st));
+	if (rotate) {
+		printf("%s\n", token);
+		explicit_bzero(token, sizeof(token));
+	} else {
+		printf("%s disabled\n", name);
+	}
+	return 0;
+}
+
+static int cmd_audit_verify(struct ctl *c)
+{
+	struct audit_check chk;
+	char hex[HASH_BYTES * 2 + 1];
+	char err[512];
+	enum st st;
+
+	/*
+	 * store_open() refuses a broken chain; verify must report it instead,
+	 * so it walks the chain itself on a plain reader.
+	 */
+	if (crypto_init() != ST_OK)
+		fatal("libsodium failed to initialise");
+	if (keyring_load(c->cfg.key_file, &c->kr, err, sizeof(err)) != ST_OK)
+		fatal("%s", err);
+	st = store_audit_verify_path(c->cfg.db, c->kr, &chk, err, sizeof(err));
+	keyring_free(c->kr);
+	if (st != ST_OK)
+		fatal("%s", err);
+	crypto_hex(chk.head, HASH_BYTES, hex);
+	if (chk.ok) {
+		printf("ok: %lld entries, head %s\n", (long long)chk.entries, hex);
+		return 0;
+	}
+	printf("BROKEN at seq %lld: %lld entries verify before it\n", (long long)chk.bad_seq,
+	       (long long)chk.entries);
+	return 1;
+}
+
+static int cmd_keygen(int argc, char **argv)
+{
+	const char *out = opt_value(argc, argv, "--out");
+	char err[512];
+
+	if (!out)
+		usage();
+	if (crypto_init() != ST_OK)
+		fatal("libsodium failed to initialise");
+	if (keyring_generate(out, err, sizeof(err)) != ST_OK)
+		fatal("keygen: %s", err);
+	fprintf(stderr, "wrote a new root key to %s (mode 0600); keep a copy offline\n", out);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct ctl c;
+	int i = 1;
+	char err[512];
+	const char *cfgfile = getenv("WAYBILL_CONFIG");
+
+	log_progname = "waybillctl";
+	log_threshold = LOG_WARN;
+	config_defaults(&c.cfg);
+	for (int k = 1; k < argc - 1; k++)
+		if (strcmp(argv[k], "--config") == 0)
+			cfgfile = argv[k + 1];
+	if (cfgfile && *cfgfile) {
+		char *fake[] = {argv[0], "--config", (char *)cfgfile};
+		bool help;
+		if (config_load(&c.cfg, 3, fake, &help, err, sizeof(err)) != ST_OK)
+			fatal("%s", err);
+	} else {
+		char *fake[] = {argv[0]};
+		bool help;
+		if (config_load(&c.cfg, 1, fake, &help, err, sizeof(err)) != ST_OK)
+			fatal("%s", err);
+	}
+	while (i < argc - 1 && strncmp(argv[i], "--", 2) == 0) {
+		if (strcmp(argv[i], "--db") == 0)
+			snprintf(c.cfg.db, sizeof(c.cfg.db), "%s", argv[i + 1]);
+		else if (strcmp(argv[i], "--key-file") == 0)
+			snprintf(c.cfg.key_file, sizeof(c.cfg.key_file), "%s", argv[i + 1]);
+		else if (strcmp(argv[i], "--config") != 0)
+			break;
+		i += 2;
+	}
+	if (i >= argc)
+		usage();
+	actor_init(&c);
+	if (strcmp(argv[i], "keygen") == 0)
+		return cmd_keygen(argc - i - 1, argv + i + 1);
+	if (i + 1 >= argc)
+		usage();
+	if (strcmp(argv[i], "account") == 0) {
+		if (strcmp(argv[i + 1], "add") == 0)
+			return cmd_account_add(&c, argc - i - 2, argv + i + 2);
+		if (strcmp(argv[i + 1], "list") == 0)
+			return cmd_account_list(&c);
+		if (strcmp(argv[i + 1], "disable") == 0 && i + 2 < argc)
+			return cmd_account_change(&c, argv[i + 2], false);
+	}
+	if (strcmp(argv[i], "token") == 0 && strcmp(argv[i + 1], "rotate") == 0 && i + 2 < argc)
+		return cmd_account_change(&c, argv[i + 2], true);
+	if (strcmp(argv[i], "audit") == 0 && strcmp(argv[i + 1], "verify") == 0)
+		return cmd_audit_verify(&c);
+	usage();
+}

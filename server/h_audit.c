@@ -1,0 +1,154 @@
+/*
+ * h_audit.c - GET /v1/audit and GET /v1/audit/verify, for auditors.  The
+ * entries hold no personal data; reading them is itself audited.
+ */
+#include "common.h"
+#include "handlers.h"
+#include "app.h"
+#include "crypto.h"
+#include "json.h"
+
+#define AUDIT_PAGE_DEFAULT 100
+#define AUDIT_PAGE_MAX 1000
+
+static bool since_ok(const char *s)
+{
+	/* 2026-11-22 or 2026-11-22T10:00:00Z (a prefix of our own timestamps) */
+	size_t n = strlen(s);
+
+	if (n < 10 || n > 24)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("0123456789-:T.Z", s[i]))
+			return false;
+	return true;
+}
+
+static cJSON *entry_json(const struct audit_entry *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	char hex[HASH_BYTES * 2 + 1];
+
+	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+	cJSON_AddStringToObject(o, "ts", e->ts);
+	cJSON_AddStringToObject(o, "actor", e->actor);
+	cJSON_AddStringToObject(o, "role", e->role);
+	cJSON_AddStringToObject(o, "action", e->action);
+	if (e->tracking_no[0])
+		cJSON_AddStringToObject(o, "tracking_no", e->tracking_no);
+	else
+		cJSON_AddNullToObject(o, "tracking_no");
+	if (e->reason[0])
+		cJSON_AddStringToObject(o, "reason", e->reason);
+	else
+		cJSON_AddNullToObject(o, "reason");
+	cJSON_AddStringToObject(o, "result", e->result);
+	if (e->request_id[0])
+		cJSON_AddStringToObject(o, "request_id", e->request_id);
+	crypto_hex(e->prev, HASH_BYTES, hex);
+	cJSON_AddStringToObject(o, "prev_hash", hex);
+	crypto_hex(e->hash, HASH_BYTES, hex);
+	cJSON_AddStringToObject(o, "hash", hex);
+	return o;
+}
+
+void h_audit_list(struct request *r)
+{
+	struct audit_query q = {0};
+	struct audit_entry *entries;
+	const char *v;
+	size_t n = 0;
+	cJSON *root, *arr;
+	char *json;
+	enum st st;
+
+	q.limit = AUDIT_PAGE_DEFAULT;
+	q.tracking_no = http_query(r, "tracking_no");
+	q.actor = http_query(r, "actor");
+	q.since = http_query(r, "since");
+	if ((q.tracking_no && (!*q.tracking_no || strlen(q.tracking_no) >= TN_MAX)) ||
+	    (q.actor && !name_valid(q.actor) && strcmp(q.actor, "-") != 0)) {
+		http_reply_error(r, ST_MALFORMED, "bad_filter", "a filter is malformed", NULL);
+		return;
+	}
+	if (q.since && !since_ok(q.since)) {
+		http_reply_error(r, ST_MALFORMED, "bad_since",
+				 "since must be an ISO 8601 UTC time", "since");
+		return;
+	}
+	v = http_query(r, "limit");
+	if (v) {
+		char *end;
+		long l = strtol(v, &end, 10);
+		if (*end || end == v || l < 1 || l > AUDIT_PAGE_MAX) {
+			http_reply_error(r, ST_MALFORMED, "bad_limit", "limit must be 1 to 1000",
+					 "limit");
+			return;
+		}
+		q.limit = (int)l;
+	}
+	v = http_query(r, "after_seq");
+	if (v) {
+		char *end;
+		long long l = strtoll(v, &end, 10);
+		if (*end || end == v || l < 0) {
+			http_reply_error(r, ST_MALFORMED, "bad_after_seq",
+					 "after_seq must be a sequence number", "after_seq");
+			return;
+		}
+		q.after_seq = l;
+	}
+	entries = calloc((size_t)q.limit, sizeof(*entries));
+	if (!entries) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	st = store_audit_list(r->app->store, &q, entries, &n);
+	if (st != ST_OK) {
+		free(entries);
+		http_reply_st(r, st);
+		return;
+	}
+	root = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(root, "entries");
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, entry_json(&entries[i]));
+	if (n == (size_t)q.limit)
+		cJSON_AddNumberToObject(root, "next_after_seq", (double)entries[n - 1].seq);
+	free(entries);
+	json = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (!json) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	reply_after_audit(r, json);
+}
+
+void h_audit_verify(struct request *r)
+{
+	struct audit_check chk;
+	char hex[HASH_BYTES * 2 + 1];
+	cJSON *root;
+	char *json;
+	enum st st = store_audit_verify(r->app->store, &chk);
+
+	if (st != ST_OK) {
+		http_reply_st(r, st);
+		return;
+	}
+	root = cJSON_CreateObject();
+	cJSON_AddBoolToObject(root, "ok", chk.ok);
+	cJSON_AddNumberToObject(root, "entries", (double)chk.entries);
+	crypto_hex(chk.head, HASH_BYTES, hex);
+	cJSON_AddStringToObject(root, "head", hex);
+	if (!chk.ok)
+		cJSON_AddNumberToObject(root, "bad_seq", (double)chk.bad_seq);
+	json = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (!json) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	reply_after_audit(r, json);
+}

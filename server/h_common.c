@@ -1,0 +1,193 @@
+/*
+ * h_common.c - what the handlers share: scope, small bodies, the state
+ * machine, and "audit first, then answer".
+ */
+#include "common.h"
+#include "handlers.h"
+#include "app.h"
+#include "json.h"
+#include "order.h"
+
+#include <strings.h>
+
+bool scope_may_see(const struct account *a, const struct order_row *o)
+{
+	switch (a->role) {
+	case ROLE_COURIER:
+		return strcmp(o->creator, a->name) == 0 || strcmp(o->courier, a->name) == 0;
+	case ROLE_DEPOT:
+		return a->depot[0] && strcmp(o->depot, a->depot) == 0;
+	case ROLE_ADMIN:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool scope_may_set_status(const struct account *a, const struct order_row *o)
+{
+	switch (a->role) {
+	case ROLE_COURIER:
+		return o->courier[0] && strcmp(o->courier, a->name) == 0;
+	case ROLE_DEPOT:
+		return a->depot[0] && strcmp(o->depot, a->depot) == 0;
+	default:
+		return false;
+	}
+}
+
+static const char *const states[] = {"created",   "picked_up", "in_transit", "out_for_delivery",
+				      "delivered", "returned",  "cancelled"};
+
+bool status_known(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(states); i++)
+		if (strcmp(s, states[i]) == 0)
+			return true;
+	return false;
+}
+
+static int status_rank(const char *s)
+{
+	for (int i = 0; i < 5; i++)
+		if (strcmp(s, states[i]) == 0)
+			return i;
+	return -1;
+}
+
+bool status_final(const char *s)
+{
+	return strcmp(s, "delivered") == 0 || strcmp(s, "returned") == 0 ||
+	       strcmp(s, "cancelled") == 0;
+}
+
+/*
+ * created -> picked_up -> in_transit -> out_for_delivery -> delivered, one
+ * step at a time; returned and cancelled from any state before delivered.
+ */
+bool status_transition_ok(const char *from, const char *to)
+{
+	int f = status_rank(from), t = status_rank(to);
+
+	if (status_final(from))
+		return false;
+	if (strcmp(to, "returned") == 0 || strcmp(to, "cancelled") == 0)
+		return f >= 0;
+	return f >= 0 && t == f + 1;
+}
+
+bool tn_path_ok(struct request *r)
+{
+	return tn_valid(r->app->cfg.tracking_prefix, r->tn);
+}
+
+static bool is_json_type(const char *ct)
+{
+	size_t n;
+
+	if (!ct)
+		return false;
+	while (*ct == ' ')
+		ct++;
+	n = strcspn(ct, "; ");
+	return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
+}
+
+enum st body_object(struct request *r, const char *const *keys, cJSON **out)
+{
+	struct json_fault fault;
+	enum json_err je;
+	cJSON *root = NULL, *it;
+	enum st st;
+
+	*out = NULL;
+	if (!is_json_type(http_header(r, "Content-Type"))) {
+		http_reply_st(r, ST_MEDIATYPE);
+		return ST_MEDIATYPE;
+	}
+	je = json_prescan(r->body, r->body_len, keys, &fault);
+	if (je != JSON_OK) {
+		st = json_err_status(je);
+		http_reply_error(r, st, json_err_code(je), json_err_message(je), fault.path);
+		return st;
+	}
+	st = json_parse_tree(r->body, r->body_len, &root);
+	if (st != ST_OK) {
+		http_reply_st(r, st);
+		return st;
+	}
+	if (!cJSON_IsObject(root)) {
+		json_delete_wiped(root);
+		http_reply_error(r, ST_MALFORMED, "not_an_object", "the body must be a JSON object",
+				 NULL);
+		return ST_MALFORMED;
+	}
+	cJSON_ArrayForEach(it, root)
+	{
+		bool known = false;
+		size_t i;
+
+		for (i = 0; keys[i]; i++)
+			if (strcmp(it->string, keys[i]) == 0) {
+				known = true;
+				break;
+			}
+		if (!known) {
+			json_delete_wiped(root);
+			http_reply_error(r, ST_INVALID, "unknown_field",
+					 "the body holds a field this route does not take", NULL);
+			return ST_INVALID;
+		}
+		for (cJSON *o = it->next; o; o = o->next)
+			if (strcmp(o->string, it->string) == 0) {
+				json_delete_wiped(root);
+				http_reply_error(r, ST_INVALID, "duplicate_key",
+						 "a key appears twice in one object", keys[i]);
+				return ST_INVALID;
+			}
+	}
+	*out = root;
+	return ST_OK;
+}
+
+static void pending_free(void *p)
+{
+	struct pending_body *b = p;
+
+	if (!b)
+		return;
+	if (b->json)
+		free_wiped(b->json, b->len);
+	free(b);
+}
+
+static void cont_send(struct request *r)
+{
+	struct pending_body *b = r->hstate;
+
+	if (r->job.st != ST_OK) {
+		/* No durable audit entry: no personal byte leaves. */
+		http_reply_st(r, ST_UNAVAILABLE);
+		return;
+	}
+	http_reply_json(r, 200, b->json, true);
+	b->json = NULL;
+}
+
+void reply_after_audit(struct request *r, char *json)
+{
+	struct pending_body *b = calloc(1, sizeof(*b));
+
+	if (!b) {
+		free_wiped(json, strlen(json));
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	b->json = json;
+	b->len = strlen(json);
+	if (r->hstate_free)
+		r->hstate_free(r->hstate);
+	r->hstate = b;
+	r->hstate_free = pending_free;
+	http_defer(r, NULL, NULL, cont_send);
+}

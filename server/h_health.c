@@ -1,0 +1,25 @@
+/*
+ * h_health.c - GET /healthz and GET /metrics (no authentication; bind the
+ * listener privately in production).
+ */
+#include "common.h"
+#include "handlers.h"
+#include "app.h"
+
+void h_healthz(struct request *r)
+{
+	http_reply_json(r, 200, strdup("{\"status\":\"ok\"}"), false);
+}
+
+void h_metrics(struct request *r)
+{
+	size_t len = 0;
+	char *text = http_metrics_text(r->app, &len);
+
+	if (!text) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	http_reply_json(r, 200, text, false);
+	r->ctype = "text/plain; version=0.0.4";
+}

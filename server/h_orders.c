@@ -1,0 +1,533 @@
+/*
+ * h_orders.c - POST /v1/orders, GET /v1/orders, GET /v1/orders/{tn},
+ * POST /v1/orders/{tn}/assign, POST /v1/orders/{tn}/status.
+ *
+ * Creation seals the order on the HTTP thread (so the writer only inserts),
+ * then hands the insert and its audit entry to the writer as one job.
+ * Reads open and mask on the HTTP thread, then answer only once their audit
+ * entry is durable.
+ */
+#include "common.h"
+#include "handlers.h"
+#include "app.h"
+#include "crypto.h"
+#include "json.h"
+#include "log.h"
+#include "order.h"
+#include "view.h"
+
+#include <ctype.h>
+#include <time.h>
+
+#define LIST_DEFAULT 50
+#define LIST_MAX 200
+#define IDEM_MAX 64
+
+/* ---- create ------------------------------------------------------------ */
+
+struct create_state {
+	struct order o;
+	struct order_row row;
+	char idem[IDEM_MAX + 1];
+	unsigned char digest[HASH_BYTES];
+	bool repeat;
+	char existing[TN_MAX];
+};
+
+static void create_state_free(void *p)
+{
+	struct create_state *cs = p;
+
+	if (!cs)
+		return;
+	order_release(&cs->o);
+	if (cs->row.sealed)
+		free(cs->row.sealed);
+	explicit_bzero(cs, sizeof(*cs));
+	free(cs);
+}
+
+static bool idem_key_ok(const char *k)
+{
+	size_t n = strlen(k);
+
+	if (n == 0 || n > IDEM_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)k[i]) || strchr("._:-", k[i])))
+			return false;
+	return true;
+}
+
+static enum st tx_create(struct store *s, struct wjob *j)
+{
+	struct create_state *cs = j->arg;
+	unsigned char digest[HASH_BYTES];
+	enum st st;
+
+	if (cs->idem[0]) {
+		st = store_w_order_by_idem(s, cs->row.creator, cs->idem, cs->existing, digest);
+		if (st == ST_OK) {
+			snprintf(j->audit.tracking_no, sizeof(j->audit.tracking_no), "%s",
+				 cs->existing);
+			if (!crypto_equal(digest, cs->digest, HASH_BYTES))
+				return ST_CONFLICT;
+			cs->repeat = true;
+			j->result = "repeat";
+			return ST_OK;
+		}
+		if (st != ST_NOTFOUND)
+			return st;
+	}
+	st = store_w_order_insert(s, &cs->row, cs->idem, cs->digest);
+	/* A tracking-number collision (1 in 10^16) or a lost race: try again. */
+	return st == ST_CONFLICT ? ST_UNAVAILABLE : st;
+}
+
+static void cont_create(struct request *r)
+{
+	struct create_state *cs = r->hstate;
+	struct order_row row;
+	cJSON *v;
+	char *json;
+	enum st st = r->job.st;
+
+	if (st == ST_CONFLICT) {
+		http_reply_error(r, ST_CONFLICT, "idempotency_conflict",
+				 "this idempotency key was used for a different order", NULL);
+		return;
+	}
+	if (st != ST_OK) {
+		http_reply_st(r, st);
+		return;
+	}
+	if (cs->repeat) {
+		st = store_order_get(r->app->store, cs->existing, &row);
+		if (st == ST_OK)
+			st = view_order_json(r->app, &row, &json);
+		order_row_release(&row);
+		if (st != ST_OK) {
+			http_reply_st(r, st);
+			return;
+		}
+		http_reply_json(r, 200, json, true);
+		return;
+	}
+	atomic_fetch_add(&r->app->orders_created, 1);
+	v = view_order(&cs->row, &cs->o);
+	json = v ? cJSON_PrintUnformatted(v) : NULL;
+	json_delete_wiped(v);
+	snprintf(r->extra_header[0], sizeof(r->extra_header[0]), "Location:/v1/orders/%s",
+		 cs->row.tracking_no);
+	http_reply_json(r, 201, json, true);
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+void h_order_create(struct request *r)
+{
+	struct create_state *cs;
+	struct field_err fe = {0};
+	const char *hdr;
+	char *canon = NULL;
+	size_t canon_len = 0;
+	enum st st;
+
+	if (r->acct.depot[0] == '\0') {
+		http_reply_error(r, ST_FORBIDDEN, "no_depot",
+				 "this courier account belongs to no depot", NULL);
+		return;
+	}
+	{
+		const char *ct = http_header(r, "Content-Type");
+		if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+		    (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
+			http_reply_st(r, ST_MEDIATYPE);
+			return;
+		}
+	}
+	cs = calloc(1, sizeof(*cs));
+	if (!cs) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	r->hstate = cs;
+	r->hstate_free = create_state_free;
+
+	st = order_parse(r->body, r->body_len, &cs->o, &fe);
+	if (st != ST_OK) {
+		http_reply_error(r, st, fe.code, fe.message, fe.field);
+		return;
+	}
+	hdr = http_header(r, "Idempotency-Key");
+	if (cs->o.client_order_id) {
+		copy_str(cs->idem, sizeof(cs->idem), cs->o.client_order_id);
+		if (hdr && strcmp(hdr, cs->o.client_order_id) != 0) {
+			http_reply_error(r, ST_INVALID, "idempotency_mismatch",
+					 "Idempotency-Key differs from client_order_id",
+					 "client_order_id");
+			return;
+		}
+	} else if (hdr) {
+		if (!idem_key_ok(hdr)) {
+			http_reply_error(r, ST_INVALID, "invalid_idempotency_key",
+					 "Idempotency-Key must be 1-64 of A-Z a-z 0-9 . _ : -",
+					 NULL);
+			return;
+		}
+		copy_str(cs->idem, sizeof(cs->idem), hdr);
+	}
+
+	tn_generate(r->app->cfg.tracking_prefix, cs->row.tracking_no);
+	st = order_to_json(&cs->o, &canon, &canon_len);
+	if (st != ST_OK) {
+		http_reply_st(r, st);
+		return;
+	}
+	crypto_body_digest(r->app->kr, canon, canon_len, cs->digest);
+	{
+		struct sealed sl;
+		st = crypto_seal(r->app->kr, cs->row.tracking_no, canon, canon_len, &sl);
+		free_wiped(canon, canon_len);
+		if (st != ST_OK) {
+			http_reply_st(r, st);
+			return;
+		}
+		cs->row.kek_version = sl.kek_version;
+		cs->row.seal_version = sl.seal_version;
+		memcpy(cs->row.wrapped_dek, sl.wrapped_dek, WRAPPED_DEK_BYTES);
+		cs->row.sealed = sl.blob;
+		cs->row.sealed_len = sl.blob_len;
+	}
+	copy_str(cs->row.status, sizeof(cs->row.status), "created");
+	cs->row.created_at = cs->row.updated_at = (int64_t)time(NULL);
+	copy_str(cs->row.depot, sizeof(cs->row.depot), r->acct.depot);
+	copy_str(cs->row.creator, sizeof(cs->row.creator), r->acct.name);
+	copy_str(cs->row.origin_province, REGION_BYTES, cs->o.sender.province);
+	copy_str(cs->row.origin_city, REGION_BYTES, cs->o.sender.city);
+	copy_str(cs->row.origin_district, REGION_BYTES, cs->o.sender.district);
+	copy_str(cs->row.dest_province, REGION_BYTES, cs->o.recipient.province);
+	copy_str(cs->row.dest_city, REGION_BYTES, cs->o.recipient.city);
+	copy_str(cs->row.dest_district, REGION_BYTES, cs->o.recipient.district);
+	cs->row.weight_g = cs->o.weight_g;
+	cs->row.count = cs->o.count;
+
+	copy_str(r->job.audit.tracking_no, sizeof(r->job.audit.tracking_no), cs->row.tracking_no);
+	http_defer(r, tx_create, cs, cont_create);
+}
+
+/* ---- read one ---------------------------------------------------------- */
+
+void h_order_get(struct request *r)
+{
+	struct order_row row;
+	char *json = NULL;
+	enum st st;
+
+	if (!tn_path_ok(r)) {
+		http_reply_st(r, ST_NOTFOUND);
+		return;
+	}
+	st = store_order_get(r->app->store, r->tn, &row);
+	if (st == ST_NOTFOUND || (st == ST_OK && !scope_may_see(&r->acct, &row))) {
+		bool denied = st == ST_OK;
+		order_row_release(&row);
+		http_audit_then_fail(r, ST_NOTFOUND, denied ? "denied" : "not_found");
+		return;
+	}
+	if (st != ST_OK) {
+		http_reply_st(r, st);
+		return;
+	}
+	st = view_order_json(r->app, &row, &json);
+	order_row_release(&row);
+	if (st != ST_OK) {
+		if (st == ST_GONE || st == ST_CRYPTO)
+			http_audit_then_fail(r, st, NULL);
+		else
+			http_reply_st(r, st);
+		return;
+	}
+	reply_after_audit(r, json);
+}
+
+/* ---- list -------------------------------------------------------------- */
+
+void h_order_list(struct request *r)
+{
+	struct order_query q = {0};
+	struct order_row *rows;
+	const char *v;
+	cJSON *root, *arr;
+	size_t n = 0;
+	bool more = false;
+	char *json;
+	enum st st;
+
+	q.limit = LIST_DEFAULT;
+	v = http_query(r, "limit");
+	if (v) {
+		char *end;
+		long l = strtol(v, &end, 10);
+		if (*end || end == v || l < 1 || l > LIST_MAX) {
+			http_reply_error(r, ST_MALFORMED, "bad_limit", "limit must be 1 to 200",
+					 "limit");
+			return;
+		}
+		q.limit = (int)l;
+	}
+	q.status = http_query(r, "status");
+	if (q.status && !status_known(q.status)) {
+		http_reply_error(r, ST_MALFORMED, "bad_status", "unknown status", "status");
+		return;
+	}
+	q.after = http_query(r, "after");
+	if (q.after && !tn_valid(r->app->cfg.tracking_prefix, q.after)) {
+		http_reply_error(r, ST_MALFORMED, "bad_cursor", "after must be a tracking number",
+				 "after");
+		return;
+	}
+	q.scope = r->acct.role;
+	q.who = r->acct.role == ROLE_DEPOT ? r->acct.depot : r->acct.name;
+
+	rows = calloc((size_t)q.limit, sizeof(*rows));
+	if (!rows) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	st = store_order_list(r->app->store, &q, rows, &n, &more);
+	if (st != ST_OK) {
+		free(rows);
+		if (st == ST_MALFORMED)
+			http_reply_error(r, ST_MALFORMED, "bad_cursor",
+					 "after must be a tracking number from a previous page",
+					 "after");
+		else
+			http_reply_st(r, st);
+		return;
+	}
+	root = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(root, "orders");
+	for (size_t i = 0; i < n; i++) {
+		struct order o;
+		cJSON *view = NULL;
+
+		st = view_open(r->app, &rows[i], &o);
+		if (st == ST_OK) {
+			view = view_order(&rows[i], &o);
+			order_release(&o);
+		} else {
+			/* Erased (or unreadable): the clear columns only. */
+			view = cJSON_CreateObject();
+			cJSON_AddStringToObject(view, "tracking_no", rows[i].tracking_no);
+			cJSON_AddStringToObject(view, "status", rows[i].status);
+			cJSON_AddStringToObject(view, "depot", rows[i].depot);
+			cJSON_AddBoolToObject(view, "erased", st == ST_GONE);
+		}
+		if (view)
+			cJSON_AddItemToArray(arr, view);
+	}
+	if (more && n)
+		cJSON_AddStringToObject(root, "next", rows[n - 1].tracking_no);
+	else
+		cJSON_AddNullToObject(root, "next");
+	for (size_t i = 0; i < n; i++)
+		order_row_release(&rows[i]);
+	free(rows);
+	json = cJSON_PrintUnformatted(root);
+	json_delete_wiped(root);
+	if (!json) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	reply_after_audit(r, json);
+}
+
+/* ---- changes: assign and status ------------------------------------------ */
+
+struct change_state {
+	struct account who;
+	char courier[NAME_MAX_BYTES]; /* assign */
+	char status[20];              /* status */
+	struct order_row row;         /* after the change */
+	int64_t retention_s;
+	const char *why;              /* error code for the client */
+	const char *why_msg;
+	const char *why_field;
+};
+
+static void change_state_free(void *p)
+{
+	struct change_state *cs = p;
+
+	if (!cs)
+		return;
+	order_row_release(&cs->row);
+	free(cs);
+}
+
+static enum st tx_load(struct store *s, struct change_state *cs, const char *tn)
+{
+	enum st st = store_w_order_get(s, tn, &cs->row);
+
+	if (st != ST_OK)
+		return st;
+	return ST_OK;
+}
+
+static enum st tx_assign(struct store *s, struct wjob *j)
+{
+	struct change_state *cs = j->arg;
+	struct account c;
+	enum st st = tx_load(s, cs, j->audit.tracking_no);
+
+	if (st != ST_OK)
+		return st;
+	if (!(cs->who.role == ROLE_DEPOT && strcmp(cs->row.depot, cs->who.depot) == 0)) {
+		j->result = "denied";
+		return ST_NOTFOUND;
+	}
+	if (status_final(cs->row.status)) {
+		cs->why = "order_closed";
+		cs->why_msg = "the order is closed";
+		return ST_CONFLICT;
+	}
+	st = store_w_account_get(s, cs->courier, &c);
+	if (st == ST_NOTFOUND || (st == ST_OK && (c.role != ROLE_COURIER || c.disabled ||
+						  strcmp(c.depot, cs->who.depot) != 0))) {
+		cs->why = "unknown_courier";
+		cs->why_msg = "no active courier of this depot has that name";
+		cs->why_field = "courier";
+		return ST_INVALID;
+	}
+	if (st != ST_OK)
+		return st;
+	cs->row.updated_at = (int64_t)time(NULL);
+	st = store_w_order_set_courier(s, cs->row.id, cs->courier, cs->row.updated_at);
+	if (st == ST_OK)
+		copy_str(cs->row.courier, sizeof(cs->row.courier), cs->courier);
+	return st;
+}
+
+static enum st tx_status(struct store *s, struct wjob *j)
+{
+	struct change_state *cs = j->arg;
+	int64_t now = (int64_t)time(NULL), ended = 0, retain = 0;
+	enum st st = tx_load(s, cs, j->audit.tracking_no);
+
+	if (st != ST_OK)
+		return st;
+	if (!scope_may_set_status(&cs->who, &cs->row)) {
+		j->result = "denied";
+		return ST_NOTFOUND;
+	}
+	if (!status_transition_ok(cs->row.status, cs->status)) {
+		cs->why = "bad_transition";
+		cs->why_msg = "the order's state does not allow this change";
+		return ST_CONFLICT;
+	}
+	if (status_final(cs->status)) {
+		ended = now;
+		retain = now + cs->retention_s;
+	}
+	st = store_w_order_set_status(s, cs->row.id, cs->status, now, ended, retain);
+	if (st == ST_OK) {
+		copy_str(cs->row.status, sizeof(cs->row.status), cs->status);
+		cs->row.updated_at = now;
+		cs->row.ended_at = ended;
+		cs->row.retain_until = retain;
+	}
+	return st;
+}
+
+static void cont_change(struct request *r)
+{
+	struct change_state *cs = r->hstate;
+	char *json = NULL;
+	enum st st = r->job.st;
+
+	if (st != ST_OK) {
+		if (cs->why && (st == ST_CONFLICT || st == ST_INVALID))
+			http_reply_error(r, st, cs->why, cs->why_msg, cs->why_field);
+		else
+			http_reply_st(r, st);
+		return;
+	}
+	st = view_order_json(r->app, &cs->row, &json);
+	if (st != ST_OK) {
+		http_reply_st(r, st);
+		return;
+	}
+	http_reply_json(r, 200, json, true);
+}
+
+static struct change_state *change_begin(struct request *r, const char *key, char *dst,
+					 size_t cap)
+{
+	const char *const keys[] = {key, NULL};
+	struct change_state *cs;
+	cJSON *root, *v;
+
+	if (!tn_path_ok(r)) {
+		http_reply_st(r, ST_NOTFOUND);
+		return NULL;
+	}
+	if (body_object(r, keys, &root) != ST_OK)
+		return NULL;
+	v = cJSON_GetObjectItemCaseSensitive(root, key);
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap) {
+		json_delete_wiped(root);
+		http_reply_error(r, ST_INVALID, v ? "wrong_type" : "missing_field",
+				 v ? "must be a short string" : "this field is required", key);
+		return NULL;
+	}
+	cs = calloc(1, sizeof(*cs));
+	if (!cs) {
+		json_delete_wiped(root);
+		http_reply_st(r, ST_NOMEM);
+		return NULL;
+	}
+	copy_str(dst == NULL ? cs->courier : dst, cap, v->valuestring);
+	json_delete_wiped(root);
+	cs->who = r->acct;
+	cs->retention_s = r->app->cfg.retention_days * 86400;
+	r->hstate = cs;
+	r->hstate_free = change_state_free;
+	return cs;
+}
+
+void h_order_assign(struct request *r)
+{
+	struct change_state *cs;
+	char name[NAME_MAX_BYTES];
+
+	cs = change_begin(r, "courier", name, sizeof(name));
+	if (!cs)
+		return;
+	if (!name_valid(name)) {
+		http_reply_error(r, ST_INVALID, "unknown_courier",
+				 "no active courier of this depot has that name", "courier");
+		return;
+	}
+	copy_str(cs->courier, sizeof(cs->courier), name);
+	http_defer(r, tx_assign, cs, cont_change);
+}
+
+void h_order_status(struct request *r)
+{
+	struct change_state *cs;
+	char status[20];
+
+	cs = change_begin(r, "status", status, sizeof(status));
+	if (!cs)
+		return;
+	if (!status_known(status)) {
+		http_reply_error(r, ST_INVALID, "unknown_status", "unknown status", "status");
+		return;
+	}
+	copy_str(cs->status, sizeof(cs->status), status);
+	http_defer(r, tx_status, cs, cont_change);
+}

@@ -1,0 +1,58 @@
+/*
+ * handlers.h - the route handlers (h_*.c) and what they share: scope rules,
+ * small request bodies, and the order state machine.
+ */
+#ifndef WAYBILL_HANDLERS_H
+#define WAYBILL_HANDLERS_H
+
+#include "common.h"
+#include "http.h"
+
+#include <cJSON.h>
+
+/* h_health.c */
+void h_healthz(struct request *r);
+void h_metrics(struct request *r);
+
+/* h_orders.c */
+void h_order_create(struct request *r);
+void h_order_list(struct request *r);
+void h_order_get(struct request *r);
+void h_order_assign(struct request *r);
+void h_order_status(struct request *r);
+
+/* h_audit.c */
+void h_audit_list(struct request *r);
+void h_audit_verify(struct request *r);
+
+/* ---- shared (h_common.c) ---------------------------------------------- */
+
+/* May this account see the order (masked)?  Not yours answers 404 like not found. */
+bool scope_may_see(const struct account *a, const struct order_row *o);
+/* May it change the order's status? */
+bool scope_may_set_status(const struct account *a, const struct order_row *o);
+
+/*
+ * A small JSON object body: Content-Type checked (415), strictly scanned,
+ * parsed, only the given keys allowed, none twice.  On failure the request
+ * is answered and a non-OK status returned.  *out: json_delete_wiped.
+ */
+enum st body_object(struct request *r, const char *const *keys, cJSON **out);
+
+/* The tracking number in the path: check digits first, storage never touched for a bad one. */
+bool tn_path_ok(struct request *r);
+
+/* Order states. */
+bool status_known(const char *s);
+bool status_final(const char *s);
+bool status_transition_ok(const char *from, const char *to);
+
+/* The JSON and the state a deferred read keeps until its audit entry is committed. */
+struct pending_body {
+	char *json;
+	size_t len;
+};
+/* Audit the read, then send json (200) once the entry is durable; 503 if it is not. */
+void reply_after_audit(struct request *r, char *json);
+
+#endif

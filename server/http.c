@@ -1,0 +1,821 @@
+/*
+ * http.c - the only user of microhttpd.h: listening, body limits, the
+ * authentication gate, dispatch, status mapping, request ids, access logs,
+ * and the counters behind /metrics.
+ *
+ * Threads: libmicrohttpd's internal pool (one thread per core, epoll).
+ * Handlers never wait for the writer: a request that needs a commit is
+ * suspended, and the writer resumes it once the batch holding its job is
+ * durable.  So a few threads keep many requests in flight, and the writer
+ * sees them together (group commit).
+ */
+#include "common.h"
+#include "http.h"
+#include "app.h"
+#include "auth.h"
+#include "audit.h"
+#include "crypto.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#define BODY_CHUNK 4096
+
+/* ---- metrics --------------------------------------------------------- */
+
+static const unsigned metric_codes[] = {200, 201, 400, 401, 403, 404, 405, 409,
+					410, 413, 415, 422, 429, 500, 503};
+#define NCODES ARRAY_SIZE(metric_codes)
+#define MAX_ROUTES 32
+static const double latency_bounds_ms[] = {0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000};
+#define NBUCKETS (ARRAY_SIZE(latency_bounds_ms) + 1)
+
+static atomic_ullong req_count[MAX_ROUTES + 1][NCODES + 1];
+static atomic_ullong lat_bucket[NBUCKETS];
+static atomic_ullong lat_sum_us;
+static atomic_ullong lat_count;
+
+static size_t code_index(unsigned code)
+{
+	for (size_t i = 0; i < NCODES; i++)
+		if (metric_codes[i] == code)
+			return i;
+	return NCODES;
+}
+
+static void metrics_count(const struct route *rt, unsigned code, double ms)
+{
+	size_t ri = rt ? (size_t)(rt - routes) : MAX_ROUTES;
+	size_t b = 0;
+
+	if (ri > MAX_ROUTES)
+		ri = MAX_ROUTES;
+	atomic_fetch_add(&req_count[ri][code_index(code)], 1);
+	while (b < ARRAY_SIZE(latency_bounds_ms) && ms > latency_bounds_ms[b])
+		b++;
+	atomic_fetch_add(&lat_bucket[b], 1);
+	atomic_fetch_add(&lat_sum_us, (unsigned long long)(ms * 1000));
+	atomic_fetch_add(&lat_count, 1);
+}
+
+struct strbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void sb_printf(struct strbuf *sb, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+static void sb_printf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!sb->p)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(sb->p + sb->len, sb->cap - sb->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if ((size_t)n < sb->cap - sb->len) {
+			sb->len += (size_t)n;
+			return;
+		}
+		{
+			char *np = realloc(sb->p, sb->cap * 2 + (size_t)n);
+			if (!np) {
+				free(sb->p);
+				sb->p = NULL;
+				return;
+			}
+			sb->p = np;
+			sb->cap = sb->cap * 2 + (size_t)n;
+		}
+	}
+}
+
+char *http_metrics_text(struct app *app, size_t *len)
+{
+	struct strbuf sb = {malloc(8192), 0, 8192};
+	struct store_stats ss;
+	unsigned long long cum = 0;
+
+	sb_printf(&sb, "# HELP waybill_http_requests_total HTTP requests by route and status.\n"
+		       "# TYPE waybill_http_requests_total counter\n");
+	for (size_t r = 0; r <= MAX_ROUTES; r++) {
+		if (r < MAX_ROUTES && r >= routes_count)
+			continue;
+		for (size_t c = 0; c <= NCODES; c++) {
+			unsigned long long v = atomic_load(&req_count[r][c]);
+			if (!v)
+				continue;
+			sb_printf(&sb,
+				  "waybill_http_requests_total{method=\"%s\",route=\"%s\","
+				  "code=\"%u\"} %llu\n",
+				  r < MAX_ROUTES ? routes[r].method : "-",
+				  r < MAX_ROUTES ? routes[r].pattern : "unmatched",
+				  c < NCODES ? metric_codes[c] : 0, v);
+		}
+	}
+	sb_printf(&sb, "# HELP waybill_http_request_duration_seconds Time from first byte "
+		       "to answer.\n# TYPE waybill_http_request_duration_seconds histogram\n");
+	for (size_t b = 0; b < NBUCKETS; b++) {
+		cum += atomic_load(&lat_bucket[b]);
+		if (b < ARRAY_SIZE(latency_bounds_ms))
+			sb_printf(&sb,
+				  "waybill_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+				  latency_bounds_ms[b] / 1000.0, cum);
+		else
+			sb_printf(&sb,
+				  "waybill_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+				  cum);
+	}
+	sb_printf(&sb, "waybill_http_request_duration_seconds_sum %.6f\n",
+		  (double)atomic_load(&lat_sum_us) / 1e6);
+	sb_printf(&sb, "waybill_http_request_duration_seconds_count %llu\n",
+		  atomic_load(&lat_count));
+	sb_printf(&sb, "# HELP waybill_orders_created_total Orders created.\n"
+		       "# TYPE waybill_orders_created_total counter\n"
+		       "waybill_orders_created_total %llu\n",
+		  atomic_load(&app->orders_created));
+	sb_printf(&sb, "# HELP waybill_labels_printed_total Label pages printed.\n"
+		       "# TYPE waybill_labels_printed_total counter\n"
+		       "waybill_labels_printed_total %llu\n",
+		  atomic_load(&app->labels_printed));
+	store_stats_get(app->store, &ss);
+	sb_printf(&sb,
+		  "# HELP waybill_store_commits_total Write transactions committed (group "
+		  "commits).\n# TYPE waybill_store_commits_total counter\n"
+		  "waybill_store_commits_total %llu\n"
+		  "# HELP waybill_store_jobs_total Writes and audit entries carried by them.\n"
+		  "# TYPE waybill_store_jobs_total counter\nwaybill_store_jobs_total %llu\n"
+		  "# HELP waybill_store_commit_failures_total Batches that failed to commit.\n"
+		  "# TYPE waybill_store_commit_failures_total counter\n"
+		  "waybill_store_commit_failures_total %llu\n",
+		  (unsigned long long)ss.batches, (unsigned long long)ss.jobs,
+		  (unsigned long long)ss.commit_fail);
+	sb_printf(&sb, "# HELP waybill_store_batch_jobs Jobs per commit, by power of two.\n"
+		       "# TYPE waybill_store_batch_jobs counter\n");
+	for (size_t i = 0; i < ARRAY_SIZE(ss.batch_hist); i++)
+		sb_printf(&sb, "waybill_store_batch_jobs{ge=\"%zu\"} %llu\n", (size_t)1 << i,
+			  (unsigned long long)ss.batch_hist[i]);
+	if (!sb.p)
+		return NULL;
+	*len = sb.len;
+	return sb.p;
+}
+
+/* ---- status mapping and replies --------------------------------------- */
+
+unsigned http_status_of(enum st st)
+{
+	switch (st) {
+	case ST_OK: return 200;
+	case ST_MALFORMED: return 400;
+	case ST_UNAUTH: return 401;
+	case ST_FORBIDDEN: return 403;
+	case ST_NOTFOUND: return 404;
+	case ST_CONFLICT: return 409;
+	case ST_GONE: return 410;
+	case ST_TOOBIG: return 413;
+	case ST_MEDIATYPE: return 415;
+	case ST_INVALID: return 422;
+	case ST_LIMIT: return 429;
+	case ST_CRYPTO:
+	case ST_INTERNAL: return 500;
+	case ST_NOMEM:
+	case ST_UNAVAILABLE:
+	case ST_IO: return 503;
+	}
+	return 500;
+}
+
+static const char *default_message(enum st st)
+{
+	switch (st) {
+	case ST_MALFORMED: return "the request is malformed";
+	case ST_UNAUTH: return "a valid bearer token is required";
+	case ST_FORBIDDEN: return "your role may not use this route";
+	case ST_NOTFOUND: return "not found";
+	case ST_CONFLICT: return "the request conflicts with the current state";
+	case ST_GONE: return "the personal data of this order has been erased";
+	case ST_TOOBIG: return "the request body is too large";
+	case ST_MEDIATYPE: return "the body must be application/json";
+	case ST_INVALID: return "a field is invalid";
+	case ST_LIMIT: return "too many requests; try later";
+	case ST_CRYPTO: return "stored data failed its integrity check";
+	case ST_NOMEM:
+	case ST_UNAVAILABLE:
+	case ST_IO: return "the service cannot write durably right now; try again";
+	default: return "internal error";
+	}
+}
+
+static void reply_set(struct request *r, unsigned status, char *body, size_t len, bool wipe,
+		      const char *ctype)
+{
+	if (r->resp)
+		r->resp_wipe ? free_wiped(r->resp, r->resp_len) : free(r->resp);
+	r->status = status;
+	r->resp = body;
+	r->resp_len = len;
+	r->resp_wipe = wipe;
+	r->ctype = ctype;
+	r->answered = true;
+}
+
+void http_reply_json(struct request *r, unsigned status, char *body, bool wipe)
+{
+	if (!body) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	reply_set(r, status, body, strlen(body), wipe, "application/json");
+}
+
+void http_reply_error(struct request *r, enum st st, const char *code, const char *message,
+		      const char *field)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *e = cJSON_AddObjectToObject(root, "error");
+	char *body;
+
+	cJSON_AddStringToObject(e, "code", code ? code : st_name(st));
+	cJSON_AddStringToObject(e, "message", message ? message : default_message(st));
+	if (field && *field)
+		cJSON_AddStringToObject(e, "field", field);
+	cJSON_AddStringToObject(e, "request_id", r->id);
+	body = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (!body) {
+		static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\"}}";
+		body = strdup(oom);
+	}
+	reply_set(r, http_status_of(st), body, body ? strlen(body) : 0, false,
+		  "application/json");
+}
+
+void http_reply_st(struct request *r, enum st st)
+{
+	http_reply_error(r, st, NULL, NULL, NULL);
+}
+
+void http_reply_pdf(struct request *r, unsigned char *pdf, size_t len)
+{
+	reply_set(r, 200, (char *)pdf, len, false, "application/pdf");
+}
+
+const char *http_query(struct request *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *http_header(struct request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/* ---- deferral to the writer ------------------------------------------ */
+
+static void job_done(struct wjob *j)
+{
+	struct request *r = j->ctx;
+
+	r->resumed = true;
+	MHD_resume_connection(r->conn);
+}
+
+void http_defer(struct request *r, wjob_fn fn, void *arg, void (*cont)(struct request *r))
+{
+	struct wjob *j = &r->job;
+
+	j->fn = fn;
+	j->arg = arg;
+	j->done = job_done;
+	j->ctx = r;
+	snprintf(j->audit.request_id, sizeof(j->audit.request_id), "%s", r->id);
+	if (r->acct.name[0]) {
+		snprintf(j->audit.actor, sizeof(j->audit.actor), "%s", r->acct.name);
+		snprintf(j->audit.role, sizeof(j->audit.role), "%s", role_name(r->acct.role));
+	} else {
+		snprintf(j->audit.actor, sizeof(j->audit.actor), "-");
+		snprintf(j->audit.role, sizeof(j->audit.role), "-");
+	}
+	if (!j->audit.action[0])
+		snprintf(j->audit.action, sizeof(j->audit.action), "%s",
+			 r->route && r->route->action ? r->route->action : "request");
+	if (!j->audit.tracking_no[0] && r->tn[0])
+		snprintf(j->audit.tracking_no, sizeof(j->audit.tracking_no), "%s", r->tn);
+	r->cont = cont;
+	r->deferred = true;
+	MHD_suspend_connection(r->conn);
+	store_submit(r->app->store, j);
+}
+
+struct fail_state {
+	enum st st;
+};
+
+static void cont_fail(struct request *r)
+{
+	struct fail_state *f = r->hstate;
+
+	/* If even the audit entry could not be written, say so. */
+	http_reply_st(r, r->job.st == f->st ? f->st : ST_UNAVAILABLE);
+}
+
+static enum st job_fail(struct store *s, struct wjob *j)
+{
+	struct fail_state *f = j->arg;
+	UNUSED(s);
+	return f->st; /* rolled back; the audit entry records the result */
+}
+
+void http_audit_then_fail(struct request *r, enum st st, const char *result)
+{
+	struct fail_state *f = malloc(sizeof(*f));
+
+	if (!f) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	f->st = st;
+	if (r->hstate_free)
+		r->hstate_free(r->hstate);
+	r->hstate = f;
+	r->hstate_free = free;
+	/* The audit entry records result (or f->st's name); the request answers f->st. */
+	r->job.result = result;
+	http_defer(r, job_fail, f, cont_fail);
+}
+
+/* ---- routing ---------------------------------------------------------- */
+
+/* Match path against pattern; on a {tn} segment copy it to tn. */
+static bool path_match(const char *pattern, const char *path, char tn[TN_MAX])
+{
+	while (*pattern && *path) {
+		if (strncmp(pattern, "{tn}", 4) == 0) {
+			size_t n = strcspn(path, "/");
+			if (n == 0 || n >= TN_MAX)
+				return false;
+			memcpy(tn, path, n);
+			tn[n] = '\0';
+			path += n;
+			pattern += 4;
+			continue;
+		}
+		if (*pattern != *path)
+			return false;
+		pattern++;
+		path++;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+/* The route for method and path; *path_known when another method would match. */
+static const struct route *route_find(const char *method, const char *path, char tn[TN_MAX],
+				      bool *path_known)
+{
+	*path_known = false;
+	for (size_t i = 0; i < routes_count; i++) {
+		char t[TN_MAX] = "";
+		if (!path_match(routes[i].pattern, path, t))
+			continue;
+		*path_known = true;
+		if (strcmp(routes[i].method, method) == 0) {
+			memcpy(tn, t, TN_MAX);
+			return &routes[i];
+		}
+	}
+	return NULL;
+}
+
+/* ---- the libmicrohttpd callbacks -------------------------------------- */
+
+struct http_server {
+	struct MHD_Daemon *d;
+	struct app *app;
+	char *tls_cert, *tls_key;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void request_free(struct request *r)
+{
+	if (!r)
+		return;
+	if (r->hstate_free)
+		r->hstate_free(r->hstate);
+	if (r->body)
+		free_wiped(r->body, r->body_cap);
+	if (r->resp)
+		r->resp_wipe ? free_wiped(r->resp, r->resp_len) : free(r->resp);
+	free(r);
+}
+
+struct resp_buf {
+	size_t len;
+	bool wipe;
+	char *p;
+};
+
+static void resp_buf_free(void *cls)
+{
+	struct resp_buf *b = cls;
+
+	if (b->wipe)
+		free_wiped(b->p, b->len);
+	else
+		free(b->p);
+	free(b);
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
+{
+	struct MHD_Response *resp;
+	struct resp_buf *b;
+	enum MHD_Result ret;
+
+	if (!r->answered)
+		http_reply_st(r, ST_INTERNAL);
+	b = malloc(sizeof(*b));
+	if (!b)
+		return MHD_NO;
+	b->len = r->resp_len;
+	b->wipe = r->resp_wipe;
+	b->p = r->resp;
+	r->resp = NULL;
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->p, resp_buf_free,
+								      b);
+	if (!resp) {
+		resp_buf_free(b);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", r->ctype ? r->ctype : "application/json");
+	MHD_add_response_header(resp, "X-Request-Id", r->id);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	for (size_t i = 0; i < ARRAY_SIZE(r->extra_header); i++) {
+		char *colon = strchr(r->extra_header[i], ':');
+		if (colon) {
+			*colon = '\0';
+			MHD_add_response_header(resp, r->extra_header[i], colon + 1);
+		}
+	}
+	ret = MHD_queue_response(c, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void request_id_new(char id[REQID_BYTES])
+{
+	unsigned char raw[8];
+
+	crypto_random(raw, sizeof(raw));
+	crypto_hex(raw, sizeof(raw), id);
+}
+
+/* Authenticate, check the role, and run the handler. */
+static void dispatch(struct request *r)
+{
+	const struct route *rt = r->route;
+	enum st st;
+
+	if (r->too_big) {
+		http_reply_st(r, ST_TOOBIG);
+		return;
+	}
+	if (rt->roles) {
+		st = auth_bearer(r->app, http_header(r, "Authorization"), &r->acct);
+		if (st == ST_UNAVAILABLE) {
+			http_reply_st(r, st);
+			return;
+		}
+		if (st != ST_OK) {
+			if (rt->action)
+				http_audit_then_fail(r, ST_UNAUTH, NULL);
+			else
+				http_reply_st(r, ST_UNAUTH);
+			return;
+		}
+		if (!(rt->roles & (unsigned)r->acct.role)) {
+			if (rt->action)
+				http_audit_then_fail(r, ST_FORBIDDEN, "denied");
+			else
+				http_reply_st(r, ST_FORBIDDEN);
+			return;
+		}
+	}
+	rt->handler(r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct app *app = cls;
+	struct request *r = *con_cls;
+	UNUSED(version);
+
+	if (!r) {
+		bool known;
+		const char *cl;
+
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		*con_cls = r;
+		r->app = app;
+		r->conn = c;
+		r->t0_ns = now_ns();
+		atomic_fetch_add(&app->inflight, 1);
+		request_id_new(r->id);
+		snprintf(r->method, sizeof(r->method), "%s", method);
+		r->route = route_find(method, url, r->tn, &known);
+		if (!r->route) {
+			if (known) {
+				snprintf(r->extra_header[0], sizeof(r->extra_header[0]),
+					 "Allow:%s", "GET, POST");
+				http_reply_error(r, ST_MALFORMED, "method_not_allowed",
+						 "this path does not take this method", NULL);
+				r->status = 405;
+			} else {
+				http_reply_st(r, ST_NOTFOUND);
+			}
+			return send_answer(c, r);
+		}
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		if (cl) {
+			char *end;
+			unsigned long long n = strtoull(cl, &end, 10);
+			if (*end || n > r->route->max_body) {
+				http_reply_st(r, ST_TOOBIG);
+				return send_answer(c, r);
+			}
+		}
+		return MHD_YES;
+	}
+
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (r->too_big || r->answered)
+			return MHD_YES;
+		if (r->body_len + n > r->route->max_body) {
+			r->too_big = true;
+			return MHD_YES;
+		}
+		if (r->body_len + n + 1 > r->body_cap) {
+			size_t cap = r->body_cap ? r->body_cap * 2 : BODY_CHUNK;
+			char *nb;
+			while (cap < r->body_len + n + 1)
+				cap *= 2;
+			if (cap > r->route->max_body + 1)
+				cap = r->route->max_body + 1;
+			nb = malloc(cap);
+			if (!nb)
+				return MHD_NO;
+			if (r->body) {
+				memcpy(nb, r->body, r->body_len);
+				free_wiped(r->body, r->body_cap);
+			}
+			r->body = nb;
+			r->body_cap = cap;
+		}
+		memcpy(r->body + r->body_len, upload_data, n);
+		r->body_len += n;
+		r->body[r->body_len] = '\0';
+		return MHD_YES;
+	}
+
+	if (r->answered && !r->deferred)
+		return send_answer(c, r);
+	if (r->resumed) {
+		r->resumed = false;
+		r->deferred = false;
+		r->cont(r);
+		if (r->deferred) /* the continuation handed on another job */
+			return MHD_YES;
+		return send_answer(c, r);
+	}
+	if (r->deferred) /* spurious call while suspended */
+		return MHD_YES;
+	if (!r->body) {
+		r->body = calloc(1, 1);
+		r->body_cap = 1;
+		if (!r->body)
+			return MHD_NO;
+	}
+	dispatch(r);
+	if (r->deferred)
+		return MHD_YES;
+	return send_answer(c, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct app *app = cls;
+	struct request *r = *con_cls;
+	double ms;
+	UNUSED(c);
+
+	if (!r)
+		return;
+	ms = (double)(now_ns() - r->t0_ns) / 1e6;
+	metrics_count(r->route, r->status, ms);
+	/* Method, route pattern, tracking number, status, time, caller: never a body or a query. */
+	if (!(r->route && r->route->roles == 0 && r->status == 200))
+		log_msg(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN, r->id,
+			"%s %s%s%s %u %.2fms actor=%s%s", r->method,
+			r->route ? r->route->pattern : "(unmatched)", r->tn[0] ? " tn=" : "", r->tn,
+			r->status, ms, r->acct.name[0] ? r->acct.name : "-",
+			toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+	request_free(r);
+	*con_cls = NULL;
+	atomic_fetch_sub(&app->inflight, 1);
+}
+
+/* ---- start and stop --------------------------------------------------- */
+
+static char *read_file(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 20) &&
+	    fseek(f, 0, SEEK_SET) == 0) {
+		buf = malloc((size_t)n + 1);
+		if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+			buf[n] = '\0';
+		} else {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	if (!buf)
+		snprintf(err, errlen, "%s: cannot read", path);
+	return buf;
+}
+
+static bool listen_addr(const char *listen, struct sockaddr_storage *ss, char *err,
+			size_t errlen)
+{
+	char host[64];
+	const char *colon = strrchr(listen, ':');
+	unsigned port;
+	size_t n;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!colon || sscanf(colon + 1, "%u", &port) != 1 || port == 0 || port > 65535)
+		goto bad;
+	n = (size_t)(colon - listen);
+	if (n >= sizeof(host))
+		goto bad;
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+		host[n - 1] = '\0';
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
+			goto bad;
+		return true;
+	}
+	{
+		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		if (strcmp(host, "localhost") == 0)
+			snprintf(host, sizeof(host), "127.0.0.1");
+		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+			goto bad;
+	}
+	return true;
+bad:
+	snprintf(err, errlen, "listen: want HOST:PORT with a numeric address, got \"%s\"",
+		 listen);
+	return false;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	UNUSED(cls);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	log_warn("http: %s", line);
+}
+
+enum st http_start(struct app *app, struct http_server **out, char *err, size_t errlen)
+{
+	struct http_server *h = calloc(1, sizeof(*h));
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ERROR_LOG;
+	long threads = app->cfg.threads;
+
+	*out = NULL;
+	if (!h)
+		return ST_NOMEM;
+	h->app = app;
+	if (routes_count > MAX_ROUTES) {
+		snprintf(err, errlen, "too many routes for the metrics table");
+		free(h);
+		return ST_INTERNAL;
+	}
+	if (!listen_addr(app->cfg.listen, &ss, err, errlen)) {
+		free(h);
+		return ST_INVALID;
+	}
+	if (threads <= 0)
+		threads = sysconf(_SC_NPROCESSORS_ONLN);
+	if (threads <= 0)
+		threads = 1;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (app->cfg.tls_cert[0]) {
+		h->tls_cert = read_file(app->cfg.tls_cert, err, errlen);
+		h->tls_key = h->tls_cert ? read_file(app->cfg.tls_key, err, errlen) : NULL;
+		if (!h->tls_cert || !h->tls_key) {
+			free(h->tls_cert);
+			free(h);
+			return ST_INVALID;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	if (flags & MHD_USE_TLS)
+		h->d = MHD_start_daemon(
+			flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+			NULL, MHD_OPTION_SOCK_ADDR, &ss,
+			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_conns_per_ip,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
+			MHD_OPTION_HTTPS_MEM_KEY,
+			h->tls_key, MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert, MHD_OPTION_END);
+	else
+		h->d = MHD_start_daemon(
+			flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+			NULL, MHD_OPTION_SOCK_ADDR, &ss,
+			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_conns_per_ip,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_END);
+	if (!h->d) {
+		snprintf(err, errlen, "cannot listen on %s (in use, or not allowed)",
+			 app->cfg.listen);
+		free(h->tls_cert);
+		free(h->tls_key);
+		free(h);
+		return ST_IO;
+	}
+	log_info("http: listening on %s%s with %ld threads", app->cfg.listen,
+		 (flags & MHD_USE_TLS) ? " (TLS)" : "", threads);
+	*out = h;
+	return ST_OK;
+}
+
+void http_stop(struct http_server *h, int drain_timeout_s)
+{
+	uint64_t deadline;
+
+	if (!h)
+		return;
+	MHD_quiesce_daemon(h->d); /* no new connections */
+	deadline = now_ns() + (uint64_t)drain_timeout_s * 1000000000ull;
+	while (atomic_load(&h->app->inflight) > 0 && now_ns() < deadline)
+		usleep(10000);
+	if (atomic_load(&h->app->inflight) > 0)
+		log_warn("http: %d requests still in flight at shutdown",
+			 atomic_load(&h->app->inflight));
+	MHD_stop_daemon(h->d);
+	if (h->tls_key)
+		free_wiped(h->tls_key, strlen(h->tls_key));
+	free(h->tls_cert);
+	free(h);
+}

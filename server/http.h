@@ -1,0 +1,102 @@
+/*
+ * http.h - requests and responses, without microhttpd in sight.
+ *
+ * http.c is the only user of microhttpd.h.  A handler gets a struct request
+ * whose route matched, whose body arrived within the route's limit and whose
+ * caller holds one of the route's roles; it answers with one of the
+ * http_reply_* calls, or hands a job to the writer with http_defer() and
+ * answers from the continuation once the job is committed.
+ */
+#ifndef WAYBILL_HTTP_H
+#define WAYBILL_HTTP_H
+
+#include "common.h"
+#include "store.h"
+
+struct app;
+struct request;
+
+typedef void (*handler_fn)(struct request *r);
+
+struct route {
+	const char *method;
+	const char *pattern; /* "/v1/orders/{tn}/status": {tn} is one path segment */
+	handler_fn handler;
+	unsigned roles;      /* enum role bits; 0 = no authentication */
+	size_t max_body;     /* bytes; 0 = no body accepted */
+	const char *action;  /* audit action for this route, NULL when not audited */
+};
+
+extern const struct route routes[];
+extern const size_t routes_count;
+
+struct request {
+	struct app *app;
+	const struct route *route;
+	char id[REQID_BYTES];
+	char method[8];
+	char tn[TN_MAX];      /* the {tn} segment, when the route has one */
+	struct account acct;  /* the caller, once authenticated */
+	char *body;           /* NUL-terminated; body_len without the NUL */
+	size_t body_len;
+
+	/* the answer */
+	unsigned status;
+	char *resp;
+	size_t resp_len;
+	bool resp_wipe;       /* wipe before free: it held personal data */
+	const char *ctype;
+	char extra_header[2][96];
+
+	/* a job for the writer and what to do once it is committed */
+	struct wjob job;
+	void (*cont)(struct request *r);
+	void *hstate;                 /* the handler's own state */
+	void (*hstate_free)(void *p); /* frees hstate with the request */
+
+	/* http.c's own */
+	void *conn;
+	uint64_t t0_ns;
+	bool too_big, deferred, resumed, answered;
+	size_t body_cap;
+};
+
+/* A query argument, or NULL. */
+const char *http_query(struct request *r, const char *key);
+/* A request header, or NULL. */
+const char *http_header(struct request *r, const char *name);
+
+/* Answer with JSON (takes ownership of body, a malloc'd string). */
+void http_reply_json(struct request *r, unsigned status, char *body, bool wipe);
+/* Answer with an error body {"error":{"code","message","field"?}}. */
+void http_reply_error(struct request *r, enum st st, const char *code, const char *message,
+		      const char *field);
+/* The usual error for a status (code = st_name). */
+void http_reply_st(struct request *r, enum st st);
+/* Answer with a PDF (takes ownership). */
+void http_reply_pdf(struct request *r, unsigned char *pdf, size_t len);
+
+/*
+ * Hand r->job (fn, arg, audit filled by the caller) to the writer.  When it
+ * is committed, cont(r) runs on an HTTP thread and must answer.  The job's
+ * audit entry gets the request id and the caller here.
+ */
+void http_defer(struct request *r, wjob_fn fn, void *arg, void (*cont)(struct request *r));
+/*
+ * Audit a refused request (result: NULL for st's name, or e.g. "denied"),
+ * then answer with st's error; 503 when the entry cannot be written.
+ */
+void http_audit_then_fail(struct request *r, enum st st, const char *result);
+
+unsigned http_status_of(enum st st);
+
+/* Start serving on cfg->listen; NULL and a line in err on failure. */
+struct http_server;
+enum st http_start(struct app *app, struct http_server **out, char *err, size_t errlen);
+/* Stop accepting, drain in-flight requests (up to timeout), stop. */
+void http_stop(struct http_server *h, int drain_timeout_s);
+
+/* Prometheus text for /metrics; caller frees. */
+char *http_metrics_text(struct app *app, size_t *len);
+
+#endif

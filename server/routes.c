@@ -1,0 +1,25 @@
+/*
+ * routes.c - the route table: every route, the roles it admits and its body
+ * limit.  A path or method not listed here is answered 404/405; a role not
+ * listed for a route is answered 403.  Deny by default.
+ */
+#include "common.h"
+#include "handlers.h"
+
+#define KB 1024
+
+const struct route routes[] = {
+	{"GET", "/healthz", h_healthz, 0, 0, NULL},
+	{"GET", "/metrics", h_metrics, 0, 0, NULL},
+	{"POST", "/v1/orders", h_order_create, ROLE_COURIER, 64 * KB, "order.create"},
+	{"GET", "/v1/orders", h_order_list, ROLE_COURIER | ROLE_DEPOT, 0, "order.list"},
+	{"GET", "/v1/orders/{tn}", h_order_get, ROLE_COURIER | ROLE_DEPOT | ROLE_ADMIN, 0,
+	 "order.read"},
+	{"POST", "/v1/orders/{tn}/assign", h_order_assign, ROLE_DEPOT, 4 * KB, "order.assign"},
+	{"POST", "/v1/orders/{tn}/status", h_order_status, ROLE_COURIER | ROLE_DEPOT, 4 * KB,
+	 "order.status"},
+	{"GET", "/v1/audit", h_audit_list, ROLE_AUDITOR, 0, "audit.read"},
+	{"GET", "/v1/audit/verify", h_audit_verify, ROLE_AUDITOR, 0, "audit.verify"},
+};
+
+const size_t routes_count = ARRAY_SIZE(routes);

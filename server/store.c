@@ -1,0 +1,1225 @@
+/*
+ * store.c - the only user of sqlite3.h.  See store.h for the shape.
+ *
+ * Connections: one writer (owned by the writer thread) and one reader per
+ * thread that reads, made on first use and closed by store_close().  Every
+ * statement is prepared once per connection (SQLITE_PREPARE_PERSISTENT) and
+ * reset after each use.
+ */
+#include "common.h"
+#include "store.h"
+#include "audit.h"
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+/* The numbered migrations under schema/, embedded at build time (schema.c). */
+struct migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+extern const struct migration schema_migrations[];
+extern const size_t schema_migrations_count;
+
+#define BATCH_MAX 512
+#define BUSY_TIMEOUT_MS 5000
+
+enum stmt {
+	S_ACCOUNT_BY_TOKEN,
+	S_ACCOUNT_BY_NAME,
+	S_ACCOUNT_ALL,
+	S_ACCOUNT_INSERT,
+	S_ACCOUNT_DISABLE,
+	S_ACCOUNT_TOKEN,
+	S_ORDER_BY_TN,
+	S_ORDER_ID_BY_TN,
+	S_ORDER_BY_IDEM,
+	S_ORDER_INSERT,
+	S_ORDER_STATUS,
+	S_ORDER_COURIER,
+	S_ORDER_PRINTS,
+	S_LIST_DEPOT,
+	S_LIST_COURIER,
+	S_AUDIT_HEAD,
+	S_AUDIT_INSERT,
+	S_AUDIT_LIST,
+	S_AUDIT_ALL,
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_SAVEPOINT,
+	S_ROLLBACK_TO,
+	S_RELEASE,
+	NSTMT
+};
+
+#define ORDER_COLS                                                                        \
+	"id, tracking_no, status, created_at, updated_at, ended_at, depot, creator, courier, " \
+	"origin_province, origin_city, origin_district, dest_province, dest_city, "            \
+	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "    \
+	"kek_version, seal_version, wrapped_dek, sealed"
+#define AUDIT_COLS \
+	"seq, ts, actor, role, action, tracking_no, reason, result, request_id, prev, hash"
+
+static const char *const sql_text[NSTMT] = {
+	[S_ACCOUNT_BY_TOKEN] = "SELECT id, name, role, depot, disabled, created_at, token_hash "
+			       "FROM accounts WHERE token_hash = ?1",
+	[S_ACCOUNT_BY_NAME] = "SELECT id, name, role, depot, disabled, created_at FROM accounts "
+			      "WHERE name = ?1",
+	[S_ACCOUNT_ALL] = "SELECT id, name, role, depot, disabled, created_at FROM accounts "
+			  "ORDER BY name",
+	[S_ACCOUNT_INSERT] = "INSERT INTO accounts (name, role, depot, token_hash, disabled, "
+			     "created_at) VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+	[S_ACCOUNT_DISABLE] = "UPDATE accounts SET disabled = 1 WHERE name = ?1",
+	[S_ACCOUNT_TOKEN] = "UPDATE accounts SET token_hash = ?2 WHERE name = ?1",
+	[S_ORDER_BY_TN] = "SELECT " ORDER_COLS " FROM orders WHERE tracking_no = ?1",
+	[S_ORDER_ID_BY_TN] = "SELECT id FROM orders WHERE tracking_no = ?1",
+	[S_ORDER_BY_IDEM] = "SELECT tracking_no, body_digest FROM orders "
+			    "WHERE creator = ?1 AND idem_key = ?2",
+	[S_ORDER_INSERT] =
+		"INSERT INTO orders (tracking_no, status, created_at, updated_at, depot, creator, "
+		"idem_key, body_digest, origin_province, origin_city, origin_district, "
+		"dest_province, dest_city, dest_district, weight_g, count, vnum, ext, "
+		"kek_version, seal_version, wrapped_dek, sealed) VALUES (?1, ?2, ?3, ?3, ?4, ?5, "
+		"?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+	[S_ORDER_STATUS] = "UPDATE orders SET status = ?2, updated_at = ?3, ended_at = ?4, "
+			   "retain_until = ?5 WHERE id = ?1",
+	[S_ORDER_COURIER] = "UPDATE orders SET courier = ?2, updated_at = ?3 WHERE id = ?1",
+	[S_ORDER_PRINTS] = "UPDATE orders SET print_count = ?2 WHERE id = ?1",
+	[S_LIST_DEPOT] = "SELECT " ORDER_COLS " FROM orders WHERE depot = ?1 AND id > ?2 "
+			 "AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4",
+	[S_LIST_COURIER] = "SELECT " ORDER_COLS " FROM orders WHERE (creator = ?1 OR courier = ?1) "
+			   "AND id > ?2 AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4",
+	[S_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+	[S_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, "
+			   "NULLIF(?6, ''), NULLIF(?7, ''), ?8, NULLIF(?9, ''), ?10, ?11)",
+	[S_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE (?1 IS NULL OR tracking_no = ?1) "
+			 "AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR ts >= ?3) AND seq > ?4 "
+			 "ORDER BY seq LIMIT ?5",
+	[S_AUDIT_ALL] = "SELECT " AUDIT_COLS " FROM audit ORDER BY seq",
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_SAVEPOINT] = "SAVEPOINT job",
+	[S_ROLLBACK_TO] = "ROLLBACK TO job",
+	[S_RELEASE] = "RELEASE job",
+};
+
+struct conn {
+	sqlite3 *db;
+	sqlite3_stmt *st[NSTMT];
+	struct conn *next;
+};
+
+struct store {
+	const struct keyring *kr;
+	char path[512];
+	struct conn *writer;
+
+	pthread_mutex_t lock; /* guards the queue, readers and stats */
+	pthread_cond_t wake;
+	struct wjob *head, *tail;
+	bool stopping;
+	pthread_t thread;
+	bool thread_started;
+
+	struct conn *readers;
+	pthread_key_t reader_key;
+
+	/* The audit chain as the running batch sees it. */
+	int64_t audit_seq;
+	unsigned char audit_head[HASH_BYTES];
+
+	struct store_stats stats;
+};
+
+/* ---- names ----------------------------------------------------------- */
+
+static const char *const role_names[] = {"courier", "depot", "admin", "auditor", "telephony"};
+
+const char *role_name(enum role r)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(role_names); i++)
+		if (r == (enum role)(1 << i))
+			return role_names[i];
+	return "-";
+}
+
+enum role role_parse(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(role_names); i++)
+		if (strcmp(s, role_names[i]) == 0)
+			return (enum role)(1 << i);
+	return ROLE_NONE;
+}
+
+bool name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= NAME_MAX_BYTES)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* ---- connections ----------------------------------------------------- */
+
+static enum st sql_status(int rc)
+{
+	switch (rc) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return ST_OK;
+	case SQLITE_NOMEM:
+		return ST_NOMEM;
+	case SQLITE_CONSTRAINT:
+		return ST_CONFLICT;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+		return ST_UNAVAILABLE;
+	default:
+		return ST_IO;
+	}
+}
+
+static sqlite3_stmt *stmt(struct conn *c, enum stmt id)
+{
+	if (!c->st[id]) {
+		int rc = sqlite3_prepare_v3(c->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT,
+					    &c->st[id], NULL);
+		if (rc != SQLITE_OK) {
+			log_error("store: prepare %d: %s", (int)id, sqlite3_errmsg(c->db));
+			return NULL;
+		}
+	}
+	return c->st[id];
+}
+
+static void conn_close(struct conn *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < NSTMT; i++)
+		sqlite3_finalize(c->st[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static enum st exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return sql_status(rc) == ST_OK ? ST_IO : sql_status(rc);
+	}
+	return ST_OK;
+}
+
+/*
+ * Pragmas are set explicitly: this machine's SQLite build defaults are not
+ * what we promise (a 201 survives a power cut; erased bytes leave the file).
+ */
+static const char pragmas[] = "PRAGMA journal_mode = WAL;"
+			      "PRAGMA synchronous = FULL;"
+			      "PRAGMA secure_delete = ON;"
+			      "PRAGMA foreign_keys = ON;"
+			      "PRAGMA trusted_schema = OFF;";
+
+static enum st conn_open(const char *path, bool create, struct conn **out, char *err,
+			 size_t errlen)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+	int rc;
+
+	*out = NULL;
+	if (!c)
+		return ST_NOMEM;
+	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "database %s: %s", path,
+			 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		conn_close(c);
+		return ST_IO;
+	}
+	sqlite3_extended_result_codes(c->db, 0);
+	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	if (exec_sql(c->db, pragmas, err, errlen) != ST_OK) {
+		conn_close(c);
+		return ST_IO;
+	}
+	*out = c;
+	return ST_OK;
+}
+
+/* The calling thread's reader, made on first use. */
+static struct conn *reader(struct store *s)
+{
+	struct conn *c = pthread_getspecific(s->reader_key);
+	char err[256];
+
+	if (c)
+		return c;
+	if (conn_open(s->path, false, &c, err, sizeof(err)) != ST_OK) {
+		log_error("store: reader: %s", err);
+		return NULL;
+	}
+	pthread_mutex_lock(&s->lock);
+	c->next = s->readers;
+	s->readers = c;
+	pthread_mutex_unlock(&s->lock);
+	pthread_setspecific(s->reader_key, c);
+	return c;
+}
+
+/* ---- row helpers ----------------------------------------------------- */
+
+static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s && *s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void account_from_row(sqlite3_stmt *st, struct account *a)
+{
+	char role[16];
+
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(st, 0);
+	col_text(st, 1, a->name, sizeof(a->name));
+	col_text(st, 2, role, sizeof(role));
+	a->role = role_parse(role);
+	col_text(st, 3, a->depot, sizeof(a->depot));
+	a->disabled = sqlite3_column_int(st, 4) != 0;
+	a->created_at = sqlite3_column_int64(st, 5);
+}
+
+static enum st order_from_row(sqlite3_stmt *st, struct order_row *r)
+{
+	const void *b;
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	col_text(st, 1, r->tracking_no, sizeof(r->tracking_no));
+	col_text(st, 2, r->status, sizeof(r->status));
+	r->created_at = sqlite3_column_int64(st, 3);
+	r->updated_at = sqlite3_column_int64(st, 4);
+	r->ended_at = sqlite3_column_int64(st, 5);
+	col_text(st, 6, r->depot, sizeof(r->depot));
+	col_text(st, 7, r->creator, sizeof(r->creator));
+	col_text(st, 8, r->courier, sizeof(r->courier));
+	col_text(st, 9, r->origin_province, sizeof(r->origin_province));
+	col_text(st, 10, r->origin_city, sizeof(r->origin_city));
+	col_text(st, 11, r->origin_district, sizeof(r->origin_district));
+	col_text(st, 12, r->dest_province, sizeof(r->dest_province));
+	col_text(st, 13, r->dest_city, sizeof(r->dest_city));
+	col_text(st, 14, r->dest_district, sizeof(r->dest_district));
+	r->weight_g = sqlite3_column_int(st, 15);
+	r->count = sqlite3_column_int(st, 16);
+	col_text(st, 17, r->vnum, sizeof(r->vnum));
+	col_text(st, 18, r->ext, sizeof(r->ext));
+	r->print_count = sqlite3_column_int(st, 19);
+	r->retain_until = sqlite3_column_int64(st, 20);
+	r->erased_at = sqlite3_column_int64(st, 21);
+	r->kek_version = (uint32_t)sqlite3_column_int64(st, 22);
+	r->seal_version = (uint32_t)sqlite3_column_int64(st, 23);
+	b = sqlite3_column_blob(st, 24);
+	n = sqlite3_column_bytes(st, 24);
+	if (b && n == WRAPPED_DEK_BYTES)
+		memcpy(r->wrapped_dek, b, WRAPPED_DEK_BYTES);
+	b = sqlite3_column_blob(st, 25);
+	n = sqlite3_column_bytes(st, 25);
+	if (b && n > 0) {
+		r->sealed = malloc((size_t)n);
+		if (!r->sealed)
+			return ST_NOMEM;
+		memcpy(r->sealed, b, (size_t)n);
+		r->sealed_len = (size_t)n;
+	}
+	return ST_OK;
+}
+
+void order_row_release(struct order_row *r)
+{
+	if (!r)
+		return;
+	free(r->sealed);
+	r->sealed = NULL;
+	r->sealed_len = 0;
+}
+
+static void audit_from_row(sqlite3_stmt *st, struct audit_entry *e)
+{
+	const void *b;
+
+	memset(e, 0, sizeof(*e));
+	e->seq = sqlite3_column_int64(st, 0);
+	col_text(st, 1, e->ts, sizeof(e->ts));
+	col_text(st, 2, e->actor, sizeof(e->actor));
+	col_text(st, 3, e->role, sizeof(e->role));
+	col_text(st, 4, e->action, sizeof(e->action));
+	col_text(st, 5, e->tracking_no, sizeof(e->tracking_no));
+	col_text(st, 6, e->reason, sizeof(e->reason));
+	col_text(st, 7, e->result, sizeof(e->result));
+	col_text(st, 8, e->request_id, sizeof(e->request_id));
+	b = sqlite3_column_blob(st, 9);
+	if (b && sqlite3_column_bytes(st, 9) == HASH_BYTES)
+		memcpy(e->prev, b, HASH_BYTES);
+	b = sqlite3_column_blob(st, 10);
+	if (b && sqlite3_column_bytes(st, 10) == HASH_BYTES)
+		memcpy(e->hash, b, HASH_BYTES);
+}
+
+/* Step a statement that yields at most one row into fill(); then reset. */
+static enum st step_one(struct conn *c, sqlite3_stmt *st, void (*fill)(sqlite3_stmt *, void *),
+			void *arg)
+{
+	int rc = sqlite3_step(st);
+	enum st res;
+
+	if (rc == SQLITE_ROW) {
+		fill(st, arg);
+		res = ST_OK;
+	} else if (rc == SQLITE_DONE) {
+		res = ST_NOTFOUND;
+	} else {
+		log_error("store: step: %s", sqlite3_errmsg(c->db));
+		res = sql_status(rc);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return res;
+}
+
+/* Step a statement that yields no rows; then reset. */
+static enum st step_done(struct conn *c, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	enum st res = ST_OK;
+
+	if (rc != SQLITE_DONE) {
+		if (rc != SQLITE_CONSTRAINT)
+			log_error("store: step: %s", sqlite3_errmsg(c->db));
+		res = sql_status(rc);
+		if (res == ST_OK)
+			res = ST_IO;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return res;
+}
+
+static void fill_account(sqlite3_stmt *st, void *arg)
+{
+	account_from_row(st, arg);
+}
+
+struct order_fill {
+	struct order_row *r;
+	enum st st;
+};
+
+static void fill_order(sqlite3_stmt *st, void *arg)
+{
+	struct order_fill *f = arg;
+	f->st = order_from_row(st, f->r);
+}
+
+static enum st order_get(struct conn *c, const char *tn, struct order_row *out)
+{
+	sqlite3_stmt *st = stmt(c, S_ORDER_BY_TN);
+	struct order_fill f = {out, ST_OK};
+	enum st res;
+
+	memset(out, 0, sizeof(*out));
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, tn, -1, SQLITE_STATIC);
+	res = step_one(c, st, fill_order, &f);
+	if (res == ST_OK && f.st != ST_OK) {
+		order_row_release(out);
+		res = f.st;
+	}
+	return res;
+}
+
+static enum st account_get(struct conn *c, const char *name, struct account *out)
+{
+	sqlite3_stmt *st = stmt(c, S_ACCOUNT_BY_NAME);
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	return step_one(c, st, fill_account, out);
+}
+
+/* ---- migrations and checks ------------------------------------------- */
+
+static enum st migrate(struct conn *c, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int have = 0;
+	enum st res;
+
+	res = exec_sql(c->db,
+		       "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		       "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+		       err, errlen);
+	if (res != ST_OK)
+		return res;
+	if (sqlite3_prepare_v2(c->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+			       -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(c->db));
+		return ST_IO;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		have = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+
+	for (size_t i = 0; i < schema_migrations_count; i++) {
+		const struct migration *m = &schema_migrations[i];
+		char rec[256], msg[256];
+
+		if (m->version <= have)
+			continue;
+		if (exec_sql(c->db, "BEGIN IMMEDIATE", err, errlen) != ST_OK)
+			return ST_IO;
+		snprintf(rec, sizeof(rec),
+			 "INSERT INTO schema_migrations VALUES (%d, '%s', strftime('%%s','now'))",
+			 m->version, m->name);
+		if (exec_sql(c->db, m->sql, msg, sizeof(msg)) != ST_OK ||
+		    exec_sql(c->db, rec, msg, sizeof(msg)) != ST_OK ||
+		    exec_sql(c->db, "COMMIT", msg, sizeof(msg)) != ST_OK) {
+			snprintf(err, errlen, "migration %04d-%s: %s", m->version, m->name, msg);
+			exec_sql(c->db, "ROLLBACK", msg, sizeof(msg));
+			return ST_IO;
+		}
+		log_info("store: applied migration %04d-%s", m->version, m->name);
+	}
+	return ST_OK;
+}
+
+static enum st quick_check(struct conn *c, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	enum st res = ST_IO;
+
+	if (sqlite3_prepare_v2(c->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "quick_check: %s", sqlite3_errmsg(c->db));
+		return ST_IO;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		if (t && strcmp((const char *)t, "ok") == 0)
+			res = ST_OK;
+		else
+			snprintf(err, errlen, "database fails its quick check: %s",
+				 t ? (const char *)t : "?");
+	} else {
+		snprintf(err, errlen, "quick_check: %s", sqlite3_errmsg(c->db));
+	}
+	sqlite3_finalize(st);
+	return res;
+}
+
+static enum st audit_walk(const struct keyring *kr, struct conn *c, struct audit_check *out)
+{
+	sqlite3_stmt *st = stmt(c, S_AUDIT_ALL);
+	unsigned char prev[HASH_BYTES] = {0};
+	struct audit_entry e;
+	int64_t expect = 1;
+	int rc;
+	enum st res = ST_OK;
+
+	memset(out, 0, sizeof(*out));
+	out->ok = true;
+	if (!st)
+		return ST_IO;
+	/* One read transaction: a consistent snapshot however long the walk. */
+	sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		audit_from_row(st, &e);
+		if (e.seq != expect || !crypto_equal(e.prev, prev, HASH_BYTES) ||
+		    !audit_link_ok(kr, &e)) {
+			out->ok = false;
+			out->bad_seq = e.seq != expect && e.seq > expect ? expect : e.seq;
+			break;
+		}
+		memcpy(prev, e.hash, HASH_BYTES);
+		out->entries++;
+		expect++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		res = sql_status(rc) == ST_OK ? ST_IO : sql_status(rc);
+	sqlite3_reset(st);
+	sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	memcpy(out->head, prev, HASH_BYTES);
+	return res;
+}
+
+/* ---- the writer thread ----------------------------------------------- */
+
+static enum st audit_load_head(struct store *s)
+{
+	sqlite3_stmt *st = stmt(s->writer, S_AUDIT_HEAD);
+	int rc;
+
+	if (!st)
+		return ST_IO;
+	s->audit_seq = 0;
+	memset(s->audit_head, 0, HASH_BYTES);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *b = sqlite3_column_blob(st, 1);
+		s->audit_seq = sqlite3_column_int64(st, 0);
+		if (b && sqlite3_column_bytes(st, 1) == HASH_BYTES)
+			memcpy(s->audit_head, b, HASH_BYTES);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
+}
+
+enum st store_w_audit_append(struct store *s, const struct audit_entry *in)
+{
+	struct audit_entry e = *in;
+	sqlite3_stmt *st = stmt(s->writer, S_AUDIT_INSERT);
+	enum st res;
+
+	if (!st)
+		return ST_UNAVAILABLE;
+	e.seq = s->audit_seq + 1;
+	if (!e.ts[0])
+		audit_now(e.ts);
+	memcpy(e.prev, s->audit_head, HASH_BYTES);
+	audit_link(s->kr, &e);
+	sqlite3_bind_int64(st, 1, e.seq);
+	sqlite3_bind_text(st, 2, e.ts, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, e.actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, e.role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, e.action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, e.tracking_no, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, e.reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, e.result, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, e.request_id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 10, e.prev, HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 11, e.hash, HASH_BYTES, SQLITE_STATIC);
+	res = step_done(s->writer, st);
+	if (res != ST_OK)
+		return ST_UNAVAILABLE;
+	s->audit_seq = e.seq;
+	memcpy(s->audit_head, e.hash, HASH_BYTES);
+	return ST_OK;
+}
+
+static bool run_plain(struct store *s, enum stmt id)
+{
+	sqlite3_stmt *st = stmt(s->writer, id);
+	return st && step_done(s->writer, st) == ST_OK;
+}
+
+static void batch_fail(struct wjob *jobs, enum st st)
+{
+	for (struct wjob *j = jobs; j; j = j->next)
+		j->st = st;
+}
+
+static void run_batch(struct store *s, struct wjob *jobs, size_t n)
+{
+	int64_t seq0;
+	unsigned char head0[HASH_BYTES];
+	size_t bucket = 0;
+
+	if (!run_plain(s, S_BEGIN)) {
+		batch_fail(jobs, ST_UNAVAILABLE);
+		goto done;
+	}
+	if (audit_load_head(s) != ST_OK) {
+		run_plain(s, S_ROLLBACK);
+		batch_fail(jobs, ST_UNAVAILABLE);
+		goto done;
+	}
+	seq0 = s->audit_seq;
+	memcpy(head0, s->audit_head, HASH_BYTES);
+
+	for (struct wjob *j = jobs; j; j = j->next) {
+		int64_t seq = s->audit_seq;
+		unsigned char head[HASH_BYTES];
+		enum st st = ST_OK;
+
+		memcpy(head, s->audit_head, HASH_BYTES);
+		if (!run_plain(s, S_SAVEPOINT)) {
+			j->st = ST_UNAVAILABLE;
+			continue;
+		}
+		if (j->fn)
+			st = j->fn(s, j);
+		if (st != ST_OK) {
+			run_plain(s, S_ROLLBACK_TO);
+			s->audit_seq = seq;
+			memcpy(s->audit_head, head, HASH_BYTES);
+		}
+		if (!j->no_audit) {
+			snprintf(j->audit.result, sizeof(j->audit.result), "%s",
+				 j->result ? j->result : st_name(st));
+			if (store_w_audit_append(s, &j->audit) != ST_OK) {
+				run_plain(s, S_ROLLBACK_TO);
+				s->audit_seq = seq;
+				memcpy(s->audit_head, head, HASH_BYTES);
+				st = ST_UNAVAILABLE;
+			}
+		}
+		run_plain(s, S_RELEASE);
+		j->st = st;
+	}
+	if (!run_plain(s, S_COMMIT)) {
+		log_error("store: commit failed: %s", sqlite3_errmsg(s->writer->db));
+		run_plain(s, S_ROLLBACK);
+		s->audit_seq = seq0;
+		memcpy(s->audit_head, head0, HASH_BYTES);
+		batch_fail(jobs, ST_UNAVAILABLE);
+		pthread_mutex_lock(&s->lock);
+		s->stats.commit_fail++;
+		pthread_mutex_unlock(&s->lock);
+	}
+done:
+	while ((size_t)1 << (bucket + 1) <= n && bucket < ARRAY_SIZE(s->stats.batch_hist) - 1)
+		bucket++;
+	pthread_mutex_lock(&s->lock);
+	s->stats.batches++;
+	s->stats.jobs += n;
+	s->stats.batch_hist[bucket]++;
+	pthread_mutex_unlock(&s->lock);
+	while (jobs) {
+		struct wjob *next = jobs->next;
+		jobs->next = NULL;
+		jobs->done(jobs); /* may free the job */
+		jobs = next;
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct store *s = arg;
+
+	for (;;) {
+		struct wjob *jobs, *last;
+		size_t n = 1;
+
+		pthread_mutex_lock(&s->lock);
+		while (!s->head && !s->stopping)
+			pthread_cond_wait(&s->wake, &s->lock);
+		if (!s->head) {
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		jobs = last = s->head;
+		while (last->next && n < BATCH_MAX) {
+			last = last->next;
+			n++;
+		}
+		s->head = last->next;
+		if (!s->head)
+			s->tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&s->lock);
+		run_batch(s, jobs, n);
+	}
+	return NULL;
+}
+
+void store_submit(struct store *s, struct wjob *j)
+{
+	j->next = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (s->tail)
+		s->tail->next = j;
+	else
+		s->head = j;
+	s->tail = j;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+}
+
+struct waiter {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	bool done;
+	void (*inner)(struct wjob *);
+	void *inner_ctx;
+};
+
+static void waiter_done(struct wjob *j)
+{
+	struct waiter *w = j->ctx;
+
+	pthread_mutex_lock(&w->m);
+	w->done = true;
+	pthread_cond_signal(&w->c);
+	pthread_mutex_unlock(&w->m);
+}
+
+enum st store_run(struct store *s, struct wjob *j)
+{
+	struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, NULL, NULL};
+	void *ctx = j->ctx;
+
+	j->done = waiter_done;
+	j->ctx = &w;
+	store_submit(s, j);
+	pthread_mutex_lock(&w.m);
+	while (!w.done)
+		pthread_cond_wait(&w.c, &w.m);
+	pthread_mutex_unlock(&w.m);
+	j->ctx = ctx;
+	return j->st;
+}
+
+/* ---- writer primitives ------------------------------------------------ */
+
+enum st store_w_order_get(struct store *s, const char *tn, struct order_row *out)
+{
+	return order_get(s->writer, tn, out);
+}
+
+enum st store_w_order_insert(struct store *s, const struct order_row *r, const char *idem_key,
+			     const unsigned char digest[HASH_BYTES])
+{
+	sqlite3_stmt *st = stmt(s->writer, S_ORDER_INSERT);
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, r->tracking_no, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, r->created_at);
+	sqlite3_bind_text(st, 4, r->depot, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->creator, -1, SQLITE_STATIC);
+	bind_text(st, 6, idem_key);
+	sqlite3_bind_blob(st, 7, digest, HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, r->origin_province, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, r->origin_city, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, r->origin_district, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, r->dest_province, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, r->dest_city, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, r->dest_district, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 14, r->weight_g);
+	sqlite3_bind_int(st, 15, r->count);
+	bind_text(st, 16, r->vnum);
+	bind_text(st, 17, r->ext);
+	sqlite3_bind_int64(st, 18, r->kek_version);
+	sqlite3_bind_int64(st, 19, r->seal_version);
+	sqlite3_bind_blob(st, 20, r->wrapped_dek, WRAPPED_DEK_BYTES, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 21, r->sealed, (int)r->sealed_len, SQLITE_STATIC);
+	return step_done(s->writer, st);
+}
+
+struct idem_fill {
+	char *tn;
+	unsigned char *digest;
+};
+
+static void fill_idem(sqlite3_stmt *st, void *arg)
+{
+	struct idem_fill *f = arg;
+	const void *b = sqlite3_column_blob(st, 1);
+
+	col_text(st, 0, f->tn, TN_MAX);
+	memset(f->digest, 0, HASH_BYTES);
+	if (b && sqlite3_column_bytes(st, 1) == HASH_BYTES)
+		memcpy(f->digest, b, HASH_BYTES);
+}
+
+enum st store_w_order_by_idem(struct store *s, const char *creator, const char *idem_key,
+			      char tn[TN_MAX], unsigned char digest[HASH_BYTES])
+{
+	sqlite3_stmt *st = stmt(s->writer, S_ORDER_BY_IDEM);
+	struct idem_fill f = {tn, digest};
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, creator, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, idem_key, -1, SQLITE_STATIC);
+	return step_one(s->writer, st, fill_idem, &f);
+}
+
+enum st store_w_order_set_status(struct store *s, int64_t id, const char *status, int64_t now,
+				 int64_t ended_at, int64_t retain_until)
+{
+	sqlite3_stmt *st = stmt(s->writer, S_ORDER_STATUS);
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	if (ended_at)
+		sqlite3_bind_int64(st, 4, ended_at);
+	if (retain_until)
+		sqlite3_bind_int64(st, 5, retain_until);
+	return step_done(s->writer, st);
+}
+
+enum st store_w_order_set_courier(struct store *s, int64_t id, const char *courier, int64_t now)
+{
+	sqlite3_stmt *st = stmt(s->writer, S_ORDER_COURIER);
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, courier, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	return step_done(s->writer, st);
+}
+
+enum st store_w_order_set_prints(struct store *s, int64_t id, int print_count)
+{
+	sqlite3_stmt *st = stmt(s->writer, S_ORDER_PRINTS);
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, print_count);
+	return step_done(s->writer, st);
+}
+
+enum st store_w_account_get(struct store *s, const char *name, struct account *out)
+{
+	return account_get(s->writer, name, out);
+}
+
+enum st store_w_account_insert(struct store *s, const struct account *a,
+			       const unsigned char token_hash[HASH_BYTES])
+{
+	sqlite3_stmt *st = stmt(s->writer, S_ACCOUNT_INSERT);
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, role_name(a->role), -1, SQLITE_STATIC);
+	bind_text(st, 3, a->depot);
+	sqlite3_bind_blob(st, 4, token_hash, HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+	return step_done(s->writer, st);
+}
+
+static enum st update_account(struct store *s, enum stmt id, const char *name,
+			      const unsigned char *hash)
+{
+	sqlite3_stmt *st = stmt(s->writer, id);
+	enum st res;
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (hash)
+		sqlite3_bind_blob(st, 2, hash, HASH_BYTES, SQLITE_STATIC);
+	res = step_done(s->writer, st);
+	if (res == ST_OK && sqlite3_changes(s->writer->db) == 0)
+		res = ST_NOTFOUND;
+	return res;
+}
+
+enum st store_w_account_disable(struct store *s, const char *name)
+{
+	return update_account(s, S_ACCOUNT_DISABLE, name, NULL);
+}
+
+enum st store_w_account_token(struct store *s, const char *name,
+			      const unsigned char token_hash[HASH_BYTES])
+{
+	return update_account(s, S_ACCOUNT_TOKEN, name, token_hash);
+}
+
+/* ---- readers --------------------------------------------------------- */
+
+enum st store_account_by_token(struct store *s, const unsigned char hash[HASH_BYTES],
+			       struct account *out)
+{
+	struct conn *c = reader(s);
+	sqlite3_stmt *st = c ? stmt(c, S_ACCOUNT_BY_TOKEN) : NULL;
+
+	int rc;
+	enum st res = ST_NOTFOUND;
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_blob(st, 1, hash, HASH_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *b = sqlite3_column_blob(st, 6);
+		/* The index found it; the comparison that decides is constant-time. */
+		if (b && sqlite3_column_bytes(st, 6) == HASH_BYTES &&
+		    crypto_equal(b, hash, HASH_BYTES)) {
+			account_from_row(st, out);
+			res = ST_OK;
+		}
+	} else if (rc != SQLITE_DONE) {
+		res = ST_IO;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return res;
+}
+
+enum st store_account_get(struct store *s, const char *name, struct account *out)
+{
+	struct conn *c = reader(s);
+
+	return c ? account_get(c, name, out) : ST_IO;
+}
+
+enum st store_account_each(struct store *s, void (*fn)(const struct account *a, void *arg),
+			   void *arg)
+{
+	struct conn *c = reader(s);
+	sqlite3_stmt *st = c ? stmt(c, S_ACCOUNT_ALL) : NULL;
+	struct account a;
+	int rc;
+
+	if (!st)
+		return ST_IO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		account_from_row(st, &a);
+		fn(&a, arg);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? ST_OK : ST_IO;
+}
+
+enum st store_order_get(struct store *s, const char *tn, struct order_row *out)
+{
+	struct conn *c = reader(s);
+
+	memset(out, 0, sizeof(*out));
+	return c ? order_get(c, tn, out) : ST_IO;
+}
+
+enum st store_order_list(struct store *s, const struct order_query *q, struct order_row *rows,
+			 size_t *n, bool *more)
+{
+	struct conn *c = reader(s);
+	sqlite3_stmt *st;
+	int64_t after = 0;
+	int rc;
+	enum st res = ST_OK;
+
+	*n = 0;
+	*more = false;
+	if (!c)
+		return ST_IO;
+	sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+	if (q->after) {
+		st = stmt(c, S_ORDER_ID_BY_TN);
+		if (!st) {
+			res = ST_IO;
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, q->after, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			after = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW) {
+			res = ST_MALFORMED;
+			goto out;
+		}
+	}
+	st = stmt(c, q->scope == ROLE_DEPOT ? S_LIST_DEPOT : S_LIST_COURIER);
+	if (!st) {
+		res = ST_IO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, q->who, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, after);
+	bind_text(st, 3, q->status);
+	sqlite3_bind_int(st, 4, q->limit + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == (size_t)q->limit) {
+			*more = true;
+			break;
+		}
+		res = order_from_row(st, &rows[*n]);
+		if (res != ST_OK)
+			break;
+		(*n)++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		res = ST_IO;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+out:
+	sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	if (res != ST_OK) {
+		for (size_t i = 0; i < *n; i++)
+			order_row_release(&rows[i]);
+		*n = 0;
+	}
+	return res;
+}
+
+enum st store_audit_list(struct store *s, const struct audit_query *q, struct audit_entry *out,
+			 size_t *n)
+{
+	struct conn *c = reader(s);
+	sqlite3_stmt *st = c ? stmt(c, S_AUDIT_LIST) : NULL;
+	int rc;
+
+	*n = 0;
+	if (!st)
+		return ST_IO;
+	bind_text(st, 1, q->tracking_no);
+	bind_text(st, 2, q->actor);
+	bind_text(st, 3, q->since);
+	sqlite3_bind_int64(st, 4, q->after_seq);
+	sqlite3_bind_int(st, 5, q->limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)q->limit)
+		audit_from_row(st, &out[(*n)++]);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
+}
+
+enum st store_audit_verify(struct store *s, struct audit_check *out)
+{
+	struct conn *c = reader(s);
+
+	return c ? audit_walk(s->kr, c, out) : ST_IO;
+}
+
+enum st store_audit_verify_path(const char *path, const struct keyring *kr,
+				struct audit_check *out, char *err, size_t errlen)
+{
+	struct conn *c = NULL;
+	enum st st = conn_open(path, false, &c, err, errlen);
+
+	if (st != ST_OK)
+		return st;
+	st = audit_walk(kr, c, out);
+	if (st != ST_OK)
+		snprintf(err, errlen, "audit chain: cannot read it");
+	conn_close(c);
+	return st;
+}
+
+void store_stats_get(struct store *s, struct store_stats *out)
+{
+	pthread_mutex_lock(&s->lock);
+	*out = s->stats;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- open and close -------------------------------------------------- */
+
+enum st store_open(const char *path, const struct keyring *kr, struct store **out, char *err,
+		   size_t errlen)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	struct audit_check chk;
+	char hex[HASH_BYTES * 2 + 1];
+	enum st st;
+
+	*out = NULL;
+	if (!s)
+		return ST_NOMEM;
+	if (sqlite3_threadsafe() == 0) {
+		snprintf(err, errlen, "SQLite was built without thread support");
+		free(s);
+		return ST_INTERNAL;
+	}
+	s->kr = kr;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	pthread_key_create(&s->reader_key, NULL);
+
+	st = conn_open(path, true, &s->writer, err, errlen);
+	if (st != ST_OK)
+		goto fail;
+	st = quick_check(s->writer, err, errlen);
+	if (st != ST_OK)
+		goto fail;
+	st = migrate(s->writer, err, errlen);
+	if (st != ST_OK)
+		goto fail;
+	st = audit_walk(kr, s->writer, &chk);
+	if (st != ST_OK) {
+		snprintf(err, errlen, "audit chain: cannot read it");
+		goto fail;
+	}
+	if (!chk.ok) {
+		snprintf(err, errlen, "audit chain broken at seq %lld (after %lld good entries)",
+			 (long long)chk.bad_seq, (long long)chk.entries);
+		st = ST_CRYPTO;
+		goto fail;
+	}
+	crypto_hex(chk.head, HASH_BYTES, hex);
+	log_info("store: %s: audit chain verified, %lld entries, head %s", path,
+		 (long long)chk.entries, hex);
+	if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+		snprintf(err, errlen, "cannot start the writer thread");
+		st = ST_INTERNAL;
+		goto fail;
+	}
+	s->thread_started = true;
+	*out = s;
+	return ST_OK;
+fail:
+	store_close(s);
+	return st;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->thread_started) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = true;
+		pthread_cond_signal(&s->wake);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->thread, NULL);
+	}
+	while (s->readers) {
+		struct conn *c = s->readers;
+		s->readers = c->next;
+		conn_close(c);
+	}
+	if (s->writer) {
+		sqlite3_wal_checkpoint_v2(s->writer->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+					  NULL);
+		conn_close(s->writer);
+	}
+	pthread_key_delete(s->reader_key);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->wake);
+	free(s);
+}

@@ -1,0 +1,195 @@
+/*
+ * store.h - the only door to SQLite.
+ *
+ * One writer connection owned by one writer thread; every change (and every
+ * audit entry) is a struct wjob handed to it.  The writer takes every job
+ * waiting, runs each inside its own savepoint of one transaction, appends
+ * each job's audit entry in the same savepoint, commits once (one fsync for
+ * the batch: group commit), and only then reports each job done.  Reads run
+ * on per-thread reader connections (WAL: readers never wait for the writer).
+ *
+ * Statements are prepared once per connection and reset after use.
+ */
+#ifndef WAYBILL_STORE_H
+#define WAYBILL_STORE_H
+
+#include "common.h"
+#include "crypto.h"
+#include "order.h"
+
+#define NAME_MAX_BYTES 33     /* account and depot names: [a-z0-9._-]{1,32} */
+#define REGION_BYTES (ORDER_REGION_MAX * 4 + 1)
+#define REASON_MAX_BYTES 257  /* audit reason */
+#define REQID_BYTES 24
+
+struct store;
+struct keyring;
+
+enum role {
+	ROLE_NONE = 0,
+	ROLE_COURIER = 1 << 0,
+	ROLE_DEPOT = 1 << 1,
+	ROLE_ADMIN = 1 << 2,
+	ROLE_AUDITOR = 1 << 3,
+	ROLE_TELEPHONY = 1 << 4,
+};
+
+const char *role_name(enum role r);
+enum role role_parse(const char *s);
+/* [a-z0-9._-]{1,32}: account and depot names. */
+bool name_valid(const char *s);
+
+struct account {
+	int64_t id;
+	char name[NAME_MAX_BYTES];
+	enum role role;
+	char depot[NAME_MAX_BYTES]; /* "" when none */
+	bool disabled;
+	int64_t created_at;
+};
+
+struct order_row {
+	int64_t id; /* internal; never leaves the service */
+	char tracking_no[TN_MAX];
+	char status[20];
+	int64_t created_at, updated_at, ended_at; /* ended_at 0 while open */
+	char depot[NAME_MAX_BYTES];
+	char creator[NAME_MAX_BYTES];
+	char courier[NAME_MAX_BYTES]; /* "" when unassigned */
+	char origin_province[REGION_BYTES], origin_city[REGION_BYTES],
+		origin_district[REGION_BYTES];
+	char dest_province[REGION_BYTES], dest_city[REGION_BYTES], dest_district[REGION_BYTES];
+	int weight_g, count;
+	char vnum[16], ext[8]; /* "" when none */
+	int print_count;
+	int64_t retain_until; /* 0 while open */
+	int64_t erased_at;    /* 0 unless retention erased the personal data */
+	uint32_t kek_version, seal_version;
+	unsigned char wrapped_dek[WRAPPED_DEK_BYTES];
+	unsigned char *sealed; /* owned; NULL once erased */
+	size_t sealed_len;
+};
+
+void order_row_release(struct order_row *r);
+
+/* An audit entry as stored; no personal data ever goes in one. */
+struct audit_entry {
+	int64_t seq;
+	char ts[32];
+	char actor[NAME_MAX_BYTES];
+	char role[12];
+	char action[32];
+	char tracking_no[TN_MAX];
+	char reason[REASON_MAX_BYTES];
+	char result[32];
+	char request_id[REQID_BYTES];
+	unsigned char prev[HASH_BYTES], hash[HASH_BYTES];
+};
+
+/* ---- opening --------------------------------------------------------- */
+
+/*
+ * Open (creating if needed) the database: pragmas (WAL, synchronous=FULL,
+ * secure_delete=ON, foreign_keys=ON), migrations, quick_check, and a walk of
+ * the audit chain.  Starts the writer thread.  On failure err holds one line.
+ * The keyring is borrowed and must outlive the store.
+ */
+enum st store_open(const char *path, const struct keyring *kr, struct store **out, char *err,
+		   size_t errlen);
+void store_close(struct store *s);
+
+/* ---- the writer ------------------------------------------------------ */
+
+struct wjob;
+typedef enum st (*wjob_fn)(struct store *s, struct wjob *j);
+
+struct wjob {
+	wjob_fn fn;             /* the change; NULL for an audit-only job */
+	void *arg;              /* the change's input and output */
+	struct audit_entry audit; /* actor, role, action, tracking_no, reason, request_id */
+	const char *result;     /* audit result; NULL: "ok" or the status name */
+	bool no_audit;          /* operator jobs that audit themselves */
+	enum st st;             /* set before done() runs */
+	void (*done)(struct wjob *j); /* called on the writer thread after commit */
+	void *ctx;
+	struct wjob *next;
+};
+
+/* Hand a job to the writer; done() runs once it is committed or failed. */
+void store_submit(struct store *s, struct wjob *j);
+/* Submit and wait; returns j->st. */
+enum st store_run(struct store *s, struct wjob *j);
+
+/*
+ * Primitives for wjob functions (writer thread only, inside the batch
+ * transaction).  The _w_ marks them.
+ */
+enum st store_w_order_get(struct store *s, const char *tn, struct order_row *out);
+enum st store_w_order_insert(struct store *s, const struct order_row *r, const char *idem_key,
+			     const unsigned char digest[HASH_BYTES]);
+/* ST_NOTFOUND when no order of this creator has the key. */
+enum st store_w_order_by_idem(struct store *s, const char *creator, const char *idem_key,
+			      char tn[TN_MAX], unsigned char digest[HASH_BYTES]);
+enum st store_w_order_set_status(struct store *s, int64_t id, const char *status, int64_t now,
+				 int64_t ended_at, int64_t retain_until);
+enum st store_w_order_set_courier(struct store *s, int64_t id, const char *courier, int64_t now);
+enum st store_w_order_set_prints(struct store *s, int64_t id, int print_count);
+enum st store_w_account_get(struct store *s, const char *name, struct account *out);
+enum st store_w_account_insert(struct store *s, const struct account *a,
+			       const unsigned char token_hash[HASH_BYTES]);
+enum st store_w_account_disable(struct store *s, const char *name);
+enum st store_w_account_token(struct store *s, const char *name,
+			      const unsigned char token_hash[HASH_BYTES]);
+/* Append one more audit entry (besides the job's own). */
+enum st store_w_audit_append(struct store *s, const struct audit_entry *e);
+
+/* ---- readers (any thread) -------------------------------------------- */
+
+enum st store_account_by_token(struct store *s, const unsigned char hash[HASH_BYTES],
+			       struct account *out);
+enum st store_account_get(struct store *s, const char *name, struct account *out);
+/* Calls fn for each account in name order. */
+enum st store_account_each(struct store *s, void (*fn)(const struct account *a, void *arg),
+			   void *arg);
+
+enum st store_order_get(struct store *s, const char *tn, struct order_row *out);
+
+struct order_query {
+	enum role scope;    /* ROLE_COURIER: created by or assigned to who; ROLE_DEPOT: depot */
+	const char *who;    /* courier's name, or the depot */
+	const char *status; /* NULL: any */
+	const char *after;  /* NULL: from the start; else the last tracking number seen */
+	int limit;
+};
+/* Fills rows[0..*n); *more is true when further rows follow. */
+enum st store_order_list(struct store *s, const struct order_query *q, struct order_row *rows,
+			 size_t *n, bool *more);
+
+struct audit_query {
+	const char *tracking_no, *actor, *since; /* NULL: any */
+	int64_t after_seq;
+	int limit;
+};
+enum st store_audit_list(struct store *s, const struct audit_query *q, struct audit_entry *out,
+			 size_t *n);
+
+struct audit_check {
+	bool ok;
+	int64_t entries;
+	int64_t bad_seq; /* first broken entry when !ok */
+	unsigned char head[HASH_BYTES];
+};
+/* Walk the whole chain on a reader connection. */
+enum st store_audit_verify(struct store *s, struct audit_check *out);
+/* The same on a database that is not open (it may be broken: no store_open). */
+enum st store_audit_verify_path(const char *path, const struct keyring *kr,
+				struct audit_check *out, char *err, size_t errlen);
+
+/* ---- counters for /metrics ------------------------------------------- */
+struct store_stats {
+	uint64_t batches, jobs, commit_fail;
+	uint64_t batch_hist[8]; /* jobs per batch: 1, 2-3, 4-7, ..., >=128 */
+};
+void store_stats_get(struct store *s, struct store_stats *out);
+
+#endif

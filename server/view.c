@@ -1,0 +1,124 @@
+/*
+ * view.c - the masked order view.
+ */
+#include "common.h"
+#include "view.h"
+#include "app.h"
+#include "crypto.h"
+#include "json.h"
+#include "mask.h"
+
+#include <time.h>
+
+enum st view_open(struct app *app, const struct order_row *r, struct order *o)
+{
+	char *plain = NULL;
+	size_t len = 0;
+	enum st st;
+
+	memset(o, 0, sizeof(*o));
+	if (!r->sealed || r->erased_at)
+		return ST_GONE;
+	st = crypto_open(app->kr, r->tracking_no, r->kek_version, r->seal_version, r->wrapped_dek,
+			 r->sealed, r->sealed_len, &plain, &len);
+	if (st != ST_OK)
+		return st;
+	st = order_from_json(plain, len, o);
+	free_wiped(plain, len + 1);
+	return st == ST_OK ? ST_OK : ST_CRYPTO;
+}
+
+void view_time(int64_t t, char out[24])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void add_region(cJSON *obj, const char *p, const char *c, const char *d)
+{
+	char region[REGION_BYTES * 3];
+
+	/* Municipalities repeat themselves (上海市上海市): say it once. */
+	if (strcmp(p, c) == 0)
+		snprintf(region, sizeof(region), "%s%s", p, d);
+	else
+		snprintf(region, sizeof(region), "%s%s%s", p, c, d);
+	cJSON_AddStringToObject(obj, "region", region);
+}
+
+static void add_masked(cJSON *obj, const char *key, const struct masked *m)
+{
+	cJSON_AddStringToObject(obj, key, m->s);
+}
+
+cJSON *view_order(const struct order_row *r, const struct order *o)
+{
+	cJSON *v = cJSON_CreateObject(), *snd, *rcp, *parcel;
+	struct masked m;
+	char ts[24];
+
+	if (!v)
+		return NULL;
+	cJSON_AddStringToObject(v, "tracking_no", r->tracking_no);
+	cJSON_AddStringToObject(v, "status", r->status);
+	cJSON_AddStringToObject(v, "depot", r->depot);
+	if (r->courier[0])
+		cJSON_AddStringToObject(v, "courier", r->courier);
+	else
+		cJSON_AddNullToObject(v, "courier");
+	view_time(r->created_at, ts);
+	cJSON_AddStringToObject(v, "created_at", ts);
+	view_time(r->updated_at ? r->updated_at : r->created_at, ts);
+	cJSON_AddStringToObject(v, "updated_at", ts);
+
+	snd = cJSON_AddObjectToObject(v, "sender");
+	mask_name(o->sender.name, &m);
+	add_masked(snd, "name", &m);
+	mask_phone(o->sender.phone, &m);
+	add_masked(snd, "phone", &m);
+	add_region(snd, r->origin_province, r->origin_city, r->origin_district);
+
+	rcp = cJSON_AddObjectToObject(v, "recipient");
+	mask_name(o->recipient.name, &m);
+	add_masked(rcp, "name", &m);
+	mask_phone(o->recipient.phone, &m);
+	add_masked(rcp, "phone", &m);
+	add_region(rcp, r->dest_province, r->dest_city, r->dest_district);
+	mask_address(o->recipient.address, &m);
+	add_masked(rcp, "address", &m);
+	explicit_bzero(&m, sizeof(m));
+
+	parcel = cJSON_AddObjectToObject(v, "parcel");
+	cJSON_AddNumberToObject(parcel, "weight_g", r->weight_g);
+	cJSON_AddNumberToObject(parcel, "count", r->count);
+	if (r->vnum[0]) {
+		cJSON_AddStringToObject(v, "virtual_number", r->vnum);
+		cJSON_AddStringToObject(v, "extension", r->ext);
+	} else {
+		cJSON_AddNullToObject(v, "virtual_number");
+		cJSON_AddNullToObject(v, "extension");
+	}
+	return v;
+}
+
+enum st view_order_json(struct app *app, const struct order_row *r, char **json)
+{
+	struct order o;
+	cJSON *v;
+	enum st st;
+
+	*json = NULL;
+	st = view_open(app, r, &o);
+	if (st != ST_OK)
+		return st;
+	v = view_order(r, &o);
+	order_release(&o);
+	if (!v)
+		return ST_NOMEM;
+	*json = cJSON_PrintUnformatted(v);
+	json_delete_wiped(v);
+	return *json ? ST_OK : ST_NOMEM;
+}

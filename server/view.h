@@ -1,0 +1,33 @@
+/*
+ * view.h - what non-admin reads return: the order view of API.md, built
+ * from the clear columns and the masked personal fields.  Masking happens
+ * here and only here (with mask.c); nothing else formats personal data for
+ * output.
+ */
+#ifndef WAYBILL_VIEW_H
+#define WAYBILL_VIEW_H
+
+#include "common.h"
+#include "order.h"
+#include "store.h"
+
+#include <cJSON.h>
+
+struct app;
+
+/*
+ * Open an order's sealed blob into *o (order_release it).  ST_GONE once
+ * retention erased it, ST_CRYPTO when it fails to authenticate.
+ */
+enum st view_open(struct app *app, const struct order_row *r, struct order *o);
+
+/* The masked view of a row and its opened order; NULL when out of memory. */
+cJSON *view_order(const struct order_row *r, const struct order *o);
+
+/* Open and render in one step: *json is malloc'd (wipe it). */
+enum st view_order_json(struct app *app, const struct order_row *r, char **json);
+
+/* "2026-11-22T10:00:00Z" */
+void view_time(int64_t t, char out[24]);
+
+#endif

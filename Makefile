@@ -46,9 +46,15 @@ $(DEPS_STAMP): Makefile
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 
+Q = @
+ifeq ($(V),1)
+Q =
+endif
+
 $(BUILD)/%.o: server/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
 # The numbered migrations, embedded so the daemon needs no files beside it.
 $(BUILD)/schema.c: $(SCHEMA) Makefile | $(DEPS_STAMP)
@@ -67,23 +73,26 @@ $(BUILD)/schema.c: $(SCHEMA) Makefile | $(DEPS_STAMP)
 	} > $@
 
 $(BUILD)/schema.o: $(BUILD)/schema.c
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libwaybill.a: $(OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BIN)/waybilld: $(BUILD)/main.o $(BUILD)/libwaybill.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS) $(LDFLAGS)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS) $(LDFLAGS)
 
 $(BIN)/waybillctl: $(BUILD)/ctl.o $(BUILD)/libwaybill.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS) $(LDFLAGS)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS) $(LDFLAGS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libwaybill.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Iserver -MMD -MP -o $@ $< $(BUILD)/libwaybill.a \
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -Iserver -MMD -MP -o $@ $< $(BUILD)/libwaybill.a \
 	  $(PKG_LIBS) $(LIBS) $(LDFLAGS)
 
 -include $(OBJS:.o=.d) $(BUILD)/main.d $(BUILD)/ctl.d $(UNIT:=.d)
@@ -110,8 +119,12 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-
 sanitize: deps
 	$(MAKE) BUILD=build-san BIN=build-san/bin OPT="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" test
 
-bench: all
-	@BIN=$(BIN) sh tests/bench/run.sh
+$(BUILD)/bench/sqlite_ceiling: tests/bench/sqlite_ceiling.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -O2 -o $@ $< -lsqlite3
+
+bench: all $(BUILD)/bench/sqlite_ceiling
+	@BIN=$(BIN) BUILD=$(BUILD) sh tests/bench/run.sh
 
 check: format-check test
 

@@ -325,7 +325,7 @@ static enum st dek_unwrap(const unsigned char *kek, const char *tn, uint32_t v,
 enum st crypto_seal(const struct keyring *kr, const char *tn, const void *plain, size_t len,
 		    struct sealed *out)
 {
-	unsigned char *dek;
+	unsigned char dek[KEY_BYTES];
 	char ad[64];
 	size_t adlen;
 	uint32_t v = kr->current;
@@ -334,15 +334,10 @@ enum st crypto_seal(const struct keyring *kr, const char *tn, const void *plain,
 	memset(out, 0, sizeof(*out));
 	if (!kek)
 		return ST_CRYPTO;
-	dek = sodium_malloc(KEY_BYTES);
-	if (!dek)
-		return ST_NOMEM;
 	out->blob_len = len + SEAL_OVERHEAD;
 	out->blob = malloc(out->blob_len);
-	if (!out->blob) {
-		sodium_free(dek);
+	if (!out->blob)
 		return ST_NOMEM;
-	}
 	crypto_aead_xchacha20poly1305_ietf_keygen(dek);
 	adlen = ad_make(ad, sizeof(ad), tn, v);
 	randombytes_buf(out->blob, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
@@ -352,7 +347,7 @@ enum st crypto_seal(const struct keyring *kr, const char *tn, const void *plain,
 	dek_wrap(kek, tn, v, dek, out->wrapped_dek);
 	out->kek_version = v;
 	out->seal_version = v;
-	sodium_free(dek);
+	sodium_memzero(dek, sizeof(dek));
 	return ST_OK;
 }
 
@@ -367,7 +362,7 @@ enum st crypto_open(const struct keyring *kr, const char *tn, uint32_t kek_versi
 		    size_t blob_len, char **plain, size_t *len)
 {
 	const unsigned char *kek = kek_of(kr, kek_version);
-	unsigned char *dek;
+	unsigned char dek[KEY_BYTES];
 	char ad[64];
 	size_t adlen, plen;
 	char *p;
@@ -376,9 +371,6 @@ enum st crypto_open(const struct keyring *kr, const char *tn, uint32_t kek_versi
 	*plain = NULL;
 	if (!kek || blob_len < SEAL_OVERHEAD)
 		return ST_CRYPTO;
-	dek = sodium_malloc(KEY_BYTES);
-	if (!dek)
-		return ST_NOMEM;
 	st = dek_unwrap(kek, tn, kek_version, wrapped_dek, dek);
 	if (st != ST_OK)
 		goto out;
@@ -402,7 +394,7 @@ enum st crypto_open(const struct keyring *kr, const char *tn, uint32_t kek_versi
 	*plain = p;
 	*len = plen;
 out:
-	sodium_free(dek);
+	sodium_memzero(dek, sizeof(dek));
 	return st;
 }
 
@@ -412,20 +404,17 @@ enum st crypto_rewrap(const struct keyring *kr, const char *tn, uint32_t from_ve
 {
 	const unsigned char *from = kek_of(kr, from_version);
 	const unsigned char *to = kek_of(kr, kr->current);
-	unsigned char *dek;
+	unsigned char dek[KEY_BYTES];
 	enum st st;
 
 	if (!from || !to)
 		return ST_CRYPTO;
-	dek = sodium_malloc(KEY_BYTES);
-	if (!dek)
-		return ST_NOMEM;
 	st = dek_unwrap(from, tn, from_version, in, dek);
 	if (st == ST_OK) {
 		dek_wrap(to, tn, kr->current, dek, out);
 		*to_version = kr->current;
 	}
-	sodium_free(dek);
+	sodium_memzero(dek, sizeof(dek));
 	return st;
 }
 
@@ -483,6 +472,27 @@ bool crypto_equal(const void *a, const void *b, size_t len)
 void crypto_random(void *buf, size_t len)
 {
 	randombytes_buf(buf, len);
+}
+
+void crypto_random_digits(char *out, size_t n)
+{
+	unsigned char buf[64];
+	size_t have = 0, used = 0;
+
+	/* One system call for many digits; bytes >= 250 are rejected (no bias). */
+	while (n) {
+		if (used == have) {
+			randombytes_buf(buf, sizeof(buf));
+			have = sizeof(buf);
+			used = 0;
+		}
+		if (buf[used] < 250) {
+			*out++ = (char)('0' + buf[used] % 10);
+			n--;
+		}
+		used++;
+	}
+	sodium_memzero(buf, sizeof(buf));
 }
 
 uint32_t crypto_uniform(uint32_t upper)

@@ -98,6 +98,8 @@ bool crypto_equal(const void *a, const void *b, size_t len);
 /* CSPRNG. */
 void crypto_random(void *buf, size_t len);
 uint32_t crypto_uniform(uint32_t upper); /* in [0, upper) */
+/* n uniform decimal digits (not NUL-terminated), one system call. */
+void crypto_random_digits(char *out, size_t n);
 
 void crypto_hex(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
 

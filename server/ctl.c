@@ -10,6 +10,8 @@
  *     audit verify
  */
 #include "common.h"
+
+#include <sys/stat.h>
 #include "audit.h"
 #include "config.h"
 #include "crypto.h"
@@ -265,6 +267,7 @@ int main(int argc, char **argv)
 	const char *cfgfile = getenv("WAYBILL_CONFIG");
 
 	log_progname = "waybillctl";
+	umask(077); /* the database, its WAL and any key file: owner only */
 	log_threshold = LOG_WARN;
 	config_defaults(&c.cfg);
 	for (int k = 1; k < argc - 1; k++)

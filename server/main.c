@@ -6,6 +6,8 @@
  * database that fails its quick check, or a broken audit chain.
  */
 #include "common.h"
+
+#include <sys/stat.h>
 #include "app.h"
 #include "config.h"
 #include "crypto.h"
@@ -29,6 +31,7 @@ int main(int argc, char **argv)
 	enum log_level lvl;
 
 	log_progname = "waybilld";
+	umask(077); /* the database, its WAL and any key file: owner only */
 	config_defaults(&app.cfg);
 	if (config_load(&app.cfg, argc, argv, &help, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);

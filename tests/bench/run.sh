@@ -1,0 +1,60 @@
+#!/bin/sh
+# tests/bench/run.sh - `make bench`: waybilld's throughput and latency, each
+# printed next to a ceiling measured in the same run on the same disk.
+# Benchmarks, not tests: nothing here fails on speed.
+set -eu
+BIN=${BIN:-bin}
+BUILD=${BUILD:-build}
+SECS=${BENCH_SECS:-10}
+CONNS=${BENCH_CONNS:-64}
+dir=$BUILD/bench-run
+rm -rf "$dir"
+mkdir -p "$dir"
+port=$((20000 + $$ % 20000))
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT INT TERM
+
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+echo "== ceilings (same run, same disk)"
+ceiling=$("$BUILD/bench/sqlite_ceiling" "$dir/ceiling.db" 5)
+echo "raw SQLite, one durable transaction per order-sized row: $ceiling rows/s"
+
+"$BIN/waybillctl" keygen --out "$dir/key" 2>/dev/null
+ctl() { "$BIN/waybillctl" --db "$dir/db" --key-file "$dir/key" "$@"; }
+tok=$(ctl account add --name bench --role courier --depot d1)
+"$BIN/waybilld" --db "$dir/db" --key-file "$dir/key" --listen "127.0.0.1:$port" \
+	--log-level warn 2>"$dir/log" &
+pid=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+http=$(wrk -t2 -c"$CONNS" -d5s -s tests/bench/get.lua "http://127.0.0.1:$port/healthz" | grep RESULT)
+http_rps=$(echo "$http" | field rps)
+echo "raw HTTP (GET /healthz, $CONNS connections): $http_rps req/s"
+
+echo "== POST /v1/orders, $CONNS keep-alive connections, ${SECS}s"
+out=$(WB_TOKEN=$tok wrk -t2 -c"$CONNS" -d"${SECS}s" -s tests/bench/post_orders.lua \
+	"http://127.0.0.1:$port" | grep RESULT)
+rps=$(echo "$out" | field rps)
+echo "orders: $rps/s  p50 $(echo "$out" | field p50_ms) ms  p99 $(echo "$out" | field p99_ms) ms  errors $(echo "$out" | field errors)"
+echo "  = $(ratio "$rps" "$ceiling")x the durable-commit ceiling (goal >= 2.5x)"
+echo "  = $(ratio "$rps" "$http_rps")x the raw HTTP ceiling"
+commits=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^waybill_store_commits_total/ {print $2}')
+jobs=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^waybill_store_jobs_total/ {print $2}')
+echo "  group commit: $(ratio "$jobs" "$commits") writes per fsync on average"
+
+half=$(awk -v r="$rps" 'BEGIN { printf "%d", r / 2 }')
+echo "== latency at half that load (~$half orders/s, 16 connections)"
+out=$(WB_TOKEN=$tok WB_RATE=$half WB_CONNS=16 wrk -t2 -c16 -d"${SECS}s" \
+	-s tests/bench/post_orders.lua "http://127.0.0.1:$port" | grep RESULT)
+echo "orders: $(echo "$out" | field rps)/s  p50 $(echo "$out" | field p50_ms) ms  p99 $(echo "$out" | field p99_ms) ms (goal p99 < 5 ms)"
+
+if [ -x "$BUILD/bench/label_bench.sh" ] || [ -f tests/bench/labels.sh ]; then
+	[ -f tests/bench/labels.sh ] && BIN=$BIN BUILD=$BUILD PORT=$port DIR=$dir TOKEN_COURIER=$tok \
+		sh tests/bench/labels.sh
+fi
+kill -TERM "$pid"
+wait "$pid" || true
+pid=

@@ -48,14 +48,25 @@ struct order {
 /*
  * Parse and validate a request body.  On ST_OK *out is filled and owned by
  * the caller (order_release).  Otherwise returns ST_MALFORMED (not JSON,
- * trailing bytes, too deep) or ST_INVALID (a field breaks a rule), with
- * err naming the field path ("recipient.phone") when one field is at fault.
- * Nothing of the input is copied into err.
+ * trailing bytes, too deep, not an object) or ST_INVALID (a field breaks a
+ * rule), with err naming the field path ("recipient.phone") when one field
+ * is at fault, and leaves *out empty; ST_NOMEM leaves err->code NULL.  err
+ * may be NULL.  Nothing of the input is copied into err, except an unknown
+ * key that looks like a field name ("parcel.color": an identifier of at
+ * most 32 characters and 4 digits).  Strings are stored as given but must
+ * not be empty or blank; an optional field set to null counts as absent.
+ * Error codes: malformed_json trailing_data too_deep invalid_utf8
+ * control_character nul_character duplicate_key unknown_field missing_field
+ * wrong_type too_long empty out_of_range invalid_phone
+ * invalid_client_order_id.
  */
 enum st order_parse(const char *body, size_t len, struct order *out, struct field_err *err);
 
 /* Wipe and free what order_parse allocated; the struct may be reused. */
 void order_release(struct order *o);
+
+/* Field-by-field equality (phones as normalized). */
+bool order_equal(const struct order *a, const struct order *b);
 
 /*
  * Canonical JSON of the order as submitted (fixed key order, phones

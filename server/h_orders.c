@@ -235,7 +235,7 @@ void h_order_get(struct request *r)
 	if (st == ST_NOTFOUND || (st == ST_OK && !scope_may_see(&r->acct, &row))) {
 		bool denied = st == ST_OK;
 		order_row_release(&row);
-		http_audit_then_fail(r, ST_NOTFOUND, denied ? "denied" : "not_found");
+		http_audit_then_fail(r, ST_NOTFOUND, denied ? "denied" : "not_found", NULL);
 		return;
 	}
 	if (st != ST_OK) {
@@ -246,7 +246,7 @@ void h_order_get(struct request *r)
 	order_row_release(&row);
 	if (st != ST_OK) {
 		if (st == ST_GONE || st == ST_CRYPTO)
-			http_audit_then_fail(r, st, NULL);
+			http_audit_then_fail(r, st, NULL, NULL);
 		else
 			http_reply_st(r, st);
 		return;

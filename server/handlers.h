@@ -21,6 +21,10 @@ void h_order_get(struct request *r);
 void h_order_assign(struct request *r);
 void h_order_status(struct request *r);
 
+/* h_labels.c */
+void h_label_one(struct request *r);
+void h_label_batch(struct request *r);
+
 /* h_audit.c */
 void h_audit_list(struct request *r);
 void h_audit_verify(struct request *r);

@@ -325,6 +325,7 @@ void http_defer(struct request *r, wjob_fn fn, void *arg, void (*cont)(struct re
 
 struct fail_state {
 	enum st st;
+	char field[64];
 };
 
 static void cont_fail(struct request *r)
@@ -332,7 +333,10 @@ static void cont_fail(struct request *r)
 	struct fail_state *f = r->hstate;
 
 	/* If even the audit entry could not be written, say so. */
-	http_reply_st(r, r->job.st == f->st ? f->st : ST_UNAVAILABLE);
+	if (r->job.st == f->st)
+		http_reply_error(r, f->st, NULL, NULL, f->field);
+	else
+		http_reply_st(r, ST_UNAVAILABLE);
 }
 
 static enum st job_fail(struct store *s, struct wjob *j)
@@ -342,7 +346,7 @@ static enum st job_fail(struct store *s, struct wjob *j)
 	return f->st; /* rolled back; the audit entry records the result */
 }
 
-void http_audit_then_fail(struct request *r, enum st st, const char *result)
+void http_audit_then_fail(struct request *r, enum st st, const char *result, const char *field)
 {
 	struct fail_state *f = malloc(sizeof(*f));
 
@@ -351,6 +355,7 @@ void http_audit_then_fail(struct request *r, enum st st, const char *result)
 		return;
 	}
 	f->st = st;
+	snprintf(f->field, sizeof(f->field), "%s", field ? field : "");
 	if (r->hstate_free)
 		r->hstate_free(r->hstate);
 	r->hstate = f;
@@ -510,14 +515,14 @@ static void dispatch(struct request *r)
 		}
 		if (st != ST_OK) {
 			if (rt->action)
-				http_audit_then_fail(r, ST_UNAUTH, NULL);
+				http_audit_then_fail(r, ST_UNAUTH, NULL, NULL);
 			else
 				http_reply_st(r, ST_UNAUTH);
 			return;
 		}
 		if (!(rt->roles & (unsigned)r->acct.role)) {
 			if (rt->action)
-				http_audit_then_fail(r, ST_FORBIDDEN, "denied");
+				http_audit_then_fail(r, ST_FORBIDDEN, "denied", NULL);
 			else
 				http_reply_st(r, ST_FORBIDDEN);
 			return;

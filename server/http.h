@@ -84,9 +84,10 @@ void http_reply_pdf(struct request *r, unsigned char *pdf, size_t len);
 void http_defer(struct request *r, wjob_fn fn, void *arg, void (*cont)(struct request *r));
 /*
  * Audit a refused request (result: NULL for st's name, or e.g. "denied"),
- * then answer with st's error; 503 when the entry cannot be written.
+ * then answer with st's error naming field (may be NULL); 503 when the
+ * entry cannot be written.
  */
-void http_audit_then_fail(struct request *r, enum st st, const char *result);
+void http_audit_then_fail(struct request *r, enum st st, const char *result, const char *field);
 
 unsigned http_status_of(enum st st);
 

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "http.h"
+#include "label.h"
 #include "log.h"
 #include "store.h"
 
@@ -54,6 +55,8 @@ int main(int argc, char **argv)
 		fatal("libsodium failed to initialise");
 	if (keyring_load(app.cfg.key_file, &app.kr, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
+	if (label_ctx_new(app.cfg.templates, app.cfg.font, &app.labels, err, sizeof(err)) != ST_OK)
+		fatal("%s", err);
 	if (store_open(app.cfg.db, app.kr, &app.store, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
 	if (http_start(&app, &http, err, sizeof(err)) != ST_OK)
@@ -65,6 +68,7 @@ int main(int argc, char **argv)
 	log_info("signal %d: draining", sig);
 	http_stop(http, DRAIN_TIMEOUT_S);
 	store_close(app.store);
+	label_ctx_free(app.labels);
 	keyring_free(app.kr);
 	log_info("stopped");
 	return 0;

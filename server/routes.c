@@ -18,6 +18,9 @@ const struct route routes[] = {
 	{"POST", "/v1/orders/{tn}/assign", h_order_assign, ROLE_DEPOT, 4 * KB, "order.assign"},
 	{"POST", "/v1/orders/{tn}/status", h_order_status, ROLE_COURIER | ROLE_DEPOT, 4 * KB,
 	 "order.status"},
+	{"GET", "/v1/orders/{tn}/label.pdf", h_label_one, ROLE_DEPOT | ROLE_COURIER, 0,
+	 "label.print"},
+	{"POST", "/v1/labels", h_label_batch, ROLE_DEPOT, 64 * KB, "label.batch"},
 	{"GET", "/v1/audit", h_audit_list, ROLE_AUDITOR, 0, "audit.read"},
 	{"GET", "/v1/audit/verify", h_audit_verify, ROLE_AUDITOR, 0, "audit.verify"},
 };

@@ -130,6 +130,13 @@ struct store {
 	pthread_t thread;
 	bool thread_started;
 
+	/* Checkpoints run on their own thread and connection, off the writer's path. */
+	struct conn *ckpt;
+	pthread_t ckpt_thread;
+	bool ckpt_started;
+	pthread_cond_t ckpt_wake;
+	int wal_frames;
+
 	struct conn *readers;
 	pthread_key_t reader_key;
 
@@ -244,7 +251,8 @@ static const char pragmas[] = "PRAGMA journal_mode = WAL;"
 			      "PRAGMA synchronous = FULL;"
 			      "PRAGMA secure_delete = ON;"
 			      "PRAGMA foreign_keys = ON;"
-			      "PRAGMA trusted_schema = OFF;";
+			      "PRAGMA trusted_schema = OFF;"
+			      "PRAGMA cache_size = -16384;"; /* 16 MiB per connection */
 
 static enum st conn_open(const char *path, bool create, struct conn **out, char *err,
 			 size_t errlen)
@@ -727,6 +735,51 @@ done:
 	}
 }
 
+/*
+ * The writer never checkpoints (wal_autocheckpoint = 0): a checkpoint copies
+ * pages into the database and syncs it, and doing that inside a commit would
+ * stall every request waiting on it.  The writer's WAL hook wakes this
+ * thread instead once the log holds CKPT_FRAMES frames; it also runs once a
+ * second.  PASSIVE checkpoints never block the writer or the readers.
+ */
+#define CKPT_FRAMES 1000
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *s = arg;
+	UNUSED(db);
+	UNUSED(name);
+	pthread_mutex_lock(&s->lock);
+	s->wal_frames = frames;
+	if (frames >= CKPT_FRAMES)
+		pthread_cond_signal(&s->ckpt_wake);
+	pthread_mutex_unlock(&s->lock);
+	return SQLITE_OK;
+}
+
+static void *ckpt_main(void *arg)
+{
+	struct store *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		if (s->wal_frames < CKPT_FRAMES)
+			pthread_cond_timedwait(&s->ckpt_wake, &s->lock, &ts);
+		if (s->stopping)
+			break;
+		s->wal_frames = 0;
+		pthread_mutex_unlock(&s->lock);
+		sqlite3_wal_checkpoint_v2(s->ckpt->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
 static void *writer_main(void *arg)
 {
 	struct store *s = arg;
@@ -1159,6 +1212,7 @@ enum st store_open(const char *path, const struct keyring *kr, struct store **ou
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
+	pthread_cond_init(&s->ckpt_wake, NULL);
 	pthread_key_create(&s->reader_key, NULL);
 
 	st = conn_open(path, true, &s->writer, err, errlen);
@@ -1190,6 +1244,16 @@ enum st store_open(const char *path, const struct keyring *kr, struct store **ou
 		goto fail;
 	}
 	s->thread_started = true;
+	exec_sql(s->writer->db, "PRAGMA wal_autocheckpoint = 0", err, errlen);
+	sqlite3_wal_hook(s->writer->db, wal_hook, s);
+	if (conn_open(path, false, &s->ckpt, err, errlen) == ST_OK &&
+	    pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) == 0) {
+		s->ckpt_started = true;
+	} else {
+		/* No checkpoint thread: let the writer checkpoint as SQLite would. */
+		sqlite3_wal_hook(s->writer->db, NULL, NULL);
+		sqlite3_wal_autocheckpoint(s->writer->db, CKPT_FRAMES);
+	}
 	*out = s;
 	return ST_OK;
 fail:
@@ -1205,9 +1269,13 @@ void store_close(struct store *s)
 		pthread_mutex_lock(&s->lock);
 		s->stopping = true;
 		pthread_cond_signal(&s->wake);
+		pthread_cond_signal(&s->ckpt_wake);
 		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->thread, NULL);
+		if (s->ckpt_started)
+			pthread_join(s->ckpt_thread, NULL);
 	}
+	conn_close(s->ckpt);
 	while (s->readers) {
 		struct conn *c = s->readers;
 		s->readers = c->next;
@@ -1221,5 +1289,6 @@ void store_close(struct store *s)
 	pthread_key_delete(s->reader_key);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->wake);
+	pthread_cond_destroy(&s->ckpt_wake);
 	free(s);
 }

@@ -185,14 +185,27 @@ static enum st config_file(struct config *c, const char *path, char *err, size_t
 	}
 	while (fgets(line, sizeof(line), f)) {
 		char *eq, *k, *v, *hash;
+		bool whole = strchr(line, '\n') || feof(f);
 
 		lineno++;
+		/* A line longer than the buffer: drop the rest; only a comment may be that long. */
+		if (!whole) {
+			int ch;
+			while ((ch = fgetc(f)) != EOF && ch != '\n')
+				;
+		}
 		hash = strchr(line, '#');
 		if (hash)
 			*hash = '\0';
 		k = trim(line);
 		if (!*k)
 			continue;
+		if (!whole) {
+			snprintf(err, errlen, "config %s:%u: %.*s: line too long", path, lineno,
+				 (int)strcspn(k, " \t="), k);
+			st = ST_INVALID;
+			break;
+		}
 		eq = strchr(k, '=');
 		if (!eq) {
 			snprintf(err, errlen, "config %s:%u: want \"key = value\"", path, lineno);

@@ -13,12 +13,15 @@
 #include <stdatomic.h>
 
 struct label_ctx;
+struct limiter;
 
 struct app {
 	struct config cfg;
 	struct keyring *kr;
 	struct store *store;
 	struct label_ctx *labels;
+	struct limiter *misses;      /* 404s per token per 10 minutes */
+	struct limiter *call_routes; /* call routes per caller number per hour */
 	atomic_ullong orders_created;
 	atomic_ullong labels_printed;
 	atomic_int inflight;

@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "json.h"
 #include "log.h"
+#include "mask.h"
 #include "order.h"
 #include "view.h"
 
@@ -28,9 +29,11 @@
 struct create_state {
 	struct order o;
 	struct order_row row;
+	unsigned char recipient_index[HASH_BYTES];
 	char idem[IDEM_MAX + 1];
 	unsigned char digest[HASH_BYTES];
 	bool repeat;
+	bool pool_empty;
 	char existing[TN_MAX];
 };
 
@@ -79,9 +82,18 @@ static enum st tx_create(struct store *s, struct wjob *j)
 		if (st != ST_NOTFOUND)
 			return st;
 	}
-	st = store_w_order_insert(s, &cs->row, cs->idem, cs->digest);
+	st = store_w_order_insert(s, &cs->row, cs->idem, cs->digest, &cs->row.id);
 	/* A tracking-number collision (1 in 10^16) or a lost race: try again. */
-	return st == ST_CONFLICT ? ST_UNAVAILABLE : st;
+	if (st != ST_OK)
+		return st == ST_CONFLICT ? ST_UNAVAILABLE : st;
+	/* The virtual number is bound in the same transaction, so it can be printed. */
+	st = store_w_binding_new(s, cs->row.id, cs->recipient_index, cs->row.created_at,
+				 cs->row.vnum, cs->row.ext);
+	if (st == ST_UNAVAILABLE)
+		cs->pool_empty = true;
+	if (st == ST_OK)
+		st = store_w_order_set_binding(s, cs->row.id, cs->row.vnum, cs->row.ext);
+	return st;
 }
 
 static void cont_create(struct request *r)
@@ -95,6 +107,11 @@ static void cont_create(struct request *r)
 	if (st == ST_CONFLICT) {
 		http_reply_error(r, ST_CONFLICT, "idempotency_conflict",
 				 "this idempotency key was used for a different order", NULL);
+		return;
+	}
+	if (cs->pool_empty) {
+		http_reply_error(r, ST_UNAVAILABLE, "vnum_pool_exhausted",
+				 "no virtual number extension is free; widen vnum_pool", NULL);
 		return;
 	}
 	if (st != ST_OK) {
@@ -214,6 +231,8 @@ void h_order_create(struct request *r)
 	copy_str(cs->row.dest_district, REGION_BYTES, cs->o.recipient.district);
 	cs->row.weight_g = cs->o.weight_g;
 	cs->row.count = cs->o.count;
+	crypto_blind_index(r->app->kr, cs->o.recipient.phone, strlen(cs->o.recipient.phone),
+			   cs->recipient_index);
 
 	copy_str(r->job.audit.tracking_no, sizeof(r->job.audit.tracking_no), cs->row.tracking_no);
 	http_defer(r, tx_create, cs, cont_create);
@@ -354,6 +373,8 @@ struct change_state {
 	char status[20];              /* status */
 	struct order_row row;         /* after the change */
 	int64_t retention_s;
+	int64_t grace_s, quarantine_s;
+	bool pool_empty;
 	const char *why;              /* error code for the client */
 	const char *why_msg;
 	const char *why_field;
@@ -405,7 +426,34 @@ static enum st tx_assign(struct store *s, struct wjob *j)
 	}
 	if (st != ST_OK)
 		return st;
+	if (!c.has_phone) {
+		cs->why = "courier_has_no_phone";
+		cs->why_msg = "couriers need a phone on their account to be assigned "
+			      "(waybillctl account add --phone)";
+		cs->why_field = "courier";
+		return ST_INVALID;
+	}
 	cs->row.updated_at = (int64_t)time(NULL);
+	if (cs->row.courier[0] && strcmp(cs->row.courier, cs->courier) != 0 && cs->row.vnum[0]) {
+		/* Reassigned: the old extension stops at once; the new courier gets a new one. */
+		unsigned char rcpt[HASH_BYTES];
+		int64_t now = cs->row.updated_at;
+
+		st = store_w_binding_recipient(s, cs->row.vnum, cs->row.ext, cs->row.id, rcpt);
+		if (st == ST_OK)
+			st = store_w_binding_end(s, cs->row.vnum, cs->row.ext, cs->row.id, now,
+						 now + cs->quarantine_s);
+		if (st == ST_OK) {
+			st = store_w_binding_new(s, cs->row.id, rcpt, now, cs->row.vnum,
+						 cs->row.ext);
+			cs->pool_empty = st == ST_UNAVAILABLE;
+		}
+		if (st == ST_OK)
+			st = store_w_order_set_binding(s, cs->row.id, cs->row.vnum, cs->row.ext);
+		explicit_bzero(rcpt, sizeof(rcpt));
+		if (st != ST_OK)
+			return st;
+	}
 	st = store_w_order_set_courier(s, cs->row.id, cs->courier, cs->row.updated_at);
 	if (st == ST_OK)
 		copy_str(cs->row.courier, sizeof(cs->row.courier), cs->courier);
@@ -433,6 +481,14 @@ static enum st tx_status(struct store *s, struct wjob *j)
 		ended = now;
 		retain = now + cs->retention_s;
 	}
+	if (status_final(cs->status) && cs->row.vnum[0]) {
+		/* Delivered: routes live on for the grace period; returned or cancelled: not. */
+		int64_t until = strcmp(cs->status, "delivered") == 0 ? now + cs->grace_s : now;
+		st = store_w_binding_end(s, cs->row.vnum, cs->row.ext, cs->row.id, until,
+					 until + cs->quarantine_s);
+		if (st != ST_OK)
+			return st;
+	}
 	st = store_w_order_set_status(s, cs->row.id, cs->status, now, ended, retain);
 	if (st == ST_OK) {
 		copy_str(cs->row.status, sizeof(cs->row.status), cs->status);
@@ -449,6 +505,11 @@ static void cont_change(struct request *r)
 	char *json = NULL;
 	enum st st = r->job.st;
 
+	if (cs->pool_empty) {
+		http_reply_error(r, ST_UNAVAILABLE, "vnum_pool_exhausted",
+				 "no virtual number extension is free; widen vnum_pool", NULL);
+		return;
+	}
 	if (st != ST_OK) {
 		if (cs->why && (st == ST_CONFLICT || st == ST_INVALID))
 			http_reply_error(r, st, cs->why, cs->why_msg, cs->why_field);
@@ -494,6 +555,8 @@ static struct change_state *change_begin(struct request *r, const char *key, cha
 	json_delete_wiped(root);
 	cs->who = r->acct;
 	cs->retention_s = r->app->cfg.retention_days * 86400;
+	cs->grace_s = r->app->cfg.vnum_grace_hours * 3600;
+	cs->quarantine_s = r->app->cfg.vnum_quarantine_days * 86400;
 	r->hstate = cs;
 	r->hstate_free = change_state_free;
 	return cs;
@@ -530,4 +593,85 @@ void h_order_status(struct request *r)
 	}
 	copy_str(cs->status, sizeof(cs->status), status);
 	http_defer(r, tx_status, cs, cont_change);
+}
+
+/* ---- the assigned courier's delivery view -------------------------------- */
+
+void h_order_delivery(struct request *r)
+{
+	struct order_row row;
+	struct order o;
+	struct masked m;
+	cJSON *v, *rcp;
+	char addr[REGION_BYTES * 3 + ORDER_ADDRESS_MAX * 4 + 8], ts[24];
+	int64_t order_id = 0, until = 0;
+	char *json;
+	enum st st;
+
+	if (!tn_path_ok(r)) {
+		http_reply_st(r, ST_NOTFOUND);
+		return;
+	}
+	st = store_order_get(r->app->store, r->tn, &row);
+	if (st == ST_NOTFOUND ||
+	    (st == ST_OK && (!row.courier[0] || strcmp(row.courier, r->acct.name) != 0))) {
+		bool denied = st == ST_OK;
+		order_row_release(&row);
+		http_audit_then_fail(r, ST_NOTFOUND, denied ? "denied" : "not_found", NULL);
+		return;
+	}
+	if (st != ST_OK) {
+		http_reply_st(r, st);
+		return;
+	}
+	st = view_open(r->app, &row, &o);
+	if (st != ST_OK) {
+		order_row_release(&row);
+		if (st == ST_GONE || st == ST_CRYPTO)
+			http_audit_then_fail(r, st, NULL, NULL);
+		else
+			http_reply_st(r, st);
+		return;
+	}
+	v = cJSON_CreateObject();
+	cJSON_AddStringToObject(v, "tracking_no", row.tracking_no);
+	cJSON_AddStringToObject(v, "status", row.status);
+	rcp = cJSON_AddObjectToObject(v, "recipient");
+	mask_name(o.recipient.name, &m);
+	cJSON_AddStringToObject(rcp, "name_masked", m.s);
+	explicit_bzero(&m, sizeof(m));
+	/* The full street address: the one thing a courier needs at the door. */
+	if (strcmp(o.recipient.province, o.recipient.city) == 0)
+		snprintf(addr, sizeof(addr), "%s%s%s", o.recipient.province, o.recipient.district,
+			 o.recipient.address);
+	else
+		snprintf(addr, sizeof(addr), "%s%s%s%s", o.recipient.province, o.recipient.city,
+			 o.recipient.district, o.recipient.address);
+	cJSON_AddStringToObject(rcp, "address", addr);
+	explicit_bzero(addr, sizeof(addr));
+	order_release(&o);
+	if (row.vnum[0] && store_binding_find(r->app->store, row.vnum, row.ext, (int64_t)time(NULL),
+					      &order_id, &until) == ST_OK &&
+	    order_id == row.id) {
+		cJSON_AddStringToObject(v, "virtual_number", row.vnum);
+		cJSON_AddStringToObject(v, "extension", row.ext);
+		if (until) {
+			view_time(until, ts);
+			cJSON_AddStringToObject(v, "expires_at", ts);
+		} else {
+			cJSON_AddNullToObject(v, "expires_at");
+		}
+	} else {
+		cJSON_AddNullToObject(v, "virtual_number");
+		cJSON_AddNullToObject(v, "extension");
+		cJSON_AddNullToObject(v, "expires_at");
+	}
+	order_row_release(&row);
+	json = cJSON_PrintUnformatted(v);
+	json_delete_wiped(v);
+	if (!json) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	reply_after_audit(r, json);
 }

@@ -20,6 +20,10 @@ void h_order_list(struct request *r);
 void h_order_get(struct request *r);
 void h_order_assign(struct request *r);
 void h_order_status(struct request *r);
+void h_order_delivery(struct request *r);
+
+/* h_calls.c */
+void h_call_route(struct request *r);
 
 /* h_labels.c */
 void h_label_one(struct request *r);

@@ -165,6 +165,19 @@ char *http_metrics_text(struct app *app, size_t *len)
 		  "waybill_store_commit_failures_total %llu\n",
 		  (unsigned long long)ss.batches, (unsigned long long)ss.jobs,
 		  (unsigned long long)ss.commit_fail);
+	{
+		struct vnum_stats vs;
+		if (store_vnum_stats(app->store, (int64_t)time(NULL), &vs) == ST_OK)
+			sb_printf(&sb,
+				  "# HELP waybill_vnum_bindings_active Virtual-number bindings that "
+				  "route calls now.\n# TYPE waybill_vnum_bindings_active gauge\n"
+				  "waybill_vnum_bindings_active %lld\n"
+				  "# HELP waybill_vnum_free_capacity Extensions free for new orders "
+				  "(neither active nor resting).\n"
+				  "# TYPE waybill_vnum_free_capacity gauge\n"
+				  "waybill_vnum_free_capacity %lld\n",
+				  (long long)vs.active, (long long)(vs.capacity - vs.held));
+	}
 	sb_printf(&sb, "# HELP waybill_store_batch_jobs Jobs per commit, by power of two.\n"
 		       "# TYPE waybill_store_batch_jobs counter\n");
 	for (size_t i = 0; i < ARRAY_SIZE(ss.batch_hist); i++)

@@ -13,6 +13,8 @@
 #include "crypto.h"
 #include "http.h"
 #include "label.h"
+#include "limits.h"
+#include "vnum.h"
 #include "log.h"
 #include "store.h"
 
@@ -20,6 +22,17 @@
 #include <signal.h>
 
 #define DRAIN_TIMEOUT_S 10
+#define LIMITER_KEYS 65536
+
+struct pool_job {
+	struct vnum_pool pool;
+};
+
+static enum st tx_pool_sync(struct store *s, struct wjob *j)
+{
+	struct pool_job *pj = j->arg;
+	return store_w_vnum_sync(s, pj->pool.nums, pj->pool.n);
+}
 
 int main(int argc, char **argv)
 {
@@ -59,6 +72,25 @@ int main(int argc, char **argv)
 		fatal("%s", err);
 	if (store_open(app.cfg.db, app.kr, &app.store, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
+	{
+		/* The configured pool becomes the pool; bindings on dropped numbers run out. */
+		struct pool_job pj;
+		struct wjob j = {0};
+
+		if (vnum_pool_parse(app.cfg.vnum_pool, &pj.pool, err, sizeof(err)) != ST_OK)
+			fatal("%s", err);
+		j.fn = tx_pool_sync;
+		j.arg = &pj;
+		j.no_audit = true;
+		if (store_run(app.store, &j) != ST_OK)
+			fatal("cannot record the virtual-number pool");
+		log_info("vnum: %zu numbers in the pool", pj.pool.n);
+		vnum_pool_release(&pj.pool);
+	}
+	app.misses = limiter_new(600, (unsigned)app.cfg.miss_limit, LIMITER_KEYS);
+	app.call_routes = limiter_new(3600, (unsigned)app.cfg.call_routes_per_hour, LIMITER_KEYS);
+	if (!app.misses || !app.call_routes)
+		fatal("out of memory");
 	if (http_start(&app, &http, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
 	log_info("waybilld ready (key version %u)", keyring_current(app.kr));
@@ -69,6 +101,8 @@ int main(int argc, char **argv)
 	http_stop(http, DRAIN_TIMEOUT_S);
 	store_close(app.store);
 	label_ctx_free(app.labels);
+	limiter_free(app.misses);
+	limiter_free(app.call_routes);
 	keyring_free(app.kr);
 	log_info("stopped");
 	return 0;

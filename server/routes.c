@@ -21,6 +21,8 @@ const struct route routes[] = {
 	{"GET", "/v1/orders/{tn}/label.pdf", h_label_one, ROLE_DEPOT | ROLE_COURIER, 0,
 	 "label.print"},
 	{"POST", "/v1/labels", h_label_batch, ROLE_DEPOT, 64 * KB, "label.batch"},
+	{"GET", "/v1/orders/{tn}/delivery", h_order_delivery, ROLE_COURIER, 0, "order.delivery"},
+	{"POST", "/v1/calls/route", h_call_route, ROLE_TELEPHONY, 4 * KB, "call.route"},
 	{"GET", "/v1/audit", h_audit_list, ROLE_AUDITOR, 0, "audit.read"},
 	{"GET", "/v1/audit/verify", h_audit_verify, ROLE_AUDITOR, 0, "audit.verify"},
 };

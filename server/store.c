@@ -51,6 +51,23 @@ enum stmt {
 	S_AUDIT_INSERT,
 	S_AUDIT_LIST,
 	S_AUDIT_ALL,
+	S_ORDER_BY_ID,
+	S_ORDER_BINDING,
+	S_VNUM_OUT,
+	S_VNUM_IN,
+	S_VNUM_PICK,
+	S_VNUM_SLOT,
+	S_VNUM_HOLD,
+	S_VNUM_FULL,
+	S_BIND_INSERT,
+	S_BIND_RECIPIENT,
+	S_BIND_END,
+	S_BIND_DUE,
+	S_BIND_RELEASE,
+	S_VNUM_RELEASE,
+	S_BIND_FIND,
+	S_BIND_CALLBACK,
+	S_VNUM_STATS,
 	S_BEGIN,
 	S_COMMIT,
 	S_ROLLBACK,
@@ -65,18 +82,21 @@ enum stmt {
 	"origin_province, origin_city, origin_district, dest_province, dest_city, "            \
 	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "    \
 	"kek_version, seal_version, wrapped_dek, sealed"
+#define ACCOUNT_COLS                                                                      \
+	"id, name, role, depot, disabled, created_at, phone_index, phone_kek_version, "    \
+	"phone_seal_version, phone_wrapped_dek, phone_sealed"
 #define AUDIT_COLS \
 	"seq, ts, actor, role, action, tracking_no, reason, result, request_id, prev, hash"
 
 static const char *const sql_text[NSTMT] = {
-	[S_ACCOUNT_BY_TOKEN] = "SELECT id, name, role, depot, disabled, created_at, token_hash "
-			       "FROM accounts WHERE token_hash = ?1",
-	[S_ACCOUNT_BY_NAME] = "SELECT id, name, role, depot, disabled, created_at FROM accounts "
-			      "WHERE name = ?1",
-	[S_ACCOUNT_ALL] = "SELECT id, name, role, depot, disabled, created_at FROM accounts "
-			  "ORDER BY name",
+	[S_ACCOUNT_BY_TOKEN] = "SELECT " ACCOUNT_COLS ", token_hash FROM accounts "
+			       "WHERE token_hash = ?1",
+	[S_ACCOUNT_BY_NAME] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE name = ?1",
+	[S_ACCOUNT_ALL] = "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY name",
 	[S_ACCOUNT_INSERT] = "INSERT INTO accounts (name, role, depot, token_hash, disabled, "
-			     "created_at) VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+			     "created_at, phone_index, phone_kek_version, phone_seal_version, "
+			     "phone_wrapped_dek, phone_sealed) "
+			     "VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[S_ACCOUNT_DISABLE] = "UPDATE accounts SET disabled = 1 WHERE name = ?1",
 	[S_ACCOUNT_TOKEN] = "UPDATE accounts SET token_hash = ?2 WHERE name = ?1",
 	[S_ORDER_BY_TN] = "SELECT " ORDER_COLS " FROM orders WHERE tracking_no = ?1",
@@ -104,6 +124,36 @@ static const char *const sql_text[NSTMT] = {
 			 "AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR ts >= ?3) AND seq > ?4 "
 			 "ORDER BY seq LIMIT ?5",
 	[S_AUDIT_ALL] = "SELECT " AUDIT_COLS " FROM audit ORDER BY seq",
+	[S_ORDER_BY_ID] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
+	[S_ORDER_BINDING] = "UPDATE orders SET vnum = ?2, ext = ?3 WHERE id = ?1",
+	[S_VNUM_OUT] = "UPDATE vnum_numbers SET in_pool = 0",
+	[S_VNUM_IN] = "INSERT INTO vnum_numbers (vnum, in_pool) VALUES (?1, 1) "
+		      "ON CONFLICT (vnum) DO UPDATE SET in_pool = 1",
+	[S_VNUM_PICK] = "SELECT vnum, next_ext FROM vnum_numbers WHERE in_pool = 1 AND held < ?1 "
+			"ORDER BY held, vnum LIMIT 1",
+	[S_VNUM_SLOT] = "SELECT id, reusable_at FROM vnum_bindings WHERE vnum = ?1 AND ext = ?2 "
+			"AND released = 0",
+	[S_VNUM_HOLD] = "UPDATE vnum_numbers SET held = held + ?2, next_ext = ?3 WHERE vnum = ?1",
+	[S_VNUM_FULL] = "UPDATE vnum_numbers SET held = ?2 WHERE vnum = ?1",
+	[S_BIND_INSERT] = "INSERT INTO vnum_bindings (vnum, ext, order_id, recipient_index, "
+			  "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_BIND_RECIPIENT] = "SELECT recipient_index FROM vnum_bindings WHERE vnum = ?1 AND "
+			     "ext = ?2 AND order_id = ?3 AND reusable_at IS NULL",
+	[S_BIND_END] = "UPDATE vnum_bindings SET active_until = ?4, reusable_at = ?5 "
+		       "WHERE vnum = ?1 AND ext = ?2 AND order_id = ?3 AND reusable_at IS NULL",
+	[S_BIND_DUE] = "SELECT id, vnum FROM vnum_bindings WHERE released = 0 AND "
+		       "reusable_at <= ?1 LIMIT 1000",
+	[S_BIND_RELEASE] = "UPDATE vnum_bindings SET released = 1 WHERE id = ?1",
+	[S_VNUM_RELEASE] = "UPDATE vnum_numbers SET held = max(held - 1, 0) WHERE vnum = ?1",
+	[S_BIND_FIND] = "SELECT order_id, active_until FROM vnum_bindings WHERE vnum = ?1 AND "
+			"ext = ?2 AND released = 0 AND (active_until IS NULL OR active_until > ?3)",
+	[S_BIND_CALLBACK] = "SELECT order_id FROM vnum_bindings WHERE vnum = ?1 AND "
+			    "recipient_index = ?2 AND released = 0 AND "
+			    "(active_until IS NULL OR active_until > ?3) LIMIT ?4",
+	[S_VNUM_STATS] = "SELECT (SELECT count(*) FROM vnum_bindings WHERE released = 0 AND "
+			 "(active_until IS NULL OR active_until > ?1)), "
+			 "(SELECT coalesce(sum(held), 0) FROM vnum_numbers WHERE in_pool = 1), "
+			 "(SELECT count(*) FROM vnum_numbers WHERE in_pool = 1)",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -329,6 +379,24 @@ static void account_from_row(sqlite3_stmt *st, struct account *a)
 	col_text(st, 3, a->depot, sizeof(a->depot));
 	a->disabled = sqlite3_column_int(st, 4) != 0;
 	a->created_at = sqlite3_column_int64(st, 5);
+	{
+		const void *idx = sqlite3_column_blob(st, 6);
+		const void *wd = sqlite3_column_blob(st, 9);
+		const void *sl = sqlite3_column_blob(st, 10);
+		int sn = sqlite3_column_bytes(st, 10);
+
+		if (idx && sqlite3_column_bytes(st, 6) == HASH_BYTES && wd &&
+		    sqlite3_column_bytes(st, 9) == WRAPPED_DEK_BYTES && sl && sn > 0 &&
+		    sn <= ACCOUNT_PHONE_SEALED_MAX) {
+			a->has_phone = true;
+			memcpy(a->phone_index, idx, HASH_BYTES);
+			a->phone_kek_version = (uint32_t)sqlite3_column_int64(st, 7);
+			a->phone_seal_version = (uint32_t)sqlite3_column_int64(st, 8);
+			memcpy(a->phone_wrapped_dek, wd, WRAPPED_DEK_BYTES);
+			memcpy(a->phone_sealed, sl, (size_t)sn);
+			a->phone_sealed_len = (size_t)sn;
+		}
+	}
 }
 
 static enum st order_from_row(sqlite3_stmt *st, struct order_row *r)
@@ -865,8 +933,9 @@ enum st store_w_order_get(struct store *s, const char *tn, struct order_row *out
 }
 
 enum st store_w_order_insert(struct store *s, const struct order_row *r, const char *idem_key,
-			     const unsigned char digest[HASH_BYTES])
+			     const unsigned char digest[HASH_BYTES], int64_t *id)
 {
+	enum st res;
 	sqlite3_stmt *st = stmt(s->writer, S_ORDER_INSERT);
 
 	if (!st)
@@ -892,7 +961,10 @@ enum st store_w_order_insert(struct store *s, const struct order_row *r, const c
 	sqlite3_bind_int64(st, 19, r->seal_version);
 	sqlite3_bind_blob(st, 20, r->wrapped_dek, WRAPPED_DEK_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 21, r->sealed, (int)r->sealed_len, SQLITE_STATIC);
-	return step_done(s->writer, st);
+	res = step_done(s->writer, st);
+	if (res == ST_OK)
+		*id = sqlite3_last_insert_rowid(s->writer->db);
+	return res;
 }
 
 struct idem_fill {
@@ -981,6 +1053,14 @@ enum st store_w_account_insert(struct store *s, const struct account *a,
 	bind_text(st, 3, a->depot);
 	sqlite3_bind_blob(st, 4, token_hash, HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+	if (a->has_phone) {
+		sqlite3_bind_blob(st, 6, a->phone_index, HASH_BYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 7, a->phone_kek_version);
+		sqlite3_bind_int64(st, 8, a->phone_seal_version);
+		sqlite3_bind_blob(st, 9, a->phone_wrapped_dek, WRAPPED_DEK_BYTES, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 10, a->phone_sealed, (int)a->phone_sealed_len,
+				  SQLITE_STATIC);
+	}
 	return step_done(s->writer, st);
 }
 
@@ -1012,6 +1092,219 @@ enum st store_w_account_token(struct store *s, const char *name,
 	return update_account(s, S_ACCOUNT_TOKEN, name, token_hash);
 }
 
+/* ---- virtual-number bindings (writer) ---------------------------------- */
+
+enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n)
+{
+	sqlite3_stmt *st = stmt(s->writer, S_VNUM_OUT);
+	enum st res;
+
+	if (!st)
+		return ST_IO;
+	res = step_done(s->writer, st);
+	for (size_t i = 0; i < n && res == ST_OK; i++) {
+		st = stmt(s->writer, S_VNUM_IN);
+		if (!st)
+			return ST_IO;
+		sqlite3_bind_text(st, 1, nums[i], -1, SQLITE_STATIC);
+		res = step_done(s->writer, st);
+	}
+	return res;
+}
+
+#define VNUM_EXTS 10000
+
+/* Is the slot free at now?  A resting binding past its time is released here. */
+static enum st slot_free(struct store *s, const char *vnum, const char *ext, int64_t now,
+			 bool *free_, int64_t *stale_id)
+{
+	sqlite3_stmt *st = stmt(s->writer, S_VNUM_SLOT);
+	int rc;
+
+	*free_ = true;
+	*stale_id = 0;
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		bool open = sqlite3_column_type(st, 1) == SQLITE_NULL;
+		if (open || sqlite3_column_int64(st, 1) > now) {
+			*free_ = false;
+			break;
+		}
+		*stale_id = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
+}
+
+enum st store_w_binding_new(struct store *s, int64_t order_id,
+			    const unsigned char recipient_index[HASH_BYTES], int64_t now,
+			    char vnum[16], char ext[8])
+{
+	/* A few numbers at most: held counts can lag behind rests that ended. */
+	for (int attempt = 0; attempt < 4; attempt++) {
+		sqlite3_stmt *st = stmt(s->writer, S_VNUM_PICK);
+		int rc, next, e = -1, tries;
+		int64_t stale = 0;
+		enum st res;
+
+		if (!st)
+			return ST_IO;
+		sqlite3_bind_int(st, 1, VNUM_EXTS);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW) {
+			sqlite3_reset(st);
+			return rc == SQLITE_DONE ? ST_UNAVAILABLE : ST_IO;
+		}
+		col_text(st, 0, vnum, 16);
+		next = sqlite3_column_int(st, 1) % VNUM_EXTS;
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+
+		for (tries = 0; tries < VNUM_EXTS; tries++) {
+			bool is_free;
+			int cand = (next + tries) % VNUM_EXTS;
+
+			snprintf(ext, 8, "%04d", cand);
+			res = slot_free(s, vnum, ext, now, &is_free, &stale);
+			if (res != ST_OK)
+				return res;
+			if (is_free) {
+				e = cand;
+				break;
+			}
+		}
+		st = stmt(s->writer, e < 0 ? S_VNUM_FULL : S_VNUM_HOLD);
+		if (!st)
+			return ST_IO;
+		sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+		if (e < 0) {
+			/* Every extension is held: say so, and try the next number. */
+			sqlite3_bind_int(st, 2, VNUM_EXTS);
+			res = step_done(s->writer, st);
+			if (res != ST_OK)
+				return res;
+			continue;
+		}
+		/* Reusing a slot whose rest ended: its old binding gives the hold over. */
+		sqlite3_bind_int(st, 2, stale ? 0 : 1);
+		sqlite3_bind_int(st, 3, (e + 1) % VNUM_EXTS);
+		res = step_done(s->writer, st);
+		if (res == ST_OK && stale) {
+			st = stmt(s->writer, S_BIND_RELEASE);
+			if (!st)
+				return ST_IO;
+			sqlite3_bind_int64(st, 1, stale);
+			res = step_done(s->writer, st);
+		}
+		if (res != ST_OK)
+			return res;
+		st = stmt(s->writer, S_BIND_INSERT);
+		if (!st)
+			return ST_IO;
+		sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, order_id);
+		sqlite3_bind_blob(st, 4, recipient_index, HASH_BYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, now);
+		return step_done(s->writer, st);
+	}
+	return ST_UNAVAILABLE;
+}
+
+enum st store_w_binding_recipient(struct store *s, const char *vnum, const char *ext,
+				  int64_t order_id, unsigned char out[HASH_BYTES])
+{
+	sqlite3_stmt *st = stmt(s->writer, S_BIND_RECIPIENT);
+	int rc;
+	enum st res = ST_NOTFOUND;
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, order_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == HASH_BYTES) {
+		memcpy(out, sqlite3_column_blob(st, 0), HASH_BYTES);
+		res = ST_OK;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		res = ST_IO;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return res;
+}
+
+enum st store_w_binding_end(struct store *s, const char *vnum, const char *ext, int64_t order_id,
+			    int64_t active_until, int64_t reusable_at)
+{
+	sqlite3_stmt *st = stmt(s->writer, S_BIND_END);
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, order_id);
+	sqlite3_bind_int64(st, 4, active_until);
+	sqlite3_bind_int64(st, 5, reusable_at);
+	return step_done(s->writer, st);
+}
+
+enum st store_w_binding_sweep(struct store *s, int64_t now, int64_t *n)
+{
+	sqlite3_stmt *due = stmt(s->writer, S_BIND_DUE);
+	int64_t ids[1000];
+	char vnums[1000][16];
+	size_t k = 0;
+	int rc;
+	enum st res = ST_OK;
+
+	*n = 0;
+	if (!due)
+		return ST_IO;
+	sqlite3_bind_int64(due, 1, now);
+	while ((rc = sqlite3_step(due)) == SQLITE_ROW && k < 1000) {
+		ids[k] = sqlite3_column_int64(due, 0);
+		col_text(due, 1, vnums[k], 16);
+		k++;
+	}
+	sqlite3_reset(due);
+	sqlite3_clear_bindings(due);
+	for (size_t i = 0; i < k && res == ST_OK; i++) {
+		sqlite3_stmt *st = stmt(s->writer, S_BIND_RELEASE);
+		if (!st)
+			return ST_IO;
+		sqlite3_bind_int64(st, 1, ids[i]);
+		res = step_done(s->writer, st);
+		st = res == ST_OK ? stmt(s->writer, S_VNUM_RELEASE) : NULL;
+		if (res == ST_OK && !st)
+			return ST_IO;
+		if (res == ST_OK) {
+			sqlite3_bind_text(st, 1, vnums[i], -1, SQLITE_STATIC);
+			res = step_done(s->writer, st);
+		}
+	}
+	if (res == ST_OK)
+		*n = (int64_t)k;
+	return res;
+}
+
+enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum, const char *ext)
+{
+	sqlite3_stmt *st = stmt(s->writer, S_ORDER_BINDING);
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, vnum);
+	bind_text(st, 3, ext);
+	return step_done(s->writer, st);
+}
+
 /* ---- readers --------------------------------------------------------- */
 
 enum st store_account_by_token(struct store *s, const unsigned char hash[HASH_BYTES],
@@ -1028,9 +1321,9 @@ enum st store_account_by_token(struct store *s, const unsigned char hash[HASH_BY
 	sqlite3_bind_blob(st, 1, hash, HASH_BYTES, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		const void *b = sqlite3_column_blob(st, 6);
+		const void *b = sqlite3_column_blob(st, 11);
 		/* The index found it; the comparison that decides is constant-time. */
-		if (b && sqlite3_column_bytes(st, 6) == HASH_BYTES &&
+		if (b && sqlite3_column_bytes(st, 11) == HASH_BYTES &&
 		    crypto_equal(b, hash, HASH_BYTES)) {
 			account_from_row(st, out);
 			res = ST_OK;
@@ -1074,6 +1367,97 @@ enum st store_order_get(struct store *s, const char *tn, struct order_row *out)
 
 	memset(out, 0, sizeof(*out));
 	return c ? order_get(c, tn, out) : ST_IO;
+}
+
+enum st store_order_get_id(struct store *s, int64_t id, struct order_row *out)
+{
+	struct conn *c = reader(s);
+	sqlite3_stmt *st = c ? stmt(c, S_ORDER_BY_ID) : NULL;
+	struct order_fill f = {out, ST_OK};
+	enum st res;
+
+	memset(out, 0, sizeof(*out));
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_int64(st, 1, id);
+	res = step_one(c, st, fill_order, &f);
+	if (res == ST_OK && f.st != ST_OK) {
+		order_row_release(out);
+		res = f.st;
+	}
+	return res;
+}
+
+enum st store_binding_find(struct store *s, const char *vnum, const char *ext, int64_t now,
+			   int64_t *order_id, int64_t *active_until)
+{
+	struct conn *c = reader(s);
+	sqlite3_stmt *st = c ? stmt(c, S_BIND_FIND) : NULL;
+	int rc;
+	enum st res = ST_NOTFOUND;
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*order_id = sqlite3_column_int64(st, 0);
+		*active_until = sqlite3_column_int64(st, 1);
+		res = ST_OK;
+	} else if (rc != SQLITE_DONE) {
+		res = ST_IO;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return res;
+}
+
+enum st store_binding_callback(struct store *s, const char *vnum,
+			       const unsigned char recipient_index[HASH_BYTES], int64_t now,
+			       int64_t *ids, size_t max, size_t *n)
+{
+	struct conn *c = reader(s);
+	sqlite3_stmt *st = c ? stmt(c, S_BIND_CALLBACK) : NULL;
+	int rc;
+
+	*n = 0;
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, recipient_index, HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, (int64_t)max + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n < max)
+			ids[*n] = sqlite3_column_int64(st, 0);
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? ST_OK : ST_IO;
+}
+
+enum st store_vnum_stats(struct store *s, int64_t now, struct vnum_stats *out)
+{
+	struct conn *c = reader(s);
+	sqlite3_stmt *st = c ? stmt(c, S_VNUM_STATS) : NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_int64(st, 1, now);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->active = sqlite3_column_int64(st, 0);
+		out->held = sqlite3_column_int64(st, 1);
+		out->capacity = sqlite3_column_int64(st, 2) * VNUM_EXTS;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? ST_OK : ST_IO;
 }
 
 enum st store_order_list(struct store *s, const struct order_query *q, struct order_row *rows,

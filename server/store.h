@@ -39,6 +39,8 @@ enum role role_parse(const char *s);
 /* [a-z0-9._-]{1,32}: account and depot names. */
 bool name_valid(const char *s);
 
+#define ACCOUNT_PHONE_SEALED_MAX 64
+
 struct account {
 	int64_t id;
 	char name[NAME_MAX_BYTES];
@@ -46,6 +48,13 @@ struct account {
 	char depot[NAME_MAX_BYTES]; /* "" when none */
 	bool disabled;
 	int64_t created_at;
+	/* The account's phone, for call routing: sealed, plus a blind index. */
+	bool has_phone;
+	unsigned char phone_index[HASH_BYTES];
+	uint32_t phone_kek_version, phone_seal_version;
+	unsigned char phone_wrapped_dek[WRAPPED_DEK_BYTES];
+	unsigned char phone_sealed[ACCOUNT_PHONE_SEALED_MAX];
+	size_t phone_sealed_len;
 };
 
 struct order_row {
@@ -125,8 +134,9 @@ enum st store_run(struct store *s, struct wjob *j);
  * transaction).  The _w_ marks them.
  */
 enum st store_w_order_get(struct store *s, const char *tn, struct order_row *out);
+/* *id gets the new row's id. */
 enum st store_w_order_insert(struct store *s, const struct order_row *r, const char *idem_key,
-			     const unsigned char digest[HASH_BYTES]);
+			     const unsigned char digest[HASH_BYTES], int64_t *id);
 /* ST_NOTFOUND when no order of this creator has the key. */
 enum st store_w_order_by_idem(struct store *s, const char *creator, const char *idem_key,
 			      char tn[TN_MAX], unsigned char digest[HASH_BYTES]);
@@ -140,6 +150,26 @@ enum st store_w_account_insert(struct store *s, const struct account *a,
 enum st store_w_account_disable(struct store *s, const char *name);
 enum st store_w_account_token(struct store *s, const char *name,
 			      const unsigned char token_hash[HASH_BYTES]);
+/* Make the pool numbers the given ones (others stay, out of the pool). */
+enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n);
+/*
+ * Bind a free (number, extension) of the least loaded pool number to an
+ * order: no extension held by an open binding or resting before its
+ * reusable time is taken.  ST_UNAVAILABLE when the pool is exhausted.
+ */
+enum st store_w_binding_new(struct store *s, int64_t order_id,
+			    const unsigned char recipient_index[HASH_BYTES], int64_t now,
+			    char vnum[16], char ext[8]);
+/* The recipient index of an order's open binding (to rebind it). */
+enum st store_w_binding_recipient(struct store *s, const char *vnum, const char *ext,
+				  int64_t order_id, unsigned char out[HASH_BYTES]);
+/* End an order's open binding: routes stop at active_until; reuse after reusable_at. */
+enum st store_w_binding_end(struct store *s, const char *vnum, const char *ext, int64_t order_id,
+			    int64_t active_until, int64_t reusable_at);
+/* Give back extensions whose rest is over; *n gets how many. */
+enum st store_w_binding_sweep(struct store *s, int64_t now, int64_t *n);
+enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum, const char *ext);
+
 /* Append one more audit entry (besides the job's own). */
 enum st store_w_audit_append(struct store *s, const struct audit_entry *e);
 
@@ -153,6 +183,23 @@ enum st store_account_each(struct store *s, void (*fn)(const struct account *a, 
 			   void *arg);
 
 enum st store_order_get(struct store *s, const char *tn, struct order_row *out);
+/* By internal id (for bindings). */
+enum st store_order_get_id(struct store *s, int64_t id, struct order_row *out);
+
+/* The order of an active binding (number, extension) at time now. */
+enum st store_binding_find(struct store *s, const char *vnum, const char *ext, int64_t now,
+			   int64_t *order_id, int64_t *active_until);
+/*
+ * Orders with an active binding on vnum for this recipient index: up to max
+ * ids in ids, the total in *n (so *n > 1 means "not exactly one").
+ */
+enum st store_binding_callback(struct store *s, const char *vnum,
+			       const unsigned char recipient_index[HASH_BYTES], int64_t now,
+			       int64_t *ids, size_t max, size_t *n);
+struct vnum_stats {
+	int64_t active, held, capacity;
+};
+enum st store_vnum_stats(struct store *s, int64_t now, struct vnum_stats *out);
 
 struct order_query {
 	enum role scope;    /* ROLE_COURIER: created by or assigned to who; ROLE_DEPOT: depot */

@@ -1,0 +1,188 @@
+/*
+ * h_calls.c - POST /v1/calls/route, for the telephony role: the only way a
+ * real phone number leaves the service.
+ *
+ *   caller = the assigned courier's phone, called = number, extension = the
+ *            order's  -> forward_to the recipient's phone;
+ *   caller = the recipient's phone, called = number, no extension -> the
+ *            assigned courier's phone, when exactly one active binding of
+ *            that number has this recipient;
+ *   anything else, or an ended binding -> 404.
+ *
+ * Every request is counted against call_routes_per_hour for its caller and
+ * audited (tracking number and result, never a phone) before it answers.
+ * Its 404s do not count towards miss_limit: stale labels make them normal.
+ */
+#include "common.h"
+#include "handlers.h"
+#include "app.h"
+#include "crypto.h"
+#include "json.h"
+#include "limits.h"
+#include "order.h"
+#include "view.h"
+#include "vnum.h"
+
+#include <time.h>
+
+struct route_req {
+	char caller[PHONE_E164_MAX];
+	char called[VNUM_BYTES];
+	char ext[8];
+};
+
+/* The courier's phone, opened from its account. */
+static enum st courier_phone(struct app *app, const struct account *a, char out[PHONE_E164_MAX])
+{
+	char ad[NAME_MAX_BYTES + 16], *plain = NULL;
+	size_t len = 0;
+	enum st st;
+
+	snprintf(ad, sizeof(ad), "account:%s", a->name);
+	st = crypto_open(app->kr, ad, a->phone_kek_version, a->phone_seal_version,
+			 a->phone_wrapped_dek, a->phone_sealed, a->phone_sealed_len, &plain, &len);
+	if (st != ST_OK)
+		return st;
+	snprintf(out, PHONE_E164_MAX, "%s", plain);
+	free_wiped(plain, len + 1);
+	return ST_OK;
+}
+
+/* An assigned courier who can take calls, or ST_NOTFOUND. */
+static enum st assigned_courier(struct app *app, const struct order_row *row, struct account *c)
+{
+	/* Ended bindings never got here: cancellation and return end them at once. */
+	if (!row->courier[0])
+		return ST_NOTFOUND;
+	if (store_account_get(app->store, row->courier, c) != ST_OK || c->disabled ||
+	    !c->has_phone || c->role != ROLE_COURIER)
+		return ST_NOTFOUND;
+	return ST_OK;
+}
+
+static enum st route_courier_to_recipient(struct request *r, const struct route_req *q,
+					  const unsigned char caller_idx[HASH_BYTES],
+					  char forward[PHONE_E164_MAX], struct order_row *row)
+{
+	struct account c;
+	struct order o;
+	int64_t id, until;
+	enum st st;
+
+	st = store_binding_find(r->app->store, q->called, q->ext, (int64_t)time(NULL), &id, &until);
+	if (st != ST_OK)
+		return st;
+	st = store_order_get_id(r->app->store, id, row);
+	if (st != ST_OK)
+		return st;
+	snprintf(r->job.audit.tracking_no, sizeof(r->job.audit.tracking_no), "%s",
+		 row->tracking_no);
+	st = assigned_courier(r->app, row, &c);
+	if (st != ST_OK)
+		return st;
+	if (!crypto_equal(c.phone_index, caller_idx, HASH_BYTES))
+		return ST_NOTFOUND;
+	st = view_open(r->app, row, &o);
+	if (st != ST_OK)
+		return st;
+	snprintf(forward, PHONE_E164_MAX, "%s", o.recipient.phone);
+	order_release(&o);
+	return ST_OK;
+}
+
+static enum st route_recipient_to_courier(struct request *r, const struct route_req *q,
+					  const unsigned char caller_idx[HASH_BYTES],
+					  char forward[PHONE_E164_MAX], struct order_row *row)
+{
+	struct account c;
+	int64_t ids[1];
+	size_t n = 0;
+	enum st st;
+
+	st = store_binding_callback(r->app->store, q->called, caller_idx, (int64_t)time(NULL), ids,
+				    1, &n);
+	if (st != ST_OK)
+		return st;
+	if (n != 1)
+		return ST_NOTFOUND;
+	st = store_order_get_id(r->app->store, ids[0], row);
+	if (st != ST_OK)
+		return st;
+	snprintf(r->job.audit.tracking_no, sizeof(r->job.audit.tracking_no), "%s",
+		 row->tracking_no);
+	st = assigned_courier(r->app, row, &c);
+	if (st != ST_OK)
+		return st;
+	return courier_phone(r->app, &c, forward);
+}
+
+void h_call_route(struct request *r)
+{
+	const char *const keys[] = {"caller", "called", "extension", NULL};
+	struct route_req q = {0};
+	unsigned char caller_idx[HASH_BYTES];
+	char forward[PHONE_E164_MAX] = "";
+	struct order_row row = {0};
+	cJSON *root, *caller, *called, *ext, *resp;
+	char *json;
+	enum st st;
+
+	if (body_object(r, keys, &root) != ST_OK)
+		return;
+	caller = cJSON_GetObjectItemCaseSensitive(root, "caller");
+	called = cJSON_GetObjectItemCaseSensitive(root, "called");
+	ext = cJSON_GetObjectItemCaseSensitive(root, "extension");
+	if (!cJSON_IsString(caller) || phone_normalize(caller->valuestring, q.caller) != ST_OK) {
+		json_delete_wiped(root);
+		http_reply_error(r, ST_INVALID, "invalid_phone", "caller is not a phone number",
+				 "caller");
+		return;
+	}
+	if (!cJSON_IsString(called) || !vnum_called_parse(called->valuestring, q.called)) {
+		json_delete_wiped(root);
+		http_reply_error(r, ST_INVALID, "invalid_phone", "called is not a phone number",
+				 "called");
+		return;
+	}
+	if (ext && !cJSON_IsNull(ext)) {
+		if (!cJSON_IsString(ext) || vnum_ext_parse(ext->valuestring) < 0) {
+			json_delete_wiped(root);
+			http_reply_error(r, ST_INVALID, "invalid_extension",
+					 "extension must be four digits", "extension");
+			return;
+		}
+		snprintf(q.ext, sizeof(q.ext), "%s", ext->valuestring);
+	}
+	json_delete_wiped(root);
+
+	crypto_blind_index(r->app->kr, q.caller, strlen(q.caller), caller_idx);
+	if (!limiter_hit(r->app->call_routes, caller_idx, HASH_BYTES, time(NULL))) {
+		explicit_bzero(&q, sizeof(q));
+		http_audit_then_fail(r, ST_LIMIT, NULL, "caller");
+		return;
+	}
+	st = q.ext[0] ? route_courier_to_recipient(r, &q, caller_idx, forward, &row)
+		      : route_recipient_to_courier(r, &q, caller_idx, forward, &row);
+	explicit_bzero(&q, sizeof(q));
+	explicit_bzero(caller_idx, sizeof(caller_idx));
+	if (st != ST_OK) {
+		order_row_release(&row);
+		if (st == ST_NOTFOUND || st == ST_GONE)
+			http_audit_then_fail(r, ST_NOTFOUND, NULL, NULL);
+		else
+			http_reply_st(r, st);
+		return;
+	}
+	resp = cJSON_CreateObject();
+	cJSON_AddStringToObject(resp, "forward_to", forward);
+	cJSON_AddStringToObject(resp, "tracking_no", row.tracking_no);
+	explicit_bzero(forward, sizeof(forward));
+	order_row_release(&row);
+	json = cJSON_PrintUnformatted(resp);
+	json_delete_wiped(resp);
+	if (!json) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	reply_after_audit(r, json);
+}

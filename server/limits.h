@@ -1,0 +1,24 @@
+/*
+ * limits.h - in-memory rate limits, shared by every route that has one:
+ * 404s per token (enumeration), call routes per caller number.  A limit is
+ * a fixed window per key; keys are hashed, never kept as given.
+ */
+#ifndef WAYBILL_LIMITS_H
+#define WAYBILL_LIMITS_H
+
+#include "common.h"
+
+#include <time.h>
+
+struct limiter;
+
+/* limit events per window_s seconds per key; capacity keys at most. */
+struct limiter *limiter_new(unsigned window_s, unsigned limit, size_t capacity);
+void limiter_free(struct limiter *l);
+
+/* Count one event for key; false when the key is over its limit (counted anyway). */
+bool limiter_hit(struct limiter *l, const void *key, size_t keylen, time_t now);
+/* Is the key over its limit now?  Counts nothing. */
+bool limiter_over(struct limiter *l, const void *key, size_t keylen, time_t now);
+
+#endif

@@ -39,7 +39,7 @@ enum stmt {
 	S_ACCOUNT_DISABLE,
 	S_ACCOUNT_TOKEN,
 	S_ORDER_BY_TN,
-	S_ORDER_ID_BY_TN,
+	S_LIST_AFTER,
 	S_ORDER_BY_IDEM,
 	S_ORDER_INSERT,
 	S_ORDER_STATUS,
@@ -100,7 +100,9 @@ static const char *const sql_text[NSTMT] = {
 	[S_ACCOUNT_DISABLE] = "UPDATE accounts SET disabled = 1 WHERE name = ?1",
 	[S_ACCOUNT_TOKEN] = "UPDATE accounts SET token_hash = ?2 WHERE name = ?1",
 	[S_ORDER_BY_TN] = "SELECT " ORDER_COLS " FROM orders WHERE tracking_no = ?1",
-	[S_ORDER_ID_BY_TN] = "SELECT id FROM orders WHERE tracking_no = ?1",
+	/* A list cursor: one of the caller's own orders (?3: 1 for a depot, 0 for a courier). */
+	[S_LIST_AFTER] = "SELECT id FROM orders WHERE tracking_no = ?1 AND ((?3 = 1 AND depot = ?2) "
+			 "OR (?3 = 0 AND (creator = ?2 OR courier = ?2)))",
 	[S_ORDER_BY_IDEM] = "SELECT tracking_no, body_digest FROM orders "
 			    "WHERE creator = ?1 AND idem_key = ?2",
 	[S_ORDER_INSERT] =
@@ -1475,16 +1477,23 @@ enum st store_order_list(struct store *s, const struct order_query *q, struct or
 		return ST_IO;
 	sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
 	if (q->after) {
-		st = stmt(c, S_ORDER_ID_BY_TN);
+		/*
+		 * Only the caller's own order is a cursor: another's must answer as
+		 * no order does, or the answer tells that the number exists.
+		 */
+		st = stmt(c, S_LIST_AFTER);
 		if (!st) {
 			res = ST_IO;
 			goto out;
 		}
 		sqlite3_bind_text(st, 1, q->after, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, q->who, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, q->scope == ROLE_DEPOT);
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW)
 			after = sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
 		if (rc != SQLITE_ROW) {
 			res = ST_MALFORMED;
 			goto out;

@@ -69,6 +69,9 @@ struct field_err {
 void field_err_set(struct field_err *e, const char *code, const char *message,
 		   const char *field);
 
+/* Well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF)? */
+bool utf8_valid(const char *s, size_t n);
+
 /* Wipe memory that held personal data or key material, then free it. */
 void free_wiped(void *p, size_t len);
 

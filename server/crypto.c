@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -21,6 +23,10 @@
 enum { SUB_TOKEN = 1, SUB_AUDIT = 2, SUB_BLIND = 3, SUB_BODY = 4 };
 
 struct keyring {
+	char path[512];               /* re-read when versions are added */
+	pthread_mutex_t refresh_lock; /* one refresh at a time */
+	int64_t checked_at;           /* last look at the file's mtime (s) */
+	struct timespec mtime;
 	uint32_t nversions;  /* versions 1..nversions */
 	uint32_t current;    /* the highest version not retired */
 	unsigned char token_key[KEY_BYTES];
@@ -103,6 +109,14 @@ enum st keyring_load(const char *path, struct keyring **out, char *err, size_t e
 		return ST_NOMEM;
 	}
 	memset(kr, 0, sizeof(*kr));
+	snprintf(kr->path, sizeof(kr->path), "%s", path);
+	pthread_mutex_init(&kr->refresh_lock, NULL);
+	{
+		struct stat sb;
+		if (stat(path, &sb) == 0)
+			kr->mtime = sb.st_mtim;
+		kr->checked_at = (int64_t)time(NULL);
+	}
 	kr->nversions = (uint32_t)(len / KEY_BYTES);
 	if (sodium_is_zero(buf, KEY_BYTES)) {
 		snprintf(err, errlen, "key file %s: version 1 is empty", path);
@@ -134,23 +148,114 @@ out:
 
 void keyring_free(struct keyring *kr)
 {
-	if (kr)
-		sodium_free(kr);
+	if (!kr)
+		return;
+	pthread_mutex_destroy(&kr->refresh_lock);
+	sodium_free(kr);
 }
 
+/*
+ * Versions may be added while we run (`waybillctl key rotate`).  Sealing
+ * looks at the file's mtime at most once a second; opening a blob of a
+ * version we do not know re-reads the file at once.
+ */
+static void keyring_follow(const struct keyring *ckr, bool force)
+{
+	struct keyring *kr = (struct keyring *)ckr;
+	int64_t now = (int64_t)time(NULL);
+	char err[256];
+	bool changed;
+
+	if (!force && __atomic_load_n(&kr->checked_at, __ATOMIC_RELAXED) == now)
+		return;
+	__atomic_store_n(&kr->checked_at, now, __ATOMIC_RELAXED);
+	if (keyring_refresh(kr, kr->path, &changed, err, sizeof(err)) != ST_OK)
+		return; /* keep the keys we have; the daemon's housekeeping logs it */
+}
+
+static enum st keyring_reload(struct keyring *kr, const char *path, bool *changed, char *err,
+			      size_t errlen);
+
+/*
+ * A refresh may add versions while other threads read: it fills kek[] first
+ * and publishes nversions and current last (release); readers acquire.
+ */
 uint32_t keyring_current(const struct keyring *kr)
 {
-	return kr->current;
+	return __atomic_load_n(&kr->current, __ATOMIC_ACQUIRE);
 }
 
 uint32_t keyring_versions(const struct keyring *kr)
 {
-	return kr->nversions;
+	return __atomic_load_n(&kr->nversions, __ATOMIC_ACQUIRE);
 }
 
 bool keyring_has(const struct keyring *kr, uint32_t v)
 {
-	return v >= 1 && v <= kr->nversions && !kr->retired[v - 1];
+	return v >= 1 && v <= keyring_versions(kr) &&
+	       !__atomic_load_n(&kr->retired[v - 1], __ATOMIC_ACQUIRE);
+}
+
+enum st keyring_refresh(struct keyring *kr, const char *path, bool *changed, char *err,
+			size_t errlen)
+{
+	struct stat sb;
+	enum st st;
+
+	*changed = false;
+	pthread_mutex_lock(&kr->refresh_lock);
+	if (stat(path, &sb) == 0 && sb.st_mtim.tv_sec == kr->mtime.tv_sec &&
+	    sb.st_mtim.tv_nsec == kr->mtime.tv_nsec) {
+		pthread_mutex_unlock(&kr->refresh_lock);
+		return ST_OK; /* unchanged since we last read it */
+	}
+	st = keyring_reload(kr, path, changed, err, errlen);
+	if (st == ST_OK && stat(path, &sb) == 0)
+		kr->mtime = sb.st_mtim;
+	pthread_mutex_unlock(&kr->refresh_lock);
+	return st;
+}
+
+/* Read the file again and take up added or retired versions (refresh_lock held). */
+static enum st keyring_reload(struct keyring *kr, const char *path, bool *changed, char *err,
+			      size_t errlen)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	uint32_t n, cur = 0;
+	enum st st;
+
+	st = read_key_file(path, &buf, &len, err, errlen);
+	if (st != ST_OK)
+		return st;
+	n = (uint32_t)(len / KEY_BYTES);
+	if (n < kr->nversions) {
+		snprintf(err, errlen, "key file %s lost versions; keeping the loaded keys", path);
+		sodium_free(buf);
+		return ST_INVALID;
+	}
+	for (uint32_t v = 1; v <= n; v++) {
+		const unsigned char *root = buf + (size_t)(v - 1) * KEY_BYTES;
+		if (sodium_is_zero(root, KEY_BYTES)) {
+			if (!kr->retired[v - 1]) {
+				__atomic_store_n(&kr->retired[v - 1], true, __ATOMIC_RELEASE);
+				*changed = true;
+			}
+			continue;
+		}
+		if (v > kr->nversions) {
+			crypto_kdf_derive_from_key(kr->kek[v - 1], KEY_BYTES, v, KDF_CTX_KEK, root);
+			*changed = true;
+		}
+		cur = v;
+	}
+	sodium_free(buf);
+	__atomic_store_n(&kr->nversions, n, __ATOMIC_RELEASE);
+	if (cur && cur != kr->current) {
+		__atomic_store_n(&kr->current, cur, __ATOMIC_RELEASE);
+		*changed = true;
+	}
+	return ST_OK;
 }
 
 /* Write len bytes to path atomically: temp file 0600, fsync, rename, fsync dir. */
@@ -328,9 +433,12 @@ enum st crypto_seal(const struct keyring *kr, const char *tn, const void *plain,
 	unsigned char dek[KEY_BYTES];
 	char ad[64];
 	size_t adlen;
-	uint32_t v = kr->current;
-	const unsigned char *kek = kek_of(kr, v);
+	uint32_t v;
+	const unsigned char *kek;
 
+	keyring_follow(kr, false);
+	v = keyring_current(kr);
+	kek = kek_of(kr, v);
 	memset(out, 0, sizeof(*out));
 	if (!kek)
 		return ST_CRYPTO;
@@ -361,7 +469,7 @@ enum st crypto_open(const struct keyring *kr, const char *tn, uint32_t kek_versi
 		    uint32_t seal_version, const unsigned char *wrapped_dek, const unsigned char *blob,
 		    size_t blob_len, char **plain, size_t *len)
 {
-	const unsigned char *kek = kek_of(kr, kek_version);
+	const unsigned char *kek;
 	unsigned char dek[KEY_BYTES];
 	char ad[64];
 	size_t adlen, plen;
@@ -369,6 +477,9 @@ enum st crypto_open(const struct keyring *kr, const char *tn, uint32_t kek_versi
 	enum st st;
 
 	*plain = NULL;
+	if (kek_version > keyring_versions(kr))
+		keyring_follow(kr, true);
+	kek = kek_of(kr, kek_version);
 	if (!kek || blob_len < SEAL_OVERHEAD)
 		return ST_CRYPTO;
 	st = dek_unwrap(kek, tn, kek_version, wrapped_dek, dek);
@@ -403,7 +514,8 @@ enum st crypto_rewrap(const struct keyring *kr, const char *tn, uint32_t from_ve
 		      unsigned char out[WRAPPED_DEK_BYTES], uint32_t *to_version)
 {
 	const unsigned char *from = kek_of(kr, from_version);
-	const unsigned char *to = kek_of(kr, kr->current);
+	uint32_t cur = keyring_current(kr);
+	const unsigned char *to = kek_of(kr, cur);
 	unsigned char dek[KEY_BYTES];
 	enum st st;
 
@@ -411,8 +523,8 @@ enum st crypto_rewrap(const struct keyring *kr, const char *tn, uint32_t from_ve
 		return ST_CRYPTO;
 	st = dek_unwrap(from, tn, from_version, in, dek);
 	if (st == ST_OK) {
-		dek_wrap(to, tn, kr->current, dek, out);
-		*to_version = kr->current;
+		dek_wrap(to, tn, cur, dek, out);
+		*to_version = cur;
 	}
 	sodium_memzero(dek, sizeof(dek));
 	return st;

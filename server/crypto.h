@@ -42,6 +42,14 @@ uint32_t keyring_current(const struct keyring *kr);
 uint32_t keyring_versions(const struct keyring *kr);
 bool keyring_has(const struct keyring *kr, uint32_t version);
 
+/*
+ * Take up versions added to (or retired in) the key file since it was
+ * loaded, while other threads use the keyring.  *changed tells whether
+ * anything did.
+ */
+enum st keyring_refresh(struct keyring *kr, const char *path, bool *changed, char *err,
+			size_t errlen);
+
 /* Write a new key file with one fresh key (mode 0600, O_EXCL). */
 enum st keyring_generate(const char *path, char *err, size_t errlen);
 /* Append a fresh key version (atomic replace); *version gets its number. */

@@ -7,19 +7,25 @@
  *   waybillctl [--db PATH] [--key-file PATH] [--config FILE] COMMAND ...
  *     account add --name NAME --role ROLE [--depot DEPOT] [--phone PHONE]
  *     account list | account disable NAME | token rotate NAME
- *     audit verify
+ *     audit verify | audit export [--since TS]
+ *     purge [--dry-run]
+ *     key rotate | key rewrap | key retire VERSION
  */
 #include "common.h"
 
 #include <sys/stat.h>
 #include "audit.h"
+
+#include <cJSON.h>
 #include "config.h"
 #include "crypto.h"
 #include "log.h"
 #include "order.h"
+#include "retention.h"
 #include "store.h"
 
 #include <pwd.h>
+#include <time.h>
 #include <unistd.h>
 
 struct ctl {
@@ -40,6 +46,11 @@ NORETURN static void usage(void)
 	      "  account disable NAME\n"
 	      "  token rotate NAME                                     prints the new token once\n"
 	      "  audit verify\n"
+	      "  audit export [--since TS]                             JSON lines, with hashes\n"
+	      "  purge [--dry-run]                                     apply retention now\n"
+	      "  key rotate                                            add a key version\n"
+	      "  key rewrap                                            move data keys to it\n"
+	      "  key retire VERSION                                    drop an unused version\n"
 	      "roles: courier depot admin auditor telephony\n",
 	      stderr);
 	exit(2);
@@ -270,6 +281,180 @@ static int cmd_audit_verify(struct ctl *c)
 	return 1;
 }
 
+static bool export_one(const struct audit_entry *e, void *arg)
+{
+	char prev[HASH_BYTES * 2 + 1], hash[HASH_BYTES * 2 + 1];
+	cJSON *o = cJSON_CreateObject();
+	char *line;
+	UNUSED(arg);
+
+	crypto_hex(e->prev, HASH_BYTES, prev);
+	crypto_hex(e->hash, HASH_BYTES, hash);
+	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+	cJSON_AddStringToObject(o, "ts", e->ts);
+	cJSON_AddStringToObject(o, "actor", e->actor);
+	cJSON_AddStringToObject(o, "role", e->role);
+	cJSON_AddStringToObject(o, "action", e->action);
+	if (e->tracking_no[0])
+		cJSON_AddStringToObject(o, "tracking_no", e->tracking_no);
+	else
+		cJSON_AddNullToObject(o, "tracking_no");
+	if (e->reason[0])
+		cJSON_AddStringToObject(o, "reason", e->reason);
+	else
+		cJSON_AddNullToObject(o, "reason");
+	cJSON_AddStringToObject(o, "result", e->result);
+	if (e->request_id[0])
+		cJSON_AddStringToObject(o, "request_id", e->request_id);
+	cJSON_AddStringToObject(o, "prev_hash", prev);
+	cJSON_AddStringToObject(o, "hash", hash);
+	line = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!line)
+		return false;
+	puts(line);
+	free(line);
+	return true;
+}
+
+static int cmd_audit_export(struct ctl *c, int argc, char **argv)
+{
+	const char *since = opt_value(argc, argv, "--since");
+	enum st st;
+
+	if (since && (strlen(since) < 10 || strlen(since) > 24))
+		fatal("audit export: --since wants a UTC time like 2026-11-22 or 2026-11-22T10:00:00Z");
+	ctl_open(c);
+	st = store_audit_each(c->store, since, export_one, NULL);
+	ctl_close(c);
+	if (fflush(stdout) != 0 || st != ST_OK)
+		fatal("audit export: %s", st == ST_OK ? "cannot write" : st_name(st));
+	return 0;
+}
+
+static int cmd_purge(struct ctl *c, int argc, char **argv)
+{
+	bool dry = argc > 0 && strcmp(argv[0], "--dry-run") == 0;
+	int64_t n = 0;
+	enum st st;
+
+	if (argc > (dry ? 1 : 0))
+		usage();
+	ctl_open(c);
+	if (dry)
+		st = store_purge_due(c->store, (int64_t)time(NULL), &n);
+	else
+		st = retention_run(c->store, (int64_t)time(NULL), c->actor, "operator", &n);
+	ctl_close(c);
+	if (st != ST_OK)
+		fatal("purge: %s", st_name(st));
+	printf(dry ? "%lld orders are due for erasure\n" : "erased the personal data of %lld orders\n",
+	       (long long)n);
+	return 0;
+}
+
+struct rewrap_job {
+	int64_t n;
+};
+
+static enum st tx_rewrap(struct store *s, struct wjob *j)
+{
+	struct rewrap_job *rj = j->arg;
+	enum st st = store_w_rewrap_batch(s, RETENTION_BATCH, &rj->n);
+
+	snprintf(j->audit.reason, sizeof(j->audit.reason), "%lld data keys", (long long)rj->n);
+	if (st == ST_OK && rj->n == 0)
+		j->no_audit = true;
+	return st;
+}
+
+static int cmd_key(struct ctl *c, int argc, char **argv)
+{
+	char err[512];
+	uint32_t v = 0;
+
+	if (argc < 1)
+		usage();
+	if (strcmp(argv[0], "rotate") == 0) {
+		struct wjob j = {0};
+		if (crypto_init() != ST_OK)
+			fatal("libsodium failed to initialise");
+		if (keyring_rotate(c->cfg.key_file, &v, err, sizeof(err)) != ST_OK)
+			fatal("key rotate: %s", err);
+		ctl_open(c);
+		job_audit(c, &j, "key.rotate");
+		snprintf(j.audit.reason, sizeof(j.audit.reason), "version %u", v);
+		if (store_run(c->store, &j) != ST_OK)
+			fatal("key rotate: the new version %u is in the key file, but the audit "
+			      "entry could not be written",
+			      v);
+		ctl_close(c);
+		printf("key version %u is current; run `waybillctl key rewrap` to move data keys "
+		       "to it\n",
+		       v);
+		return 0;
+	}
+	if (strcmp(argv[0], "rewrap") == 0) {
+		int64_t total = 0, left = 0;
+		ctl_open(c);
+		/* Batches, so the daemon's writes interleave; twice, for orders it sealed meanwhile. */
+		for (int pass = 0; pass < 2; pass++) {
+			for (;;) {
+				struct rewrap_job rj = {0};
+				struct wjob j = {0};
+				enum st st;
+
+				job_audit(c, &j, "key.rewrap");
+				j.fn = tx_rewrap;
+				j.arg = &rj;
+				st = store_run(c->store, &j);
+				if (st != ST_OK)
+					fatal("key rewrap: %s after %lld data keys", st_name(st),
+					      (long long)total);
+				total += rj.n;
+				if (rj.n == 0)
+					break;
+			}
+			if (pass == 0)
+				sleep(2); /* the daemon follows the key file within a second */
+		}
+		for (uint32_t old = 1; old < keyring_current(c->kr); old++) {
+			int64_t n = 0;
+			if (store_kek_in_use(c->store, old, &n) == ST_OK)
+				left += n;
+		}
+		v = keyring_current(c->kr);
+		ctl_close(c);
+		printf("rewrapped %lld data keys to version %u; %lld left on older versions\n",
+		       (long long)total, v, (long long)left);
+		return left ? 1 : 0;
+	}
+	if (strcmp(argv[0], "retire") == 0 && argc == 2) {
+		struct wjob j = {0};
+		int64_t n = 0;
+		char *end;
+		unsigned long want = strtoul(argv[1], &end, 10);
+
+		if (*end || want == 0 || want > KEYRING_MAX_VERSIONS)
+			fatal("key retire: want a version number");
+		ctl_open(c);
+		if (store_kek_in_use(c->store, (uint32_t)want, &n) != ST_OK)
+			fatal("key retire: cannot count the data keys on version %lu", want);
+		if (n > 0)
+			fatal("key retire: %lld data keys still use version %lu; run key rewrap",
+			      (long long)n, want);
+		if (keyring_retire(c->cfg.key_file, (uint32_t)want, err, sizeof(err)) != ST_OK)
+			fatal("key retire: %s", err);
+		job_audit(c, &j, "key.retire");
+		snprintf(j.audit.reason, sizeof(j.audit.reason), "version %lu", want);
+		store_run(c->store, &j);
+		ctl_close(c);
+		printf("key version %lu retired (zeroed in the key file)\n", want);
+		return 0;
+	}
+	usage();
+}
+
 static int cmd_keygen(int argc, char **argv)
 {
 	const char *out = opt_value(argc, argv, "--out");
@@ -324,6 +509,8 @@ int main(int argc, char **argv)
 	actor_init(&c);
 	if (strcmp(argv[i], "keygen") == 0)
 		return cmd_keygen(argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "purge") == 0)
+		return cmd_purge(&c, argc - i - 1, argv + i + 1);
 	if (i + 1 >= argc)
 		usage();
 	if (strcmp(argv[i], "account") == 0) {
@@ -338,5 +525,9 @@ int main(int argc, char **argv)
 		return cmd_account_change(&c, argv[i + 2], true);
 	if (strcmp(argv[i], "audit") == 0 && strcmp(argv[i + 1], "verify") == 0)
 		return cmd_audit_verify(&c);
+	if (strcmp(argv[i], "audit") == 0 && strcmp(argv[i + 1], "export") == 0)
+		return cmd_audit_export(&c, argc - i - 2, argv + i + 2);
+	if (strcmp(argv[i], "key") == 0)
+		return cmd_key(&c, argc - i - 1, argv + i + 1);
 	usage();
 }

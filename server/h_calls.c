@@ -156,7 +156,8 @@ void h_call_route(struct request *r)
 	json_delete_wiped(root);
 
 	crypto_blind_index(r->app->kr, q.caller, strlen(q.caller), caller_idx);
-	if (!limiter_hit(r->app->call_routes, caller_idx, HASH_BYTES, time(NULL))) {
+	if (limiter_hit(r->app->call_routes, caller_idx, HASH_BYTES, time(NULL)) >
+	    limiter_limit(r->app->call_routes)) {
 		explicit_bzero(&q, sizeof(q));
 		http_audit_then_fail(r, ST_LIMIT, NULL, "caller");
 		return;

@@ -22,6 +22,9 @@ void h_order_assign(struct request *r);
 void h_order_status(struct request *r);
 void h_order_delivery(struct request *r);
 
+/* h_admin.c */
+void h_admin_reveal(struct request *r);
+
 /* h_calls.c */
 void h_call_route(struct request *r);
 

@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "audit.h"
 #include "crypto.h"
+#include "limits.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -510,6 +511,42 @@ static void request_id_new(char id[REQID_BYTES])
 	crypto_hex(raw, sizeof(raw), id);
 }
 
+/*
+ * Whose 404s count towards miss_limit: every authenticated caller but the
+ * call platform, for which stale labels make 404s routine (its own limit is
+ * per caller number).
+ */
+static bool misses_count(const struct request *r)
+{
+	return r->acct.name[0] && r->acct.role != ROLE_TELEPHONY;
+}
+
+static void audit_job_free(struct wjob *j)
+{
+	free(j);
+}
+
+/* One more 404 for this token; at the limit, the event itself is audited. */
+static void misses_note(struct request *r)
+{
+	struct wjob *j;
+
+	if (limiter_hit(r->app->misses, &r->acct.id, sizeof(r->acct.id), time(NULL)) !=
+	    limiter_limit(r->app->misses))
+		return;
+	log_warn("enumeration: %s reached miss_limit; 429 for the rest of the window",
+		 r->acct.name);
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return;
+	audit_entry_init(&j->audit, r->acct.name, role_name(r->acct.role), "enumeration", NULL,
+			 r->id);
+	snprintf(j->audit.reason, sizeof(j->audit.reason), "miss_limit reached");
+	j->result = "blocked";
+	j->done = audit_job_free;
+	store_submit(r->app->store, j);
+}
+
 /* Authenticate, check the role, and run the handler. */
 static void dispatch(struct request *r)
 {
@@ -538,6 +575,12 @@ static void dispatch(struct request *r)
 				http_audit_then_fail(r, ST_FORBIDDEN, "denied", NULL);
 			else
 				http_reply_st(r, ST_FORBIDDEN);
+			return;
+		}
+		if (misses_count(r) &&
+		    limiter_over(r->app->misses, &r->acct.id, sizeof(r->acct.id), time(NULL))) {
+			/* Enumeration: this token collected miss_limit 404s in this window. */
+			http_audit_then_fail(r, ST_LIMIT, "blocked", NULL);
 			return;
 		}
 	}
@@ -660,6 +703,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	ms = (double)(now_ns() - r->t0_ns) / 1e6;
 	metrics_count(r->route, r->status, ms);
+	if (r->status == 404 && misses_count(r))
+		misses_note(r);
 	/* Method, route pattern, tracking number, status, time, caller: never a body or a query. */
 	if (!(r->route && r->route->roles == 0 && r->status == 200))
 		log_msg(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN, r->id,

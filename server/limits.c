@@ -1,11 +1,10 @@
 /*
  * limits.c - fixed-window counters in an open-addressed table, one mutex.
  *
- * Keys are reduced to 64 bits with a keyed hash (SipHash via crypto.c would
- * do; a per-process random key and FNV-1a mixing keeps this module free of
- * libsodium and is enough: a collision only merges two counters).  When the
- * table is full, expired entries are reused; failing that, the oldest
- * window's entry is evicted.
+ * Keys are reduced to 64 bits with FNV-1a seeded by a per-process random
+ * value and a final mix: enough here, since a collision only merges two
+ * counters.  When a probe run is full, an entry of an older window is
+ * reused; failing that, the oldest one is evicted.
  */
 #include "common.h"
 #include "limits.h"
@@ -101,12 +100,17 @@ static struct slot *slot_get(struct limiter *l, uint64_t k, time_t window)
 	return reuse;
 }
 
-bool limiter_hit(struct limiter *l, const void *key, size_t keylen, time_t now)
+unsigned limiter_limit(const struct limiter *l)
+{
+	return l->limit;
+}
+
+unsigned limiter_hit(struct limiter *l, const void *key, size_t keylen, time_t now)
 {
 	time_t window = now / (time_t)l->window_s;
 	uint64_t k = key_hash(l, key, keylen);
 	struct slot *s;
-	bool ok;
+	unsigned count;
 
 	pthread_mutex_lock(&l->lock);
 	s = slot_get(l, k, window);
@@ -116,9 +120,9 @@ bool limiter_hit(struct limiter *l, const void *key, size_t keylen, time_t now)
 	}
 	if (s->count < UINT32_MAX)
 		s->count++;
-	ok = s->count <= l->limit;
+	count = s->count;
 	pthread_mutex_unlock(&l->lock);
-	return ok;
+	return count;
 }
 
 bool limiter_over(struct limiter *l, const void *key, size_t keylen, time_t now)

@@ -16,8 +16,10 @@ struct limiter;
 struct limiter *limiter_new(unsigned window_s, unsigned limit, size_t capacity);
 void limiter_free(struct limiter *l);
 
-/* Count one event for key; false when the key is over its limit (counted anyway). */
-bool limiter_hit(struct limiter *l, const void *key, size_t keylen, time_t now);
+/* Count one event for key; returns the key's count in this window, this one included. */
+unsigned limiter_hit(struct limiter *l, const void *key, size_t keylen, time_t now);
+/* The limit the limiter was made with. */
+unsigned limiter_limit(const struct limiter *l);
 /* Is the key over its limit now?  Counts nothing. */
 bool limiter_over(struct limiter *l, const void *key, size_t keylen, time_t now);
 

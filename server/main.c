@@ -14,6 +14,7 @@
 #include "http.h"
 #include "label.h"
 #include "limits.h"
+#include "retention.h"
 #include "vnum.h"
 #include "log.h"
 #include "store.h"
@@ -93,12 +94,22 @@ int main(int argc, char **argv)
 		fatal("out of memory");
 	if (http_start(&app, &http, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
+	if (retention_start(&app) != ST_OK)
+		fatal("cannot start the housekeeping thread");
 	log_info("waybilld ready (key version %u)", keyring_current(app.kr));
 
-	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
-		log_info("SIGHUP ignored: restart to reload the configuration");
+	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+		bool changed;
+		if (keyring_refresh(app.kr, app.cfg.key_file, &changed, err, sizeof(err)) != ST_OK)
+			log_warn("SIGHUP: %s", err);
+		else
+			log_info("SIGHUP: key file re-read (current version %u); other settings "
+				 "need a restart",
+				 keyring_current(app.kr));
+	}
 	log_info("signal %d: draining", sig);
 	http_stop(http, DRAIN_TIMEOUT_S);
+	retention_stop();
 	store_close(app.store);
 	label_ctx_free(app.labels);
 	limiter_free(app.misses);

@@ -37,7 +37,7 @@
 static const char *const order_keys[] = {
     "client_order_id", "sender",   "recipient", "parcel",   "note",    "name",
     "phone",	       "province", "city",	"district", "address", "weight_g",
-    "items",	       "count",	   NULL,
+    "items",	       "count",	   "phone_submitted", NULL,
 };
 
 enum fkind {
@@ -52,40 +52,70 @@ struct fspec {
 	const char *name;
 	enum fkind kind;
 	bool required;
-	size_t off; /* in the struct the enclosing object fills */
+	size_t off;  /* in the struct the enclosing object fills */
+	size_t off2; /* FK_PHONE: where the notation as submitted goes */
 	long min, max, def;
 	const struct fspec *sub; /* FK_OBJECT */
 	size_t nsub;
 };
 
-#define FIELDS_MAX 6 /* most fields one object has */
+#define FIELDS_MAX 7 /* most fields one object has */
 
-static const struct fspec party_fields[] = {
-    {"name", FK_TEXT, true, offsetof(struct party, name), 1, ORDER_NAME_MAX, 0, NULL, 0},
-    {"phone", FK_PHONE, true, offsetof(struct party, phone), 1, ORDER_PHONE_RAW_MAX, 0, NULL, 0},
-    {"province", FK_TEXT, true, offsetof(struct party, province), 1, ORDER_REGION_MAX, 0, NULL, 0},
-    {"city", FK_TEXT, true, offsetof(struct party, city), 1, ORDER_REGION_MAX, 0, NULL, 0},
-    {"district", FK_TEXT, true, offsetof(struct party, district), 1, ORDER_REGION_MAX, 0, NULL, 0},
-    {"address", FK_TEXT, true, offsetof(struct party, address), 1, ORDER_ADDRESS_MAX, 0, NULL, 0},
+#define PARTY_FIELDS                                                                              \
+	{"name", FK_TEXT, true, offsetof(struct party, name), 0, 1, ORDER_NAME_MAX, 0, NULL, 0},  \
+	    {"phone",                                                                             \
+	     FK_PHONE,                                                                            \
+	     true,                                                                                \
+	     offsetof(struct party, phone),                                                       \
+	     offsetof(struct party, phone_raw),                                                   \
+	     1,                                                                                   \
+	     ORDER_PHONE_RAW_MAX,                                                                 \
+	     0,                                                                                   \
+	     NULL,                                                                                \
+	     0},                                                                                  \
+	    {"province", FK_TEXT, true, offsetof(struct party, province), 0, 1, ORDER_REGION_MAX, \
+	     0, NULL, 0},                                                                         \
+	    {"city", FK_TEXT, true, offsetof(struct party, city), 0, 1, ORDER_REGION_MAX, 0, NULL, \
+	     0},                                                                                  \
+	    {"district", FK_TEXT, true, offsetof(struct party, district), 0, 1, ORDER_REGION_MAX, \
+	     0, NULL, 0},                                                                         \
+	{                                                                                         \
+		"address", FK_TEXT, true, offsetof(struct party, address), 0, 1,                  \
+		    ORDER_ADDRESS_MAX, 0, NULL, 0                                                 \
+	}
+
+static const struct fspec party_fields[] = {PARTY_FIELDS};
+
+/* A sealed blob also keeps each phone's notation as submitted. */
+static const struct fspec party_fields_sealed[] = {
+    PARTY_FIELDS,
+    {"phone_submitted", FK_TEXT, false, offsetof(struct party, phone_raw), 0, 1,
+     ORDER_PHONE_RAW_MAX, 0, NULL, 0},
 };
 
 /* The parcel's fields live in struct order itself. */
 static const struct fspec parcel_fields[] = {
-    {"weight_g", FK_INT, true, offsetof(struct order, weight_g), 1, ORDER_WEIGHT_MAX, 0, NULL, 0},
-    {"items", FK_TEXT, false, offsetof(struct order, items), 1, ORDER_ITEMS_MAX, 0, NULL, 0},
-    {"count", FK_INT, false, offsetof(struct order, count), 1, ORDER_COUNT_MAX, 1, NULL, 0},
+    {"weight_g", FK_INT, true, offsetof(struct order, weight_g), 0, 1, ORDER_WEIGHT_MAX, 0, NULL,
+     0},
+    {"items", FK_TEXT, false, offsetof(struct order, items), 0, 1, ORDER_ITEMS_MAX, 0, NULL, 0},
+    {"count", FK_INT, false, offsetof(struct order, count), 0, 1, ORDER_COUNT_MAX, 1, NULL, 0},
 };
 
-static const struct fspec order_fields[] = {
-    {"client_order_id", FK_CLIENT_ID, false, offsetof(struct order, client_order_id), 1,
-     ORDER_CLIENT_ID_MAX, 0, NULL, 0},
-    {"sender", FK_OBJECT, true, offsetof(struct order, sender), 0, 0, 0, party_fields,
-     ARRAY_SIZE(party_fields)},
-    {"recipient", FK_OBJECT, true, offsetof(struct order, recipient), 0, 0, 0, party_fields,
-     ARRAY_SIZE(party_fields)},
-    {"parcel", FK_OBJECT, true, 0, 0, 0, 0, parcel_fields, ARRAY_SIZE(parcel_fields)},
-    {"note", FK_TEXT, false, offsetof(struct order, note), 1, ORDER_NOTE_MAX, 0, NULL, 0},
-};
+#define ORDER_FIELDS(party)                                                                     \
+	{"client_order_id", FK_CLIENT_ID, false, offsetof(struct order, client_order_id), 0, 1, \
+	 ORDER_CLIENT_ID_MAX, 0, NULL, 0},                                                      \
+	    {"sender", FK_OBJECT, true, offsetof(struct order, sender), 0, 0, 0, 0, party,      \
+	     ARRAY_SIZE(party)},                                                                \
+	    {"recipient", FK_OBJECT, true, offsetof(struct order, recipient), 0, 0, 0, 0, party, \
+	     ARRAY_SIZE(party)},                                                                \
+	    {"parcel", FK_OBJECT, true, 0, 0, 0, 0, 0, parcel_fields, ARRAY_SIZE(parcel_fields)}, \
+	{                                                                                       \
+		"note", FK_TEXT, false, offsetof(struct order, note), 0, 1, ORDER_NOTE_MAX, 0,   \
+		    NULL, 0                                                                     \
+	}
+
+static const struct fspec order_fields[] = {ORDER_FIELDS(party_fields)};
+static const struct fspec order_fields_sealed[] = {ORDER_FIELDS(party_fields_sealed)};
 
 /* --- errors ------------------------------------------------------------- */
 
@@ -289,7 +319,9 @@ static enum st field_fill(const cJSON *v, const struct fspec *f, char *base, con
 		if (phone_normalize(v->valuestring, (char *)(base + f->off)) != ST_OK)
 			return fail(err, ST_INVALID, "invalid_phone", "not a valid phone number",
 				    path);
-		return ST_OK;
+		if (strcmp(v->valuestring, (char *)(base + f->off)) == 0)
+			return ST_OK;
+		return dup_string(v->valuestring, (char **)(void *)(base + f->off2));
 	case FK_CLIENT_ID:
 		st = string_check(v, f, path, err);
 		if (st != ST_OK)
@@ -307,7 +339,8 @@ static enum st field_fill(const cJSON *v, const struct fspec *f, char *base, con
 
 /* --- parse, release, compare -------------------------------------------- */
 
-enum st order_parse(const char *body, size_t len, struct order *out, struct field_err *err)
+static enum st parse_with(const char *body, size_t len, const struct fspec *fields,
+			 size_t nfields, struct order *out, struct field_err *err)
 {
 	struct field_err scratch;
 	struct json_fault fault;
@@ -338,12 +371,17 @@ enum st order_parse(const char *body, size_t len, struct order *out, struct fiel
 		    fail(err, ST_MALFORMED, "malformed_json", "the body must be a JSON object", "");
 		goto out;
 	}
-	st = object_fill(root, order_fields, ARRAY_SIZE(order_fields), (char *)out, "", err);
+	st = object_fill(root, fields, nfields, (char *)out, "", err);
 out:
 	json_delete_wiped(root);
 	if (st != ST_OK)
 		order_release(out);
 	return st;
+}
+
+enum st order_parse(const char *body, size_t len, struct order *out, struct field_err *err)
+{
+	return parse_with(body, len, order_fields, ARRAY_SIZE(order_fields), out, err);
 }
 
 static void string_release(char **s)
@@ -356,6 +394,7 @@ static void string_release(char **s)
 static void party_release(struct party *p)
 {
 	string_release(&p->name);
+	string_release(&p->phone_raw);
 	string_release(&p->province);
 	string_release(&p->city);
 	string_release(&p->district);
@@ -384,6 +423,7 @@ static bool string_equal(const char *a, const char *b)
 static bool party_equal(const struct party *a, const struct party *b)
 {
 	return string_equal(a->name, b->name) && strcmp(a->phone, b->phone) == 0 &&
+	       string_equal(a->phone_raw, b->phone_raw) &&
 	       string_equal(a->province, b->province) && string_equal(a->city, b->city) &&
 	       string_equal(a->district, b->district) && string_equal(a->address, b->address);
 }
@@ -405,6 +445,7 @@ bool order_equal(const struct order *a, const struct order *b)
 struct jw {
 	char *buf;
 	size_t len, cap;
+	bool submitted; /* phones as submitted, no "phone_submitted" */
 };
 
 static void jw_raw(struct jw *w, const char *s, size_t n)
@@ -456,7 +497,7 @@ static void jw_party(struct jw *w, const struct party *p)
 	jw_key(w, true, "name");
 	jw_string(w, p->name);
 	jw_key(w, false, "phone");
-	jw_string(w, p->phone);
+	jw_string(w, w->submitted && p->phone_raw ? p->phone_raw : p->phone);
 	jw_key(w, false, "province");
 	jw_string(w, p->province);
 	jw_key(w, false, "city");
@@ -465,6 +506,10 @@ static void jw_party(struct jw *w, const struct party *p)
 	jw_string(w, p->district);
 	jw_key(w, false, "address");
 	jw_string(w, p->address);
+	if (!w->submitted && p->phone_raw) {
+		jw_key(w, false, "phone_submitted");
+		jw_string(w, p->phone_raw);
+	}
 	jw_raw(w, "}", 1);
 }
 
@@ -506,11 +551,12 @@ static bool party_complete(const struct party *p)
 	       memchr(p->phone, '\0', sizeof(p->phone));
 }
 
-enum st order_to_json(const struct order *o, char **out, size_t *len)
+static enum st to_json(const struct order *o, bool submitted, char **out, size_t *len)
 {
 	struct jw w = {0};
 	enum st st = ST_OK;
 
+	w.submitted = submitted;
 	*out = NULL;
 	*len = 0;
 	if (!party_complete(&o->sender) || !party_complete(&o->recipient)) {
@@ -534,9 +580,20 @@ out:
 	return st;
 }
 
+enum st order_to_json(const struct order *o, char **out, size_t *len)
+{
+	return to_json(o, false, out, len);
+}
+
+enum st order_to_submitted_json(const struct order *o, char **out, size_t *len)
+{
+	return to_json(o, true, out, len);
+}
+
 enum st order_from_json(const char *json, size_t len, struct order *out)
 {
-	return order_parse(json, len, out, NULL);
+	return parse_with(json, len, order_fields_sealed, ARRAY_SIZE(order_fields_sealed), out,
+			  NULL);
 }
 
 /* --- phones -------------------------------------------------------------

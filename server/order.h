@@ -29,6 +29,7 @@
 struct party {
 	char *name;
 	char phone[PHONE_E164_MAX]; /* normalized E.164, e.g. "+8613812345678" */
+	char *phone_raw;            /* as submitted, when that differs; else NULL */
 	char *province;
 	char *city;
 	char *district;
@@ -69,11 +70,18 @@ void order_release(struct order *o);
 bool order_equal(const struct order *a, const struct order *b);
 
 /*
- * Canonical JSON of the order as submitted (fixed key order, phones
- * normalized, absent optionals left out).  This is what gets sealed, and
- * what the admin reveal returns.  Caller owns *out (wipe with free_wiped).
+ * Canonical JSON of the order (fixed key order, phones normalized, absent
+ * optionals left out, and each phone's notation as submitted kept as
+ * "phone_submitted" when it differs).  This is what gets sealed.  Caller
+ * owns *out (wipe with free_wiped).
  */
 enum st order_to_json(const struct order *o, char **out, size_t *len);
+
+/*
+ * The order exactly as the courier app submitted it (phones in their
+ * notation): what the admin reveal returns.  Caller owns *out (free_wiped).
+ */
+enum st order_to_submitted_json(const struct order *o, char **out, size_t *len);
 
 /* The inverse, for a blob we sealed ourselves: no limits relaxed. */
 enum st order_from_json(const char *json, size_t len, struct order *out);

@@ -23,6 +23,7 @@ const struct route routes[] = {
 	{"POST", "/v1/labels", h_label_batch, ROLE_DEPOT, 64 * KB, "label.batch"},
 	{"GET", "/v1/orders/{tn}/delivery", h_order_delivery, ROLE_COURIER, 0, "order.delivery"},
 	{"POST", "/v1/calls/route", h_call_route, ROLE_TELEPHONY, 4 * KB, "call.route"},
+	{"GET", "/v1/admin/orders/{tn}", h_admin_reveal, ROLE_ADMIN, 0, "admin.reveal"},
 	{"GET", "/v1/audit", h_audit_list, ROLE_AUDITOR, 0, "audit.read"},
 	{"GET", "/v1/audit/verify", h_audit_verify, ROLE_AUDITOR, 0, "audit.verify"},
 };

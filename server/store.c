@@ -68,6 +68,18 @@ enum stmt {
 	S_BIND_FIND,
 	S_BIND_CALLBACK,
 	S_VNUM_STATS,
+	S_REVEAL_GET,
+	S_REVEAL_PUT,
+	S_PURGE_DUE,
+	S_PURGE_ERASE,
+	S_PURGE_UNBIND,
+	S_PURGE_COUNT,
+	S_REWRAP_DUE,
+	S_REWRAP_SET,
+	S_REWRAP_ACCT_DUE,
+	S_REWRAP_ACCT_SET,
+	S_KEK_USE,
+	S_AUDIT_SINCE,
 	S_BEGIN,
 	S_COMMIT,
 	S_ROLLBACK,
@@ -156,6 +168,28 @@ static const char *const sql_text[NSTMT] = {
 			 "(active_until IS NULL OR active_until > ?1)), "
 			 "(SELECT coalesce(sum(held), 0) FROM vnum_numbers WHERE in_pool = 1), "
 			 "(SELECT count(*) FROM vnum_numbers WHERE in_pool = 1)",
+	[S_REVEAL_GET] = "SELECT count FROM admin_reveals WHERE actor = ?1 AND day = ?2",
+	[S_REVEAL_PUT] = "INSERT INTO admin_reveals (actor, day, count) VALUES (?1, ?2, 1) "
+			 "ON CONFLICT (actor, day) DO UPDATE SET count = count + 1",
+	[S_PURGE_DUE] = "SELECT id, tracking_no FROM orders WHERE retain_until IS NOT NULL AND "
+			"retain_until <= ?1 AND sealed IS NOT NULL LIMIT ?2",
+	[S_PURGE_ERASE] = "UPDATE orders SET sealed = NULL, wrapped_dek = NULL, body_digest = NULL, "
+			  "erased_at = ?2 WHERE id = ?1",
+	[S_PURGE_UNBIND] = "UPDATE vnum_bindings SET recipient_index = NULL WHERE order_id = ?1",
+	[S_PURGE_COUNT] = "SELECT count(*) FROM orders WHERE retain_until IS NOT NULL AND "
+			  "retain_until <= ?1 AND sealed IS NOT NULL",
+	[S_REWRAP_DUE] = "SELECT id, tracking_no, kek_version, wrapped_dek FROM orders WHERE "
+			 "wrapped_dek IS NOT NULL AND kek_version <> ?1 LIMIT ?2",
+	[S_REWRAP_SET] = "UPDATE orders SET kek_version = ?2, wrapped_dek = ?3 WHERE id = ?1",
+	[S_REWRAP_ACCT_DUE] = "SELECT id, name, phone_kek_version, phone_wrapped_dek FROM accounts "
+			      "WHERE phone_wrapped_dek IS NOT NULL AND phone_kek_version <> ?1 "
+			      "LIMIT ?2",
+	[S_REWRAP_ACCT_SET] = "UPDATE accounts SET phone_kek_version = ?2, phone_wrapped_dek = ?3 "
+			      "WHERE id = ?1",
+	[S_KEK_USE] = "SELECT (SELECT count(*) FROM orders WHERE wrapped_dek IS NOT NULL AND "
+		      "kek_version = ?1) + (SELECT count(*) FROM accounts WHERE "
+		      "phone_wrapped_dek IS NOT NULL AND phone_kek_version = ?1)",
+	[S_AUDIT_SINCE] = "SELECT " AUDIT_COLS " FROM audit WHERE ts >= ?1 ORDER BY seq",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -1307,6 +1341,137 @@ enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum,
 	return step_done(s->writer, st);
 }
 
+/* ---- admin quota, retention, key rotation (writer) ---------------------- */
+
+enum st store_w_reveal_take(struct store *s, const char *actor, const char *day, long limit)
+{
+	sqlite3_stmt *st = stmt(s->writer, S_REVEAL_GET);
+	long used = 0;
+	int rc;
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		used = (long)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ST_IO;
+	if (used >= limit)
+		return ST_LIMIT;
+	st = stmt(s->writer, S_REVEAL_PUT);
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
+	return step_done(s->writer, st);
+}
+
+enum st store_w_purge_batch(struct store *s, int64_t now, int max, int64_t *n)
+{
+	sqlite3_stmt *due = stmt(s->writer, S_PURGE_DUE);
+	int64_t ids[512];
+	size_t k = 0;
+	int rc;
+	enum st res = ST_OK;
+
+	*n = 0;
+	if (!due)
+		return ST_IO;
+	if (max > 512)
+		max = 512;
+	sqlite3_bind_int64(due, 1, now);
+	sqlite3_bind_int(due, 2, max);
+	while ((rc = sqlite3_step(due)) == SQLITE_ROW && k < (size_t)max)
+		ids[k++] = sqlite3_column_int64(due, 0);
+	sqlite3_reset(due);
+	sqlite3_clear_bindings(due);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ST_IO;
+	for (size_t i = 0; i < k && res == ST_OK; i++) {
+		sqlite3_stmt *st = stmt(s->writer, S_PURGE_ERASE);
+		if (!st)
+			return ST_IO;
+		sqlite3_bind_int64(st, 1, ids[i]);
+		sqlite3_bind_int64(st, 2, now);
+		res = step_done(s->writer, st);
+		if (res != ST_OK)
+			break;
+		st = stmt(s->writer, S_PURGE_UNBIND);
+		if (!st)
+			return ST_IO;
+		sqlite3_bind_int64(st, 1, ids[i]);
+		res = step_done(s->writer, st);
+	}
+	if (res == ST_OK)
+		*n = (int64_t)k;
+	return res;
+}
+
+/* Rewrap up to max data keys (orders, then account phones) to the current version. */
+enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n)
+{
+	uint32_t cur = keyring_current(s->kr);
+	enum st res = ST_OK;
+
+	*n = 0;
+	for (int table = 0; table < 2 && res == ST_OK && *n < max; table++) {
+		sqlite3_stmt *due = stmt(s->writer, table ? S_REWRAP_ACCT_DUE : S_REWRAP_DUE);
+		struct {
+			int64_t id;
+			char ad[NAME_MAX_BYTES + 16];
+			uint32_t v;
+			unsigned char w[WRAPPED_DEK_BYTES];
+		} *rows = calloc((size_t)max, sizeof(*rows));
+		size_t k = 0;
+		int rc;
+
+		if (!due || !rows) {
+			free(rows);
+			return due ? ST_NOMEM : ST_IO;
+		}
+		sqlite3_bind_int64(due, 1, cur);
+		sqlite3_bind_int(due, 2, max - (int)*n);
+		while ((rc = sqlite3_step(due)) == SQLITE_ROW && k < (size_t)max) {
+			const unsigned char *t = sqlite3_column_text(due, 1);
+			rows[k].id = sqlite3_column_int64(due, 0);
+			snprintf(rows[k].ad, sizeof(rows[k].ad), "%s%s", table ? "account:" : "",
+				 t ? (const char *)t : "");
+			rows[k].v = (uint32_t)sqlite3_column_int64(due, 2);
+			if (sqlite3_column_bytes(due, 3) == WRAPPED_DEK_BYTES)
+				memcpy(rows[k].w, sqlite3_column_blob(due, 3), WRAPPED_DEK_BYTES);
+			k++;
+		}
+		sqlite3_reset(due);
+		sqlite3_clear_bindings(due);
+		for (size_t i = 0; i < k && res == ST_OK; i++) {
+			unsigned char out[WRAPPED_DEK_BYTES];
+			uint32_t to;
+			sqlite3_stmt *st;
+
+			res = crypto_rewrap(s->kr, rows[i].ad, rows[i].v, rows[i].w, out, &to);
+			if (res != ST_OK)
+				break;
+			st = stmt(s->writer, table ? S_REWRAP_ACCT_SET : S_REWRAP_SET);
+			if (!st) {
+				res = ST_IO;
+				break;
+			}
+			sqlite3_bind_int64(st, 1, rows[i].id);
+			sqlite3_bind_int64(st, 2, to);
+			sqlite3_bind_blob(st, 3, out, WRAPPED_DEK_BYTES, SQLITE_TRANSIENT);
+			res = step_done(s->writer, st);
+			if (res == ST_OK)
+				(*n)++;
+		}
+		free(rows);
+	}
+	return res;
+}
+
 /* ---- readers --------------------------------------------------------- */
 
 enum st store_account_by_token(struct store *s, const unsigned char hash[HASH_BYTES],
@@ -1439,6 +1604,72 @@ enum st store_binding_callback(struct store *s, const char *vnum,
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc == SQLITE_DONE ? ST_OK : ST_IO;
+}
+
+static enum st count_query(struct store *s, enum stmt id, int64_t arg, int64_t *n)
+{
+	struct conn *c = reader(s);
+	sqlite3_stmt *st = c ? stmt(c, id) : NULL;
+	int rc;
+
+	*n = 0;
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_int64(st, 1, arg);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? ST_OK : ST_IO;
+}
+
+enum st store_purge_due(struct store *s, int64_t now, int64_t *n)
+{
+	return count_query(s, S_PURGE_COUNT, now, n);
+}
+
+enum st store_kek_in_use(struct store *s, uint32_t version, int64_t *n)
+{
+	return count_query(s, S_KEK_USE, version, n);
+}
+
+enum st store_audit_each(struct store *s, const char *since,
+			 bool (*fn)(const struct audit_entry *e, void *arg), void *arg)
+{
+	struct conn *c = reader(s);
+	sqlite3_stmt *st = c ? stmt(c, since ? S_AUDIT_SINCE : S_AUDIT_ALL) : NULL;
+	struct audit_entry e;
+	int rc;
+
+	if (!st)
+		return ST_IO;
+	if (since)
+		sqlite3_bind_text(st, 1, since, -1, SQLITE_STATIC);
+	sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		audit_from_row(st, &e);
+		if (!fn(&e, arg))
+			break;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
+}
+
+enum st store_checkpoint(struct store *s)
+{
+	/* A connection of its own: TRUNCATE waits for readers, then empties the WAL file. */
+	struct conn *c = NULL;
+	char err[256];
+	int rc;
+
+	if (conn_open(s->path, false, &c, err, sizeof(err)) != ST_OK)
+		return ST_UNAVAILABLE;
+	rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	conn_close(c);
+	return rc == SQLITE_OK ? ST_OK : ST_UNAVAILABLE;
 }
 
 enum st store_vnum_stats(struct store *s, int64_t now, struct vnum_stats *out)

@@ -170,6 +170,17 @@ enum st store_w_binding_end(struct store *s, const char *vnum, const char *ext, 
 enum st store_w_binding_sweep(struct store *s, int64_t now, int64_t *n);
 enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum, const char *ext);
 
+/* Count one admin reveal for actor on day; ST_LIMIT when limit were passed. */
+enum st store_w_reveal_take(struct store *s, const char *actor, const char *day, long limit);
+/*
+ * Erase the sealed data of up to max orders past their retention deadline:
+ * blob, wrapped data key and body digest go, and their bindings lose the
+ * recipient index.  *n gets how many.
+ */
+enum st store_w_purge_batch(struct store *s, int64_t now, int max, int64_t *n);
+/* Rewrap up to max data keys to the keyring's current version. */
+enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n);
+
 /* Append one more audit entry (besides the job's own). */
 enum st store_w_audit_append(struct store *s, const struct audit_entry *e);
 
@@ -196,6 +207,16 @@ enum st store_binding_find(struct store *s, const char *vnum, const char *ext, i
 enum st store_binding_callback(struct store *s, const char *vnum,
 			       const unsigned char recipient_index[HASH_BYTES], int64_t now,
 			       int64_t *ids, size_t max, size_t *n);
+/* Orders whose personal data is due for erasure. */
+enum st store_purge_due(struct store *s, int64_t now, int64_t *n);
+/* Data keys (orders and account phones) wrapped by this key version. */
+enum st store_kek_in_use(struct store *s, uint32_t version, int64_t *n);
+/* Each audit entry (ts >= since, or all), in order, until fn returns false. */
+enum st store_audit_each(struct store *s, const char *since,
+			 bool (*fn)(const struct audit_entry *e, void *arg), void *arg);
+/* Checkpoint and truncate the WAL, so erased bytes leave the disk. */
+enum st store_checkpoint(struct store *s);
+
 struct vnum_stats {
 	int64_t active, held, capacity;
 };

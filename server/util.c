@@ -45,3 +45,41 @@ void free_wiped(void *p, size_t len)
 	explicit_bzero(p, len);
 	free(p);
 }
+
+bool utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = p[i];
+		size_t extra;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			extra = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			extra = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			extra = 3;
+		else
+			return false;
+		if (n - i <= extra)
+			return false;
+		cp = c & (0x3fu >> extra);
+		for (size_t k = 1; k <= extra; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += extra + 1;
+	}
+	return true;
+}

@@ -7,7 +7,7 @@ BIN=${BIN:-bin}
 export BUILD BIN
 what=${1:-all}
 out=${TEST_OUT:-tests/out}
-mkdir -p "$out"
+mkdir -p "$out/unit" "$out/e2e"
 pass=0
 fail=0
 

@@ -26,10 +26,11 @@
 #define BASE_CANONICAL                                                                                  \
 	"{\"client_order_id\":\"app-123\","                                                             \
 	"\"sender\":{\"name\":\"张三\",\"phone\":\"+8613812345678\",\"province\":\"江苏省\","      \
-	"\"city\":\"镇江市\",\"district\":\"京口区\",\"address\":\"学府路301号3栋502室\"}," \
+	"\"city\":\"镇江市\",\"district\":\"京口区\",\"address\":\"学府路301号3栋502室\"," \
+	"\"phone_submitted\":\"13812345678\"},"                                                   \
 	"\"recipient\":{\"name\":\"欧阳娜娜\",\"phone\":\"+8613987654321\","                        \
 	"\"province\":\"广东省\",\"city\":\"深圳市\",\"district\":\"宝安区\","                 \
-	"\"address\":\"创业一路1号\"},"                                                            \
+	"\"address\":\"创业一路1号\",\"phone_submitted\":\"+86 139 8765 4321\"},"               \
 	"\"parcel\":{\"weight_g\":1200,\"items\":\"书籍\",\"count\":1},"                              \
 	"\"note\":\"放门卫室\"}"
 
@@ -359,7 +360,10 @@ static void test_optional(void)
 	free(body);
 }
 
-/* The canonical form of the example: fixed key order, phones normalized. */
+/*
+ * The canonical form of the example: fixed key order, phones normalized,
+ * each phone's notation as submitted kept beside it.
+ */
 static void test_canonical(void)
 {
 	struct order o;
@@ -626,7 +630,7 @@ static void test_fixtures(void)
 {
 	FILE *fp = fopen("tests/data/orders.jsonl", "r");
 	char line[4096];
-	int lines = 0, parsed = 0, matched = 0, trips = 0;
+	int lines = 0, parsed = 0, matched = 0, trips = 0, as_posted = 0;
 
 	CHECK(fp != NULL);
 	if (!fp)
@@ -668,6 +672,21 @@ static void test_fixtures(void)
 		}
 		if (round_trips(&o))
 			trips++;
+		{
+			/* What the admin reveal returns equals what was posted, key for key. */
+			char *sub = NULL;
+			size_t sl = 0;
+			cJSON *a = cJSON_Parse(line), *b = NULL;
+
+			if (order_to_submitted_json(&o, &sub, &sl) == ST_OK)
+				b = cJSON_Parse(sub);
+			if (a && b && cJSON_Compare(a, b, true))
+				as_posted++;
+			cJSON_Delete(a);
+			cJSON_Delete(b);
+			if (sub)
+				free_wiped(sub, sl + 1);
+		}
 		order_release(&o);
 	}
 	fclose(fp);
@@ -675,6 +694,7 @@ static void test_fixtures(void)
 	CHECK(parsed == lines);
 	CHECK(matched == lines);
 	CHECK(trips == lines);
+	CHECK(as_posted == lines);
 }
 
 static void test_phones(void)

@@ -1,0 +1,160 @@
+/*
+ * h_admin.c - GET /v1/admin/orders/{tn}?reason=TEXT: one order in full, for
+ * an admin, with a reason, under a daily quota.
+ *
+ * The quota is counted, and the audit entry carrying the reason written, in
+ * one writer job; the order is opened only after that commit, so no
+ * personal byte is sent unless the reveal is on record.  There is still no
+ * route that searches by phone, name or address.
+ */
+#include "common.h"
+#include "handlers.h"
+#include "app.h"
+#include "json.h"
+#include "order.h"
+#include "view.h"
+
+#include <time.h>
+
+#define REASON_MIN_CHARS 4
+#define REASON_MAX_CHARS 200
+#define REASON_DIGIT_RUN_MAX 6
+
+struct reveal_state {
+	char day[16];
+	long quota;
+	char actor[NAME_MAX_BYTES];
+};
+
+/*
+ * A reason names a ticket or a case: printable, 4-200 characters, and no
+ * run of 7 or more digits (that would be a phone number in the audit log).
+ */
+static const char *reason_problem(const char *reason)
+{
+	size_t n, chars = 0, run = 0;
+
+	if (!reason)
+		return "a reason is required (?reason=...)";
+	n = strlen(reason);
+	if (!utf8_valid(reason, n))
+		return "the reason is not valid UTF-8";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)reason[i];
+		if (c < 0x20 || c == 0x7f)
+			return "the reason holds a control character";
+		if ((c & 0xc0) != 0x80)
+			chars++;
+		run = (c >= '0' && c <= '9') ? run + 1 : 0;
+		if (run > REASON_DIGIT_RUN_MAX)
+			return "the reason must not hold a phone number or other long number";
+	}
+	if (chars < REASON_MIN_CHARS || chars > REASON_MAX_CHARS)
+		return "the reason must be 4 to 200 characters";
+	return NULL;
+}
+
+static enum st tx_reveal(struct store *s, struct wjob *j)
+{
+	struct reveal_state *rs = j->arg;
+	return store_w_reveal_take(s, rs->actor, rs->day, rs->quota);
+}
+
+static void cont_reveal(struct request *r)
+{
+	struct order_row row;
+	struct order o;
+	cJSON *root, *v, *sub;
+	char *as_posted = NULL, *json;
+	size_t len = 0;
+	enum st st = r->job.st;
+
+	if (st == ST_LIMIT) {
+		http_reply_error(r, ST_LIMIT, "reveal_quota",
+				 "this account has used its reveals for today", NULL);
+		return;
+	}
+	if (st != ST_OK) {
+		http_reply_st(r, st);
+		return;
+	}
+	/* On record: now open it. */
+	st = store_order_get(r->app->store, r->tn, &row);
+	if (st == ST_OK)
+		st = view_open(r->app, &row, &o);
+	if (st != ST_OK) {
+		order_row_release(&row);
+		http_reply_st(r, st);
+		return;
+	}
+	st = order_to_submitted_json(&o, &as_posted, &len);
+	v = view_order(&row, &o);
+	order_release(&o);
+	order_row_release(&row);
+	if (st != ST_OK || !v) {
+		json_delete_wiped(v);
+		if (as_posted)
+			free_wiped(as_posted, len + 1);
+		http_reply_st(r, st != ST_OK ? st : ST_NOMEM);
+		return;
+	}
+	root = cJSON_CreateObject();
+	sub = cJSON_Parse(as_posted);
+	free_wiped(as_posted, len + 1);
+	cJSON_AddStringToObject(root, "tracking_no", r->tn);
+	cJSON_AddItemToObject(root, "order", sub);
+	cJSON_AddItemToObject(root, "view", v);
+	json = cJSON_PrintUnformatted(root);
+	json_delete_wiped(root);
+	if (!json) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	http_reply_json(r, 200, json, true);
+}
+
+void h_admin_reveal(struct request *r)
+{
+	const char *reason = http_query(r, "reason");
+	const char *problem;
+	struct reveal_state *rs;
+	struct order_row row;
+	struct tm tm;
+	time_t now = time(NULL);
+	enum st st;
+
+	if (!tn_path_ok(r)) {
+		http_reply_st(r, ST_NOTFOUND);
+		return;
+	}
+	problem = reason_problem(reason);
+	if (problem) {
+		http_reply_error(r, ST_MALFORMED, "reason_required", problem, "reason");
+		return;
+	}
+	st = store_order_get(r->app->store, r->tn, &row);
+	if (st == ST_OK && (!row.sealed || row.erased_at))
+		st = ST_GONE;
+	order_row_release(&row);
+	snprintf(r->job.audit.reason, sizeof(r->job.audit.reason), "%s", reason);
+	if (st == ST_NOTFOUND || st == ST_GONE) {
+		http_audit_then_fail(r, st, NULL, NULL);
+		return;
+	}
+	if (st != ST_OK) {
+		http_reply_st(r, st);
+		return;
+	}
+	rs = calloc(1, sizeof(*rs));
+	if (!rs) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	gmtime_r(&now, &tm);
+	strftime(rs->day, sizeof(rs->day), "%Y-%m-%d", &tm);
+	rs->quota = r->app->cfg.admin_reveals_per_day;
+	snprintf(rs->actor, sizeof(rs->actor), "%s", r->acct.name);
+	r->hstate = rs;
+	r->hstate_free = free;
+	http_defer(r, tx_reveal, rs, cont_reveal);
+}

@@ -1,0 +1,149 @@
+/*
+ * retention.c - the purge, and the daemon's housekeeping thread.
+ */
+#include "common.h"
+#include "retention.h"
+#include "app.h"
+#include "audit.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define TICK_S 5
+
+struct purge_job {
+	int64_t now, erased;
+};
+
+static enum st tx_purge(struct store *s, struct wjob *j)
+{
+	struct purge_job *pj = j->arg;
+	enum st st = store_w_purge_batch(s, pj->now, RETENTION_BATCH, &pj->erased);
+
+	if (st == ST_OK)
+		snprintf(j->audit.reason, sizeof(j->audit.reason), "erased %lld orders",
+			 (long long)pj->erased);
+	/* An empty batch leaves no trace: the run that found nothing is not news. */
+	if (st == ST_OK && pj->erased == 0)
+		j->no_audit = true;
+	return st;
+}
+
+enum st retention_run(struct store *s, int64_t now, const char *actor, const char *role,
+		      int64_t *erased)
+{
+	enum st st;
+
+	*erased = 0;
+	for (;;) {
+		struct purge_job pj = {now, 0};
+		struct wjob j = {0};
+
+		audit_entry_init(&j.audit, actor, role, "retention.purge", NULL, NULL);
+		j.fn = tx_purge;
+		j.arg = &pj;
+		st = store_run(s, &j);
+		if (st != ST_OK)
+			return st;
+		*erased += pj.erased;
+		if (pj.erased < RETENTION_BATCH)
+			break;
+	}
+	if (*erased > 0)
+		return store_checkpoint(s);
+	return ST_OK;
+}
+
+static enum st tx_sweep(struct store *s, struct wjob *j)
+{
+	int64_t *n = j->arg;
+	return store_w_binding_sweep(s, (int64_t)time(NULL), n);
+}
+
+static pthread_t thread;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static bool stopping, started;
+
+static void key_refresh(struct app *app, struct timespec *seen)
+{
+	struct stat sb;
+	char err[256];
+	bool changed;
+
+	if (stat(app->cfg.key_file, &sb) != 0)
+		return;
+	if (sb.st_mtim.tv_sec == seen->tv_sec && sb.st_mtim.tv_nsec == seen->tv_nsec)
+		return;
+	*seen = sb.st_mtim;
+	if (keyring_refresh(app->kr, app->cfg.key_file, &changed, err, sizeof(err)) != ST_OK)
+		log_warn("keys: %s", err);
+	else if (changed)
+		log_info("keys: key file changed; current version %u", keyring_current(app->kr));
+}
+
+static void *housekeeping(void *arg)
+{
+	struct app *app = arg;
+	time_t next_purge = 0;
+	struct timespec key_seen = {0, 0};
+	struct stat sb;
+
+	if (stat(app->cfg.key_file, &sb) == 0)
+		key_seen = sb.st_mtim;
+	pthread_mutex_lock(&lock);
+	while (!stopping) {
+		time_t now = time(NULL);
+		struct timespec until;
+
+		pthread_mutex_unlock(&lock);
+		key_refresh(app, &key_seen);
+		if (now >= next_purge) {
+			int64_t erased = 0, swept = 0;
+			struct wjob j = {0};
+			enum st st = retention_run(app->store, now, "waybilld", "system", &erased);
+
+			if (st != ST_OK)
+				log_error("retention: purge failed (%s); will retry", st_name(st));
+			else if (erased)
+				log_info("retention: erased the personal data of %lld orders",
+					 (long long)erased);
+			j.fn = tx_sweep;
+			j.arg = &swept;
+			j.no_audit = true;
+			if (store_run(app->store, &j) == ST_OK && swept)
+				log_info("vnum: %lld extensions back in the pool", (long long)swept);
+			next_purge = now + app->cfg.purge_interval_s;
+		}
+		pthread_mutex_lock(&lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += TICK_S;
+		if (!stopping)
+			pthread_cond_timedwait(&wake, &lock, &until);
+	}
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+enum st retention_start(struct app *app)
+{
+	stopping = false;
+	if (pthread_create(&thread, NULL, housekeeping, app) != 0)
+		return ST_INTERNAL;
+	started = true;
+	return ST_OK;
+}
+
+void retention_stop(void)
+{
+	if (!started)
+		return;
+	pthread_mutex_lock(&lock);
+	stopping = true;
+	pthread_cond_signal(&wake);
+	pthread_mutex_unlock(&lock);
+	pthread_join(thread, NULL);
+	started = false;
+}

@@ -1,0 +1,36 @@
+/*
+ * retention.h - erasing personal data when its purpose ends, and the other
+ * housekeeping a running daemon does on a timer.
+ *
+ * An order's sealed blob, wrapped data key and body digest are erased
+ * retention_days after delivery, return or cancellation; the clear columns
+ * stay for statistics, and reads of personal data answer 410.  Each batch is
+ * one transaction with its own audit entry; after a run that erased
+ * anything, the WAL is checkpointed and truncated so the bytes leave the
+ * disk.
+ */
+#ifndef WAYBILL_RETENTION_H
+#define WAYBILL_RETENTION_H
+
+#include "common.h"
+#include "store.h"
+
+struct app;
+
+#define RETENTION_BATCH 500
+
+/*
+ * Erase everything due at now, in batches; actor/role name who asked (the
+ * daemon, or the operator).  *erased gets the count.
+ */
+enum st retention_run(struct store *s, int64_t now, const char *actor, const char *role,
+		      int64_t *erased);
+
+/*
+ * The daemon's housekeeping thread: retention every purge_interval_s,
+ * resting extensions given back, and key-file versions picked up.
+ */
+enum st retention_start(struct app *app);
+void retention_stop(void);
+
+#endif

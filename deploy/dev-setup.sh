@@ -17,16 +17,15 @@ if ctl account list | grep -q '^demo-courier '; then
 	exit 0
 fi
 echo "demo accounts (tokens are shown only now; keep them):"
-for spec in demo-courier:courier:d1 demo-courier2:courier:d1 demo-depot:depot:d1 \
-	demo-admin:admin: demo-auditor:auditor: demo-telephony:telephony:; do
-	name=${spec%%:*}
-	rest=${spec#*:}
-	role=${rest%%:*}
-	depot=${rest#*:}
-	if [ -n "$depot" ]; then
-		tok=$(ctl account add --name "$name" --role "$role" --depot "$depot")
-	else
-		tok=$(ctl account add --name "$name" --role "$role")
-	fi
+# name:role:depot:phone (demo couriers get made-up phones so they can be assigned)
+for spec in demo-courier:courier:d1:13800000001 demo-courier2:courier:d1:13800000002 \
+	demo-depot:depot:d1: demo-admin:admin:: demo-auditor:auditor:: demo-telephony:telephony::; do
+	IFS=: read -r name role depot phone <<EOF2
+$spec
+EOF2
+	set -- --name "$name" --role "$role"
+	[ -n "$depot" ] && set -- "$@" --depot "$depot"
+	[ -n "$phone" ] && set -- "$@" --phone "$phone"
+	tok=$(ctl account add "$@")
 	printf '  %-15s %-10s %s\n' "$name" "$role" "$tok"
 done

@@ -82,18 +82,18 @@ static enum st tx_create(struct store *s, struct wjob *j)
 		if (st != ST_NOTFOUND)
 			return st;
 	}
+	/* The virtual number is bound in the same transaction, so it can be printed. */
+	st = store_w_binding_pick(s, cs->row.created_at, cs->row.vnum, cs->row.ext);
+	if (st != ST_OK) {
+		cs->pool_empty = st == ST_UNAVAILABLE;
+		return st;
+	}
 	st = store_w_order_insert(s, &cs->row, cs->idem, cs->digest, &cs->row.id);
 	/* A tracking-number collision (1 in 10^16) or a lost race: try again. */
 	if (st != ST_OK)
 		return st == ST_CONFLICT ? ST_UNAVAILABLE : st;
-	/* The virtual number is bound in the same transaction, so it can be printed. */
-	st = store_w_binding_new(s, cs->row.id, cs->recipient_index, cs->row.created_at,
-				 cs->row.vnum, cs->row.ext);
-	if (st == ST_UNAVAILABLE)
-		cs->pool_empty = true;
-	if (st == ST_OK)
-		st = store_w_order_set_binding(s, cs->row.id, cs->row.vnum, cs->row.ext);
-	return st;
+	return store_w_binding_insert(s, cs->row.vnum, cs->row.ext, cs->row.id,
+				      cs->recipient_index, cs->row.created_at);
 }
 
 static void cont_create(struct request *r)
@@ -444,10 +444,12 @@ static enum st tx_assign(struct store *s, struct wjob *j)
 			st = store_w_binding_end(s, cs->row.vnum, cs->row.ext, cs->row.id, now,
 						 now + cs->quarantine_s);
 		if (st == ST_OK) {
-			st = store_w_binding_new(s, cs->row.id, rcpt, now, cs->row.vnum,
-						 cs->row.ext);
+			st = store_w_binding_pick(s, now, cs->row.vnum, cs->row.ext);
 			cs->pool_empty = st == ST_UNAVAILABLE;
 		}
+		if (st == ST_OK)
+			st = store_w_binding_insert(s, cs->row.vnum, cs->row.ext, cs->row.id, rcpt,
+						    now);
 		if (st == ST_OK)
 			st = store_w_order_set_binding(s, cs->row.id, cs->row.vnum, cs->row.ext);
 		explicit_bzero(rcpt, sizeof(rcpt));

@@ -1176,9 +1176,7 @@ static enum st slot_free(struct store *s, const char *vnum, const char *ext, int
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
 }
 
-enum st store_w_binding_new(struct store *s, int64_t order_id,
-			    const unsigned char recipient_index[HASH_BYTES], int64_t now,
-			    char vnum[16], char ext[8])
+enum st store_w_binding_pick(struct store *s, int64_t now, char vnum[16], char ext[8])
 {
 	/* A few numbers at most: held counts can lag behind rests that ended. */
 	for (int attempt = 0; attempt < 4; attempt++) {
@@ -1236,19 +1234,25 @@ enum st store_w_binding_new(struct store *s, int64_t order_id,
 			sqlite3_bind_int64(st, 1, stale);
 			res = step_done(s->writer, st);
 		}
-		if (res != ST_OK)
-			return res;
-		st = stmt(s->writer, S_BIND_INSERT);
-		if (!st)
-			return ST_IO;
-		sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, order_id);
-		sqlite3_bind_blob(st, 4, recipient_index, HASH_BYTES, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, now);
-		return step_done(s->writer, st);
+		return res;
 	}
 	return ST_UNAVAILABLE;
+}
+
+enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ext,
+			       int64_t order_id, const unsigned char recipient_index[HASH_BYTES],
+			       int64_t now)
+{
+	sqlite3_stmt *st = stmt(s->writer, S_BIND_INSERT);
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, order_id);
+	sqlite3_bind_blob(st, 4, recipient_index, HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	return step_done(s->writer, st);
 }
 
 enum st store_w_binding_recipient(struct store *s, const char *vnum, const char *ext,

@@ -153,13 +153,15 @@ enum st store_w_account_token(struct store *s, const char *name,
 /* Make the pool numbers the given ones (others stay, out of the pool). */
 enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n);
 /*
- * Bind a free (number, extension) of the least loaded pool number to an
- * order: no extension held by an open binding or resting before its
- * reusable time is taken.  ST_UNAVAILABLE when the pool is exhausted.
+ * Take a free (number, extension) of the least loaded pool number: no
+ * extension held by an open binding or resting before its reusable time.
+ * ST_UNAVAILABLE when the pool is exhausted.  Then bind it to the order
+ * with store_w_binding_insert, in the same job.
  */
-enum st store_w_binding_new(struct store *s, int64_t order_id,
-			    const unsigned char recipient_index[HASH_BYTES], int64_t now,
-			    char vnum[16], char ext[8]);
+enum st store_w_binding_pick(struct store *s, int64_t now, char vnum[16], char ext[8]);
+enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ext,
+			       int64_t order_id, const unsigned char recipient_index[HASH_BYTES],
+			       int64_t now);
 /* The recipient index of an order's open binding (to rebind it). */
 enum st store_w_binding_recipient(struct store *s, const char *vnum, const char *ext,
 				  int64_t order_id, unsigned char out[HASH_BYTES]);

@@ -126,6 +126,23 @@ $(BUILD)/bench/sqlite_ceiling: tests/bench/sqlite_ceiling.c | $(DEPS_STAMP)
 bench: all $(BUILD)/bench/sqlite_ceiling
 	@BIN=$(BIN) BUILD=$(BUILD) sh tests/bench/run.sh
 
+# libFuzzer targets (clang), each run for FUZZ_SECS on its seed corpus.
+FUZZ_SECS ?= 60
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iserver \
+	$(shell pkg-config --cflags libcjson libsodium)
+FUZZ_LIBS := $(shell pkg-config --libs libcjson libsodium)
+$(BUILD)/fuzz/fuzz_mask: tests/fuzz/fuzz_mask.c server/mask.c server/util.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $^
+$(BUILD)/fuzz/fuzz_order: tests/fuzz/fuzz_order.c server/order.c server/json.c server/util.c \
+		server/crypto.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(FUZZ_LIBS)
+fuzz: $(BUILD)/fuzz/fuzz_mask $(BUILD)/fuzz/fuzz_order
+	@for t in mask order; do mkdir -p $(BUILD)/fuzz/corpus_$$t && \
+	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECS) $(BUILD)/fuzz/corpus_$$t \
+	    tests/fuzz/corpus_$$t || exit 1; done
+
 check: format-check test
 
 format:

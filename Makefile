@@ -18,7 +18,8 @@ DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libcjson-dev libhpdf-d
              libsqlite3-dev libsodium-dev libzint-dev libharfbuzz-dev libgnutls28-dev \
              fonts-wqy-microhei
 DEB_TEST  := curl jq sqlite3 poppler-utils zbar-tools qpdf tesseract-ocr \
-             tesseract-ocr-chi-sim wrk python3 libclang-rt-14-dev
+             tesseract-ocr-chi-sim wrk python3
+DEB_FUZZ  := clang libclang-rt-14-dev
 DEPS_STAMP := $(BUILD)/.deps
 
 SRCS    := $(filter-out server/main.c server/ctl.c,$(wildcard server/*.c))
@@ -26,13 +27,17 @@ OBJS    := $(SRCS:server/%.c=$(BUILD)/%.o) $(BUILD)/schema.o
 SCHEMA  := $(sort $(wildcard schema/[0-9][0-9][0-9][0-9]-*.sql))
 UNIT    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps run test unit e2e sanitize bench check format fuzz clean docs
+.PHONY: all deps apt-install run test unit e2e sanitize bench check format fuzz clean docs
 
 all: $(BIN)/waybilld $(BIN)/waybillctl
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): Makefile
-	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST); do \
+	@$(MAKE) --no-print-directory apt-install PKGS_WANTED="$(DEB_BUILD) $(DEB_TEST)"
+	@mkdir -p $(BUILD) && touch $@
+
+apt-install:
+	@missing=""; for p in $(PKGS_WANTED); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' \
 	    || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -41,7 +46,6 @@ $(DEPS_STAMP): Makefile
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing \
 	    >/dev/null || exit 1; fi
-	@mkdir -p $(BUILD) && touch $@
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
@@ -128,9 +132,9 @@ bench: all $(BUILD)/bench/sqlite_ceiling
 
 # libFuzzer targets (clang), each run for FUZZ_SECS on its seed corpus.
 FUZZ_SECS ?= 60
-FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iserver \
+FUZZ_CFLAGS = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iserver \
 	$(shell pkg-config --cflags libcjson libsodium)
-FUZZ_LIBS := $(shell pkg-config --libs libcjson libsodium)
+FUZZ_LIBS = $(shell pkg-config --libs libcjson libsodium)
 $(BUILD)/fuzz/fuzz_mask: tests/fuzz/fuzz_mask.c server/mask.c server/util.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $^
@@ -138,7 +142,10 @@ $(BUILD)/fuzz/fuzz_order: tests/fuzz/fuzz_order.c server/order.c server/json.c s
 		server/crypto.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(FUZZ_LIBS)
-fuzz: $(BUILD)/fuzz/fuzz_mask $(BUILD)/fuzz/fuzz_order
+$(BUILD)/.deps-fuzz:
+	@$(MAKE) --no-print-directory apt-install PKGS_WANTED="$(DEB_FUZZ)"
+	@mkdir -p $(BUILD) && touch $@
+fuzz: $(BUILD)/.deps-fuzz $(BUILD)/fuzz/fuzz_mask $(BUILD)/fuzz/fuzz_order
 	@for t in mask order; do mkdir -p $(BUILD)/fuzz/corpus_$$t && \
 	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECS) $(BUILD)/fuzz/corpus_$$t \
 	    tests/fuzz/corpus_$$t || exit 1; done

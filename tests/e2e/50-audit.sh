@@ -1,0 +1,231 @@
+#!/bin/sh
+# 50-audit: the audit chain at rest.  The database refuses UPDATE and DELETE;
+# an edited, deleted or reordered entry is found by `waybillctl audit verify`
+# and stops waybilld from starting; an untouched chain verifies, over HTTP
+# too.  waybilld refuses a missing, too-open or wrong-sized key file.  Audit
+# entries hold no personal data.
+[ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+start_daemon
+fixtures_pii "$DIR/pii"
+
+# ---- some history ---------------------------------------------------------------------
+
+TNS=()
+for i in 0 1 2; do
+	fixture "$i" >"$DIR/o$i.json"
+	api POST /v1/orders "${TOK[c1]}" "$DIR/o$i.json"
+	[ "$STATUS" = 201 ] || die setup "create $i: HTTP $STATUS"
+	TNS+=("$(jb .tracking_no)")
+done
+api POST "/v1/orders/${TNS[0]}/assign" "${TOK[dep1]}" -d '{"courier":"c2"}'
+api POST "/v1/orders/${TNS[0]}/status" "${TOK[c2]}" -d '{"status":"picked_up"}'
+api GET "/v1/orders/${TNS[1]}" "${TOK[adm1]}"
+api GET "/v1/orders/${TNS[1]}" "${TOK[c3]}"  # denied
+api GET "/v1/orders/${TNS[2]}" "${TOK[aud1]}" # denied
+api GET "/v1/orders?limit=10" "${TOK[dep1]}"
+api GET "/v1/audit?limit=5" "${TOK[aud1]}"
+api GET /v1/audit/verify "${TOK[aud1]}"
+expect_status "verify over HTTP: 200" 200 "$STATUS"
+check "verify over HTTP: ok:true, entries, 64-hex head" \
+	jq -e '.ok == true and (.entries | type == "number" and . > 10) and (.head | test("^[0-9a-f]{64}$"))' "$BODY"
+stop_daemon "SIGTERM: exit 0"
+
+# The pristine database, and the count of its rows.
+DB=$DIR/db
+rows() { sqlite3 "$1" 'SELECT count(*) FROM audit'; }
+dump() { sqlite3 "$1" 'SELECT seq, ts, actor, role, action, tracking_no, reason, result, request_id, hex(prev), hex(hash) FROM audit ORDER BY seq'; }
+N=$(rows "$DB")
+check "audit table: $N rows" test "$N" -gt 15
+dump "$DB" >"$DIR/audit.dump"
+no_pii "audit table dump" "$DIR/audit.dump"
+check "audit table: the denied reads are there" \
+	test "$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE result = 'denied'")" -ge 2
+check "audit table: tracking numbers, not row ids" \
+	test "$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE tracking_no = '${TNS[0]}'")" -ge 3
+
+# ---- (a) the triggers -------------------------------------------------------------------
+
+MID=$((N / 2))
+sqlite3 "$DB" "UPDATE audit SET result = 'ok' WHERE seq = $MID" 2>"$DIR/sql.err"
+rc=$?
+check "UPDATE on audit: sqlite3 exits non-zero" test "$rc" -ne 0
+check "UPDATE on audit: refused as append-only" grep -q 'append-only' "$DIR/sql.err"
+sqlite3 "$DB" "DELETE FROM audit WHERE seq = $MID" 2>"$DIR/sql.err"
+rc=$?
+check "DELETE on audit: sqlite3 exits non-zero" test "$rc" -ne 0
+check "DELETE on audit: refused as append-only" grep -q 'append-only' "$DIR/sql.err"
+sqlite3 "$DB" "DELETE FROM audit" 2>/dev/null
+check "DELETE of every row: refused" test $? -ne 0
+sqlite3 "$DB" "UPDATE audit SET actor = 'x'" 2>/dev/null
+check "UPDATE of every row: refused" test $? -ne 0
+check "rows unchanged after the refused statements" cmp -s "$DIR/audit.dump" <(dump "$DB")
+
+# ---- helpers for tampering ----------------------------------------------------------------
+
+# copy NAME: a copy of the pristine database.
+copy() {
+	rm -f "$DIR/$1" "$DIR/$1-wal" "$DIR/$1-shm"
+	sqlite3 "$DB" ".backup '$DIR/$1'"
+	echo "$DIR/$1"
+}
+untrigger() {
+	sqlite3 "$1" 'DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;'
+}
+# verify_db DB: waybillctl audit verify; output in $DIR/verify.out, status returned.
+verify_db() {
+	"$WBCTL" --db "$1" --key-file "$DIR/key" audit verify >"$DIR/verify.out" 2>&1
+}
+# refuses NAME DB [KEY]: waybilld must exit non-zero at once with one line on stderr.
+refuses() {
+	local name=$1 db=$2 key=${3:-$DIR/key} port rc lines
+	port=$(pick_port)
+	timeout 10 "$WBD" --db "$db" --key-file "$key" --listen "127.0.0.1:$port" \
+		>"$DIR/start.out" 2>"$DIR/start.err"
+	rc=$?
+	lines=$(grep -c . "$DIR/start.err")
+	if [ "$rc" = 124 ]; then
+		fail "$name: waybilld refuses to start" "it started (killed after 10 s)"
+	elif [ "$rc" -eq 0 ]; then
+		fail "$name: waybilld refuses to start" "exit status 0"
+	else
+		ok "$name: waybilld refuses to start (exit $rc)"
+	fi
+	if [ "$lines" = 1 ]; then
+		ok "$name: one line on stderr: $(cat "$DIR/start.err")"
+	else
+		fail "$name: one line on stderr" "$lines lines: $(snip "$DIR/start.err")"
+	fi
+}
+
+# ---- (b) an edited entry ----------------------------------------------------------------------
+
+T=$(copy edited.db)
+untrigger "$T"
+sqlite3 "$T" "UPDATE audit SET result = CASE result WHEN 'ok' THEN 'denied' ELSE 'ok' END WHERE seq = $MID"
+check "edited copy: the row really changed" test "$(sqlite3 "$T" "SELECT result FROM audit WHERE seq = $MID")" != \
+	"$(sqlite3 "$DB" "SELECT result FROM audit WHERE seq = $MID")"
+verify_db "$T"
+rc=$?
+check "edited entry: audit verify exits non-zero" test "$rc" -ne 0
+check "edited entry: audit verify names seq $MID" grep -Eq "seq $MID([^0-9]|\$)" "$DIR/verify.out"
+refuses "edited entry" "$T"
+check "edited entry: the refusal names the audit chain" grep -qi audit "$DIR/start.err"
+
+T=$(copy actor.db)
+untrigger "$T"
+sqlite3 "$T" "UPDATE audit SET actor = 'someone' WHERE seq = $((MID + 1))"
+verify_db "$T"
+check "edited actor: audit verify exits non-zero" test $? -ne 0
+check "edited actor: names seq $((MID + 1))" grep -Eq "seq $((MID + 1))([^0-9]|\$)" "$DIR/verify.out"
+
+T=$(copy rehash.db)
+untrigger "$T"
+# Editing a row and its hash column without the key: still caught by the next link.
+sqlite3 "$T" "UPDATE audit SET result = 'ok', hash = zeroblob(32) WHERE seq = $MID"
+verify_db "$T"
+check "edited entry and hash: audit verify exits non-zero" test $? -ne 0
+
+# ---- (c) a deleted entry ------------------------------------------------------------------------
+
+T=$(copy deleted.db)
+untrigger "$T"
+sqlite3 "$T" "DELETE FROM audit WHERE seq = $MID"
+check "deleted copy: one row fewer" test "$(rows "$T")" -eq $((N - 1))
+verify_db "$T"
+rc=$?
+check "deleted entry: audit verify exits non-zero" test "$rc" -ne 0
+check "deleted entry: audit verify reports the break" grep -Eq "seq ($MID|$((MID + 1)))([^0-9]|\$)" "$DIR/verify.out"
+refuses "deleted entry" "$T"
+
+T=$(copy renumbered.db)
+untrigger "$T"
+# Delete a row and close the gap in seq, so the numbering looks whole.
+sqlite3 "$T" "DELETE FROM audit WHERE seq = $MID; UPDATE audit SET seq = seq - 1 WHERE seq > $MID;"
+verify_db "$T"
+check "deleted and renumbered: audit verify exits non-zero" test $? -ne 0
+
+# ---- (d) two entries swapped -------------------------------------------------------------------
+
+T=$(copy swapped.db)
+untrigger "$T"
+A=$MID
+B=$((MID + 1))
+sqlite3 "$T" "
+CREATE TEMP TABLE s AS SELECT * FROM audit WHERE seq IN ($A, $B);
+UPDATE audit SET (ts, actor, role, action, tracking_no, reason, result, request_id, prev, hash) =
+  (SELECT ts, actor, role, action, tracking_no, reason, result, request_id, prev, hash
+     FROM s WHERE s.seq = CASE audit.seq WHEN $A THEN $B ELSE $A END)
+ WHERE seq IN ($A, $B);"
+check "swapped copy: the rows really moved" test "$(sqlite3 "$T" "SELECT hex(hash) FROM audit WHERE seq = $A")" = \
+	"$(sqlite3 "$DB" "SELECT hex(hash) FROM audit WHERE seq = $B")"
+verify_db "$T"
+check "swapped entries: audit verify exits non-zero" test $? -ne 0
+check "swapped entries: audit verify names seq $A" grep -Eq "seq $A([^0-9]|\$)" "$DIR/verify.out"
+refuses "swapped entries" "$T"
+
+# ---- (e) the untouched chain ------------------------------------------------------------------------
+
+T=$(copy copy.db)
+verify_db "$T"
+check "untouched copy: audit verify exits 0" test $? -eq 0
+check "untouched copy: reports ok and $N entries" grep -Eq "^ok: $N entries" "$DIR/verify.out"
+verify_db "$DB"
+check "original: audit verify exits 0" test $? -eq 0
+check "original: rows unchanged by all of this" cmp -s "$DIR/audit.dump" <(dump "$DB")
+
+daemon_up || die restart "waybilld did not start on the untouched database"
+api GET /v1/audit/verify "${TOK[aud1]}"
+expect_status "verify over HTTP after restart: 200" 200 "$STATUS"
+check "verify over HTTP after restart: ok:true and $N entries" jq -e --argjson n "$N" '.ok == true and .entries == $n' "$BODY"
+HEAD=$(jb .head)
+check "verify over HTTP: head is the hash of entry $N" \
+	test "$HEAD" = "$(sqlite3 "$DB" "SELECT lower(hex(hash)) FROM audit WHERE seq = $N")"
+api GET /v1/audit/verify "${TOK[aud1]}"
+check "verify again: one more entry (the first verify's own)" jq -e --argjson n $((N + 1)) '.entries == $n' "$BODY"
+api GET "/v1/audit?tracking_no=${TNS[0]}" "${TOK[aud1]}"
+check "GET /v1/audit: entries carry seq, ts, actor, role, action, result and hashes" jq -e '
+	.entries | length >= 3 and all(has("seq") and has("ts") and has("actor") and has("role")
+	and has("action") and has("result") and (.hash | test("^[0-9a-f]{64}$"))
+	and (.prev_hash | test("^[0-9a-f]{64}$")))' "$BODY"
+api GET "/v1/audit?limit=1000" "${TOK[aud1]}"
+check "GET /v1/audit: seq runs 1, 2, 3... and each prev_hash is the hash before it" jq -e '
+	.entries as $e | ($e | length) > 10 and ([range(0; $e | length) | $e[.].seq == . + 1] | all)
+	and ([range(1; $e | length) | $e[.].prev_hash == $e[. - 1].hash] | all)' "$BODY"
+stop_daemon "SIGTERM: exit 0 (untouched chain)"
+dump "$DB" >"$DIR/audit.dump"
+
+# ---- the key file -------------------------------------------------------------------------------------
+
+refuses "missing key file" "$DB" "$DIR/no-such-key"
+cp "$DIR/key" "$DIR/key644" && chmod 644 "$DIR/key644"
+refuses "key file mode 0644" "$DB" "$DIR/key644"
+cp "$DIR/key" "$DIR/key640" && chmod 640 "$DIR/key640"
+refuses "key file mode 0640" "$DB" "$DIR/key640"
+head -c 31 "$DIR/key" >"$DIR/key31" && chmod 600 "$DIR/key31"
+refuses "key file of 31 bytes" "$DB" "$DIR/key31"
+: >"$DIR/key0" && chmod 600 "$DIR/key0"
+refuses "empty key file" "$DB" "$DIR/key0"
+mkdir -p "$DIR/keydir" && chmod 700 "$DIR/keydir"
+refuses "key file is a directory" "$DB" "$DIR/keydir"
+"$WBCTL" keygen --out "$DIR/other.key" 2>/dev/null
+refuses "another key (the chain's MACs do not verify)" "$DB" "$DIR/other.key"
+check "no refusal changed the audit rows" cmp -s "$DIR/audit.dump" <(dump "$DB")
+
+# ---- no personal data in the audit, even when a client puts it in the path --------------------------------
+
+daemon_up || die restart "waybilld did not start"
+PHONE=$(jq -r '.recipient.phone | gsub("[^0-9]"; "")' "$DIR/o0.json")
+NAME_URL=$(jq -r '.recipient.name | @uri' "$DIR/o0.json")
+api GET "/v1/orders/$PHONE" "${TOK[aud1]}"  # role not admitted: 403, audited
+expect_status "phone as tracking number, auditor: 403" 403 "$STATUS"
+api GET "/v1/orders/$NAME_URL" -             # no token: 401, audited
+expect_status "name as tracking number, no token: 401" 401 "$STATUS"
+api POST "/v1/orders/$PHONE/assign" "${TOK[c1]}" -d '{"courier":"c2"}' # courier: 403
+expect_status "phone as tracking number, courier assigns: 403" 403 "$STATUS"
+stop_daemon "SIGTERM: exit 0"
+dump "$DB" >"$DIR/audit2.dump"
+check "the probes were audited" test "$(wc -l <"$DIR/audit2.dump")" -gt "$(wc -l <"$DIR/audit.dump")"
+no_pii "audit table after a phone and a name in the path" "$DIR/audit2.dump"
+finish

@@ -9,6 +9,7 @@
 start_daemon
 add_account c4 courier d1 || die setup "account add c4"   # same depot, not involved
 add_account dis1 courier d1 || die setup "account add dis1" # disabled below
+C2_PHONE=${PHONE[c2]}
 TOK[none]=-
 TOK[bad]=wb_$(printf '%064d' 0 | tr 0 a)
 CALLERS=(c1 c2 c3 c4 dep1 dep2 adm1 aud1 tel1 none bad dis1)
@@ -19,6 +20,7 @@ api POST /v1/orders "${TOK[c1]}" "$DIR/o.json"
 [ "$STATUS" = 201 ] || die setup "create: HTTP $STATUS"
 TN=$(jb .tracking_no)
 cp "$BODY" "$DIR/view.json"
+cp "$BODY" "$DIR/lastview.json"
 api POST "/v1/orders/$TN/assign" "${TOK[dep1]}" -d '{"courier":"c2"}'
 [ "$STATUS" = 200 ] || die setup "assign: HTTP $STATUS"
 # An order of depot d2, so dep2 and c3 have something of their own.
@@ -53,14 +55,21 @@ list           200 200 200 200 200  200  403  403  403  401  401 401
 get            200 200 404 404 200  404  200  403  403  401  401 401
 assign         403 403 403 403 200  404  403  403  403  401  401 401
 status         404 200 404 404 200  404  403  403  403  401  401 401
+label          200 404 404 404 200  404  403  403  403  401  401 401
+labels         403 403 403 403 200  404  403  403  403  401  401 401
+delivery       404 200 404 404 403  403  403  403  403  401  401 401
+call           403 403 403 403 403  403  403  403  200  401  401 401
+reveal         403 403 403 403 403  403  200  403  403  401  401 401
 audit          403 403 403 403 403  403  403  200  403  401  401 401
 audit_verify   403 403 403 403 403  403  403  200  403  401  401 401
 "
-# For each route: the audit action, whether it names the order, the request.
+# For each route: its audit action, and the request.
 action_of() {
 	case $1 in
 	create) echo order.create ;; list) echo order.list ;; get) echo order.read ;;
 	assign) echo order.assign ;; status) echo order.status ;;
+	label) echo label.print ;; labels) echo label.batch ;; delivery) echo order.delivery ;;
+	call) echo call.route ;; reveal) echo admin.reveal ;;
 	audit) echo audit.read ;; audit_verify) echo audit.verify ;;
 	esac
 }
@@ -83,6 +92,14 @@ call() { # ROUTE CALLER [TN]
 	get) api GET "/v1/orders/$tn" "$tok" ;;
 	assign) api POST "/v1/orders/$tn/assign" "$tok" -d '{"courier":"c2"}' ;;
 	status) api POST "/v1/orders/$tn/status" "$tok" -d "{\"status\":\"$NEXT_STATUS\"}" ;;
+	label) api GET "/v1/orders/$tn/label.pdf?size=100x150" "$tok" ;;
+	labels) api POST /v1/labels "$tok" -d "{\"tracking_nos\":[\"$tn\"],\"size\":\"100x150\"}" ;;
+	delivery) api GET "/v1/orders/$tn/delivery" "$tok" ;;
+	call) # the assigned courier (c2) calls the order's virtual number and extension
+		jq -c --arg c "$C2_PHONE" '{caller: $c, called: .virtual_number, extension: .extension}' \
+			"$DIR/lastview.json" >"$DIR/call.json"
+		api POST /v1/calls/route "$tok" "$DIR/call.json" ;;
+	reveal) api GET "/v1/admin/orders/$tn?reason=case%20ABC-12" "$tok" ;;
 	audit) api GET "/v1/audit?tracking_no=$tn" "$tok" ;;
 	audit_verify) api GET /v1/audit/verify "$tok" ;;
 	esac
@@ -103,7 +120,20 @@ while read -r route want; do
 			[ "$route" = status ] && advance
 			case $route in
 			get | assign | status)
-				check "$route as $who: the order's view" jq -e --arg tn "$TN" '.tracking_no == $tn' "$BODY" ;;
+				check "$route as $who: the order's view" jq -e --arg tn "$TN" '.tracking_no == $tn' "$BODY"
+				cp "$BODY" "$DIR/lastview.json" ;;
+			label | labels)
+				check "$route as $who: a PDF" test "$(head -c 5 "$BODY")" = "%PDF-" ;;
+			delivery)
+				check "$route as $who: the delivery view" jq -e --arg tn "$TN" --slurpfile o "$DIR/o.json" '
+					.tracking_no == $tn and (.recipient.address | endswith($o[0].recipient.address))
+					and (.recipient | has("phone") | not)' "$BODY" ;;
+			call)
+				check "$route as $who: forwards to the recipient" jq -e --arg tn "$TN" --slurpfile o "$DIR/o.json" '
+					.tracking_no == $tn and (.forward_to | gsub("[^0-9]"; "") | endswith($o[0].recipient.phone | gsub("[^0-9]"; "")))' "$BODY" ;;
+			reveal)
+				check "$route as $who: the order as posted" jq -e --slurpfile o "$DIR/o.json" '
+					.order.recipient.name == $o[0].recipient.name' "$BODY" ;;
 			esac ;;
 		*)
 			cp "$BODY" "$DIR/denied.body"
@@ -114,7 +144,11 @@ while read -r route want; do
 			if grep -q -F "$TN" "$DIR/denied.body"; then
 				fail "$route as $who: denied body names the tracking number"
 			fi
-			case $route in get | assign | status) tn=$TN ;; *) tn=- ;; esac
+			case $route in
+			get | assign | status | label | delivery | reveal) tn=$TN ;;
+			labels) [ "$STATUS" = 404 ] && tn=$TN || tn=- ;;
+			*) tn=- ;;
+			esac
 			case $STATUS in
 			401) echo "$who" >>"$DIR/unauth" ;;
 			403 | 404) echo "$who $(action_of "$route") $tn" >>"$DIR/denied" ;;

@@ -6,7 +6,7 @@
 # Daemon:    start_daemon [flags]  fresh dir, key, accounts, free port, waits for /healthz
 #            stop_daemon           SIGTERM, asserts exit status 0
 #            daemon_up [flags]     (re)start on the same dir; restart_daemon = stop + up
-#            add_account NAME ROLE [DEPOT [PHONE]]   token in ${TOK[NAME]}
+#            add_account NAME ROLE [DEPOT [PHONE]]   token in ${TOK[NAME]}, phone in ${PHONE[NAME]}
 #            ctl ARGS...           waybillctl --db $DIR/db --key-file $DIR/key ARGS
 # Client:    api [-H HEADER]... METHOD PATH TOKEN [BODY_FILE | -d DATA]
 #            -> $STATUS, body in $BODY (file); TOKEN "-" sends no Authorization.
@@ -41,7 +41,7 @@ URL=
 BODY=
 STATUS=
 DAEMON_FLAGS=()
-declare -A TOK
+declare -A TOK PHONE
 
 # ---- harness ----------------------------------------------------------------
 
@@ -131,6 +131,7 @@ add_account() {
 	t=$(ctl "${args[@]}") || return 1
 	[ -n "$t" ] || return 1
 	TOK[$name]=$t
+	PHONE[$name]=$phone
 }
 
 port_free() {

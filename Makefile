@@ -20,6 +20,7 @@ DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libcjson-dev libhpdf-d
 DEB_TEST  := curl jq sqlite3 poppler-utils zbar-tools qpdf tesseract-ocr \
              tesseract-ocr-chi-sim wrk python3
 DEB_FUZZ  := clang libclang-rt-14-dev
+DEB_DEV   := clang-format cppcheck
 DEPS_STAMP := $(BUILD)/.deps
 
 SRCS    := $(filter-out server/main.c server/ctl.c,$(wildcard server/*.c))
@@ -27,7 +28,7 @@ OBJS    := $(SRCS:server/%.c=$(BUILD)/%.o) $(BUILD)/schema.o
 SCHEMA  := $(sort $(wildcard schema/[0-9][0-9][0-9][0-9]-*.sql))
 UNIT    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps apt-install run test unit e2e sanitize bench check format fuzz clean docs
+.PHONY: all deps apt-install lint format-check run test unit e2e sanitize bench check format fuzz clean docs
 
 all: $(BIN)/waybilld $(BIN)/waybillctl
 
@@ -150,13 +151,23 @@ fuzz: $(BUILD)/.deps-fuzz $(BUILD)/fuzz/fuzz_mask $(BUILD)/fuzz/fuzz_order
 	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECS) $(BUILD)/fuzz/corpus_$$t \
 	    tests/fuzz/corpus_$$t || exit 1; done
 
-check: format-check test
+# check = format + lint + test.
+$(BUILD)/.deps-dev:
+	@$(MAKE) --no-print-directory apt-install PKGS_WANTED="$(DEB_DEV)"
+	@mkdir -p $(BUILD) && touch $@
 
-format:
-	clang-format -i server/*.c server/*.h tests/unit/*.c tests/unit/*.h
+check: format-check lint test
 
-format-check:
-	@clang-format --dry-run --Werror server/*.c server/*.h tests/unit/*.c tests/unit/*.h
+format: $(BUILD)/.deps-dev
+	clang-format -i server/*.c server/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
+
+format-check: $(BUILD)/.deps-dev
+	@clang-format --dry-run --Werror server/*.c server/*.h tests/unit/*.c tests/unit/*.h \
+	  tests/fuzz/*.c
+
+lint: $(BUILD)/.deps-dev
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+	  --std=c11 -D__GNUC__ -Iserver --suppress=missingIncludeSystem server/
 
 clean:
 	rm -rf build build-san bin

@@ -20,7 +20,7 @@ struct app {
 	struct keyring *kr;
 	struct store *store;
 	struct label_ctx *labels;
-	struct limiter *misses;      /* 404s per token per 10 minutes */
+	struct limiter *misses;	     /* 404s per token per 10 minutes */
 	struct limiter *call_routes; /* call routes per caller number per hour */
 	atomic_ullong orders_created;
 	atomic_ullong labels_printed;

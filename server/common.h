@@ -35,21 +35,21 @@
  */
 enum st {
 	ST_OK = 0,
-	ST_NOMEM,       /* 503 */
-	ST_MALFORMED,   /* 400: not parseable, or a missing required parameter */
-	ST_UNAUTH,      /* 401 */
-	ST_FORBIDDEN,   /* 403: the role may not use this route */
-	ST_NOTFOUND,    /* 404: not found, or not yours */
-	ST_CONFLICT,    /* 409 */
-	ST_GONE,        /* 410: personal data erased */
-	ST_TOOBIG,      /* 413 */
-	ST_MEDIATYPE,   /* 415 */
-	ST_INVALID,     /* 422: a field breaks a rule */
-	ST_LIMIT,       /* 429 */
+	ST_NOMEM,	/* 503 */
+	ST_MALFORMED,	/* 400: not parseable, or a missing required parameter */
+	ST_UNAUTH,	/* 401 */
+	ST_FORBIDDEN,	/* 403: the role may not use this route */
+	ST_NOTFOUND,	/* 404: not found, or not yours */
+	ST_CONFLICT,	/* 409 */
+	ST_GONE,	/* 410: personal data erased */
+	ST_TOOBIG,	/* 413 */
+	ST_MEDIATYPE,	/* 415 */
+	ST_INVALID,	/* 422: a field breaks a rule */
+	ST_LIMIT,	/* 429 */
 	ST_UNAVAILABLE, /* 503: cannot write durably, cannot audit, exhausted */
-	ST_IO,          /* 503 */
-	ST_CRYPTO,      /* 500: a seal failed to open: tampering or a bug */
-	ST_INTERNAL,    /* 500 */
+	ST_IO,		/* 503 */
+	ST_CRYPTO,	/* 500: a seal failed to open: tampering or a bug */
+	ST_INTERNAL,	/* 500 */
 };
 
 const char *st_name(enum st st);
@@ -63,11 +63,10 @@ const char *st_name(enum st st);
 struct field_err {
 	const char *code;    /* e.g. "too_long"; NULL when unset */
 	const char *message; /* e.g. "string is longer than allowed" */
-	char field[64];      /* e.g. "recipient.phone" */
+	char field[64];	     /* e.g. "recipient.phone" */
 };
 
-void field_err_set(struct field_err *e, const char *code, const char *message,
-		   const char *field);
+void field_err_set(struct field_err *e, const char *code, const char *message, const char *field);
 
 /* Well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF)? */
 bool utf8_valid(const char *s, size_t n);

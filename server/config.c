@@ -58,41 +58,41 @@ static bool check_listen(const char *v)
 #define L(field) OPT_LONG, offsetof(struct config, field), 0
 
 static const struct opt opts[] = {
-	{"listen", S(listen), "127.0.0.1:8080", 0, 0, check_listen, "address and port (HOST:PORT)"},
-	{"db", S(db), "var/waybill.db", 0, 0, NULL, "SQLite database file"},
-	{"key_file", S(key_file), "var/waybill.key", 0, 0, NULL, "root key file (mode 0600)"},
-	{"tls_cert", S(tls_cert), "", 0, 0, NULL, "PEM certificate; HTTPS when set with tls_key"},
-	{"tls_key", S(tls_key), "", 0, 0, NULL, "PEM private key"},
-	{"templates", S(templates), "templates", 0, 0, NULL, "label template directory"},
-	{"font", S(font), "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0, 0, NULL,
-	 "CJK TrueType font for labels"},
-	{"threads", L(threads), "0", 0, 64, NULL, "HTTP worker threads (0 = one per core)"},
-	{"tracking_prefix", S(tracking_prefix), "WB", 0, 0, check_prefix,
-	 "tracking number prefix, 2-4 capital letters"},
-	{"vnum_pool", S(vnum_pool), "17000000000-17000000099", 0, 0, NULL,
-	 "virtual numbers, ranges joined by commas"},
-	{"vnum_grace_hours", L(vnum_grace_hours), "24", 0, 24 * 365, NULL,
-	 "binding life after delivery (0 ends it at delivery)"},
-	{"vnum_quarantine_days", L(vnum_quarantine_days), "7", 0, 365, NULL,
-	 "days an ended extension rests before reuse"},
-	{"retention_days", L(retention_days), "30", 0, 3650, NULL,
-	 "erase personal data this long after delivery, return or cancellation"},
-	{"purge_interval_s", L(purge_interval_s), "3600", 1, 86400 * 7, NULL,
-	 "how often the daemon purges by itself"},
-	{"admin_reveals_per_day", L(admin_reveals_per_day), "20", 0, 100000, NULL,
-	 "full reveals per admin account per day"},
-	{"label_reprints_max", L(label_reprints_max), "3", 0, 1000, NULL,
-	 "prints of one label after the first"},
-	{"call_routes_per_hour", L(call_routes_per_hour), "30", 1, 1000000, NULL,
-	 "call routes per caller number per hour"},
-	{"miss_limit", L(miss_limit), "30", 1, 1000000, NULL,
-	 "404s per token per 10 minutes before 429"},
-	{"max_batch_labels", L(max_batch_labels), "500", 1, 500, NULL, "labels per batch request"},
-	{"conn_timeout_s", L(conn_timeout_s), "10", 1, 3600, NULL,
-	 "idle connection timeout in seconds"},
-	{"max_conns_per_ip", L(max_conns_per_ip), "256", 1, 65535, NULL,
-	 "concurrent connections per client address"},
-	{"log_level", S(log_level), "info", 0, 0, check_level, "error, warn, info or debug"},
+    {"listen", S(listen), "127.0.0.1:8080", 0, 0, check_listen, "address and port (HOST:PORT)"},
+    {"db", S(db), "var/waybill.db", 0, 0, NULL, "SQLite database file"},
+    {"key_file", S(key_file), "var/waybill.key", 0, 0, NULL, "root key file (mode 0600)"},
+    {"tls_cert", S(tls_cert), "", 0, 0, NULL, "PEM certificate; HTTPS when set with tls_key"},
+    {"tls_key", S(tls_key), "", 0, 0, NULL, "PEM private key"},
+    {"templates", S(templates), "templates", 0, 0, NULL, "label template directory"},
+    {"font", S(font), "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0, 0, NULL,
+     "CJK TrueType font for labels"},
+    {"threads", L(threads), "0", 0, 64, NULL, "HTTP worker threads (0 = one per core)"},
+    {"tracking_prefix", S(tracking_prefix), "WB", 0, 0, check_prefix,
+     "tracking number prefix, 2-4 capital letters"},
+    {"vnum_pool", S(vnum_pool), "17000000000-17000000099", 0, 0, NULL,
+     "virtual numbers, ranges joined by commas"},
+    {"vnum_grace_hours", L(vnum_grace_hours), "24", 0, 24 * 365, NULL,
+     "binding life after delivery (0 ends it at delivery)"},
+    {"vnum_quarantine_days", L(vnum_quarantine_days), "7", 0, 365, NULL,
+     "days an ended extension rests before reuse"},
+    {"retention_days", L(retention_days), "30", 0, 3650, NULL,
+     "erase personal data this long after delivery, return or cancellation"},
+    {"purge_interval_s", L(purge_interval_s), "3600", 1, 86400 * 7, NULL,
+     "how often the daemon purges by itself"},
+    {"admin_reveals_per_day", L(admin_reveals_per_day), "20", 0, 100000, NULL,
+     "full reveals per admin account per day"},
+    {"label_reprints_max", L(label_reprints_max), "3", 0, 1000, NULL,
+     "prints of one label after the first"},
+    {"call_routes_per_hour", L(call_routes_per_hour), "30", 1, 1000000, NULL,
+     "call routes per caller number per hour"},
+    {"miss_limit", L(miss_limit), "30", 1, 1000000, NULL,
+     "404s per token per 10 minutes before 429"},
+    {"max_batch_labels", L(max_batch_labels), "500", 1, 500, NULL, "labels per batch request"},
+    {"conn_timeout_s", L(conn_timeout_s), "10", 1, 3600, NULL,
+     "idle connection timeout in seconds"},
+    {"max_conns_per_ip", L(max_conns_per_ip), "256", 1, 65535, NULL,
+     "concurrent connections per client address"},
+    {"log_level", S(log_level), "info", 0, 0, check_level, "error, warn, info or debug"},
 };
 
 static const struct opt *opt_find(const char *name, size_t len)
@@ -148,8 +148,7 @@ void config_defaults(struct config *c)
 			fatal("bad built-in default: %s", err);
 }
 
-enum st config_set(struct config *c, const char *name, const char *value, char *err,
-		   size_t errlen)
+enum st config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen)
 {
 	const struct opt *o = opt_find(name, strlen(name));
 
@@ -242,8 +241,7 @@ static bool flag_name(const char *arg, char *out, size_t outlen)
 	return true;
 }
 
-enum st config_load(struct config *c, int argc, char **argv, bool *help, char *err,
-		    size_t errlen)
+enum st config_load(struct config *c, int argc, char **argv, bool *help, char *err, size_t errlen)
 {
 	const char *file = getenv("WAYBILL_CONFIG");
 	char name[64], msg[512];

@@ -42,12 +42,10 @@ void config_defaults(struct config *c);
  * file with --config).  On error writes one line to err and returns
  * ST_INVALID.  --help prints the table and sets *help.
  */
-enum st config_load(struct config *c, int argc, char **argv, bool *help, char *err,
-		    size_t errlen);
+enum st config_load(struct config *c, int argc, char **argv, bool *help, char *err, size_t errlen);
 
 /* Set one option by name ("label_reprints_max", "40"), with its checks. */
-enum st config_set(struct config *c, const char *name, const char *value, char *err,
-		   size_t errlen);
+enum st config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen);
 
 void config_usage(FILE *f);
 

@@ -23,12 +23,12 @@
 enum { SUB_TOKEN = 1, SUB_AUDIT = 2, SUB_BLIND = 3, SUB_BODY = 4 };
 
 struct keyring {
-	char path[512];               /* re-read when versions are added */
+	char path[512];		      /* re-read when versions are added */
 	pthread_mutex_t refresh_lock; /* one refresh at a time */
-	int64_t checked_at;           /* last look at the file's mtime (s) */
+	int64_t checked_at;	      /* last look at the file's mtime (s) */
 	struct timespec mtime;
-	uint32_t nversions;  /* versions 1..nversions */
-	uint32_t current;    /* the highest version not retired */
+	uint32_t nversions; /* versions 1..nversions */
+	uint32_t current;   /* the highest version not retired */
 	unsigned char token_key[KEY_BYTES];
 	unsigned char audit_key[KEY_BYTES];
 	unsigned char blind_key[KEY_BYTES];
@@ -61,15 +61,17 @@ static enum st read_key_file(const char *path, unsigned char **buf, size_t *len,
 		goto out;
 	}
 	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, errlen, "key file %s: mode %03o lets group or others in; chmod 600 it",
-			 path, (unsigned)(sb.st_mode & 0777));
+		snprintf(err, errlen,
+			 "key file %s: mode %03o lets group or others in; chmod 600 it", path,
+			 (unsigned)(sb.st_mode & 0777));
 		st = ST_INVALID;
 		goto out;
 	}
 	if (sb.st_size <= 0 || sb.st_size % KEY_BYTES != 0 ||
 	    sb.st_size > (off_t)KEY_BYTES * KEYRING_MAX_VERSIONS) {
-		snprintf(err, errlen, "key file %s: %lld bytes; want a multiple of %d (at most %d keys)",
-			 path, (long long)sb.st_size, KEY_BYTES, KEYRING_MAX_VERSIONS);
+		snprintf(err, errlen,
+			 "key file %s: %lld bytes; want a multiple of %d (at most %d keys)", path,
+			 (long long)sb.st_size, KEY_BYTES, KEYRING_MAX_VERSIONS);
 		st = ST_INVALID;
 		goto out;
 	}
@@ -290,6 +292,17 @@ static enum st write_key_file(const char *path, const unsigned char *buf, size_t
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		return ST_IO;
 	}
+	{
+		/* The new file keeps the old one's owner: the daemon's user must still read it. */
+		struct stat old;
+		if (stat(path, &old) == 0 && geteuid() == 0 &&
+		    fchown(fd, old.st_uid, old.st_gid) != 0) {
+			snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+			close(fd);
+			unlink(tmp);
+			return ST_IO;
+		}
+	}
 	if (fchmod(fd, 0600) != 0 || write(fd, buf, len) != (ssize_t)len || fsync(fd) != 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		close(fd);
@@ -409,8 +422,8 @@ static void dek_wrap(const unsigned char *kek, const char *tn, uint32_t v,
 
 	randombytes_buf(out, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
-		out + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, dek, KEY_BYTES,
-		(const unsigned char *)ad, adlen, NULL, out, kek);
+	    out + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, dek, KEY_BYTES,
+	    (const unsigned char *)ad, adlen, NULL, out, kek);
 }
 
 static enum st dek_unwrap(const unsigned char *kek, const char *tn, uint32_t v,
@@ -420,9 +433,9 @@ static enum st dek_unwrap(const unsigned char *kek, const char *tn, uint32_t v,
 	size_t adlen = ad_make(ad, sizeof(ad), tn, v);
 
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		    dek, NULL, NULL, in + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-		    WRAPPED_DEK_BYTES - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-		    (const unsigned char *)ad, adlen, in, kek) != 0)
+		dek, NULL, NULL, in + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+		WRAPPED_DEK_BYTES - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+		(const unsigned char *)ad, adlen, in, kek) != 0)
 		return ST_CRYPTO;
 	return ST_OK;
 }
@@ -450,8 +463,8 @@ enum st crypto_seal(const struct keyring *kr, const char *tn, const void *plain,
 	adlen = ad_make(ad, sizeof(ad), tn, v);
 	randombytes_buf(out->blob, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
-		out->blob + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, plain, len,
-		(const unsigned char *)ad, adlen, NULL, out->blob, dek);
+	    out->blob + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, plain, len,
+	    (const unsigned char *)ad, adlen, NULL, out->blob, dek);
 	dek_wrap(kek, tn, v, dek, out->wrapped_dek);
 	out->kek_version = v;
 	out->seal_version = v;
@@ -466,8 +479,8 @@ void sealed_release(struct sealed *s)
 }
 
 enum st crypto_open(const struct keyring *kr, const char *tn, uint32_t kek_version,
-		    uint32_t seal_version, const unsigned char *wrapped_dek, const unsigned char *blob,
-		    size_t blob_len, char **plain, size_t *len)
+		    uint32_t seal_version, const unsigned char *wrapped_dek,
+		    const unsigned char *blob, size_t blob_len, char **plain, size_t *len)
 {
 	const unsigned char *kek;
 	unsigned char dek[KEY_BYTES];
@@ -493,10 +506,9 @@ enum st crypto_open(const struct keyring *kr, const char *tn, uint32_t kek_versi
 	}
 	adlen = ad_make(ad, sizeof(ad), tn, seal_version);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		    (unsigned char *)p, NULL, NULL,
-		    blob + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-		    blob_len - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-		    (const unsigned char *)ad, adlen, blob, dek) != 0) {
+		(unsigned char *)p, NULL, NULL, blob + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+		blob_len - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, (const unsigned char *)ad,
+		adlen, blob, dek) != 0) {
 		free_wiped(p, plen + 1);
 		st = ST_CRYPTO;
 		goto out;

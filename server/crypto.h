@@ -78,8 +78,8 @@ void sealed_release(struct sealed *s);
  * is owned by the caller and must be freed with free_wiped(*plain, *len + 1).
  */
 enum st crypto_open(const struct keyring *kr, const char *tn, uint32_t kek_version,
-		    uint32_t seal_version, const unsigned char *wrapped_dek, const unsigned char *blob,
-		    size_t blob_len, char **plain, size_t *len);
+		    uint32_t seal_version, const unsigned char *wrapped_dek,
+		    const unsigned char *blob, size_t blob_len, char **plain, size_t *len);
 
 /* Rewrap a DEK from its version to the current one. */
 enum st crypto_rewrap(const struct keyring *kr, const char *tn, uint32_t from_version,

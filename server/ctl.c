@@ -164,7 +164,8 @@ static int cmd_account_add(struct ctl *c, int argc, char **argv)
 
 	ctl_open(c);
 	if (phone) {
-		/* Sealed like an order, under "account:NAME"; a blind index for matching callers. */
+		/* Sealed like an order, under "account:NAME"; a blind index for matching callers.
+		 */
 		struct sealed sl;
 		char ad[NAME_MAX_BYTES + 16];
 
@@ -323,7 +324,8 @@ static int cmd_audit_export(struct ctl *c, int argc, char **argv)
 	enum st st;
 
 	if (since && (strlen(since) < 10 || strlen(since) > 24))
-		fatal("audit export: --since wants a UTC time like 2026-11-22 or 2026-11-22T10:00:00Z");
+		fatal("audit export: --since wants a UTC time like 2026-11-22 or "
+		      "2026-11-22T10:00:00Z");
 	ctl_open(c);
 	st = store_audit_each(c->store, since, export_one, NULL);
 	ctl_close(c);
@@ -348,7 +350,8 @@ static int cmd_purge(struct ctl *c, int argc, char **argv)
 	ctl_close(c);
 	if (st != ST_OK)
 		fatal("purge: %s", st_name(st));
-	printf(dry ? "%lld orders are due for erasure\n" : "erased the personal data of %lld orders\n",
+	printf(dry ? "%lld orders are due for erasure\n"
+		   : "erased the personal data of %lld orders\n",
 	       (long long)n);
 	return 0;
 }
@@ -397,7 +400,8 @@ static int cmd_key(struct ctl *c, int argc, char **argv)
 	if (strcmp(argv[0], "rewrap") == 0) {
 		int64_t total = 0, left = 0;
 		ctl_open(c);
-		/* Batches, so the daemon's writes interleave; twice, for orders it sealed meanwhile. */
+		/* Batches, so the daemon's writes interleave; twice, for orders it sealed
+		 * meanwhile. */
 		for (int pass = 0; pass < 2; pass++) {
 			for (;;) {
 				struct rewrap_job rj = {0};

@@ -72,8 +72,8 @@ void h_audit_list(struct request *r)
 		return;
 	}
 	if (q.since && !since_ok(q.since)) {
-		http_reply_error(r, ST_MALFORMED, "bad_since",
-				 "since must be an ISO 8601 UTC time", "since");
+		http_reply_error(r, ST_MALFORMED, "bad_since", "since must be an ISO 8601 UTC time",
+				 "since");
 		return;
 	}
 	v = http_query(r, "limit");

@@ -36,8 +36,8 @@ bool scope_may_set_status(const struct account *a, const struct order_row *o)
 	}
 }
 
-static const char *const states[] = {"created",   "picked_up", "in_transit", "out_for_delivery",
-				      "delivered", "returned",  "cancelled"};
+static const char *const states[] = {"created",	  "picked_up", "in_transit", "out_for_delivery",
+				     "delivered", "returned",  "cancelled"};
 
 bool status_known(const char *s)
 {

@@ -288,7 +288,13 @@ void h_label_batch(struct request *r)
 		char field[48];
 
 		snprintf(field, sizeof(field), "tracking_nos[%zu]", i);
-		if (!cJSON_IsString(it) || strlen(it->valuestring) >= TN_MAX) {
+		if (!cJSON_IsString(it)) {
+			json_delete_wiped(root);
+			http_reply_error(r, ST_INVALID, "wrong_type",
+					 "tracking numbers must be strings", field);
+			return;
+		}
+		if (strlen(it->valuestring) >= TN_MAX) {
 			json_delete_wiped(root);
 			http_reply_error(r, ST_NOTFOUND, "not_found", "no such order", field);
 			return;

@@ -92,8 +92,8 @@ static enum st tx_create(struct store *s, struct wjob *j)
 	/* A tracking-number collision (1 in 10^16) or a lost race: try again. */
 	if (st != ST_OK)
 		return st == ST_CONFLICT ? ST_UNAVAILABLE : st;
-	return store_w_binding_insert(s, cs->row.vnum, cs->row.ext, cs->row.id,
-				      cs->recipient_index, cs->row.created_at);
+	return store_w_binding_insert(s, cs->row.vnum, cs->row.ext, cs->row.id, cs->recipient_index,
+				      cs->row.created_at);
 }
 
 static void cont_create(struct request *r)
@@ -370,12 +370,12 @@ void h_order_list(struct request *r)
 struct change_state {
 	struct account who;
 	char courier[NAME_MAX_BYTES]; /* assign */
-	char status[20];              /* status */
-	struct order_row row;         /* after the change */
+	char status[20];	      /* status */
+	struct order_row row;	      /* after the change */
 	int64_t retention_s;
 	int64_t grace_s, quarantine_s;
 	bool pool_empty;
-	const char *why;              /* error code for the client */
+	const char *why; /* error code for the client */
 	const char *why_msg;
 	const char *why_field;
 };
@@ -527,8 +527,7 @@ static void cont_change(struct request *r)
 	http_reply_json(r, 200, json, true);
 }
 
-static struct change_state *change_begin(struct request *r, const char *key, char *dst,
-					 size_t cap)
+static struct change_state *change_begin(struct request *r, const char *key, char *dst, size_t cap)
 {
 	const char *const keys[] = {key, NULL};
 	struct change_state *cs;
@@ -652,8 +651,9 @@ void h_order_delivery(struct request *r)
 	cJSON_AddStringToObject(rcp, "address", addr);
 	explicit_bzero(addr, sizeof(addr));
 	order_release(&o);
-	if (row.vnum[0] && store_binding_find(r->app->store, row.vnum, row.ext, (int64_t)time(NULL),
-					      &order_id, &until) == ST_OK &&
+	if (row.vnum[0] &&
+	    store_binding_find(r->app->store, row.vnum, row.ext, (int64_t)time(NULL), &order_id,
+			       &until) == ST_OK &&
 	    order_id == row.id) {
 		cJSON_AddStringToObject(v, "virtual_number", row.vnum);
 		cJSON_AddStringToObject(v, "extension", row.ext);

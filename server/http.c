@@ -138,21 +138,23 @@ char *http_metrics_text(struct app *app, size_t *len)
 				  "waybill_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
 				  latency_bounds_ms[b] / 1000.0, cum);
 		else
-			sb_printf(&sb,
-				  "waybill_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-				  cum);
+			sb_printf(
+			    &sb, "waybill_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+			    cum);
 	}
 	sb_printf(&sb, "waybill_http_request_duration_seconds_sum %.6f\n",
 		  (double)atomic_load(&lat_sum_us) / 1e6);
 	sb_printf(&sb, "waybill_http_request_duration_seconds_count %llu\n",
 		  atomic_load(&lat_count));
-	sb_printf(&sb, "# HELP waybill_orders_created_total Orders created.\n"
-		       "# TYPE waybill_orders_created_total counter\n"
-		       "waybill_orders_created_total %llu\n",
+	sb_printf(&sb,
+		  "# HELP waybill_orders_created_total Orders created.\n"
+		  "# TYPE waybill_orders_created_total counter\n"
+		  "waybill_orders_created_total %llu\n",
 		  atomic_load(&app->orders_created));
-	sb_printf(&sb, "# HELP waybill_labels_printed_total Label pages printed.\n"
-		       "# TYPE waybill_labels_printed_total counter\n"
-		       "waybill_labels_printed_total %llu\n",
+	sb_printf(&sb,
+		  "# HELP waybill_labels_printed_total Label pages printed.\n"
+		  "# TYPE waybill_labels_printed_total counter\n"
+		  "waybill_labels_printed_total %llu\n",
 		  atomic_load(&app->labels_printed));
 	store_stats_get(app->store, &ss);
 	sb_printf(&sb,
@@ -169,15 +171,16 @@ char *http_metrics_text(struct app *app, size_t *len)
 	{
 		struct vnum_stats vs;
 		if (store_vnum_stats(app->store, (int64_t)time(NULL), &vs) == ST_OK)
-			sb_printf(&sb,
-				  "# HELP waybill_vnum_bindings_active Virtual-number bindings that "
-				  "route calls now.\n# TYPE waybill_vnum_bindings_active gauge\n"
-				  "waybill_vnum_bindings_active %lld\n"
-				  "# HELP waybill_vnum_free_capacity Extensions free for new orders "
-				  "(neither active nor resting).\n"
-				  "# TYPE waybill_vnum_free_capacity gauge\n"
-				  "waybill_vnum_free_capacity %lld\n",
-				  (long long)vs.active, (long long)(vs.capacity - vs.held));
+			sb_printf(
+			    &sb,
+			    "# HELP waybill_vnum_bindings_active Virtual-number bindings that "
+			    "route calls now.\n# TYPE waybill_vnum_bindings_active gauge\n"
+			    "waybill_vnum_bindings_active %lld\n"
+			    "# HELP waybill_vnum_free_capacity Extensions free for new orders "
+			    "(neither active nor resting).\n"
+			    "# TYPE waybill_vnum_free_capacity gauge\n"
+			    "waybill_vnum_free_capacity %lld\n",
+			    (long long)vs.active, (long long)(vs.capacity - vs.held));
 	}
 	sb_printf(&sb, "# HELP waybill_store_batch_jobs Jobs per commit, by power of two.\n"
 		       "# TYPE waybill_store_batch_jobs counter\n");
@@ -195,22 +198,35 @@ char *http_metrics_text(struct app *app, size_t *len)
 unsigned http_status_of(enum st st)
 {
 	switch (st) {
-	case ST_OK: return 200;
-	case ST_MALFORMED: return 400;
-	case ST_UNAUTH: return 401;
-	case ST_FORBIDDEN: return 403;
-	case ST_NOTFOUND: return 404;
-	case ST_CONFLICT: return 409;
-	case ST_GONE: return 410;
-	case ST_TOOBIG: return 413;
-	case ST_MEDIATYPE: return 415;
-	case ST_INVALID: return 422;
-	case ST_LIMIT: return 429;
+	case ST_OK:
+		return 200;
+	case ST_MALFORMED:
+		return 400;
+	case ST_UNAUTH:
+		return 401;
+	case ST_FORBIDDEN:
+		return 403;
+	case ST_NOTFOUND:
+		return 404;
+	case ST_CONFLICT:
+		return 409;
+	case ST_GONE:
+		return 410;
+	case ST_TOOBIG:
+		return 413;
+	case ST_MEDIATYPE:
+		return 415;
+	case ST_INVALID:
+		return 422;
+	case ST_LIMIT:
+		return 429;
 	case ST_CRYPTO:
-	case ST_INTERNAL: return 500;
+	case ST_INTERNAL:
+		return 500;
 	case ST_NOMEM:
 	case ST_UNAVAILABLE:
-	case ST_IO: return 503;
+	case ST_IO:
+		return 503;
 	}
 	return 500;
 }
@@ -218,21 +234,34 @@ unsigned http_status_of(enum st st)
 static const char *default_message(enum st st)
 {
 	switch (st) {
-	case ST_MALFORMED: return "the request is malformed";
-	case ST_UNAUTH: return "a valid bearer token is required";
-	case ST_FORBIDDEN: return "your role may not use this route";
-	case ST_NOTFOUND: return "not found";
-	case ST_CONFLICT: return "the request conflicts with the current state";
-	case ST_GONE: return "the personal data of this order has been erased";
-	case ST_TOOBIG: return "the request body is too large";
-	case ST_MEDIATYPE: return "the body must be application/json";
-	case ST_INVALID: return "a field is invalid";
-	case ST_LIMIT: return "too many requests; try later";
-	case ST_CRYPTO: return "stored data failed its integrity check";
+	case ST_MALFORMED:
+		return "the request is malformed";
+	case ST_UNAUTH:
+		return "a valid bearer token is required";
+	case ST_FORBIDDEN:
+		return "your role may not use this route";
+	case ST_NOTFOUND:
+		return "not found";
+	case ST_CONFLICT:
+		return "the request conflicts with the current state";
+	case ST_GONE:
+		return "the personal data of this order has been erased";
+	case ST_TOOBIG:
+		return "the request body is too large";
+	case ST_MEDIATYPE:
+		return "the body must be application/json";
+	case ST_INVALID:
+		return "a field is invalid";
+	case ST_LIMIT:
+		return "too many requests; try later";
+	case ST_CRYPTO:
+		return "stored data failed its integrity check";
 	case ST_NOMEM:
 	case ST_UNAVAILABLE:
-	case ST_IO: return "the service cannot write durably right now; try again";
-	default: return "internal error";
+	case ST_IO:
+		return "the service cannot write durably right now; try again";
+	default:
+		return "internal error";
 	}
 }
 
@@ -276,8 +305,7 @@ void http_reply_error(struct request *r, enum st st, const char *code, const cha
 		static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\"}}";
 		body = strdup(oom);
 	}
-	reply_set(r, http_status_of(st), body, body ? strlen(body) : 0, false,
-		  "application/json");
+	reply_set(r, http_status_of(st), body, body ? strlen(body) : 0, false, "application/json");
 }
 
 void http_reply_st(struct request *r, enum st st)
@@ -403,20 +431,30 @@ static bool path_match(const char *pattern, const char *path, char tn[TN_MAX])
 	return *pattern == '\0' && *path == '\0';
 }
 
-/* The route for method and path; *path_known when another method would match. */
+/*
+ * The route for method and path.  When none matches but the path takes other
+ * methods, allow gets them ("GET, POST") for the 405's Allow header.
+ */
 static const struct route *route_find(const char *method, const char *path, char tn[TN_MAX],
-				      bool *path_known)
+				      char *allow, size_t allow_len)
 {
-	*path_known = false;
+	size_t used = 0;
+
+	allow[0] = '\0';
 	for (size_t i = 0; i < routes_count; i++) {
 		char t[TN_MAX] = "";
+		int n;
+
 		if (!path_match(routes[i].pattern, path, t))
 			continue;
-		*path_known = true;
 		if (strcmp(routes[i].method, method) == 0) {
 			memcpy(tn, t, TN_MAX);
 			return &routes[i];
 		}
+		n = snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "",
+			     routes[i].method);
+		if (n > 0 && (size_t)n < allow_len - used)
+			used += (size_t)n;
 	}
 	return NULL;
 }
@@ -481,8 +519,8 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 	b->wipe = r->resp_wipe;
 	b->p = r->resp;
 	r->resp = NULL;
-	resp = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->p, resp_buf_free,
-								      b);
+	resp =
+	    MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->p, resp_buf_free, b);
 	if (!resp) {
 		resp_buf_free(b);
 		return MHD_NO;
@@ -588,15 +626,15 @@ static void dispatch(struct request *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
 {
 	struct app *app = cls;
 	struct request *r = *con_cls;
 	UNUSED(version);
 
 	if (!r) {
-		bool known;
+		char allow[64];
 		const char *cl;
 
 		r = calloc(1, sizeof(*r));
@@ -609,11 +647,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		atomic_fetch_add(&app->inflight, 1);
 		request_id_new(r->id);
 		snprintf(r->method, sizeof(r->method), "%s", method);
-		r->route = route_find(method, url, r->tn, &known);
+		r->route = route_find(method, url, r->tn, allow, sizeof(allow));
 		if (!r->route) {
-			if (known) {
-				snprintf(r->extra_header[0], sizeof(r->extra_header[0]),
-					 "Allow:%s", "GET, POST");
+			if (allow[0]) {
+				snprintf(r->extra_header[0], sizeof(r->extra_header[0]), "Allow:%s",
+					 allow);
 				http_reply_error(r, ST_MALFORMED, "method_not_allowed",
 						 "this path does not take this method", NULL);
 				r->status = 405;
@@ -745,8 +783,7 @@ static char *read_file(const char *path, char *err, size_t errlen)
 	return buf;
 }
 
-static bool listen_addr(const char *listen, struct sockaddr_storage *ss, char *err,
-			size_t errlen)
+static bool listen_addr(const char *listen, struct sockaddr_storage *ss, char *err, size_t errlen)
 {
 	char host[64];
 	const char *colon = strrchr(listen, ':');
@@ -781,8 +818,7 @@ static bool listen_addr(const char *listen, struct sockaddr_storage *ss, char *e
 	}
 	return true;
 bad:
-	snprintf(err, errlen, "listen: want HOST:PORT with a numeric address, got \"%s\"",
-		 listen);
+	snprintf(err, errlen, "listen: want HOST:PORT with a numeric address, got \"%s\"", listen);
 	return false;
 }
 
@@ -798,8 +834,8 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 {
 	struct http_server *h = calloc(1, sizeof(*h));
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-			 MHD_USE_ERROR_LOG;
+	unsigned flags =
+	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	long threads = app->cfg.threads;
 
 	*out = NULL;
@@ -833,22 +869,19 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 	}
 	if (flags & MHD_USE_TLS)
 		h->d = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-			NULL, MHD_OPTION_SOCK_ADDR, &ss,
-			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s,
-			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_conns_per_ip,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
-			MHD_OPTION_HTTPS_MEM_KEY,
-			h->tls_key, MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert, MHD_OPTION_END);
+		    flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+		    NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_conns_per_ip,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_HTTPS_MEM_KEY,
+		    h->tls_key, MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert, MHD_OPTION_END);
 	else
 		h->d = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-			NULL, MHD_OPTION_SOCK_ADDR, &ss,
-			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s,
-			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_conns_per_ip,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_END);
+		    flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+		    NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_conns_per_ip,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_END);
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s (in use, or not allowed)",
 			 app->cfg.listen);

@@ -22,9 +22,9 @@ struct route {
 	const char *method;
 	const char *pattern; /* "/v1/orders/{tn}/status": {tn} is one path segment */
 	handler_fn handler;
-	unsigned roles;      /* enum role bits; 0 = no authentication */
-	size_t max_body;     /* bytes; 0 = no body accepted */
-	const char *action;  /* audit action for this route, NULL when not audited */
+	unsigned roles;	    /* enum role bits; 0 = no authentication */
+	size_t max_body;    /* bytes; 0 = no body accepted */
+	const char *action; /* audit action for this route, NULL when not audited */
 };
 
 extern const struct route routes[];
@@ -35,23 +35,23 @@ struct request {
 	const struct route *route;
 	char id[REQID_BYTES];
 	char method[8];
-	char tn[TN_MAX];      /* the {tn} segment, when the route has one */
-	struct account acct;  /* the caller, once authenticated */
-	char *body;           /* NUL-terminated; body_len without the NUL */
+	char tn[TN_MAX];     /* the {tn} segment, when the route has one */
+	struct account acct; /* the caller, once authenticated */
+	char *body;	     /* NUL-terminated; body_len without the NUL */
 	size_t body_len;
 
 	/* the answer */
 	unsigned status;
 	char *resp;
 	size_t resp_len;
-	bool resp_wipe;       /* wipe before free: it held personal data */
+	bool resp_wipe; /* wipe before free: it held personal data */
 	const char *ctype;
 	char extra_header[2][96];
 
 	/* a job for the writer and what to do once it is committed */
 	struct wjob job;
 	void (*cont)(struct request *r);
-	void *hstate;                 /* the handler's own state */
+	void *hstate;		      /* the handler's own state */
 	void (*hstate_free)(void *p); /* frees hstate with the request */
 
 	/* http.c's own */

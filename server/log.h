@@ -23,10 +23,10 @@ void log_msg(enum log_level lvl, const char *reqid, const char *fmt, ...) PRINTF
 #define log_error(...) log_msg(LOG_ERROR, NULL, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, NULL, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, NULL, __VA_ARGS__)
-#define log_debug(...)                                                                     \
-	do {                                                                               \
-		if (log_threshold >= LOG_DEBUG)                                            \
-			log_msg(LOG_DEBUG, NULL, __VA_ARGS__);                             \
+#define log_debug(...)                                                                             \
+	do {                                                                                       \
+		if (log_threshold >= LOG_DEBUG)                                                    \
+			log_msg(LOG_DEBUG, NULL, __VA_ARGS__);                                     \
 	} while (0)
 
 /* Print "waybilld: <msg>" on stderr and exit 1.  Only before serving. */

@@ -35,9 +35,9 @@
 
 /* Every key the order has, at any level: the only names json_prescan may report. */
 static const char *const order_keys[] = {
-    "client_order_id", "sender",   "recipient", "parcel",   "note",    "name",
-    "phone",	       "province", "city",	"district", "address", "weight_g",
-    "items",	       "count",	   "phone_submitted", NULL,
+    "client_order_id", "sender", "recipient", "parcel",	 "note",     "name",  "phone",
+    "province",	       "city",	 "district",  "address", "weight_g", "items", "count",
+    "phone_submitted", NULL,
 };
 
 enum fkind {
@@ -61,27 +61,27 @@ struct fspec {
 
 #define FIELDS_MAX 7 /* most fields one object has */
 
-#define PARTY_FIELDS                                                                              \
-	{"name", FK_TEXT, true, offsetof(struct party, name), 0, 1, ORDER_NAME_MAX, 0, NULL, 0},  \
-	    {"phone",                                                                             \
-	     FK_PHONE,                                                                            \
-	     true,                                                                                \
-	     offsetof(struct party, phone),                                                       \
-	     offsetof(struct party, phone_raw),                                                   \
-	     1,                                                                                   \
-	     ORDER_PHONE_RAW_MAX,                                                                 \
-	     0,                                                                                   \
-	     NULL,                                                                                \
-	     0},                                                                                  \
-	    {"province", FK_TEXT, true, offsetof(struct party, province), 0, 1, ORDER_REGION_MAX, \
-	     0, NULL, 0},                                                                         \
-	    {"city", FK_TEXT, true, offsetof(struct party, city), 0, 1, ORDER_REGION_MAX, 0, NULL, \
-	     0},                                                                                  \
-	    {"district", FK_TEXT, true, offsetof(struct party, district), 0, 1, ORDER_REGION_MAX, \
-	     0, NULL, 0},                                                                         \
-	{                                                                                         \
-		"address", FK_TEXT, true, offsetof(struct party, address), 0, 1,                  \
-		    ORDER_ADDRESS_MAX, 0, NULL, 0                                                 \
+#define PARTY_FIELDS                                                                               \
+	{"name", FK_TEXT, true, offsetof(struct party, name), 0, 1, ORDER_NAME_MAX, 0, NULL, 0},   \
+	    {"phone",                                                                              \
+	     FK_PHONE,                                                                             \
+	     true,                                                                                 \
+	     offsetof(struct party, phone),                                                        \
+	     offsetof(struct party, phone_raw),                                                    \
+	     1,                                                                                    \
+	     ORDER_PHONE_RAW_MAX,                                                                  \
+	     0,                                                                                    \
+	     NULL,                                                                                 \
+	     0},                                                                                   \
+	    {"province", FK_TEXT, true, offsetof(struct party, province), 0, 1, ORDER_REGION_MAX,  \
+	     0,		 NULL,	  0},                                                              \
+	    {"city", FK_TEXT, true, offsetof(struct party, city), 0, 1, ORDER_REGION_MAX,          \
+	     0,	     NULL,    0},                                                                  \
+	    {"district", FK_TEXT, true, offsetof(struct party, district), 0, 1, ORDER_REGION_MAX,  \
+	     0,		 NULL,	  0},                                                              \
+	{                                                                                          \
+		"address", FK_TEXT, true, offsetof(struct party, address), 0, 1,                   \
+		    ORDER_ADDRESS_MAX, 0, NULL, 0                                                  \
 	}
 
 static const struct fspec party_fields[] = {PARTY_FIELDS};
@@ -101,17 +101,25 @@ static const struct fspec parcel_fields[] = {
     {"count", FK_INT, false, offsetof(struct order, count), 0, 1, ORDER_COUNT_MAX, 1, NULL, 0},
 };
 
-#define ORDER_FIELDS(party)                                                                     \
-	{"client_order_id", FK_CLIENT_ID, false, offsetof(struct order, client_order_id), 0, 1, \
-	 ORDER_CLIENT_ID_MAX, 0, NULL, 0},                                                      \
-	    {"sender", FK_OBJECT, true, offsetof(struct order, sender), 0, 0, 0, 0, party,      \
-	     ARRAY_SIZE(party)},                                                                \
-	    {"recipient", FK_OBJECT, true, offsetof(struct order, recipient), 0, 0, 0, 0, party, \
-	     ARRAY_SIZE(party)},                                                                \
-	    {"parcel", FK_OBJECT, true, 0, 0, 0, 0, 0, parcel_fields, ARRAY_SIZE(parcel_fields)}, \
-	{                                                                                       \
-		"note", FK_TEXT, false, offsetof(struct order, note), 0, 1, ORDER_NOTE_MAX, 0,   \
-		    NULL, 0                                                                     \
+#define ORDER_FIELDS(party)                                                                        \
+	{"client_order_id",                                                                        \
+	 FK_CLIENT_ID,                                                                             \
+	 false,                                                                                    \
+	 offsetof(struct order, client_order_id),                                                  \
+	 0,                                                                                        \
+	 1,                                                                                        \
+	 ORDER_CLIENT_ID_MAX,                                                                      \
+	 0,                                                                                        \
+	 NULL,                                                                                     \
+	 0},                                                                                       \
+	    {"sender", FK_OBJECT,	 true, offsetof(struct order, sender), 0, 0, 0, 0,         \
+	     party,    ARRAY_SIZE(party)},                                                         \
+	    {"recipient", FK_OBJECT,	    true, offsetof(struct order, recipient), 0, 0, 0, 0,   \
+	     party,	  ARRAY_SIZE(party)},                                                      \
+	    {"parcel", FK_OBJECT, true, 0, 0, 0, 0, 0, parcel_fields, ARRAY_SIZE(parcel_fields)},  \
+	{                                                                                          \
+		"note", FK_TEXT, false, offsetof(struct order, note), 0, 1, ORDER_NOTE_MAX, 0,     \
+		    NULL, 0                                                                        \
 	}
 
 static const struct fspec order_fields[] = {ORDER_FIELDS(party_fields)};
@@ -339,8 +347,8 @@ static enum st field_fill(const cJSON *v, const struct fspec *f, char *base, con
 
 /* --- parse, release, compare -------------------------------------------- */
 
-static enum st parse_with(const char *body, size_t len, const struct fspec *fields,
-			 size_t nfields, struct order *out, struct field_err *err)
+static enum st parse_with(const char *body, size_t len, const struct fspec *fields, size_t nfields,
+			  struct order *out, struct field_err *err)
 {
 	struct field_err scratch;
 	struct json_fault fault;
@@ -423,9 +431,9 @@ static bool string_equal(const char *a, const char *b)
 static bool party_equal(const struct party *a, const struct party *b)
 {
 	return string_equal(a->name, b->name) && strcmp(a->phone, b->phone) == 0 &&
-	       string_equal(a->phone_raw, b->phone_raw) &&
-	       string_equal(a->province, b->province) && string_equal(a->city, b->city) &&
-	       string_equal(a->district, b->district) && string_equal(a->address, b->address);
+	       string_equal(a->phone_raw, b->phone_raw) && string_equal(a->province, b->province) &&
+	       string_equal(a->city, b->city) && string_equal(a->district, b->district) &&
+	       string_equal(a->address, b->address);
 }
 
 bool order_equal(const struct order *a, const struct order *b)

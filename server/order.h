@@ -29,7 +29,7 @@
 struct party {
 	char *name;
 	char phone[PHONE_E164_MAX]; /* normalized E.164, e.g. "+8613812345678" */
-	char *phone_raw;            /* as submitted, when that differs; else NULL */
+	char *phone_raw;	    /* as submitted, when that differs; else NULL */
 	char *province;
 	char *city;
 	char *district;

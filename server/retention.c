@@ -114,7 +114,8 @@ static void *housekeeping(void *arg)
 			j.arg = &swept;
 			j.no_audit = true;
 			if (store_run(app->store, &j) == ST_OK && swept)
-				log_info("vnum: %lld extensions back in the pool", (long long)swept);
+				log_info("vnum: %lld extensions back in the pool",
+					 (long long)swept);
 			next_purge = now + app->cfg.purge_interval_s;
 		}
 		pthread_mutex_lock(&lock);

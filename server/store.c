@@ -89,113 +89,113 @@ enum stmt {
 	NSTMT
 };
 
-#define ORDER_COLS                                                                        \
-	"id, tracking_no, status, created_at, updated_at, ended_at, depot, creator, courier, " \
-	"origin_province, origin_city, origin_district, dest_province, dest_city, "            \
-	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "    \
+#define ORDER_COLS                                                                                 \
+	"id, tracking_no, status, created_at, updated_at, ended_at, depot, creator, courier, "     \
+	"origin_province, origin_city, origin_district, dest_province, dest_city, "                \
+	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "        \
 	"kek_version, seal_version, wrapped_dek, sealed"
-#define ACCOUNT_COLS                                                                      \
-	"id, name, role, depot, disabled, created_at, phone_index, phone_kek_version, "    \
+#define ACCOUNT_COLS                                                                               \
+	"id, name, role, depot, disabled, created_at, phone_index, phone_kek_version, "            \
 	"phone_seal_version, phone_wrapped_dek, phone_sealed"
-#define AUDIT_COLS \
+#define AUDIT_COLS                                                                                 \
 	"seq, ts, actor, role, action, tracking_no, reason, result, request_id, prev, hash"
 
 static const char *const sql_text[NSTMT] = {
-	[S_ACCOUNT_BY_TOKEN] = "SELECT " ACCOUNT_COLS ", token_hash FROM accounts "
-			       "WHERE token_hash = ?1",
-	[S_ACCOUNT_BY_NAME] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE name = ?1",
-	[S_ACCOUNT_ALL] = "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY name",
-	[S_ACCOUNT_INSERT] = "INSERT INTO accounts (name, role, depot, token_hash, disabled, "
-			     "created_at, phone_index, phone_kek_version, phone_seal_version, "
-			     "phone_wrapped_dek, phone_sealed) "
-			     "VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, ?10)",
-	[S_ACCOUNT_DISABLE] = "UPDATE accounts SET disabled = 1 WHERE name = ?1",
-	[S_ACCOUNT_TOKEN] = "UPDATE accounts SET token_hash = ?2 WHERE name = ?1",
-	[S_ORDER_BY_TN] = "SELECT " ORDER_COLS " FROM orders WHERE tracking_no = ?1",
-	/* A list cursor: one of the caller's own orders (?3: 1 for a depot, 0 for a courier). */
-	[S_LIST_AFTER] = "SELECT id FROM orders WHERE tracking_no = ?1 AND ((?3 = 1 AND depot = ?2) "
-			 "OR (?3 = 0 AND (creator = ?2 OR courier = ?2)))",
-	[S_ORDER_BY_IDEM] = "SELECT tracking_no, body_digest FROM orders "
-			    "WHERE creator = ?1 AND idem_key = ?2",
-	[S_ORDER_INSERT] =
-		"INSERT INTO orders (tracking_no, status, created_at, updated_at, depot, creator, "
-		"idem_key, body_digest, origin_province, origin_city, origin_district, "
-		"dest_province, dest_city, dest_district, weight_g, count, vnum, ext, "
-		"kek_version, seal_version, wrapped_dek, sealed) VALUES (?1, ?2, ?3, ?3, ?4, ?5, "
-		"?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-	[S_ORDER_STATUS] = "UPDATE orders SET status = ?2, updated_at = ?3, ended_at = ?4, "
-			   "retain_until = ?5 WHERE id = ?1",
-	[S_ORDER_COURIER] = "UPDATE orders SET courier = ?2, updated_at = ?3 WHERE id = ?1",
-	[S_ORDER_PRINTS] = "UPDATE orders SET print_count = ?2 WHERE id = ?1",
-	[S_LIST_DEPOT] = "SELECT " ORDER_COLS " FROM orders WHERE depot = ?1 AND id > ?2 "
-			 "AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4",
-	[S_LIST_COURIER] = "SELECT " ORDER_COLS " FROM orders WHERE (creator = ?1 OR courier = ?1) "
-			   "AND id > ?2 AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4",
-	[S_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-	[S_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, "
-			   "NULLIF(?6, ''), NULLIF(?7, ''), ?8, NULLIF(?9, ''), ?10, ?11)",
-	[S_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE (?1 IS NULL OR tracking_no = ?1) "
-			 "AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR ts >= ?3) AND seq > ?4 "
-			 "ORDER BY seq LIMIT ?5",
-	[S_AUDIT_ALL] = "SELECT " AUDIT_COLS " FROM audit ORDER BY seq",
-	[S_ORDER_BY_ID] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
-	[S_ORDER_BINDING] = "UPDATE orders SET vnum = ?2, ext = ?3 WHERE id = ?1",
-	[S_VNUM_OUT] = "UPDATE vnum_numbers SET in_pool = 0",
-	[S_VNUM_IN] = "INSERT INTO vnum_numbers (vnum, in_pool) VALUES (?1, 1) "
-		      "ON CONFLICT (vnum) DO UPDATE SET in_pool = 1",
-	[S_VNUM_PICK] = "SELECT vnum, next_ext FROM vnum_numbers WHERE in_pool = 1 AND held < ?1 "
-			"ORDER BY held, vnum LIMIT 1",
-	[S_VNUM_SLOT] = "SELECT id, reusable_at FROM vnum_bindings WHERE vnum = ?1 AND ext = ?2 "
-			"AND released = 0",
-	[S_VNUM_HOLD] = "UPDATE vnum_numbers SET held = held + ?2, next_ext = ?3 WHERE vnum = ?1",
-	[S_VNUM_FULL] = "UPDATE vnum_numbers SET held = ?2 WHERE vnum = ?1",
-	[S_BIND_INSERT] = "INSERT INTO vnum_bindings (vnum, ext, order_id, recipient_index, "
-			  "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[S_BIND_RECIPIENT] = "SELECT recipient_index FROM vnum_bindings WHERE vnum = ?1 AND "
-			     "ext = ?2 AND order_id = ?3 AND reusable_at IS NULL",
-	[S_BIND_END] = "UPDATE vnum_bindings SET active_until = ?4, reusable_at = ?5 "
-		       "WHERE vnum = ?1 AND ext = ?2 AND order_id = ?3 AND reusable_at IS NULL",
-	[S_BIND_DUE] = "SELECT id, vnum FROM vnum_bindings WHERE released = 0 AND "
-		       "reusable_at <= ?1 LIMIT 1000",
-	[S_BIND_RELEASE] = "UPDATE vnum_bindings SET released = 1 WHERE id = ?1",
-	[S_VNUM_RELEASE] = "UPDATE vnum_numbers SET held = max(held - 1, 0) WHERE vnum = ?1",
-	[S_BIND_FIND] = "SELECT order_id, active_until FROM vnum_bindings WHERE vnum = ?1 AND "
-			"ext = ?2 AND released = 0 AND (active_until IS NULL OR active_until > ?3)",
-	[S_BIND_CALLBACK] = "SELECT order_id FROM vnum_bindings WHERE vnum = ?1 AND "
-			    "recipient_index = ?2 AND released = 0 AND "
-			    "(active_until IS NULL OR active_until > ?3) LIMIT ?4",
-	[S_VNUM_STATS] = "SELECT (SELECT count(*) FROM vnum_bindings WHERE released = 0 AND "
-			 "(active_until IS NULL OR active_until > ?1)), "
-			 "(SELECT coalesce(sum(held), 0) FROM vnum_numbers WHERE in_pool = 1), "
-			 "(SELECT count(*) FROM vnum_numbers WHERE in_pool = 1)",
-	[S_REVEAL_GET] = "SELECT count FROM admin_reveals WHERE actor = ?1 AND day = ?2",
-	[S_REVEAL_PUT] = "INSERT INTO admin_reveals (actor, day, count) VALUES (?1, ?2, 1) "
-			 "ON CONFLICT (actor, day) DO UPDATE SET count = count + 1",
-	[S_PURGE_DUE] = "SELECT id, tracking_no FROM orders WHERE retain_until IS NOT NULL AND "
-			"retain_until <= ?1 AND sealed IS NOT NULL LIMIT ?2",
-	[S_PURGE_ERASE] = "UPDATE orders SET sealed = NULL, wrapped_dek = NULL, body_digest = NULL, "
-			  "erased_at = ?2 WHERE id = ?1",
-	[S_PURGE_UNBIND] = "UPDATE vnum_bindings SET recipient_index = NULL WHERE order_id = ?1",
-	[S_PURGE_COUNT] = "SELECT count(*) FROM orders WHERE retain_until IS NOT NULL AND "
-			  "retain_until <= ?1 AND sealed IS NOT NULL",
-	[S_REWRAP_DUE] = "SELECT id, tracking_no, kek_version, wrapped_dek FROM orders WHERE "
-			 "wrapped_dek IS NOT NULL AND kek_version <> ?1 LIMIT ?2",
-	[S_REWRAP_SET] = "UPDATE orders SET kek_version = ?2, wrapped_dek = ?3 WHERE id = ?1",
-	[S_REWRAP_ACCT_DUE] = "SELECT id, name, phone_kek_version, phone_wrapped_dek FROM accounts "
-			      "WHERE phone_wrapped_dek IS NOT NULL AND phone_kek_version <> ?1 "
-			      "LIMIT ?2",
-	[S_REWRAP_ACCT_SET] = "UPDATE accounts SET phone_kek_version = ?2, phone_wrapped_dek = ?3 "
-			      "WHERE id = ?1",
-	[S_KEK_USE] = "SELECT (SELECT count(*) FROM orders WHERE wrapped_dek IS NOT NULL AND "
-		      "kek_version = ?1) + (SELECT count(*) FROM accounts WHERE "
-		      "phone_wrapped_dek IS NOT NULL AND phone_kek_version = ?1)",
-	[S_AUDIT_SINCE] = "SELECT " AUDIT_COLS " FROM audit WHERE ts >= ?1 ORDER BY seq",
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
-	[S_SAVEPOINT] = "SAVEPOINT job",
-	[S_ROLLBACK_TO] = "ROLLBACK TO job",
-	[S_RELEASE] = "RELEASE job",
+    [S_ACCOUNT_BY_TOKEN] = "SELECT " ACCOUNT_COLS ", token_hash FROM accounts "
+			   "WHERE token_hash = ?1",
+    [S_ACCOUNT_BY_NAME] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE name = ?1",
+    [S_ACCOUNT_ALL] = "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY name",
+    [S_ACCOUNT_INSERT] = "INSERT INTO accounts (name, role, depot, token_hash, disabled, "
+			 "created_at, phone_index, phone_kek_version, phone_seal_version, "
+			 "phone_wrapped_dek, phone_sealed) "
+			 "VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [S_ACCOUNT_DISABLE] = "UPDATE accounts SET disabled = 1 WHERE name = ?1",
+    [S_ACCOUNT_TOKEN] = "UPDATE accounts SET token_hash = ?2 WHERE name = ?1",
+    [S_ORDER_BY_TN] = "SELECT " ORDER_COLS " FROM orders WHERE tracking_no = ?1",
+    /* A list cursor: one of the caller's own orders (?3: 1 for a depot, 0 for a courier). */
+    [S_LIST_AFTER] = "SELECT id FROM orders WHERE tracking_no = ?1 AND ((?3 = 1 AND depot = ?2) "
+		     "OR (?3 = 0 AND (creator = ?2 OR courier = ?2)))",
+    [S_ORDER_BY_IDEM] = "SELECT tracking_no, body_digest FROM orders "
+			"WHERE creator = ?1 AND idem_key = ?2",
+    [S_ORDER_INSERT] =
+	"INSERT INTO orders (tracking_no, status, created_at, updated_at, depot, creator, "
+	"idem_key, body_digest, origin_province, origin_city, origin_district, "
+	"dest_province, dest_city, dest_district, weight_g, count, vnum, ext, "
+	"kek_version, seal_version, wrapped_dek, sealed) VALUES (?1, ?2, ?3, ?3, ?4, ?5, "
+	"?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+    [S_ORDER_STATUS] = "UPDATE orders SET status = ?2, updated_at = ?3, ended_at = ?4, "
+		       "retain_until = ?5 WHERE id = ?1",
+    [S_ORDER_COURIER] = "UPDATE orders SET courier = ?2, updated_at = ?3 WHERE id = ?1",
+    [S_ORDER_PRINTS] = "UPDATE orders SET print_count = ?2 WHERE id = ?1",
+    [S_LIST_DEPOT] = "SELECT " ORDER_COLS " FROM orders WHERE depot = ?1 AND id > ?2 "
+		     "AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4",
+    [S_LIST_COURIER] = "SELECT " ORDER_COLS " FROM orders WHERE (creator = ?1 OR courier = ?1) "
+		       "AND id > ?2 AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4",
+    [S_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+    [S_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, "
+		       "NULLIF(?6, ''), NULLIF(?7, ''), ?8, NULLIF(?9, ''), ?10, ?11)",
+    [S_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE (?1 IS NULL OR tracking_no = ?1) "
+		     "AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR ts >= ?3) AND seq > ?4 "
+		     "ORDER BY seq LIMIT ?5",
+    [S_AUDIT_ALL] = "SELECT " AUDIT_COLS " FROM audit ORDER BY seq",
+    [S_ORDER_BY_ID] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
+    [S_ORDER_BINDING] = "UPDATE orders SET vnum = ?2, ext = ?3 WHERE id = ?1",
+    [S_VNUM_OUT] = "UPDATE vnum_numbers SET in_pool = 0",
+    [S_VNUM_IN] = "INSERT INTO vnum_numbers (vnum, in_pool) VALUES (?1, 1) "
+		  "ON CONFLICT (vnum) DO UPDATE SET in_pool = 1",
+    [S_VNUM_PICK] = "SELECT vnum, next_ext FROM vnum_numbers WHERE in_pool = 1 AND held < ?1 "
+		    "ORDER BY held, vnum LIMIT 1",
+    [S_VNUM_SLOT] = "SELECT id, reusable_at FROM vnum_bindings WHERE vnum = ?1 AND ext = ?2 "
+		    "AND released = 0",
+    [S_VNUM_HOLD] = "UPDATE vnum_numbers SET held = held + ?2, next_ext = ?3 WHERE vnum = ?1",
+    [S_VNUM_FULL] = "UPDATE vnum_numbers SET held = ?2 WHERE vnum = ?1",
+    [S_BIND_INSERT] = "INSERT INTO vnum_bindings (vnum, ext, order_id, recipient_index, "
+		      "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_BIND_RECIPIENT] = "SELECT recipient_index FROM vnum_bindings WHERE vnum = ?1 AND "
+			 "ext = ?2 AND order_id = ?3 AND reusable_at IS NULL",
+    [S_BIND_END] = "UPDATE vnum_bindings SET active_until = ?4, reusable_at = ?5 "
+		   "WHERE vnum = ?1 AND ext = ?2 AND order_id = ?3 AND reusable_at IS NULL",
+    [S_BIND_DUE] = "SELECT id, vnum FROM vnum_bindings WHERE released = 0 AND "
+		   "reusable_at <= ?1 LIMIT 1000",
+    [S_BIND_RELEASE] = "UPDATE vnum_bindings SET released = 1 WHERE id = ?1",
+    [S_VNUM_RELEASE] = "UPDATE vnum_numbers SET held = max(held - 1, 0) WHERE vnum = ?1",
+    [S_BIND_FIND] = "SELECT order_id, active_until FROM vnum_bindings WHERE vnum = ?1 AND "
+		    "ext = ?2 AND released = 0 AND (active_until IS NULL OR active_until > ?3)",
+    [S_BIND_CALLBACK] = "SELECT order_id FROM vnum_bindings WHERE vnum = ?1 AND "
+			"recipient_index = ?2 AND released = 0 AND "
+			"(active_until IS NULL OR active_until > ?3) LIMIT ?4",
+    [S_VNUM_STATS] = "SELECT (SELECT count(*) FROM vnum_bindings WHERE released = 0 AND "
+		     "(active_until IS NULL OR active_until > ?1)), "
+		     "(SELECT coalesce(sum(held), 0) FROM vnum_numbers WHERE in_pool = 1), "
+		     "(SELECT count(*) FROM vnum_numbers WHERE in_pool = 1)",
+    [S_REVEAL_GET] = "SELECT count FROM admin_reveals WHERE actor = ?1 AND day = ?2",
+    [S_REVEAL_PUT] = "INSERT INTO admin_reveals (actor, day, count) VALUES (?1, ?2, 1) "
+		     "ON CONFLICT (actor, day) DO UPDATE SET count = count + 1",
+    [S_PURGE_DUE] = "SELECT id, tracking_no FROM orders WHERE retain_until IS NOT NULL AND "
+		    "retain_until <= ?1 AND sealed IS NOT NULL LIMIT ?2",
+    [S_PURGE_ERASE] = "UPDATE orders SET sealed = NULL, wrapped_dek = NULL, body_digest = NULL, "
+		      "erased_at = ?2 WHERE id = ?1",
+    [S_PURGE_UNBIND] = "UPDATE vnum_bindings SET recipient_index = NULL WHERE order_id = ?1",
+    [S_PURGE_COUNT] = "SELECT count(*) FROM orders WHERE retain_until IS NOT NULL AND "
+		      "retain_until <= ?1 AND sealed IS NOT NULL",
+    [S_REWRAP_DUE] = "SELECT id, tracking_no, kek_version, wrapped_dek FROM orders WHERE "
+		     "wrapped_dek IS NOT NULL AND kek_version <> ?1 LIMIT ?2",
+    [S_REWRAP_SET] = "UPDATE orders SET kek_version = ?2, wrapped_dek = ?3 WHERE id = ?1",
+    [S_REWRAP_ACCT_DUE] = "SELECT id, name, phone_kek_version, phone_wrapped_dek FROM accounts "
+			  "WHERE phone_wrapped_dek IS NOT NULL AND phone_kek_version <> ?1 "
+			  "LIMIT ?2",
+    [S_REWRAP_ACCT_SET] = "UPDATE accounts SET phone_kek_version = ?2, phone_wrapped_dek = ?3 "
+			  "WHERE id = ?1",
+    [S_KEK_USE] = "SELECT (SELECT count(*) FROM orders WHERE wrapped_dek IS NOT NULL AND "
+		  "kek_version = ?1) + (SELECT count(*) FROM accounts WHERE "
+		  "phone_wrapped_dek IS NOT NULL AND phone_kek_version = ?1)",
+    [S_AUDIT_SINCE] = "SELECT " AUDIT_COLS " FROM audit WHERE ts >= ?1 ORDER BY seq",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_SAVEPOINT] = "SAVEPOINT job",
+    [S_ROLLBACK_TO] = "ROLLBACK TO job",
+    [S_RELEASE] = "RELEASE job",
 };
 
 struct conn {
@@ -340,8 +340,7 @@ static const char pragmas[] = "PRAGMA journal_mode = WAL;"
 			      "PRAGMA trusted_schema = OFF;"
 			      "PRAGMA cache_size = -16384;"; /* 16 MiB per connection */
 
-static enum st conn_open(const char *path, bool create, struct conn **out, char *err,
-			 size_t errlen)
+static enum st conn_open(const char *path, bool create, struct conn **out, char *err, size_t errlen)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
@@ -603,14 +602,15 @@ static enum st migrate(struct conn *c, char *err, size_t errlen)
 	int have = 0;
 	enum st res;
 
-	res = exec_sql(c->db,
-		       "CREATE TABLE IF NOT EXISTS schema_migrations ("
-		       "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-		       err, errlen);
+	res = exec_sql(
+	    c->db,
+	    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+	    err, errlen);
 	if (res != ST_OK)
 		return res;
-	if (sqlite3_prepare_v2(c->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(c->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
+			       &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s", sqlite3_errmsg(c->db));
 		return ST_IO;
 	}
@@ -1094,8 +1094,7 @@ enum st store_w_account_insert(struct store *s, const struct account *a,
 		sqlite3_bind_int64(st, 7, a->phone_kek_version);
 		sqlite3_bind_int64(st, 8, a->phone_seal_version);
 		sqlite3_bind_blob(st, 9, a->phone_wrapped_dek, WRAPPED_DEK_BYTES, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 10, a->phone_sealed, (int)a->phone_sealed_len,
-				  SQLITE_STATIC);
+		sqlite3_bind_blob(st, 10, a->phone_sealed, (int)a->phone_sealed_len, SQLITE_STATIC);
 	}
 	return step_done(s->writer, st);
 }
@@ -1239,9 +1238,8 @@ enum st store_w_binding_pick(struct store *s, int64_t now, char vnum[16], char e
 	return ST_UNAVAILABLE;
 }
 
-enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ext,
-			       int64_t order_id, const unsigned char recipient_index[HASH_BYTES],
-			       int64_t now)
+enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ext, int64_t order_id,
+			       const unsigned char recipient_index[HASH_BYTES], int64_t now)
 {
 	sqlite3_stmt *st = stmt(s->writer, S_BIND_INSERT);
 
@@ -1796,8 +1794,8 @@ enum st store_audit_verify(struct store *s, struct audit_check *out)
 	return c ? audit_walk(s->kr, c, out) : ST_IO;
 }
 
-enum st store_audit_verify_path(const char *path, const struct keyring *kr,
-				struct audit_check *out, char *err, size_t errlen)
+enum st store_audit_verify_path(const char *path, const struct keyring *kr, struct audit_check *out,
+				char *err, size_t errlen)
 {
 	struct conn *c = NULL;
 	enum st st = conn_open(path, false, &c, err, errlen);

@@ -17,9 +17,9 @@
 #include "crypto.h"
 #include "order.h"
 
-#define NAME_MAX_BYTES 33     /* account and depot names: [a-z0-9._-]{1,32} */
+#define NAME_MAX_BYTES 33 /* account and depot names: [a-z0-9._-]{1,32} */
 #define REGION_BYTES (ORDER_REGION_MAX * 4 + 1)
-#define REASON_MAX_BYTES 257  /* audit reason */
+#define REASON_MAX_BYTES 257 /* audit reason */
 #define REQID_BYTES 24
 
 struct store;
@@ -66,7 +66,7 @@ struct order_row {
 	char creator[NAME_MAX_BYTES];
 	char courier[NAME_MAX_BYTES]; /* "" when unassigned */
 	char origin_province[REGION_BYTES], origin_city[REGION_BYTES],
-		origin_district[REGION_BYTES];
+	    origin_district[REGION_BYTES];
 	char dest_province[REGION_BYTES], dest_city[REGION_BYTES], dest_district[REGION_BYTES];
 	int weight_g, count;
 	char vnum[16], ext[8]; /* "" when none */
@@ -113,12 +113,12 @@ struct wjob;
 typedef enum st (*wjob_fn)(struct store *s, struct wjob *j);
 
 struct wjob {
-	wjob_fn fn;             /* the change; NULL for an audit-only job */
-	void *arg;              /* the change's input and output */
-	struct audit_entry audit; /* actor, role, action, tracking_no, reason, request_id */
-	const char *result;     /* audit result; NULL: "ok" or the status name */
-	bool no_audit;          /* operator jobs that audit themselves */
-	enum st st;             /* set before done() runs */
+	wjob_fn fn;		      /* the change; NULL for an audit-only job */
+	void *arg;		      /* the change's input and output */
+	struct audit_entry audit;     /* actor, role, action, tracking_no, reason, request_id */
+	const char *result;	      /* audit result; NULL: "ok" or the status name */
+	bool no_audit;		      /* operator jobs that audit themselves */
+	enum st st;		      /* set before done() runs */
 	void (*done)(struct wjob *j); /* called on the writer thread after commit */
 	void *ctx;
 	struct wjob *next;
@@ -159,9 +159,8 @@ enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n);
  * with store_w_binding_insert, in the same job.
  */
 enum st store_w_binding_pick(struct store *s, int64_t now, char vnum[16], char ext[8]);
-enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ext,
-			       int64_t order_id, const unsigned char recipient_index[HASH_BYTES],
-			       int64_t now);
+enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ext, int64_t order_id,
+			       const unsigned char recipient_index[HASH_BYTES], int64_t now);
 /* The recipient index of an order's open binding (to rebind it). */
 enum st store_w_binding_recipient(struct store *s, const char *vnum, const char *ext,
 				  int64_t order_id, unsigned char out[HASH_BYTES]);
@@ -252,8 +251,8 @@ struct audit_check {
 /* Walk the whole chain on a reader connection. */
 enum st store_audit_verify(struct store *s, struct audit_check *out);
 /* The same on a database that is not open (it may be broken: no store_open). */
-enum st store_audit_verify_path(const char *path, const struct keyring *kr,
-				struct audit_check *out, char *err, size_t errlen);
+enum st store_audit_verify_path(const char *path, const struct keyring *kr, struct audit_check *out,
+				char *err, size_t errlen);
 
 /* ---- counters for /metrics ------------------------------------------- */
 struct store_stats {

@@ -9,22 +9,38 @@
 const char *st_name(enum st st)
 {
 	switch (st) {
-	case ST_OK: return "ok";
-	case ST_NOMEM: return "out_of_memory";
-	case ST_MALFORMED: return "malformed";
-	case ST_UNAUTH: return "unauthorized";
-	case ST_FORBIDDEN: return "forbidden";
-	case ST_NOTFOUND: return "not_found";
-	case ST_CONFLICT: return "conflict";
-	case ST_GONE: return "gone";
-	case ST_TOOBIG: return "too_large";
-	case ST_MEDIATYPE: return "unsupported_media_type";
-	case ST_INVALID: return "invalid";
-	case ST_LIMIT: return "rate_limited";
-	case ST_UNAVAILABLE: return "unavailable";
-	case ST_IO: return "io_error";
-	case ST_CRYPTO: return "integrity_error";
-	case ST_INTERNAL: return "internal";
+	case ST_OK:
+		return "ok";
+	case ST_NOMEM:
+		return "out_of_memory";
+	case ST_MALFORMED:
+		return "malformed";
+	case ST_UNAUTH:
+		return "unauthorized";
+	case ST_FORBIDDEN:
+		return "forbidden";
+	case ST_NOTFOUND:
+		return "not_found";
+	case ST_CONFLICT:
+		return "conflict";
+	case ST_GONE:
+		return "gone";
+	case ST_TOOBIG:
+		return "too_large";
+	case ST_MEDIATYPE:
+		return "unsupported_media_type";
+	case ST_INVALID:
+		return "invalid";
+	case ST_LIMIT:
+		return "rate_limited";
+	case ST_UNAVAILABLE:
+		return "unavailable";
+	case ST_IO:
+		return "io_error";
+	case ST_CRYPTO:
+		return "integrity_error";
+	case ST_INTERNAL:
+		return "internal";
 	}
 	return "internal";
 }

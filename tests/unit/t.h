@@ -10,28 +10,26 @@
 
 static int t_pass, t_fail;
 
-#define CHECK(c)                                                                  \
-	do {                                                                      \
-		if (c) {                                                          \
-			t_pass++;                                                 \
-		} else {                                                          \
-			t_fail++;                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__,    \
-				__LINE__, #c);                                    \
-		}                                                                 \
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (c) {                                                                           \
+			t_pass++;                                                                  \
+		} else {                                                                           \
+			t_fail++;                                                                  \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c);      \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_STR(got, want)                                                      \
-	do {                                                                      \
-		const char *g_ = (got), *w_ = (want);                             \
-		if (g_ && w_ && strcmp(g_, w_) == 0) {                            \
-			t_pass++;                                                 \
-		} else {                                                          \
-			t_fail++;                                                 \
-			fprintf(stderr, "%s:%d: got \"%s\", want \"%s\"\n",       \
-				__FILE__, __LINE__, g_ ? g_ : "(null)",           \
-				w_ ? w_ : "(null)");                              \
-		}                                                                 \
+#define CHECK_STR(got, want)                                                                       \
+	do {                                                                                       \
+		const char *g_ = (got), *w_ = (want);                                              \
+		if (g_ && w_ && strcmp(g_, w_) == 0) {                                             \
+			t_pass++;                                                                  \
+		} else {                                                                           \
+			t_fail++;                                                                  \
+			fprintf(stderr, "%s:%d: got \"%s\", want \"%s\"\n", __FILE__, __LINE__,    \
+				g_ ? g_ : "(null)", w_ ? w_ : "(null)");                           \
+		}                                                                                  \
 	} while (0)
 
 static inline int t_done(void)

@@ -23,15 +23,15 @@
 	"\"parcel\":{\"weight_g\":1200,\"items\":\"书籍\",\"count\":1},"                              \
 	"\"note\":\"放门卫室\"}"
 
-#define BASE_CANONICAL                                                                                  \
-	"{\"client_order_id\":\"app-123\","                                                             \
-	"\"sender\":{\"name\":\"张三\",\"phone\":\"+8613812345678\",\"province\":\"江苏省\","      \
+#define BASE_CANONICAL                                                                                 \
+	"{\"client_order_id\":\"app-123\","                                                            \
+	"\"sender\":{\"name\":\"张三\",\"phone\":\"+8613812345678\",\"province\":\"江苏省\","     \
 	"\"city\":\"镇江市\",\"district\":\"京口区\",\"address\":\"学府路301号3栋502室\"," \
-	"\"phone_submitted\":\"13812345678\"},"                                                   \
-	"\"recipient\":{\"name\":\"欧阳娜娜\",\"phone\":\"+8613987654321\","                        \
-	"\"province\":\"广东省\",\"city\":\"深圳市\",\"district\":\"宝安区\","                 \
-	"\"address\":\"创业一路1号\",\"phone_submitted\":\"+86 139 8765 4321\"},"               \
-	"\"parcel\":{\"weight_g\":1200,\"items\":\"书籍\",\"count\":1},"                              \
+	"\"phone_submitted\":\"13812345678\"},"                                                        \
+	"\"recipient\":{\"name\":\"欧阳娜娜\",\"phone\":\"+8613987654321\","                       \
+	"\"province\":\"广东省\",\"city\":\"深圳市\",\"district\":\"宝安区\","                \
+	"\"address\":\"创业一路1号\",\"phone_submitted\":\"+86 139 8765 4321\"},"                 \
+	"\"parcel\":{\"weight_g\":1200,\"items\":\"书籍\",\"count\":1},"                             \
 	"\"note\":\"放门卫室\"}"
 
 /* base with the one occurrence of old replaced by new; NULL if old is not there once. */

@@ -1,6 +1,7 @@
 #!/bin/sh
 # 10-orders: the order lifecycle over HTTP - create, read, list and page,
-# idempotency, assign, the state machine, metrics, SIGTERM and a restart.
+# idempotency (also under concurrency), assign, the state machine, metrics,
+# a SIGTERM that drains a request in flight, and a restart.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -252,16 +253,56 @@ if [ "${got:-x}" = "$CREATED" ]; then ok "metrics: waybill_orders_created_total 
 got=$(awk '/^waybill_http_requests_total\{method="POST",route="\/v1\/orders",code="409"\}/ { print $2 }' "$DIR/metrics")
 check "metrics: the two idempotency conflicts counted as 409" test "${got:-0}" = 2
 
-# ---- SIGTERM and restart ----------------------------------------------------------
+# ---- concurrent repeats ------------------------------------------------------------
 
-restart_daemon "SIGTERM: exit status 0"
+# Ten copies of one new order at once: one is created, nine are repeats of it.
+mkdir -p "$DIR/same"
+fixture 20 >"$DIR/same/0.json"
+for i in $(seq 1 9); do cp "$DIR/same/0.json" "$DIR/same/$i.json"; done
+seq 0 9 | sed 's|$| /v1/orders|' | bulk POST "${TOK[c1]}" "$DIR/same.out" "$DIR/same"
+check "10 concurrent repeats: one 201" test "$(awk '$2 == 201' "$DIR/same.out.codes" | wc -l)" -eq 1
+check "10 concurrent repeats: nine 200" test "$(awk '$2 == 200' "$DIR/same.out.codes" | wc -l)" -eq 9
+check "10 concurrent repeats: one tracking number" \
+	test "$(cat "$DIR"/same.out/*.json | jq -r .tracking_no | sort -u | grep -c '^WB')" -eq 1
+CREATED=$((CREATED + 1))
+TSAME=$(jq -r .tracking_no "$DIR/same.out/0.json")
+
+# ---- SIGTERM drains, then a restart --------------------------------------------------
+
+# An upload still in flight (about 3 s at 2 KB/s) when SIGTERM comes is answered.
+fixture 21 >"$DIR/slow.json"
+head -c 6000 /dev/zero | tr '\0' ' ' >>"$DIR/slow.json" # JSON allows trailing whitespace
+curl -s -o "$DIR/slow.out" -w '%{http_code}' --max-time 20 --limit-rate 2K \
+	-H "Authorization: Bearer ${TOK[c1]}" -H 'Content-Type: application/json' \
+	--data-binary "@$DIR/slow.json" "$URL/v1/orders" >"$DIR/slow.code" &
+SLOW=$!
+sleep 1
+kill -TERM "$DPID"
+sleep 0.3
+got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/healthz")
+check "draining: a new connection is not served" test "$got" = 000
+wait "$SLOW"
+check "draining: the upload in flight is answered 201" test "$(cat "$DIR/slow.code")" = 201
+TSLOW=$(jq -r .tracking_no "$DIR/slow.out" 2>/dev/null)
+CREATED=$((CREATED + 1))
+wait "$DPID"
+rc=$?
+DPID=
+check "SIGTERM with a request in flight: exit status 0" test "$rc" -eq 0
+check "draining: the log says so" grep -q 'draining' "$DIR/log"
+daemon_up || die restart "waybilld did not come back"
+api GET "/v1/orders/$TSLOW" "${TOK[c1]}"
+expect_status "after restart: the order answered during the drain is there" 200 "$STATUS"
+api GET "/v1/orders/$TSAME" "${TOK[c1]}"
+expect_status "after restart: the concurrently repeated order is there" 200 "$STATUS"
 api GET "/v1/orders/$TN" "${TOK[dep1]}"
 expect_status "after restart: order readable" 200 "$STATUS"
 check "after restart: same view" jq -e --slurpfile v "$DIR/view0.json" '. == $v[0]' "$BODY"
 api GET "/v1/orders/$TA" "${TOK[c2]}"
 check "after restart: TA delivered, courier c2" jq -e '.status == "delivered" and .courier == "c2"' "$BODY"
 check "after restart: list as dep1 unchanged" list_all "${TOK[dep1]}" "limit=200"
-check "after restart: same d1 orders" test "$(sort "$DIR/list")" = "$(cat "$DIR/list.dep1")"
+check "after restart: same d1 orders (and the two made since)" \
+	test "$(sort "$DIR/list")" = "$(sorted "$TSAME" "$TSLOW" $(cat "$DIR/list.dep1"))"
 post "${TOK[c1]}" "$DIR/o0.json"
 expect_status "after restart: idempotency remembered (200)" 200 "$STATUS"
 check "after restart: same tracking_no" jq -e --arg tn "$TN" '.tracking_no == $tn' "$BODY"

@@ -8,6 +8,8 @@
 #include "app.h"
 #include "crypto.h"
 
+#include <strings.h>
+
 bool auth_token_shape_ok(const char *token, size_t len)
 {
 	if (len != TOKEN_CHARS || memcmp(token, "wb_", 3) != 0)
@@ -28,7 +30,8 @@ enum st auth_bearer(struct app *app, const char *header, struct account *out)
 	enum st st;
 
 	memset(out, 0, sizeof(*out));
-	if (!header || strncmp(header, "Bearer ", 7) != 0)
+	/* The scheme name is case-insensitive (RFC 9110 11.1). */
+	if (!header || strncasecmp(header, "Bearer ", 7) != 0)
 		return ST_UNAUTH;
 	token = header + 7;
 	while (*token == ' ')

@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "limits.h"
 #include "log.h"
+#include "order.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -357,7 +358,8 @@ void http_defer(struct request *r, wjob_fn fn, void *arg, void (*cont)(struct re
 	if (!j->audit.action[0])
 		snprintf(j->audit.action, sizeof(j->audit.action), "%s",
 			 r->route && r->route->action ? r->route->action : "request");
-	if (!j->audit.tracking_no[0] && r->tn[0])
+	/* A path segment that is no tracking number (a phone, a name) is never recorded. */
+	if (!j->audit.tracking_no[0] && tn_valid(r->app->cfg.tracking_prefix, r->tn))
 		snprintf(j->audit.tracking_no, sizeof(j->audit.tracking_no), "%s", r->tn);
 	r->cont = cont;
 	r->deferred = true;
@@ -438,12 +440,13 @@ static bool path_match(const char *pattern, const char *path, char tn[TN_MAX])
 static const struct route *route_find(const char *method, const char *path, char tn[TN_MAX],
 				      char *allow, size_t allow_len)
 {
+	static const char *const methods[] = {"GET", "POST"};
+	bool takes[ARRAY_SIZE(methods)] = {false};
 	size_t used = 0;
 
 	allow[0] = '\0';
 	for (size_t i = 0; i < routes_count; i++) {
 		char t[TN_MAX] = "";
-		int n;
 
 		if (!path_match(routes[i].pattern, path, t))
 			continue;
@@ -451,8 +454,15 @@ static const struct route *route_find(const char *method, const char *path, char
 			memcpy(tn, t, TN_MAX);
 			return &routes[i];
 		}
-		n = snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "",
-			     routes[i].method);
+		for (size_t m = 0; m < ARRAY_SIZE(methods); m++)
+			if (strcmp(routes[i].method, methods[m]) == 0)
+				takes[m] = true;
+	}
+	for (size_t m = 0; m < ARRAY_SIZE(methods); m++) {
+		int n;
+		if (!takes[m])
+			continue;
+		n = snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", methods[m]);
 		if (n > 0 && (size_t)n < allow_len - used)
 			used += (size_t)n;
 	}
@@ -529,6 +539,8 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 	MHD_add_response_header(resp, "X-Request-Id", r->id);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (r->status == 401)
+		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"waybill\"");
 	for (size_t i = 0; i < ARRAY_SIZE(r->extra_header); i++) {
 		char *colon = strchr(r->extra_header[i], ':');
 		if (colon) {
@@ -744,6 +756,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (r->status == 404 && misses_count(r))
 		misses_note(r);
 	/* Method, route pattern, tracking number, status, time, caller: never a body or a query. */
+	/* The tracking number only when it is one: a path may carry anything. */
+	if (r->tn[0] && !tn_valid(app->cfg.tracking_prefix, r->tn))
+		snprintf(r->tn, sizeof(r->tn), "(invalid)");
 	if (!(r->route && r->route->roles == 0 && r->status == 200))
 		log_msg(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN, r->id,
 			"%s %s%s%s %u %.2fms actor=%s%s", r->method,

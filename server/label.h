@@ -1,0 +1,121 @@
+/*
+ * label.h - PDF waybill labels (API.md "Labels", DESIGN.md "Labels").
+ *
+ * The only user of hpdf.h (libharu) and zint.h (libzint).  Layouts come from
+ * template files, one per size (templates/100x150.tmpl ...; the format is
+ * described at the top of label.c).  Personal fields are accepted only as
+ * struct masked, which only mask.c makes: a raw phone cannot reach a label.
+ *
+ * A label_ctx is built once per process (templates parsed and checked, the
+ * font loaded and measured) and is read-only afterwards: label_render() may
+ * run in any number of threads at once on the same context.
+ */
+#ifndef WAYBILL_LABEL_H
+#define WAYBILL_LABEL_H
+
+#include "common.h"
+#include "mask.h"
+
+#define LABEL_TN_MAX 24	     /* "ABCD" + 18 digits + NUL, rounded (= TN_MAX) */
+#define LABEL_REGION_MAX 132 /* 32 code points of up to 4 bytes, + NUL */
+#define LABEL_MAX_PAGES 1000 /* per document; the API allows 500 */
+#define LABEL_DEFAULT_SIZE "100x150"
+
+/* A province, city and district, in the clear (not personal data). */
+struct label_region {
+	char province[LABEL_REGION_MAX]; /* "广东省" */
+	char city[LABEL_REGION_MAX];	 /* "深圳市"; same as province for 北京市 etc. */
+	char district[LABEL_REGION_MAX]; /* "宝安区" */
+};
+
+/* What one label shows.  Strings are UTF-8, NUL-terminated; "" when absent. */
+struct label_fields {
+	char tracking_no[LABEL_TN_MAX]; /* "WB123456789012345678": the barcodes */
+	struct label_region dest;	/* the sort line and the address's start */
+	struct masked rcpt_name;	/* mask_name() */
+	struct masked rcpt_phone;	/* mask_phone() */
+	struct masked rcpt_address;	/* mask_address() of the part under the district */
+	char vnum[16];			/* virtual number, "" when none */
+	char ext[8];			/* its extension, "" when none */
+	struct masked sndr_name;
+	struct masked sndr_phone;
+	struct label_region sndr; /* the sender's region only: no street */
+	int weight_g;		  /* grams, > 0 */
+	int count;		  /* parcels, > 0 */
+};
+
+struct label_ctx;  /* templates + font, shared by all threads */
+struct label_tmpl; /* one size, owned by its label_ctx */
+
+/*
+ * Load every "*.tmpl" file in templates_dir and the font (face 0 of
+ * font_path; a TrueType font or collection with CJK glyphs, e.g.
+ * /usr/share/fonts/truetype/wqy/wqy-microhei.ttc).  On ST_OK *out is the
+ * caller's (label_ctx_free).  Otherwise err gets one line naming the file,
+ * the line and the problem ("templates/76x130.tmpl:9: zone tracking: narrow
+ * bar 0.300 mm is below 0.375 mm"); ST_INVALID for a bad template, ST_IO
+ * when a file cannot be read, ST_NOMEM.
+ */
+enum st label_ctx_new(const char *templates_dir, const char *font_path, struct label_ctx **out,
+		      char *err, size_t errlen);
+void label_ctx_free(struct label_ctx *ctx);
+
+/* The template of a size ("100x150"); NULL or "" is LABEL_DEFAULT_SIZE.
+ * NULL when there is no such size.  Borrowed from ctx. */
+const struct label_tmpl *label_tmpl_find(const struct label_ctx *ctx, const char *size);
+
+/*
+ * Render npages labels (1..LABEL_MAX_PAGES) as one PDF, one page per label
+ * in the order given, with one embedded font subset for the whole document.
+ * On ST_OK *pdf (malloc'd, the caller frees it with free()) holds *len bytes.
+ * ST_INVALID when a field cannot be printed (empty or non-ASCII tracking
+ * number, a tracking number too long for the barcode zone, weight or count
+ * not positive); ST_TOOBIG for too many pages; ST_NOMEM; ST_INTERNAL.
+ * Thread-safe.
+ */
+enum st label_render(const struct label_ctx *ctx, const struct label_tmpl *tmpl,
+		     const struct label_fields *pages, size_t npages, unsigned char **pdf,
+		     size_t *len);
+
+/* --- inspection, for tests and tools ----------------------------------- */
+
+/* The size name ("100x150") and the page size in millimetres. */
+const char *label_tmpl_size(const struct label_tmpl *t);
+void label_tmpl_page(const struct label_tmpl *t, double *w_mm, double *h_mm);
+
+/* A zone of a template, in millimetres from the page's top-left corner. */
+struct label_zone_info {
+	const char *kind; /* "sort", "tracking", "recipient", ... */
+	double x, y, w, h;
+};
+size_t label_tmpl_zone_count(const struct label_tmpl *t);
+void label_tmpl_zone(const struct label_tmpl *t, size_t i, struct label_zone_info *out);
+
+/* Something drawn, with the box its ink can reach (mm, top-left origin). */
+enum label_item_kind {
+	LABEL_ITEM_TEXT,
+	LABEL_ITEM_CODE128, /* module: narrow bar width */
+	LABEL_ITEM_QR,	    /* module: QR module size */
+	LABEL_ITEM_FILL,    /* a filled shape, e.g. the 收/寄 badge */
+};
+struct label_item {
+	enum label_item_kind kind;
+	size_t page; /* 0-based */
+	size_t zone; /* index for label_tmpl_zone() */
+	double x0, y0, x1, y1;
+	double module; /* barcodes, mm */
+	double size;   /* text, points */
+	double height; /* barcodes: bar height, mm */
+};
+/* Filled by label_render_trace(); start zeroed, free items with free(). */
+struct label_trace {
+	struct label_item *items;
+	size_t n, cap;
+};
+
+/* label_render() that also records every item drawn (trace may be NULL). */
+enum st label_render_trace(const struct label_ctx *ctx, const struct label_tmpl *tmpl,
+			   const struct label_fields *pages, size_t npages, unsigned char **pdf,
+			   size_t *len, struct label_trace *trace);
+
+#endif

@@ -19,7 +19,9 @@
 #include "log.h"
 #include "store.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <signal.h>
 
 #define DRAIN_TIMEOUT_S 10
@@ -65,6 +67,11 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Everything that can refuse a start is checked before anything is opened. */
+	if (app.cfg.tls_cert[0] && access(app.cfg.tls_cert, R_OK) != 0)
+		fatal("tls_cert %s: %s", app.cfg.tls_cert, strerror(errno));
+	if (app.cfg.tls_key[0] && access(app.cfg.tls_key, R_OK) != 0)
+		fatal("tls_key %s: %s", app.cfg.tls_key, strerror(errno));
 	if (crypto_init() != ST_OK)
 		fatal("libsodium failed to initialise");
 	if (keyring_load(app.cfg.key_file, &app.kr, err, sizeof(err)) != ST_OK)

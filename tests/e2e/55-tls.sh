@@ -1,0 +1,77 @@
+#!/bin/sh
+# 55-tls: with tls_cert and tls_key set, waybilld serves HTTPS only; a
+# certificate without its key, or an unreadable one, stops it at start with
+# one line on stderr.
+[ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+start_daemon
+stop_daemon
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj /CN=localhost -keyout "$DIR/tls.key" -out "$DIR/tls.crt" 2>/dev/null
+chmod 600 "$DIR/tls.key"
+check "a test certificate was made" test -s "$DIR/tls.crt"
+
+daemon_tls() {
+	PORT=$(pick_port)
+	"$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen "127.0.0.1:$PORT" \
+		--tls-cert "$DIR/tls.crt" --tls-key "$DIR/tls.key" 2>>"$DIR/log" &
+	DPID=$!
+	for _ in $(seq 100); do
+		curl -skf -o /dev/null --max-time 1 "https://127.0.0.1:$PORT/healthz" && return 0
+		kill -0 "$DPID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+if daemon_tls; then
+	ok "waybilld starts with tls_cert and tls_key"
+	code=$(curl -s -o "$DIR/h.json" -w '%{http_code}' --cacert "$DIR/tls.crt" \
+		--resolve "localhost:$PORT:127.0.0.1" "https://localhost:$PORT/healthz")
+	expect_status "HTTPS /healthz verifies against the certificate" 200 "$code"
+	fixture 0 >"$DIR/o.json"
+	code=$(curl -s -o "$DIR/r.json" -w '%{http_code}' --cacert "$DIR/tls.crt" \
+		--resolve "localhost:$PORT:127.0.0.1" -H "Authorization: Bearer ${TOK[c1]}" \
+		-H 'Content-Type: application/json' --data-binary "@$DIR/o.json" \
+		"https://localhost:$PORT/v1/orders")
+	expect_status "an order over HTTPS" 201 "$code"
+	check "the order view came back over HTTPS" jq -e '.tracking_no | test("^WB[0-9]{18}$")' \
+		"$DIR/r.json"
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$PORT/healthz")
+	check "plain HTTP to the TLS port gets no answer" test "$code" = 000
+	kill -TERM "$DPID"
+	wait "$DPID"
+	expect_status "SIGTERM exits 0 (TLS)" 0 "$?"
+	DPID=
+else
+	fail "waybilld starts with tls_cert and tls_key" "$(tail -n 3 "$DIR/log")"
+fi
+
+# Refusals at start: one line on stderr, non-zero exit.
+refuse() {
+	local name=$1
+	shift
+	"$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen "127.0.0.1:$(pick_port)" "$@" \
+		>/dev/null 2>"$DIR/err" &
+	local pid=$!
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		wait "$pid" 2>/dev/null
+		fail "$name" "it started"
+		return
+	fi
+	wait "$pid"
+	local rc=$?
+	if [ "$rc" -ne 0 ] && [ "$(wc -l <"$DIR/err")" -eq 1 ]; then
+		ok "$name"
+	else
+		fail "$name" "exit $rc, stderr: $(head -c 300 "$DIR/err")"
+	fi
+}
+refuse "tls_cert without tls_key is refused" --tls-cert "$DIR/tls.crt"
+refuse "an unreadable certificate is refused" --tls-cert "$DIR/nope.crt" --tls-key "$DIR/tls.key"
+
+finish

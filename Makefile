@@ -171,3 +171,23 @@ lint: $(BUILD)/.deps-dev
 
 clean:
 	rm -rf build build-san bin
+
+# --- labels: sample renderer and docs pictures ---------------------------
+# label_sample renders fixture orders to a PDF (tests/unit/label_sample.c);
+# `make docs` turns one label of each size into docs/label-SIZE.png at a
+# thermal printer's 203 dpi.
+LABEL_SIZES := 100x150 100x180 76x130
+
+$(BUILD)/tests/label_sample: tests/unit/label_sample.c $(BUILD)/libwaybill.a
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -Iserver -MMD -MP -o $@ $< $(BUILD)/libwaybill.a \
+	  $(PKG_LIBS) $(LIBS) $(LDFLAGS)
+
+-include $(BUILD)/tests/label_sample.d
+
+docs: $(LABEL_SIZES:%=docs/label-%.png)
+
+docs/label-%.png: $(BUILD)/tests/label_sample templates/%.tmpl tests/data/orders.jsonl
+	$(Q)$(BUILD)/tests/label_sample -s $* -i 0 -o $(BUILD)/label-$*.pdf
+	$(Q)pdftoppm -r 203 -png -singlefile $(BUILD)/label-$*.pdf docs/label-$* 2>/dev/null

@@ -101,6 +101,8 @@ enum st font_new(const char *path, unsigned index, struct font **out)
 	struct font *f = NULL;
 	hb_font_t *hf = NULL;
 	hb_blob_t *glyf = NULL;
+	struct font_cps *warm = NULL;
+	int fd = -1;
 
 	f = calloc(1, sizeof(*f));
 	if (!f) {
@@ -131,9 +133,23 @@ enum st font_new(const char *path, unsigned index, struct font **out)
 		goto out;
 	}
 	hb_face_make_immutable(f->face);
+	/* Build HarfBuzz's lazily loaded tables now, not in the first request. */
+	warm = calloc(1, sizeof(*warm));
+	if (!warm) {
+		st = ST_NOMEM;
+		goto out;
+	}
+	font_cps_add(warm, '?');
+	font_cps_add(warm, 0x6536);
+	st = font_subset_fd(f, warm, &fd, NULL);
+	if (st != ST_OK)
+		goto out;
 	*out = f;
 	f = NULL;
 out:
+	if (fd >= 0)
+		close(fd);
+	free(warm);
 	hb_blob_destroy(glyf);
 	hb_font_destroy(hf);
 	font_free(f);
@@ -283,7 +299,7 @@ static void compact_cmap(struct buf *b, const uint32_t *cps, const uint16_t *gid
 	buf_u16(b, (unsigned)(2 * nseg - 2 * sr));
 	for (size_t k = 0; k < nseg; k++)
 		buf_u16(b, seg[2 * k + 1]); /* endCode */
-	buf_u16(b, 0);                      /* reservedPad */
+	buf_u16(b, 0);			    /* reservedPad */
 	for (size_t k = 0; k < nseg; k++)
 		buf_u16(b, seg[2 * k]); /* startCode */
 	for (size_t k = 0; k < nseg; k++)
@@ -330,7 +346,8 @@ static enum st sfnt_build(hb_face_t *built, const struct font *f, const struct f
 			uint32_t cp = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(bits));
 			hb_codepoint_t gid = 0;
 			bits &= bits - 1;
-			if (cp == 0xffff || !hb_font_get_nominal_glyph(sf, cp, &gid) || gid > 0xffff)
+			if (cp == 0xffff || !hb_font_get_nominal_glyph(sf, cp, &gid) ||
+			    gid > 0xffff)
 				continue;
 			cps[n] = cp;
 			gids[n++] = (uint16_t)gid;

@@ -1236,33 +1236,54 @@ static double draw_badge(struct render *r, const struct box *b, double font, uin
 	return side;
 }
 
-/* Fill the runs of dark modules of zint's grid, one rectangle per run,
- * in a coordinate system of one module (Code 128: of one bar height). */
+static bool module_dark(const struct zint_symbol *s, int row, int x)
+{
+	return s->encoded_data[row][x >> 3] >> (x & 7) & 1;
+}
+
+/*
+ * Fill zint's grid of dark modules with as few rectangles as a greedy cover
+ * gives (each rectangle costs libharu real work): from each dark module not
+ * yet covered, take the longest run to the right, then grow it down while
+ * the rows below are dark and uncovered across the same width.  Drawn in a
+ * coordinate system of one module (Code 128: one bar height), so the
+ * content stream holds small integers.
+ */
 static void draw_modules(struct render *r, double x_mm, double y_mm, double mod_w, double mod_h,
 			 bool one_row)
 {
-	struct zint_symbol *s = r->sym;
-	int rows = one_row ? 1 : s->rows;
+	const struct zint_symbol *s = r->sym;
+	int rows = one_row ? 1 : s->rows, w = s->width;
+	unsigned char *done = calloc((size_t)rows * (size_t)w, 1);
 
+	if (!done) {
+		render_fail(r, ST_NOMEM);
+		return;
+	}
 	HPDF_Page_GSave(r->page);
 	HPDF_Page_Concat(r->page, (HPDF_REAL)(mod_w * MM_PT), 0, 0, (HPDF_REAL)(mod_h * MM_PT),
 			 (HPDF_REAL)pdf_x(x_mm), (HPDF_REAL)pdf_y(r, y_mm + rows * mod_h));
 	for (int row = 0; row < rows; row++) {
-		int x = 0;
-		while (x < s->width) {
-			if (!(s->encoded_data[row][x >> 3] >> (x & 7) & 1)) {
-				x++;
+		for (int x = 0; x < w; x++) {
+			if (done[row * w + x] || !module_dark(s, row, x))
 				continue;
+			int x1 = x, y1 = row + 1;
+			while (x1 < w && !done[row * w + x1] && module_dark(s, row, x1))
+				x1++;
+			for (bool full = true; full && y1 < rows; y1 += full) {
+				for (int k = x; k < x1 && full; k++)
+					full = !done[y1 * w + k] && module_dark(s, y1, k);
 			}
-			int start = x;
-			while (x < s->width && (s->encoded_data[row][x >> 3] >> (x & 7) & 1))
-				x++;
-			HPDF_Page_Rectangle(r->page, (HPDF_REAL)start, (HPDF_REAL)(rows - 1 - row),
-					    (HPDF_REAL)(x - start), 1);
+			for (int y = row; y < y1; y++)
+				memset(done + y * w + x, 1, (size_t)(x1 - x));
+			HPDF_Page_Rectangle(r->page, (HPDF_REAL)x, (HPDF_REAL)(rows - y1),
+					    (HPDF_REAL)(x1 - x), (HPDF_REAL)(y1 - row));
+			x = x1 - 1;
 		}
 	}
 	HPDF_Page_Fill(r->page);
 	HPDF_Page_GRestore(r->page);
+	free(done);
 }
 
 static void draw_tracking(struct render *r, const struct zone *z, const struct label_fields *f)

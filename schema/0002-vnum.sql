@@ -31,4 +31,6 @@ CREATE TABLE vnum_bindings (
 CREATE INDEX vnum_bindings_slot ON vnum_bindings (vnum, ext);
 CREATE INDEX vnum_bindings_callback ON vnum_bindings (vnum, recipient_index)
 	WHERE recipient_index IS NOT NULL;
-CREATE INDEX vnum_bindings_rest ON vnum_bindings (reusable_at) WHERE released = 0;
+-- Only ended bindings rest; open ones are not indexed here (cheaper inserts).
+CREATE INDEX vnum_bindings_rest ON vnum_bindings (reusable_at)
+	WHERE released = 0 AND reusable_at IS NOT NULL;

@@ -59,10 +59,15 @@
  * collects the code points every page will draw, the font subset is cut
  * from that set (one subset for the whole batch), and the second pass draws.
  *
- * Barcodes are libzint's module grids drawn as filled rectangles (runs of
- * dark modules merged), in a coordinate system scaled to one module, so the
- * content stream holds small integers.  Module sizes are whole 203-dpi
- * printer dots (0.125 mm), so bars print evenly on a thermal printer.
+ * Barcodes are libzint's module grids drawn as filled rectangles (a greedy
+ * cover of the dark modules), in a coordinate system scaled to one module,
+ * so the content stream holds small integers.  Module sizes are whole
+ * 203-dpi printer dots (0.125 mm), so bars print evenly on a thermal
+ * printer: the Code 128 narrow bar is the template's module rounded to
+ * dots, lowered (never below 3 dots = 0.375 mm) when a longer tracking
+ * number would not fit its zone with 10-module quiet zones, and refused
+ * (ST_INVALID) when it does not fit even so; the QR module is the largest
+ * whole-dot size that fits the zone with its 4-module quiet zone.
  *
  * The PDF holds no personal data beyond the masked text drawn: Producer and
  * Creator are "waybill", there is no title, author, date, link or action.

@@ -71,7 +71,8 @@ const struct label_tmpl *label_tmpl_find(const struct label_ctx *ctx, const char
  * ST_INVALID when a field cannot be printed (empty or non-ASCII tracking
  * number, a tracking number too long for the barcode zone, weight or count
  * not positive); ST_TOOBIG for too many pages; ST_NOMEM; ST_INTERNAL.
- * Thread-safe.
+ * Thread-safe.  Needs about 200 KiB of stack: libharu 2.3.0 keeps a 128 KiB
+ * table on it while it builds the document's font.
  */
 enum st label_render(const struct label_ctx *ctx, const struct label_tmpl *tmpl,
 		     const struct label_fields *pages, size_t npages, unsigned char **pdf,

@@ -186,12 +186,20 @@ static void cont_print(struct request *r)
 		 ps->n == 1 ? ps->tns[0] : "labels");
 }
 
+/* Render; on failure the request is answered. */
 static enum st render(struct request *r, struct print_state *ps, const struct label_tmpl *t)
 {
 	enum st st = label_render(r->app->labels, t, ps->pages, ps->n, &ps->pdf, &ps->pdf_len);
 
 	/* The masked fields are not needed once drawn. */
 	explicit_bzero(ps->pages, ps->n * sizeof(*ps->pages));
+	if (st == ST_INVALID)
+		http_reply_error(r, ST_INVALID, "size_too_small",
+				 "this label size cannot print this service's tracking numbers "
+				 "(a longer tracking_prefix); use a larger size",
+				 "size");
+	else if (st != ST_OK)
+		http_reply_st(r, st);
 	return st;
 }
 
@@ -232,12 +240,12 @@ void h_label_one(struct request *r)
 		http_audit_then_fail(r, st, denied ? "denied" : NULL, NULL);
 		return;
 	}
-	if (st == ST_OK)
-		st = render(r, ps, t);
 	if (st != ST_OK) {
 		http_reply_st(r, st);
 		return;
 	}
+	if (render(r, ps, t) != ST_OK)
+		return;
 	http_defer(r, tx_print, ps, cont_print);
 }
 
@@ -333,11 +341,8 @@ void h_label_batch(struct request *r)
 			return;
 		}
 	}
-	st = render(r, ps, t);
-	if (st != ST_OK) {
-		http_reply_st(r, st);
+	if (render(r, ps, t) != ST_OK)
 		return;
-	}
 	snprintf(r->job.audit.action, sizeof(r->job.audit.action), "label.batch");
 	snprintf(r->job.audit.reason, sizeof(r->job.audit.reason), "%zu labels", n);
 	http_defer(r, tx_print, ps, cont_print);

@@ -24,6 +24,7 @@
 
 #include "label.h"
 #include "mask.h"
+#include "order.h"
 
 #define SAMPLE_FONT "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 #define SAMPLE_FIXTURES "tests/data/orders.jsonl"
@@ -39,33 +40,15 @@ struct sample_order {
 	int weight_g, count;
 };
 
-/*
- * Phones to E.164 for mask_phone(), as order.c stores them: mainland
- * mobiles in any notation, landlines 0AAA-NNNNNNN, or "+CC...".
- */
+/* Phones to E.164 for mask_phone(), exactly as order.c stores them. */
 static bool sample_phone_e164(const char *raw, char out[24])
 {
-	char d[24];
-	size_t n = 0;
-	bool plus = raw[0] == '+';
+	char e164[PHONE_E164_MAX];
 
-	for (const char *p = raw + plus; *p; p++) {
-		if (*p == ' ' || *p == '-' || *p == '(' || *p == ')')
-			continue;
-		if (*p < '0' || *p > '9' || n + 1 >= sizeof(d))
-			return false;
-		d[n++] = *p;
-	}
-	d[n] = '\0';
-	if (plus)
-		return snprintf(out, 24, "+%s", d) < 24;
-	if (strncmp(d, "0086", 4) == 0)
-		return snprintf(out, 24, "+%s", d + 2) < 24;
-	if (n == 11 && d[0] == '1')
-		return snprintf(out, 24, "+86%s", d) < 24;
-	if (d[0] == '0' && n >= 10 && n <= 12)
-		return snprintf(out, 24, "+86%s", d + 1) < 24;
-	return false;
+	if (phone_normalize(raw, e164) != ST_OK)
+		return false;
+	snprintf(out, 24, "%s", e164);
+	return true;
 }
 
 static bool sample_str(const cJSON *obj, const char *key, char *out, size_t len)

@@ -13,7 +13,7 @@
 #           mm_pts MM                        MM in points
 #           tmpl_zone SIZE KIND              "X Y W H" (mm) of the first KIND zone of a template
 # Personal data: pii_of JSONL OUT            grep -F patterns (lib's fixtures_pii) of those orders
-#           phone_forms PHONE                every notation of a phone we may need to look for
+#           phone_forms [PHONE...]           every notation of those phones (or of stdin's)
 #           grep_pii NAME PATTERNS FILE...   none of the patterns in the raw bytes
 # Other:    metric NAME                      a value from /metrics
 #           wait_until SECS CMD...           poll CMD every 0.2 s; 0 when it succeeded
@@ -102,11 +102,12 @@ pii_of() {
 	FIXTURES=$1 fixtures_pii "$2"
 }
 
-# phone_forms PHONE: E.164, digits, national (with and without trunk 0),
-# and for mainland mobiles the spaced and dashed forms.
+# phone_forms [PHONE...]: E.164, digits, national (with and without the trunk
+# 0), and for mainland mobiles the spaced and dashed forms; of the arguments,
+# or of the phones on stdin (one a line) when there are none.
 phone_forms() {
-	jq -rn --arg p "$1" '
-	  ($p | gsub("[^0-9]"; "")) as $d
+	{ if [ $# -gt 0 ]; then printf '%s\n' "$@"; else cat; fi; } | jq -rR '
+	  . as $p | ($p | gsub("[^0-9]"; "")) as $d
 	  | (if ($p | test("^\\+")) then ($d | ltrimstr("86"))
 	     elif ($d | test("^0")) then ($d | ltrimstr("0")) else $d end) as $n
 	  | $p, $d, $n, ("+86" + $n), ("86" + $n), ("0" + $n),

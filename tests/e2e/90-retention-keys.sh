@@ -1,0 +1,259 @@
+#!/bin/sh
+# 90-retention-keys: retention (API.md "Retention": erase at delivery, return
+# or cancellation + retention_days; 410 afterwards; nothing left in the
+# database files), key rotation and rewrap under load, key retirement, a
+# sealed blob moved to another row (integrity error, no personal data), and
+# waybillctl audit export (chain links, --since).
+[ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_more.sh"
+
+command -v sqlite3 >/dev/null || { fail tools "sqlite3 is not installed"; finish; }
+start_daemon --retention-days 0 --purge-interval-s 1 --admin-reveals-per-day 1000
+sql() { sqlite3 "$DIR/db" "$@" 2>&1; }
+
+# ---- retention ------------------------------------------------------------------
+
+post_fixtures "${TOK[c1]}" "$DIR/map" $(seq 0 49)
+check "setup: 50 orders created" awk '$3 != 201 { exit 1 } END { exit NR != 50 }' "$DIR/map"
+TNS=($(awk '{ print $2 }' "$DIR/map"))
+for i in $(seq 0 19); do
+	api POST "/v1/orders/${TNS[i]}/assign" "${TOK[dep1]}" -d '{"courier":"c2"}'
+	[ "$STATUS" = 200 ] || fail "assign ${TNS[i]} to c2" "HTTP $STATUS"
+done
+# 0-6 cancelled by the depot, 7-9 returned and 10-19 delivered by the courier
+ENDED_OK=1
+for i in $(seq 0 6); do set_status "${TOK[dep1]}" "${TNS[i]}" cancelled || ENDED_OK=0; done
+for i in $(seq 7 9); do set_status "${TOK[c2]}" "${TNS[i]}" picked_up returned || ENDED_OK=0; done
+for i in $(seq 10 19); do
+	set_status "${TOK[c2]}" "${TNS[i]}" picked_up in_transit out_for_delivery delivered || ENDED_OK=0
+done
+check "20 orders ended: 7 cancelled, 3 returned, 10 delivered" test "$ENDED_OK" = 1
+V_DELIVERED=$(jb .virtual_number) E_DELIVERED=$(jb .extension) T_DELIVERED=${TNS[19]}
+# the purge thread runs every purge_interval_s (on its housekeeping tick)
+t0=$SECONDS
+if wait_until 15 bash -c '"$1" --db "$2/db" --key-file "$2/key" purge --dry-run | grep -q "^0 orders"' _ "$WBCTL" "$DIR"; then
+	ok "purge: the daemon erased every due order within $((SECONDS - t0)) s"
+else
+	fail "purge: the daemon erased every due order within 15 s" "$(ctl purge --dry-run 2>&1)"
+fi
+audit_all "$DIR/purge.json" "actor=waybilld"
+check "purge: retention.purge audit entries account for 20 orders" \
+	jq -e '[.[] | select(.action == "retention.purge") | .reason | capture("(?<n>[0-9]+)").n | tonumber] | add == 20' "$DIR/purge.json"
+check "purge: the entries name no order and hold no personal data" \
+	jq -e 'all(.[] | select(.action == "retention.purge"); (.reason | test("^erased [0-9]+ orders$")))' "$DIR/purge.json"
+check "purge: sealed blob and wrapped key gone, tracking number, status and dates kept (20 rows)" \
+	test "$(sql "select count(*) from orders where sealed is null and wrapped_dek is null and erased_at is not null
+		and tracking_no like 'WB%' and status in ('cancelled','returned','delivered') and ended_at is not null")" = 20
+check "purge: the other 30 keep theirs" \
+	test "$(sql "select count(*) from orders where sealed is not null and wrapped_dek is not null")" = 30
+
+bad=
+for i in $(seq 0 19); do
+	t=${TNS[i]}
+	api GET "/v1/orders/$t" "${TOK[dep1]}"
+	[ "$STATUS" = 410 ] || bad="$bad $i:view=$STATUS"
+	api GET "/v1/orders/$t/label.pdf" "${TOK[dep1]}"
+	[ "$STATUS" = 410 ] || bad="$bad $i:label=$STATUS"
+	api GET "/v1/orders/$t/delivery" "${TOK[c2]}"
+	[ "$STATUS" = 410 ] || bad="$bad $i:delivery=$STATUS"
+	api GET "/v1/admin/orders/$t?reason=ticket%20R-$i" "${TOK[adm1]}"
+	[ "$STATUS" = 410 ] || bad="$bad $i:reveal=$STATUS"
+done
+check "the 20 erased orders: masked view, label, delivery view and admin reveal all 410${bad:+ (not:$bad)}" test -z "$bad"
+bad=
+for i in $(seq 20 49); do
+	t=${TNS[i]}
+	api GET "/v1/orders/$t" "${TOK[dep1]}"
+	[ "$STATUS" = 200 ] || bad="$bad $i:view=$STATUS"
+	api GET "/v1/orders/$t/label.pdf?size=76x130" "${TOK[dep1]}"
+	[ "$STATUS" = 200 ] || bad="$bad $i:label=$STATUS"
+	api GET "/v1/admin/orders/$t?reason=ticket%20R-$i" "${TOK[adm1]}"
+	[ "$STATUS" = 200 ] || bad="$bad $i:reveal=$STATUS"
+done
+check "the 30 orders not due: masked view, label and admin reveal 200${bad:+ (not:$bad)}" test -z "$bad"
+api GET "/v1/orders?limit=200" "${TOK[dep1]}"
+check "list: the 20 erased orders show as erased, with no personal fields" \
+	jq -e '[.orders[] | select(.erased == true)] | length == 20 and all(has("recipient") | not)' "$BODY"
+route_body=$(jq -nc --arg v "$V_DELIVERED" --arg e "$E_DELIVERED" '{caller: "+8613900000002", called: $v, extension: $e}')
+api POST /v1/calls/route "${TOK[tel1]}" -d "$route_body"
+expect_status "a purged order's binding forwards nowhere (the phone is gone): 404" 404 "$STATUS"
+check "purge dry-run: 0 due" bash -c '"$@" | grep -q "^0 orders are due"' _ "$WBCTL" --db "$DIR/db" --key-file "$DIR/key" purge --dry-run
+
+# the 50 orders' personal data in the database files: none in clear
+head -n 50 "$FIXTURES" >"$DIR/fifty.jsonl"
+pii_of "$DIR/fifty.jsonl" "$DIR/pii50"
+for f in db db-wal db-shm; do [ -e "$DIR/$f" ] && cp "$DIR/$f" "$DIR/live-$f"; done
+grep_pii "database files while running" "$DIR/pii50" "$DIR"/live-db*
+stop_daemon "sigterm exits 0 (after the purge)"
+for f in "$DIR/db" "$DIR/db-wal" "$DIR/db-shm"; do
+	if [ -e "$f" ]; then grep_pii "database files after stop" "$DIR/pii50" "$f"; else ok "after stop: $(basename "$f") absent"; fi
+done
+
+# ---- key rotation and rewrap under load --------------------------------------------
+
+daemon_up --admin-reveals-per-day 1000 || die restart "waybilld did not come back"
+mkdir -p "$DIR/load/in"
+for r in 0 1 2 3 4 5; do jq -c --arg r "$r" '.client_order_id = "load-\($r)-" + .client_order_id' "$FIXTURES"; done |
+	awk -v d="$DIR/load/in" '{ f = d "/" NR ".json"; print > f; close(f) }'
+# load WORKER: post an order, read it back, read one of the kept orders; until $DIR/stop
+load() {
+	local w=$1 i=0 tn code
+	while [ ! -e "$DIR/stop" ] && [ "$i" -lt 1400 ]; do
+		i=$((i + 1))
+		code=$(curl -s -o "$DIR/load/$w.out" -w '%{http_code}' --max-time 10 -X POST \
+			-H "Authorization: Bearer ${TOK[c1]}" -H "Content-Type: application/json" \
+			--data-binary "@$DIR/load/in/$((w * 1400 + i)).json" "$URL/v1/orders")
+		echo "$code POST" >>"$DIR/load/$w.log"
+		tn=$(jq -r '.tracking_no // empty' "$DIR/load/$w.out" 2>/dev/null)
+		if [ -n "$tn" ]; then
+			echo "$tn" >>"$DIR/load/$w.tns"
+			echo "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Authorization: Bearer ${TOK[dep1]}" "$URL/v1/orders/$tn") GET" >>"$DIR/load/$w.log"
+		fi
+		echo "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Authorization: Bearer ${TOK[dep1]}" "$URL/v1/orders/${TNS[20 + i % 30]}") GET" >>"$DIR/load/$w.log"
+	done
+}
+rm -f "$DIR/stop"
+load 0 &
+L0=$!
+load 1 &
+L1=$!
+sleep 3
+ctl key rotate >"$DIR/rotate.out" 2>&1
+check "key rotate: version 2 is current" grep -q "key version 2 is current" "$DIR/rotate.out"
+sleep 2
+ctl key rewrap >"$DIR/rewrap.out" 2>&1
+check "key rewrap under load: exits 0, nothing left on older versions ($(tr '\n' ' ' <"$DIR/rewrap.out"))" \
+	grep -q "; 0 left on older versions" "$DIR/rewrap.out"
+sleep 3
+touch "$DIR/stop"
+wait "$L0" "$L1"
+cat "$DIR"/load/[01].log >"$DIR/load.log"
+echo "# load during rotate + rewrap: $(grep -c POST "$DIR/load.log") orders posted, $(grep -c GET "$DIR/load.log") reads"
+check "load: every answer 200/201, no 5xx ($(awk '{ print $1 }' "$DIR/load.log" | sort | uniq -c | tr '\n' ' '))" \
+	awk '$1 != 200 && $1 != 201 { exit 1 }' "$DIR/load.log"
+check "load: at least 100 orders posted meanwhile" test "$(grep -c POST "$DIR/load.log")" -ge 100
+check "sqlite: no data key left on a version below 2" \
+	test "$(sql "select count(*) from orders where wrapped_dek is not null and kek_version < 2")" = 0
+check "sqlite: no courier phone key left on a version below 2" \
+	test "$(sql "select count(*) from accounts where phone_wrapped_dek is not null and phone_kek_version < 2")" = 0
+cat "$DIR"/load/*.tns >"$DIR/all.tns"
+printf '%s\n' "${TNS[@]:20}" >>"$DIR/all.tns"
+# every_order_opens NAME: GET each order as the depot, all 200
+every_order_opens() {
+	awk '{ print NR, "/v1/orders/" $1 }' "$DIR/all.tns" | bulk GET "${TOK[dep1]}" "$DIR/open.$1"
+	check "$1: all $(wc -l <"$DIR/all.tns") orders open ($(awk '{ print $2 }' "$DIR/open.$1.codes" | sort | uniq -c | tr '\n' ' '))" \
+		awk '$2 != 200 { exit 1 }' "$DIR/open.$1.codes"
+}
+every_order_opens "after rotate + rewrap"
+
+if ctl key retire 1 >"$DIR/retire1.out" 2>&1; then
+	fail "key retire 1 refuses" "it succeeded: $(cat "$DIR/retire1.out")"
+else
+	ok "key retire 1 refuses: $(head -c 160 "$DIR/retire1.out")"
+fi
+check "key retire 1: the refusal says why" grep -qi "anchor\|token\|audit" "$DIR/retire1.out"
+if ctl key retire 2 >"$DIR/retire2a.out" 2>&1; then
+	fail "key retire 2 while current refuses" "it succeeded"
+else
+	ok "key retire 2 while it is current refuses"
+fi
+ctl key rotate >"$DIR/rotate3.out" 2>&1
+check "second key rotate: version 3" grep -q "key version 3 is current" "$DIR/rotate3.out"
+ctl key rewrap >"$DIR/rewrap3.out" 2>&1
+check "second rewrap: nothing left on older versions" grep -q "; 0 left on older versions" "$DIR/rewrap3.out"
+if ctl key retire 2 >"$DIR/retire2.out" 2>&1; then ok "key retire 2 succeeds"; else fail "key retire 2 succeeds" "$(cat "$DIR/retire2.out")"; fi
+sleep 1.2 # the daemon looks at the key file at most once a second
+every_order_opens "after retiring version 2"
+api GET "/v1/admin/orders/${TNS[20]}?reason=ticket%20K-1" "${TOK[adm1]}"
+expect_status "after retiring version 2: a reveal" 200 "$STATUS"
+check "after retiring version 2: the audit chain verifies" ctl audit verify
+stop_daemon "sigterm exits 0 (after retiring version 2)"
+daemon_up || die restart "waybilld did not start with version 2 retired"
+ok "waybilld starts with version 2 retired"
+every_order_opens "after a restart with version 2 retired"
+check "accounts' tokens still work after retirement" \
+	bash -c 'curl -s -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $1" "$2/v1/orders?limit=1" | grep -qx 200' _ "${TOK[c1]}" "$URL"
+api POST "/v1/orders/${TNS[20]}/assign" "${TOK[dep1]}" -d '{"courier":"c2"}'
+route_body=$(jq -c '{caller: "+8613900000002", called: .virtual_number, extension: .extension}' "$BODY")
+api POST /v1/calls/route "${TOK[tel1]}" -d "$route_body"
+expect_status "a courier phone sealed under version 1, rewrapped, still routes: 200" 200 "$STATUS"
+
+# ---- a sealed blob moved to another row -------------------------------------------------
+
+SRC=${TNS[21]} DST=${TNS[22]}
+stop_daemon "sigterm exits 0 (before moving a blob)"
+sql "update orders set sealed = (select sealed from orders where tracking_no = '$SRC'),
+	wrapped_dek = (select wrapped_dek from orders where tracking_no = '$SRC'),
+	kek_version = (select kek_version from orders where tracking_no = '$SRC'),
+	seal_version = (select seal_version from orders where tracking_no = '$SRC')
+	where tracking_no = '$DST'" >"$DIR/sql.out"
+check "sqlite: the blob and its key copied onto another row" \
+	test "$(sql "select count(distinct hex(sealed) || hex(wrapped_dek)) from orders where tracking_no in ('$SRC', '$DST')")" = 1
+daemon_up || die restart "waybilld did not come back"
+fixtures_pii "$DIR/pii"
+api GET "/v1/orders/$DST" "${TOK[dep1]}"
+expect_error "the row with a moved blob: an integrity error" 500 ""
+no_pii "the integrity error" "$BODY"
+api GET "/v1/orders/$DST/label.pdf" "${TOK[dep1]}"
+expect_status "its label: 500" 500 "$STATUS"
+no_pii "its label's error" "$BODY"
+api GET "/v1/admin/orders/$DST?reason=ticket%20I-1" "${TOK[adm1]}"
+expect_status "its reveal: 500" 500 "$STATUS"
+no_pii "its reveal's error" "$BODY"
+api GET "/v1/orders/$SRC" "${TOK[dep1]}"
+expect_status "the source order still reads" 200 "$STATUS"
+api GET "/v1/orders?limit=200" "${TOK[dep1]}"
+expect_status "the list still answers" 200 "$STATUS"
+no_pii "the list" "$BODY"
+grep -i "integrity\|crypto\|open" "$DIR/log" | tail -n 3 >"$DIR/log.integrity"
+no_pii "the log" "$DIR/log"
+
+# ---- audit export ---------------------------------------------------------------------
+
+sleep 1.1
+SINCE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sleep 1.1
+api GET "/v1/orders/$SRC" "${TOK[dep1]}"
+api GET "/v1/orders/${TNS[23]}" "${TOK[dep1]}"
+audit_export "$DIR/export.jsonl"
+check "audit export: exits 0 and writes lines" test -s "$DIR/export.jsonl"
+check "audit export: one JSON object per line with seq, ts, action, hash, prev_hash" \
+	bash -c 'jq -e -c "select((type != \"object\") or (has(\"seq\") and has(\"ts\") and has(\"action\") and (.hash | test(\"^[0-9a-f]{64}$\")) and (.prev_hash | test(\"^[0-9a-f]{64}$\"))) | not)" "$1" | grep -q . && exit 1; [ "$(jq -c . "$1" | wc -l)" = "$(wc -l <"$1")" ]' _ "$DIR/export.jsonl"
+check "audit export: seq runs 1, 2, 3, ... without gaps" \
+	jq -se '[.[].seq] == [range(1; length + 1)]' "$DIR/export.jsonl"
+check "audit export: each prev_hash is the previous line's hash" \
+	jq -se '. as $a | [range(1; length) | select($a[.].prev_hash != $a[. - 1].hash)] | length == 0' "$DIR/export.jsonl"
+no_pii "audit export" "$DIR/export.jsonl"
+check "audit export: the last line's hash is the head audit verify prints" \
+	grep -qF "$(tail -n 1 "$DIR/export.jsonl" | jq -r .hash)" <(ctl audit verify)
+audit_export "$DIR/since.jsonl" --since "$SINCE"
+want=$(jq -s --arg s "$SINCE" '[.[] | select(.ts[0:19] >= $s[0:19])] | length' "$DIR/export.jsonl")
+got=$(wc -l <"$DIR/since.jsonl")
+check "audit export --since $SINCE: the $want entries from then on (got $got)" test "$got" -eq "$want" -a "$want" -ge 2
+check "audit export --since: every line at or after it" jq -se --arg s "$SINCE" 'all(.[]; .ts[0:19] >= $s[0:19])' "$DIR/since.jsonl"
+check "audit export --since: they are the last entries of the full export" \
+	bash -c 'diff <(tail -n "$3" "$1") "$2"' _ "$DIR/export.jsonl" "$DIR/since.jsonl" "$got"
+# --since the very second of an entry (its ts has milliseconds): that entry is included
+E=$(tail -n 1 "$DIR/export.jsonl")
+ETS=$(jq -r .ts <<<"$E")
+audit_export "$DIR/since2.jsonl" --since "${ETS:0:19}Z"
+check "audit export --since ${ETS:0:19}Z includes the entry stamped $ETS" \
+	grep -qF "$(jq -r .hash <<<"$E")" "$DIR/since2.jsonl"
+audit_export "$DIR/since3.jsonl" --since 2000-01-01
+check "audit export --since 2000-01-01: everything" test "$(wc -l <"$DIR/since3.jsonl")" -eq "$(wc -l <"$DIR/export.jsonl")"
+audit_export "$DIR/since4.jsonl" --since 2999-01-01
+check "audit export --since 2999-01-01: nothing" test ! -s "$DIR/since4.jsonl"
+if audit_export "$DIR/since5.jsonl" --since yesterday; then
+	fail "audit export --since yesterday is refused" "exit 0, $(wc -l <"$DIR/since5.jsonl") lines"
+else
+	ok "audit export --since yesterday is refused"
+fi
+
+# every order's personal data in the final database files: none in clear
+stop_daemon "sigterm exits 0 (at the end)"
+for f in "$DIR/db" "$DIR/db-wal" "$DIR/db-shm"; do
+	if [ -e "$f" ]; then no_pii "final database files" "$f"; else ok "final: $(basename "$f") absent"; fi
+done
+echo "# run time $(elapsed) s"
+finish

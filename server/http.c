@@ -169,6 +169,14 @@ char *http_metrics_text(struct app *app, size_t *len)
 		  "waybill_store_commit_failures_total %llu\n",
 		  (unsigned long long)ss.batches, (unsigned long long)ss.jobs,
 		  (unsigned long long)ss.commit_fail);
+	sb_printf(&sb,
+		  "# HELP waybill_store_exec_seconds_total Writer time running jobs.\n"
+		  "# TYPE waybill_store_exec_seconds_total counter\n"
+		  "waybill_store_exec_seconds_total %.6f\n"
+		  "# HELP waybill_store_commit_seconds_total Writer time committing (fsync).\n"
+		  "# TYPE waybill_store_commit_seconds_total counter\n"
+		  "waybill_store_commit_seconds_total %.6f\n",
+		  (double)ss.exec_ns / 1e9, (double)ss.commit_ns / 1e9);
 	{
 		struct vnum_stats vs;
 		if (store_vnum_stats(app->store, (int64_t)time(NULL), &vs) == ST_OK)

@@ -128,7 +128,11 @@ $(BUILD)/bench/sqlite_ceiling: tests/bench/sqlite_ceiling.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) -O2 -o $@ $< -lsqlite3
 
-bench: all $(BUILD)/bench/sqlite_ceiling
+$(BUILD)/bench/label_render: tests/bench/label_render.c tests/unit/label_sample.c $(BUILD)/libwaybill.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -Iserver -o $@ $< $(BUILD)/libwaybill.a $(PKG_LIBS) $(LIBS)
+
+bench: all $(BUILD)/bench/sqlite_ceiling $(BUILD)/bench/label_render
 	@BIN=$(BIN) BUILD=$(BUILD) sh tests/bench/run.sh
 
 # libFuzzer targets (clang), each run for FUZZ_SECS on its seed corpus.

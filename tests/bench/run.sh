@@ -51,10 +51,8 @@ out=$(WB_TOKEN=$tok WB_RATE=$half WB_CONNS=16 wrk -t2 -c16 -d"${SECS}s" \
 	-s tests/bench/post_orders.lua "http://127.0.0.1:$port" | grep RESULT)
 echo "orders: $(echo "$out" | field rps)/s  p50 $(echo "$out" | field p50_ms) ms  p99 $(echo "$out" | field p99_ms) ms (goal p99 < 5 ms)"
 
-if [ -x "$BUILD/bench/label_bench.sh" ] || [ -f tests/bench/labels.sh ]; then
-	[ -f tests/bench/labels.sh ] && BIN=$BIN BUILD=$BUILD PORT=$port DIR=$dir TOKEN_COURIER=$tok \
-		sh tests/bench/labels.sh
-fi
 kill -TERM "$pid"
 wait "$pid" || true
 pid=
+
+BIN=$BIN BUILD=$BUILD HTTP_RPS=$http_rps sh tests/bench/labels.sh

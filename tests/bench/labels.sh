@@ -1,0 +1,65 @@
+#!/bin/sh
+# tests/bench/labels.sh - label printing over HTTP next to the renderer's
+# own in-process rate, measured in the same run.  Called by run.sh with
+# BIN, BUILD and HTTP_RPS (its raw HTTP ceiling).
+set -u
+BIN=${BIN:-bin}
+BUILD=${BUILD:-build}
+SECS=${BENCH_SECS:-10}
+dir=$BUILD/bench-labels
+rm -rf "$dir"
+mkdir -p "$dir/o"
+port=$((40000 + $$ % 20000))
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT INT TERM
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+echo "== labels: the renderer alone (in-process, one thread, 100x150)"
+"$BUILD/bench/label_render" 3 >"$dir/render"
+r_single=$(awk '$1 == "single" {print $2}' "$dir/render")
+r_single_b=$(awk '$1 == "single" {print $3}' "$dir/render")
+r_batch=$(awk '$1 == "batch" {print $2}' "$dir/render")
+r_batch_b=$(awk '$1 == "batch" {print $3}' "$dir/render")
+echo "single: $r_single labels/s, $r_single_b bytes each; batch of 100: $r_batch labels/s, $r_batch_b bytes per page"
+
+"$BIN/waybillctl" keygen --out "$dir/key" 2>/dev/null
+ctl() { "$BIN/waybillctl" --db "$dir/db" --key-file "$dir/key" "$@"; }
+courier=$(ctl account add --name bc --role courier --depot d1)
+depot=$(ctl account add --name bd --role depot --depot d1)
+"$BIN/waybilld" --db "$dir/db" --key-file "$dir/key" --listen "127.0.0.1:$port" \
+	--log-level warn --label-reprints-max 1000 2>"$dir/log" &
+pid=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+# 500 orders to print.
+split -l 1 -a 3 tests/data/orders.jsonl "$dir/o/"
+for f in "$dir"/o/*; do
+	printf 'next\nurl = "http://127.0.0.1:%s/v1/orders"\ndata-binary = "@%s"\noutput = "%s.out"\n' \
+		"$port" "$f" "$f"
+	printf 'header = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\n' \
+		"$courier"
+done | tail -n +2 >"$dir/curl.cfg"
+curl -s --no-progress-meter --parallel --parallel-max 16 -K "$dir/curl.cfg" >/dev/null
+cat "$dir"/o/*.out | jq -r .tracking_no | grep -E '^[A-Z]+[0-9]{18}$' >"$dir/tns"
+echo "== labels over HTTP ($(wc -l <"$dir/tns") orders, depot token, ${SECS}s)"
+
+size=$(curl -s -o "$dir/one.pdf" -w '%{size_download}' -H "Authorization: Bearer $depot" \
+	"http://127.0.0.1:$port/v1/orders/$(head -n 1 "$dir/tns")/label.pdf")
+out=$(WB_TOKEN=$depot WB_TNS=$dir/tns wrk -t2 -c16 -d"${SECS}s" -s tests/bench/print_labels.lua \
+	"http://127.0.0.1:$port" | grep RESULT)
+rps=$(echo "$out" | field rps)
+echo "single: $rps labels/s  p50 $(echo "$out" | field p50_ms) ms  p99 $(echo "$out" | field p99_ms) ms  errors $(echo "$out" | field errors)  $size bytes each (goal >= 300/s, <= 25 KB)"
+echo "  = $(ratio "$rps" "$r_single")x the renderer alone, $(ratio "$rps" "${HTTP_RPS:-0}")x raw HTTP"
+
+head -n 100 "$dir/tns" | jq -R . | jq -sc '{tracking_nos: ., size: "100x150"}' >"$dir/batch.json"
+bsize=$(curl -s -o "$dir/batch.pdf" -w '%{size_download}' -H "Authorization: Bearer $depot" \
+	-H 'Content-Type: application/json' --data-binary "@$dir/batch.json" \
+	"http://127.0.0.1:$port/v1/labels")
+out=$(WB_TOKEN=$depot WB_TNS=$dir/tns WB_BATCH=100 wrk -t2 -c4 -d"${SECS}s" \
+	-s tests/bench/print_labels.lua "http://127.0.0.1:$port" | grep RESULT)
+rps=$(echo "$out" | field rps)
+labels=$(awk -v r="$rps" 'BEGIN { printf "%.0f", r * 100 }')
+echo "batch of 100: $labels labels/s  p50 $(echo "$out" | field p50_ms) ms per request  errors $(echo "$out" | field errors)  $((bsize / 100)) bytes per page (goal >= 2000/s, <= 4 KB)"
+echo "  = $(ratio "$labels" "$r_batch")x the renderer alone"

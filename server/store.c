@@ -1223,6 +1223,9 @@ static enum st slot_free(struct store *s, const char *vnum, const char *ext, int
 
 enum st store_w_binding_pick(struct store *s, int64_t now, char vnum[16], char ext[8])
 {
+	bool swept = false;
+
+
 	/* A few numbers at most: held counts can lag behind rests that ended. */
 	for (int attempt = 0; attempt < 4; attempt++) {
 		sqlite3_stmt *st = stmt(s->writer, S_VNUM_PICK);
@@ -1234,6 +1237,20 @@ enum st store_w_binding_pick(struct store *s, int64_t now, char vnum[16], char e
 			return ST_IO;
 		sqlite3_bind_int(st, 1, VNUM_EXTS);
 		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE && !swept) {
+			/* Every number looks full: give back rests that ended, then look again. */
+			int64_t n = 0;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			swept = true;
+			res = store_w_binding_sweep(s, now, &n);
+			if (res != ST_OK)
+				return res;
+			if (n == 0)
+				return ST_UNAVAILABLE;
+			attempt--;
+			continue;
+		}
 		if (rc != SQLITE_ROW) {
 			sqlite3_reset(st);
 			return rc == SQLITE_DONE ? ST_UNAVAILABLE : ST_IO;

@@ -1,0 +1,348 @@
+/*
+ * test_vnum.c - the virtual-number pool: parsing, allocation spread across
+ * numbers, exhaustion, extensions resting before reuse, the look-ups call
+ * routing uses; and the shared rate limiter.
+ */
+#include "common.h"
+#include "crypto.h"
+#include "limits.h"
+#include "log.h"
+#include "store.h"
+#include "vnum.h"
+
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "t.h"
+
+static void test_pool_parse(void)
+{
+	static const struct {
+		const char *spec;
+		bool ok;
+		size_t n;
+		const char *first, *last;
+	} cases[] = {
+	    {"17000000000-17000000099", true, 100, "17000000000", "17000000099"},
+	    {"17000000000", true, 1, "17000000000", "17000000000"},
+	    {"17100000000-17100000001,17000000005", true, 3, "17000000005", "17100000001"},
+	    {"17000000003,17000000001-17000000002", true, 3, "17000000001", "17000000003"},
+	    {"", false, 0, NULL, NULL},
+	    {"1700000000a", false, 0, NULL, NULL},
+	    {"17000000099-17000000000", false, 0, NULL, NULL},
+	    {"1700000000-17000000000", false, 0, NULL, NULL},  /* lengths differ */
+	    {"17000000000,17000000000", false, 0, NULL, NULL}, /* twice */
+	    {"17000000000-17000000001,17000000001", false, 0, NULL, NULL},
+	    {"1234", false, 0, NULL, NULL},                    /* too short */
+	    {"01700000000", false, 0, NULL, NULL},             /* leading zero */
+	    {"17000000000-17000200000", false, 0, NULL, NULL}, /* over VNUM_POOL_MAX */
+	    {"17000000000,", true, 1, "17000000000", "17000000000"},
+	    {",", false, 0, NULL, NULL},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct vnum_pool p;
+		char err[256] = "";
+		enum st st = vnum_pool_parse(cases[i].spec, &p, err, sizeof(err));
+
+		CHECK((st == ST_OK) == cases[i].ok);
+		if (st != ST_OK) {
+			CHECK(strncmp(err, "vnum_pool:", 10) == 0);
+			continue;
+		}
+		CHECK(p.n == cases[i].n);
+		CHECK_STR(p.nums[0], cases[i].first);
+		CHECK_STR(p.nums[p.n - 1], cases[i].last);
+		vnum_pool_release(&p);
+	}
+}
+
+static void test_called(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"17000001234", "17000001234"},       {"+86 170 0000 1234", "17000001234"},
+	    {"170-0000-1234", "17000001234"},     {"008617000001234", "17000001234"},
+	    {"95013", "95013"},                   {"+14155550123", "14155550123"},
+	    {"abc", NULL},                        {"", NULL},
+	    {"1234", NULL},                       {"+", NULL},
+	};
+	char out[VNUM_BYTES];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		bool ok = vnum_called_parse(cases[i].in, out);
+		CHECK(ok == (cases[i].want != NULL));
+		if (ok && cases[i].want)
+			CHECK_STR(out, cases[i].want);
+	}
+	CHECK(vnum_ext_parse("0042") == 42);
+	CHECK(vnum_ext_parse("9999") == 9999);
+	CHECK(vnum_ext_parse("42") == -1);
+	CHECK(vnum_ext_parse("00421") == -1);
+	CHECK(vnum_ext_parse("00a1") == -1);
+	CHECK(vnum_ext_parse(NULL) == -1);
+	vnum_ext_format(42, out);
+	CHECK_STR(out, "0042");
+}
+
+/* ---- allocation, through the store ------------------------------------- */
+
+static struct store *S;
+
+struct pool_job {
+	char (*nums)[16];
+	size_t n;
+};
+
+static enum st job_sync(struct store *s, struct wjob *j)
+{
+	struct pool_job *p = j->arg;
+	return store_w_vnum_sync(s, p->nums, p->n);
+}
+
+struct pick_job {
+	int count;          /* picks to make */
+	int64_t now;
+	int done;           /* picks that succeeded */
+	char vnum[16], ext[8];
+	enum st last;
+	int per_number[4];  /* picks per pool number 0..3 */
+};
+
+/* A bare order row for a binding to point at (bindings reference orders). */
+static enum st order_stub(struct store *s, int64_t *id)
+{
+	static unsigned seq;
+	struct order_row r;
+	unsigned char digest[HASH_BYTES] = {0}, blob[48] = {0};
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.tracking_no, sizeof(r.tracking_no), "WB%018u", ++seq);
+	snprintf(r.status, sizeof(r.status), "created");
+	snprintf(r.depot, sizeof(r.depot), "d1");
+	snprintf(r.creator, sizeof(r.creator), "c1");
+	snprintf(r.origin_province, sizeof(r.origin_province), "p");
+	snprintf(r.origin_city, sizeof(r.origin_city), "c");
+	snprintf(r.origin_district, sizeof(r.origin_district), "d");
+	snprintf(r.dest_province, sizeof(r.dest_province), "p");
+	snprintf(r.dest_city, sizeof(r.dest_city), "c");
+	snprintf(r.dest_district, sizeof(r.dest_district), "d");
+	r.weight_g = r.count = 1;
+	r.kek_version = r.seal_version = 1;
+	r.sealed = blob;
+	r.sealed_len = sizeof(blob);
+	return store_w_order_insert(s, &r, NULL, digest, id);
+}
+
+static enum st job_pick(struct store *s, struct wjob *j)
+{
+	struct pick_job *p = j->arg;
+	unsigned char rcpt[HASH_BYTES];
+	int64_t order_id;
+
+	for (int i = 0; i < p->count; i++) {
+		p->last = store_w_binding_pick(s, p->now, p->vnum, p->ext);
+		if (p->last != ST_OK)
+			return ST_OK; /* keep the picks made so far */
+		if (order_stub(s, &order_id) != ST_OK)
+			return ST_IO;
+		memset(rcpt, (int)(order_id & 0xff), sizeof(rcpt));
+		if (store_w_binding_insert(s, p->vnum, p->ext, order_id, rcpt, p->now) != ST_OK)
+			return ST_IO;
+		p->done++;
+		p->per_number[(p->vnum[10] - '0') & 3]++;
+	}
+	return ST_OK;
+}
+
+struct end_job {
+	char vnum[16], ext[8];
+	int64_t order_id, until, reusable;
+};
+
+static enum st job_end(struct store *s, struct wjob *j)
+{
+	struct end_job *e = j->arg;
+	return store_w_binding_end(s, e->vnum, e->ext, e->order_id, e->until, e->reusable);
+}
+
+static enum st run(wjob_fn fn, void *arg)
+{
+	struct wjob j = {0};
+
+	j.fn = fn;
+	j.arg = arg;
+	j.no_audit = true;
+	return store_run(S, &j);
+}
+
+static void sync_pool(const char *spec)
+{
+	struct vnum_pool p;
+	struct pool_job pj;
+	char err[256];
+
+	CHECK(vnum_pool_parse(spec, &p, err, sizeof(err)) == ST_OK);
+	pj.nums = p.nums;
+	pj.n = p.n;
+	CHECK(run(job_sync, &pj) == ST_OK);
+	vnum_pool_release(&p);
+}
+
+static void test_spread(int64_t now)
+{
+	struct pick_job pk = {.count = 40, .now = now};
+	struct vnum_stats vs;
+
+	sync_pool("17000000000-17000000003");
+	CHECK(run(job_pick, &pk) == ST_OK);
+	CHECK(pk.done == 40);
+	/* No number runs ahead while others are free: 10 each. */
+	for (int i = 0; i < 4; i++)
+		CHECK(pk.per_number[i] == 10);
+	CHECK(store_vnum_stats(S, now, &vs) == ST_OK);
+	CHECK(vs.active == 40);
+	CHECK(vs.held == 40);
+	CHECK(vs.capacity == 4 * VNUM_EXTS);
+}
+
+static void test_exhaustion(int64_t now)
+{
+	struct pick_job pk = {.count = VNUM_EXTS + 5, .now = now};
+	struct end_job e = {0};
+	struct vnum_stats vs;
+	int64_t id, until;
+	char ext0[8] = "";
+
+	/* A new pool of one number: the numbers of test_spread leave it. */
+	sync_pool("17100000000");
+	CHECK(run(job_pick, &pk) == ST_OK);
+	CHECK(pk.done == VNUM_EXTS);
+	CHECK(pk.last == ST_UNAVAILABLE);
+	CHECK(store_vnum_stats(S, now, &vs) == ST_OK);
+	CHECK(vs.capacity - vs.held == 0);
+
+	/* An ended binding rests: its extension is not handed out again yet. */
+	CHECK(store_binding_find(S, "17100000000", "0000", now, &id, &until) == ST_OK);
+	snprintf(e.vnum, sizeof(e.vnum), "17100000000");
+	snprintf(e.ext, sizeof(e.ext), "0000");
+	snprintf(ext0, sizeof(ext0), "0000");
+	e.order_id = id;
+	e.until = now;
+	e.reusable = now + 7 * 86400;
+	CHECK(run(job_end, &e) == ST_OK);
+	CHECK(store_binding_find(S, "17100000000", "0000", now, &id, &until) == ST_NOTFOUND);
+	pk = (struct pick_job){.count = 1, .now = now + 86400};
+	CHECK(run(job_pick, &pk) == ST_OK);
+	CHECK(pk.done == 0 && pk.last == ST_UNAVAILABLE);
+
+	/* After its rest, that extension (and only it) comes back. */
+	pk = (struct pick_job){.count = 2, .now = now + 8 * 86400};
+	CHECK(run(job_pick, &pk) == ST_OK);
+	CHECK(pk.done == 1);
+	CHECK_STR(pk.ext, ext0);
+	CHECK(pk.last == ST_UNAVAILABLE);
+}
+
+static void test_lookups(int64_t now)
+{
+	struct pick_job pk = {.count = 1, .now = now};
+	struct end_job e = {0};
+	unsigned char rcpt[HASH_BYTES];
+	int64_t ids[2], id, until;
+	size_t n;
+
+	sync_pool("17200000000");
+	CHECK(run(job_pick, &pk) == ST_OK);
+	CHECK(store_binding_find(S, pk.vnum, pk.ext, now, &id, &until) == ST_OK);
+	CHECK(until == 0);
+	/* The recipient index the job used: every byte the order id's low byte. */
+	memset(rcpt, (int)(id & 0xff), sizeof(rcpt));
+	CHECK(store_binding_callback(S, pk.vnum, rcpt, now, ids, 1, &n) == ST_OK);
+	CHECK(n == 1 && ids[0] == id);
+	CHECK(store_binding_callback(S, "17000000000", rcpt, now, ids, 1, &n) == ST_OK);
+	CHECK(n == 0);
+
+	/* Delivered with a grace period: routes until then, not after. */
+	snprintf(e.vnum, sizeof(e.vnum), "%s", pk.vnum);
+	snprintf(e.ext, sizeof(e.ext), "%s", pk.ext);
+	e.order_id = id;
+	e.until = now + 3600;
+	e.reusable = e.until + 86400;
+	CHECK(run(job_end, &e) == ST_OK);
+	CHECK(store_binding_find(S, pk.vnum, pk.ext, now + 3599, &id, &until) == ST_OK);
+	CHECK(until == now + 3600);
+	CHECK(store_binding_find(S, pk.vnum, pk.ext, now + 3600, &id, &until) == ST_NOTFOUND);
+	CHECK(store_binding_callback(S, pk.vnum, rcpt, now + 3600, ids, 1, &n) == ST_OK);
+	CHECK(n == 0);
+}
+
+static void test_limiter(void)
+{
+	struct limiter *l = limiter_new(60, 3, 16);
+	const char *a = "caller-a", *b = "caller-b";
+	time_t t = 6000; /* the start of a window */
+
+	CHECK(l != NULL);
+	CHECK(limiter_limit(l) == 3);
+	CHECK(!limiter_over(l, a, strlen(a), t));
+	CHECK(limiter_hit(l, a, strlen(a), t) == 1);
+	CHECK(limiter_hit(l, a, strlen(a), t + 1) == 2);
+	CHECK(!limiter_over(l, a, strlen(a), t + 2));
+	CHECK(limiter_hit(l, a, strlen(a), t + 2) == 3);
+	CHECK(limiter_over(l, a, strlen(a), t + 3));
+	CHECK(limiter_hit(l, a, strlen(a), t + 3) == 4);
+	/* Another key is counted apart. */
+	CHECK(!limiter_over(l, b, strlen(b), t + 3));
+	CHECK(limiter_hit(l, b, strlen(b), t + 3) == 1);
+	/* A new window starts from zero. */
+	CHECK(!limiter_over(l, a, strlen(a), t + 60));
+	CHECK(limiter_hit(l, a, strlen(a), t + 60) == 1);
+	/* Many more keys than the capacity: no crash, recent keys still counted. */
+	for (int i = 0; i < 1000; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%d", i);
+		limiter_hit(l, k, strlen(k), t + 60);
+	}
+	CHECK(limiter_hit(l, "k999", 4, t + 60) == 2);
+	limiter_free(l);
+	limiter_free(NULL);
+}
+
+int main(void)
+{
+	char dir[256], db[300], key[300], err[512];
+	struct keyring *kr = NULL;
+	const char *tmp = getenv("TMPDIR");
+	int64_t now = (int64_t)time(NULL);
+
+	log_threshold = LOG_WARN;
+	test_pool_parse();
+	test_called();
+	test_limiter();
+
+	snprintf(dir, sizeof(dir), "%s/waybill-vnum-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir) || crypto_init() != ST_OK)
+		return 1;
+	snprintf(db, sizeof(db), "%s/db", dir);
+	snprintf(key, sizeof(key), "%s/key", dir);
+	CHECK(keyring_generate(key, err, sizeof(err)) == ST_OK);
+	CHECK(keyring_load(key, &kr, err, sizeof(err)) == ST_OK);
+	CHECK(store_open(db, kr, &S, err, sizeof(err)) == ST_OK);
+	if (S) {
+		test_spread(now);
+		test_exhaustion(now);
+		test_lookups(now);
+		store_close(S);
+	}
+	keyring_free(kr);
+	{
+		char cmd[400];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", dir);
+	}
+	return t_done();
+}

@@ -89,3 +89,25 @@ void audit_entry_init(struct audit_entry *e, const char *actor, const char *role
 	copy_field(e->tracking_no, sizeof(e->tracking_no), tracking_no);
 	copy_field(e->request_id, sizeof(e->request_id), request_id);
 }
+
+bool audit_since_parse(const char *in, char out[32])
+{
+	/* A template of what may stand at each position. */
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddd";
+	size_t n;
+
+	if (!in)
+		return false;
+	n = strlen(in);
+	if (n && in[n - 1] == 'Z')
+		n--;
+	if (n < 10 || n > sizeof(shape) - 1 || n == 11 || n == 14 || n == 17 || n == 20)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (shape[i] == 'd' ? (in[i] < '0' || in[i] > '9') : in[i] != shape[i])
+			return false;
+	}
+	memcpy(out, in, n);
+	out[n] = '\0';
+	return true;
+}

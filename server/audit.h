@@ -15,6 +15,14 @@ void audit_link(const struct keyring *kr, struct audit_entry *e);
 bool audit_link_ok(const struct keyring *kr, const struct audit_entry *e);
 /* Current UTC time as "2026-11-22T10:00:00.123Z". */
 void audit_now(char ts[32]);
+/*
+ * A "since" bound for queries on ts: "2026-11-22", "2026-11-22T10:00",
+ * "2026-11-22T10:00:00Z" or with milliseconds.  Written to out as a prefix
+ * that compares right against stored times (no trailing "Z": stored ones
+ * carry milliseconds).  False when it is none of those.
+ */
+bool audit_since_parse(const char *in, char out[32]);
+
 /* Fill the who/what of an entry; result and seq are the writer's. */
 void audit_entry_init(struct audit_entry *e, const char *actor, const char *role,
 		      const char *action, const char *tracking_no, const char *request_id);

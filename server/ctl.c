@@ -321,13 +321,14 @@ static bool export_one(const struct audit_entry *e, void *arg)
 static int cmd_audit_export(struct ctl *c, int argc, char **argv)
 {
 	const char *since = opt_value(argc, argv, "--since");
+	char bound[32];
 	enum st st;
 
-	if (since && (strlen(since) < 10 || strlen(since) > 24))
+	if (since && !audit_since_parse(since, bound))
 		fatal("audit export: --since wants a UTC time like 2026-11-22 or "
 		      "2026-11-22T10:00:00Z");
 	ctl_open(c);
-	st = store_audit_each(c->store, since, export_one, NULL);
+	st = store_audit_each(c->store, since ? bound : NULL, export_one, NULL);
 	ctl_close(c);
 	if (fflush(stdout) != 0 || st != ST_OK)
 		fatal("audit export: %s", st == ST_OK ? "cannot write" : st_name(st));

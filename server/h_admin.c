@@ -26,9 +26,36 @@ struct reveal_state {
 	char actor[NAME_MAX_BYTES];
 };
 
+/* Does text hold a phone number: in any notation order.c accepts? */
+static bool holds_phone(const char *text)
+{
+	const char *p = text;
+
+	while (*p) {
+		char run[64], e164[PHONE_E164_MAX];
+		size_t n = 0;
+
+		while (*p && !strchr("0123456789+(", *p))
+			p++;
+		while (*p && strchr("0123456789 -.()+", *p)) {
+			if (n < sizeof(run) - 1)
+				run[n++] = *p;
+			p++;
+		}
+		while (n && strchr(" -.(", run[n - 1]))
+			n--;
+		run[n] = '\0';
+		if (n && phone_normalize(run, e164) == ST_OK)
+			return true;
+	}
+	return false;
+}
+
 /*
- * A reason names a ticket or a case: printable, 4-200 characters, and no
- * run of 7 or more digits (that would be a phone number in the audit log).
+ * A reason names a ticket or a case: printable, 4-200 characters, no run of
+ * 7 or more digits and no phone number in any notation ("138 1234 5678"):
+ * the audit log keeps it forever.  Dates ("2026-11-22") and short ticket
+ * numbers pass.
  */
 static const char *reason_problem(const char *reason)
 {
@@ -49,6 +76,8 @@ static const char *reason_problem(const char *reason)
 		if (run > REASON_DIGIT_RUN_MAX)
 			return "the reason must not hold a phone number or other long number";
 	}
+	if (holds_phone(reason))
+		return "the reason must not hold a phone number or other long number";
 	if (chars < REASON_MIN_CHARS || chars > REASON_MAX_CHARS)
 		return "the reason must be 4 to 200 characters";
 	return NULL;

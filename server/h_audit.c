@@ -5,24 +5,12 @@
 #include "common.h"
 #include "handlers.h"
 #include "app.h"
+#include "audit.h"
 #include "crypto.h"
 #include "json.h"
 
 #define AUDIT_PAGE_DEFAULT 100
 #define AUDIT_PAGE_MAX 1000
-
-static bool since_ok(const char *s)
-{
-	/* 2026-11-22 or 2026-11-22T10:00:00Z (a prefix of our own timestamps) */
-	size_t n = strlen(s);
-
-	if (n < 10 || n > 24)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!strchr("0123456789-:T.Z", s[i]))
-			return false;
-	return true;
-}
 
 static cJSON *entry_json(const struct audit_entry *e)
 {
@@ -56,6 +44,7 @@ void h_audit_list(struct request *r)
 {
 	struct audit_query q = {0};
 	struct audit_entry *entries;
+	char since[32];
 	const char *v;
 	size_t n = 0;
 	cJSON *root, *arr;
@@ -71,11 +60,13 @@ void h_audit_list(struct request *r)
 		http_reply_error(r, ST_MALFORMED, "bad_filter", "a filter is malformed", NULL);
 		return;
 	}
-	if (q.since && !since_ok(q.since)) {
+	if (q.since && !audit_since_parse(q.since, since)) {
 		http_reply_error(r, ST_MALFORMED, "bad_since", "since must be an ISO 8601 UTC time",
 				 "since");
 		return;
 	}
+	if (q.since)
+		q.since = since;
 	v = http_query(r, "limit");
 	if (v) {
 		char *end;

@@ -156,7 +156,7 @@ static const char *const sql_text[NSTMT] = {
     [S_BIND_END] = "UPDATE vnum_bindings SET active_until = ?4, reusable_at = ?5 "
 		   "WHERE vnum = ?1 AND ext = ?2 AND order_id = ?3 AND reusable_at IS NULL",
     [S_BIND_DUE] = "SELECT id, vnum FROM vnum_bindings WHERE released = 0 AND "
-		   "reusable_at <= ?1 LIMIT 1000",
+		   "reusable_at < ?1 LIMIT 1000",
     [S_BIND_RELEASE] = "UPDATE vnum_bindings SET released = 1 WHERE id = ?1",
     [S_VNUM_RELEASE] = "UPDATE vnum_numbers SET held = max(held - 1, 0) WHERE vnum = ?1",
     [S_BIND_FIND] = "SELECT order_id, active_until FROM vnum_bindings WHERE vnum = ?1 AND "
@@ -1210,7 +1210,9 @@ static enum st slot_free(struct store *s, const char *vnum, const char *ext, int
 	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		bool open = sqlite3_column_type(st, 1) == SQLITE_NULL;
-		if (open || sqlite3_column_int64(st, 1) > now) {
+		/* Resting through the second it ends: even with no quarantine, a
+		 * reassigned order never gets back the extension it just gave up. */
+		if (open || sqlite3_column_int64(st, 1) >= now) {
 			*free_ = false;
 			break;
 		}

@@ -111,3 +111,33 @@ bool audit_since_parse(const char *in, char out[32])
 	out[n] = '\0';
 	return true;
 }
+
+cJSON *audit_entry_json(const struct audit_entry *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	char hex[HASH_BYTES * 2 + 1];
+
+	if (!o)
+		return NULL;
+	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+	cJSON_AddStringToObject(o, "ts", e->ts);
+	cJSON_AddStringToObject(o, "actor", e->actor);
+	cJSON_AddStringToObject(o, "role", e->role);
+	cJSON_AddStringToObject(o, "action", e->action);
+	if (e->tracking_no[0])
+		cJSON_AddStringToObject(o, "tracking_no", e->tracking_no);
+	else
+		cJSON_AddNullToObject(o, "tracking_no");
+	if (e->reason[0])
+		cJSON_AddStringToObject(o, "reason", e->reason);
+	else
+		cJSON_AddNullToObject(o, "reason");
+	cJSON_AddStringToObject(o, "result", e->result);
+	if (e->request_id[0])
+		cJSON_AddStringToObject(o, "request_id", e->request_id);
+	crypto_hex(e->prev, HASH_BYTES, hex);
+	cJSON_AddStringToObject(o, "prev_hash", hex);
+	crypto_hex(e->hash, HASH_BYTES, hex);
+	cJSON_AddStringToObject(o, "hash", hex);
+	return o;
+}

@@ -9,10 +9,14 @@
 #include "common.h"
 #include "store.h"
 
+#include <cJSON.h>
+
 /* Compute e->hash from e->prev and the entry's fields. */
 void audit_link(const struct keyring *kr, struct audit_entry *e);
 /* True when e->hash is the link of e->prev and its fields. */
 bool audit_link_ok(const struct keyring *kr, const struct audit_entry *e);
+/* An entry as the auditors' JSON (GET /v1/audit, audit export); NULL on no memory. */
+cJSON *audit_entry_json(const struct audit_entry *e);
 /* Current UTC time as "2026-11-22T10:00:00.123Z". */
 void audit_now(char ts[32]);
 /*

@@ -284,32 +284,10 @@ static int cmd_audit_verify(struct ctl *c)
 
 static bool export_one(const struct audit_entry *e, void *arg)
 {
-	char prev[HASH_BYTES * 2 + 1], hash[HASH_BYTES * 2 + 1];
-	cJSON *o = cJSON_CreateObject();
-	char *line;
+	cJSON *o = audit_entry_json(e);
+	char *line = o ? cJSON_PrintUnformatted(o) : NULL;
 	UNUSED(arg);
 
-	crypto_hex(e->prev, HASH_BYTES, prev);
-	crypto_hex(e->hash, HASH_BYTES, hash);
-	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
-	cJSON_AddStringToObject(o, "ts", e->ts);
-	cJSON_AddStringToObject(o, "actor", e->actor);
-	cJSON_AddStringToObject(o, "role", e->role);
-	cJSON_AddStringToObject(o, "action", e->action);
-	if (e->tracking_no[0])
-		cJSON_AddStringToObject(o, "tracking_no", e->tracking_no);
-	else
-		cJSON_AddNullToObject(o, "tracking_no");
-	if (e->reason[0])
-		cJSON_AddStringToObject(o, "reason", e->reason);
-	else
-		cJSON_AddNullToObject(o, "reason");
-	cJSON_AddStringToObject(o, "result", e->result);
-	if (e->request_id[0])
-		cJSON_AddStringToObject(o, "request_id", e->request_id);
-	cJSON_AddStringToObject(o, "prev_hash", prev);
-	cJSON_AddStringToObject(o, "hash", hash);
-	line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!line)
 		return false;

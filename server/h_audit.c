@@ -12,34 +12,6 @@
 #define AUDIT_PAGE_DEFAULT 100
 #define AUDIT_PAGE_MAX 1000
 
-static cJSON *entry_json(const struct audit_entry *e)
-{
-	cJSON *o = cJSON_CreateObject();
-	char hex[HASH_BYTES * 2 + 1];
-
-	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
-	cJSON_AddStringToObject(o, "ts", e->ts);
-	cJSON_AddStringToObject(o, "actor", e->actor);
-	cJSON_AddStringToObject(o, "role", e->role);
-	cJSON_AddStringToObject(o, "action", e->action);
-	if (e->tracking_no[0])
-		cJSON_AddStringToObject(o, "tracking_no", e->tracking_no);
-	else
-		cJSON_AddNullToObject(o, "tracking_no");
-	if (e->reason[0])
-		cJSON_AddStringToObject(o, "reason", e->reason);
-	else
-		cJSON_AddNullToObject(o, "reason");
-	cJSON_AddStringToObject(o, "result", e->result);
-	if (e->request_id[0])
-		cJSON_AddStringToObject(o, "request_id", e->request_id);
-	crypto_hex(e->prev, HASH_BYTES, hex);
-	cJSON_AddStringToObject(o, "prev_hash", hex);
-	crypto_hex(e->hash, HASH_BYTES, hex);
-	cJSON_AddStringToObject(o, "hash", hex);
-	return o;
-}
-
 void h_audit_list(struct request *r)
 {
 	struct audit_query q = {0};
@@ -103,7 +75,7 @@ void h_audit_list(struct request *r)
 	root = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(root, "entries");
 	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, entry_json(&entries[i]));
+		cJSON_AddItemToArray(arr, audit_entry_json(&entries[i]));
 	if (n == (size_t)q.limit)
 		cJSON_AddNumberToObject(root, "next_after_seq", (double)entries[n - 1].seq);
 	free(entries);

@@ -7,6 +7,7 @@
 #include "app.h"
 #include "json.h"
 #include "order.h"
+#include "view.h"
 
 #include <strings.h>
 
@@ -190,4 +191,40 @@ void reply_after_audit(struct request *r, char *json)
 	r->hstate = b;
 	r->hstate_free = pending_free;
 	http_defer(r, NULL, NULL, cont_send);
+}
+
+bool order_for_request(struct request *r,
+		       bool (*may)(const struct account *a, const struct order_row *o),
+		       struct order_row *row, struct order *o)
+{
+	enum st st;
+
+	memset(row, 0, sizeof(*row));
+	if (!tn_path_ok(r)) {
+		http_reply_st(r, ST_NOTFOUND);
+		return false;
+	}
+	st = store_order_get(r->app->store, r->tn, row);
+	if (st == ST_NOTFOUND || (st == ST_OK && !may(&r->acct, row))) {
+		bool denied = st == ST_OK;
+		order_row_release(row);
+		http_audit_then_fail(r, ST_NOTFOUND, denied ? "denied" : "not_found", NULL);
+		return false;
+	}
+	if (st != ST_OK) {
+		http_reply_st(r, st);
+		return false;
+	}
+	if (!o)
+		return true;
+	st = view_open(r->app, row, o);
+	if (st != ST_OK) {
+		order_row_release(row);
+		if (st == ST_GONE || st == ST_CRYPTO)
+			http_audit_then_fail(r, st, NULL, NULL);
+		else
+			http_reply_st(r, st);
+		return false;
+	}
+	return true;
 }

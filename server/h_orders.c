@@ -243,31 +243,19 @@ void h_order_create(struct request *r)
 void h_order_get(struct request *r)
 {
 	struct order_row row;
-	char *json = NULL;
-	enum st st;
+	struct order o;
+	cJSON *v;
+	char *json;
 
-	if (!tn_path_ok(r)) {
-		http_reply_st(r, ST_NOTFOUND);
+	if (!order_for_request(r, scope_may_see, &row, &o))
 		return;
-	}
-	st = store_order_get(r->app->store, r->tn, &row);
-	if (st == ST_NOTFOUND || (st == ST_OK && !scope_may_see(&r->acct, &row))) {
-		bool denied = st == ST_OK;
-		order_row_release(&row);
-		http_audit_then_fail(r, ST_NOTFOUND, denied ? "denied" : "not_found", NULL);
-		return;
-	}
-	if (st != ST_OK) {
-		http_reply_st(r, st);
-		return;
-	}
-	st = view_order_json(r->app, &row, &json);
+	v = view_order(&row, &o);
+	order_release(&o);
 	order_row_release(&row);
-	if (st != ST_OK) {
-		if (st == ST_GONE || st == ST_CRYPTO)
-			http_audit_then_fail(r, st, NULL, NULL);
-		else
-			http_reply_st(r, st);
+	json = v ? cJSON_PrintUnformatted(v) : NULL;
+	json_delete_wiped(v);
+	if (!json) {
+		http_reply_st(r, ST_NOMEM);
 		return;
 	}
 	reply_after_audit(r, json);
@@ -598,6 +586,12 @@ void h_order_status(struct request *r)
 
 /* ---- the assigned courier's delivery view -------------------------------- */
 
+/* The delivery view is the assigned courier's alone. */
+static bool may_deliver(const struct account *a, const struct order_row *o)
+{
+	return o->courier[0] && strcmp(o->courier, a->name) == 0;
+}
+
 void h_order_delivery(struct request *r)
 {
 	struct order_row row;
@@ -607,33 +601,9 @@ void h_order_delivery(struct request *r)
 	char addr[REGION_BYTES * 3 + ORDER_ADDRESS_MAX * 4 + 8], ts[24];
 	int64_t order_id = 0, until = 0;
 	char *json;
-	enum st st;
 
-	if (!tn_path_ok(r)) {
-		http_reply_st(r, ST_NOTFOUND);
+	if (!order_for_request(r, may_deliver, &row, &o))
 		return;
-	}
-	st = store_order_get(r->app->store, r->tn, &row);
-	if (st == ST_NOTFOUND ||
-	    (st == ST_OK && (!row.courier[0] || strcmp(row.courier, r->acct.name) != 0))) {
-		bool denied = st == ST_OK;
-		order_row_release(&row);
-		http_audit_then_fail(r, ST_NOTFOUND, denied ? "denied" : "not_found", NULL);
-		return;
-	}
-	if (st != ST_OK) {
-		http_reply_st(r, st);
-		return;
-	}
-	st = view_open(r->app, &row, &o);
-	if (st != ST_OK) {
-		order_row_release(&row);
-		if (st == ST_GONE || st == ST_CRYPTO)
-			http_audit_then_fail(r, st, NULL, NULL);
-		else
-			http_reply_st(r, st);
-		return;
-	}
 	v = cJSON_CreateObject();
 	cJSON_AddStringToObject(v, "tracking_no", row.tracking_no);
 	cJSON_AddStringToObject(v, "status", row.status);

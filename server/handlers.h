@@ -50,6 +50,18 @@ bool scope_may_set_status(const struct account *a, const struct order_row *o);
  */
 enum st body_object(struct request *r, const char *const *keys, cJSON **out);
 
+/*
+ * The order named by the path, when the caller may have it: check digits
+ * first (404, storage untouched), then the look-up, then may() (not yours
+ * answers the same 404, audited as denied), then, when o is not NULL, the
+ * sealed part opened into *o (410 once erased, audited).  On false the
+ * request is answered.  On true release *row (and *o) when done.
+ */
+struct order;
+bool order_for_request(struct request *r,
+		       bool (*may)(const struct account *a, const struct order_row *o),
+		       struct order_row *row, struct order *o);
+
 /* The tracking number in the path: check digits first, storage never touched for a bad one. */
 bool tn_path_ok(struct request *r);
 

@@ -62,9 +62,10 @@ static void labels_check(const struct app *app)
 			fatal("templates: no template for label size %s", sizes[i]);
 		if (label_render(app->labels, t, &f, 1, &pdf, &len) != ST_OK) {
 			if (i == 0)
-				fatal("templates: size %s cannot print tracking numbers with prefix "
-				      "%s (the barcode does not fit its zone)",
-				      sizes[i], app->cfg.tracking_prefix);
+				fatal(
+				    "templates: size %s cannot print tracking numbers with prefix "
+				    "%s (the barcode does not fit its zone)",
+				    sizes[i], app->cfg.tracking_prefix);
 			log_warn("templates: size %s cannot print tracking numbers with prefix %s "
 				 "(the barcode does not fit its zone); requests for it answer 422",
 				 sizes[i], app->cfg.tracking_prefix);

@@ -222,7 +222,7 @@ struct store {
 	bool ckpt_started;
 	pthread_cond_t ckpt_wake;
 	int wal_frames; /* in the log after the last commit */
-	int ckpt_done;  /* frames the last checkpoint pass had copied */
+	int ckpt_done;	/* frames the last checkpoint pass had copied */
 
 	struct conn *readers;
 	pthread_key_t reader_key;
@@ -334,14 +334,15 @@ static enum st exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
  * Pragmas are set explicitly: this machine's SQLite build defaults are not
  * what we promise (a 201 survives a power cut; erased bytes leave the file).
  */
-static const char pragmas[] = "PRAGMA journal_mode = WAL;"
-			      "PRAGMA synchronous = FULL;"
-			      "PRAGMA secure_delete = ON;"
-			      "PRAGMA foreign_keys = ON;"
-			      "PRAGMA trusted_schema = OFF;"
-			      /* Each job runs in a savepoint: its rollback journal stays in memory. */
-			      "PRAGMA temp_store = MEMORY;"
-			      "PRAGMA cache_size = -16384;"; /* 16 MiB per connection */
+static const char pragmas[] =
+    "PRAGMA journal_mode = WAL;"
+    "PRAGMA synchronous = FULL;"
+    "PRAGMA secure_delete = ON;"
+    "PRAGMA foreign_keys = ON;"
+    "PRAGMA trusted_schema = OFF;"
+    /* Each job runs in a savepoint: its rollback journal stays in memory. */
+    "PRAGMA temp_store = MEMORY;"
+    "PRAGMA cache_size = -16384;"; /* 16 MiB per connection */
 
 static enum st conn_open(const char *path, bool create, struct conn **out, char *err, size_t errlen)
 {
@@ -1226,7 +1227,6 @@ static enum st slot_free(struct store *s, const char *vnum, const char *ext, int
 enum st store_w_binding_pick(struct store *s, int64_t now, char vnum[16], char ext[8])
 {
 	bool swept = false;
-
 
 	/* A few numbers at most: held counts can lag behind rests that ended. */
 	for (int attempt = 0; attempt < 4; attempt++) {

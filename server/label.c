@@ -24,6 +24,7 @@
  *              province city district
  *   tracking   Code 128 of the tracking   module [0.5] (narrow bar, >= 0.375)
  *              number, digits under it    bar [12] (bar height, >= 9) font [10]
+ *                                         rotate [0] (0, 90 or 270)
  *   recipient  收: masked name and phone, font [12] min [7]
  *              virtual number, region and masked address
  *   sender     寄: masked name and phone, font [9] min [6]
@@ -36,12 +37,21 @@
  *   Every zone also takes pad [1.2] (inner margin, mm) and border [1] (0 or
  *   1).  Values may be quoted: text="waybill 标准快递".
  *
+ *   rotate turns a tracking zone's content a quarter turn, for a tall narrow
+ *   zone along a label too narrow for the symbol across (76 mm): 90 is
+ *   counter-clockwise (the number reads bottom to top, the digits stand to
+ *   the right of the bars), 270 clockwise (reads top to bottom, digits to
+ *   the left).  X Y W H stay the zone's box on the page; the symbol then
+ *   runs along H (its modules and quiet zones are measured there) and the
+ *   bars and digits stack across W.
+ *
  * The loader rejects, naming the file and line: an unknown directive or
  * option, a malformed number, a zone outside the page margins, two zones that
  * overlap (touching edges is fine), a narrow bar under 0.375 mm (3 dots at
  * 203 dpi) or a bar under 9 mm, a barcode or QR code that would not fit its
- * zone with its quiet zone (checked with a 20-character "WB" tracking number
- * for Code 128, a 22-character one for QR), font sizes outside 5..72 pt or
+ * zone with its quiet zone (checked with the longest tracking number the API
+ * allows: a 4-letter prefix and 18 digits, 22 characters; along H for a
+ * rotated zone), font sizes outside 5..72 pt or
  * min above font, a zone too small for one line of its text, and a file
  * missing one of the required kinds (all but title).  Kinds may repeat (a
  * two-part label has a second tracking, recipient and sender zone).
@@ -67,7 +77,13 @@
  * dots, lowered (never below 3 dots = 0.375 mm) when a longer tracking
  * number would not fit its zone with 10-module quiet zones, and refused
  * (ST_INVALID) when it does not fit even so; the QR module is the largest
- * whole-dot size that fits the zone with its 4-module quiet zone.
+ * whole-dot size that fits the zone with its 4-module quiet zone.  A
+ * rotated tracking zone is drawn in its own frame (a quarter-turned
+ * coordinate system, text included), with the bar edges still on the page's
+ * dot grid.  On a thermal printer such bars lie across the feed direction
+ * ("ladder"), where heat history blurs them more than along it: where a
+ * layout can spare the length, give those zones the room for 4-dot (0.5 mm)
+ * modules (module=0.5: about 105 mm for a 4-letter prefix).
  *
  * The PDF holds no personal data beyond the masked text drawn: Producer and
  * Creator are "waybill", there is no title, author, date, link or action.
@@ -111,8 +127,9 @@
 #define LINES_MAX 64
 #define PARAS_MAX 4
 
-/* Reference tracking numbers the loader sizes the barcode zones with. */
-#define REF_C128 "WB123456789012345678"
+/* Reference tracking numbers the loader sizes the barcode zones with: the
+ * longest the API allows (a 4-letter prefix is the widest Code 128). */
+#define REF_C128 "WBXY123456789012345678"
 #define REF_QR "WBXY123456789012345678"
 
 enum zone_kind { Z_TITLE, Z_SORT, Z_TRACKING, Z_RECIPIENT, Z_SENDER, Z_PARCEL, Z_QR, Z_SIGN, Z_N };
@@ -126,6 +143,7 @@ enum opt {
 	O_TEXT = 1 << 5,
 	O_MODULE = 1 << 6,
 	O_BAR = 1 << 7,
+	O_ROTATE = 1 << 8,
 };
 
 static const struct kind_info {
@@ -137,7 +155,8 @@ static const struct kind_info {
 } kinds[Z_N] = {
     [Z_TITLE] = {"title", false, O_FONT | O_MIN | O_PAD | O_BORDER | O_ALIGN | O_TEXT, 10, 6, -1},
     [Z_SORT] = {"sort", true, O_FONT | O_MIN | O_PAD | O_BORDER | O_ALIGN, 26, 12, 0},
-    [Z_TRACKING] = {"tracking", true, O_FONT | O_PAD | O_BORDER | O_MODULE | O_BAR, 10, 6, 0},
+    [Z_TRACKING] = {"tracking", true, O_FONT | O_PAD | O_BORDER | O_MODULE | O_BAR | O_ROTATE, 10,
+		    6, 0},
     [Z_RECIPIENT] = {"recipient", true, O_FONT | O_MIN | O_PAD | O_BORDER, 12, 7, -1},
     [Z_SENDER] = {"sender", true, O_FONT | O_MIN | O_PAD | O_BORDER, 9, 6, -1},
     [Z_PARCEL] = {"parcel", true, O_FONT | O_MIN | O_PAD | O_BORDER, 10, 6, -1},
@@ -154,6 +173,7 @@ struct zone {
 	double bar;	   /* mm */
 	bool border;
 	int align;
+	int rotate; /* degrees counter-clockwise: 0, 90, 270 */
 	int line;
 	char text[128];
 };
@@ -426,6 +446,8 @@ static enum st zone_check(const struct label_ctx *ctx, const struct label_tmpl *
 	}
 	switch (z->kind) {
 	case Z_TRACKING: {
+		/* Along the symbol and across it: W and H, or H and W turned. */
+		double along = z->rotate ? z->h : z->w, across = z->rotate ? z->w : z->h;
 		if (z->module < NARROW_MIN)
 			return tmpl_fail(src, "zone tracking: narrow bar %.3f mm is below %.3f mm",
 					 z->module, NARROW_MIN);
@@ -433,17 +455,18 @@ static enum st zone_check(const struct label_ctx *ctx, const struct label_tmpl *
 			return tmpl_fail(src, "zone tracking: bar height %.2f mm is below %.0f mm",
 					 z->bar, BAR_MIN);
 		double need_w = (ctx->ref_c128 + 2 * QUIET_C128) * 3 * DOT_MM + t->line;
-		if (need_w > z->w + eps)
+		if (need_w > along + eps)
 			return tmpl_fail(
 			    src,
-			    "zone tracking: %.2f mm wide, a %d-character tracking number "
+			    "zone tracking: %.2f mm %s, a %d-character tracking number "
 			    "needs %.2f mm at a %.3f mm narrow bar with quiet zones",
-			    z->w, (int)strlen(REF_C128), need_w, 3 * DOT_MM);
+			    along, z->rotate ? "high (rotated)" : "wide", (int)strlen(REF_C128),
+			    need_w, 3 * DOT_MM);
 		double need_h = z->bar + 1.0 + line_mm(z->font) + 2 * z->pad;
-		if (need_h > z->h + eps)
-			return tmpl_fail(
-			    src, "zone tracking: %.2f mm high, bars and digits need %.2f mm", z->h,
-			    need_h);
+		if (need_h > across + eps)
+			return tmpl_fail(src,
+					 "zone tracking: %.2f mm %s, bars and digits need %.2f mm",
+					 across, z->rotate ? "wide (rotated)" : "high", need_h);
 		break;
 	}
 	case Z_QR: {
@@ -553,6 +576,8 @@ static enum st zone_parse(const struct label_ctx *ctx, struct label_tmpl *t, cha
 			opt = O_ALIGN;
 		else if (strcmp(key, "text") == 0)
 			opt = O_TEXT;
+		else if (strcmp(key, "rotate") == 0)
+			opt = O_ROTATE;
 		else
 			return tmpl_fail(src, "zone %s: unknown option \"%.32s\"", kinds[k].name,
 					 key);
@@ -579,6 +604,16 @@ static enum st zone_parse(const struct label_ctx *ctx, struct label_tmpl *t, cha
 			else
 				return tmpl_fail(src,
 						 "zone %s: align must be left, center or right",
+						 kinds[k].name);
+		} else if (opt == O_ROTATE) {
+			if (strcmp(val, "0") == 0)
+				z->rotate = 0;
+			else if (strcmp(val, "90") == 0)
+				z->rotate = 90;
+			else if (strcmp(val, "270") == 0)
+				z->rotate = 270;
+			else
+				return tmpl_fail(src, "zone %s: rotate must be 0, 90 or 270",
 						 kinds[k].name);
 		} else if (opt == O_TEXT) {
 			if (strlen(val) >= sizeof(z->text))
@@ -891,6 +926,7 @@ void label_tmpl_zone(const struct label_tmpl *t, size_t i, struct label_zone_inf
 	out->y = z->y;
 	out->w = z->w;
 	out->h = z->h;
+	out->rotate = z->rotate;
 }
 
 /* --- rendering --------------------------------------------------------- */
@@ -909,6 +945,11 @@ struct render {
 	size_t pageno;
 	size_t zone;
 	enum st st;
+	/* The frame drawing happens in: the page, or a rotated zone's own
+	 * (frame_enter): mm from its top-left corner, fh mm high. */
+	int rot;	       /* 0, 90, 270: degrees counter-clockwise */
+	const struct zone *fz; /* the rotated zone, on the page */
+	double fh;	       /* mm: the frame's height, pdf_y()'s origin */
 	char utf8[RUN_MAX * 3 + 4];
 };
 
@@ -943,6 +984,39 @@ static void render_fail(struct render *r, enum st st)
 		r->st = st;
 }
 
+/* A point of the current frame on the page (mm, top-left origin). */
+static void frame_to_page(const struct render *r, double u, double v, double *x, double *y)
+{
+	const struct zone *z = r->fz;
+
+	if (r->rot == 90) {
+		*x = z->x + v;
+		*y = z->y + z->h - u;
+	} else if (r->rot == 270) {
+		*x = z->x + z->w - v;
+		*y = z->y + u;
+	} else {
+		*x = u;
+		*y = v;
+	}
+}
+
+/*
+ * The frame's x (along the symbol and its digits) nearest to u that lies on
+ * the page's dot grid: a symbol starting there and a whole number of dots
+ * long has all its bar edges on printer dots, turned or not.
+ */
+static double frame_snap(const struct render *r, double u)
+{
+	const struct zone *z = r->fz;
+
+	if (r->rot == 90)
+		return z->y + z->h - round((z->y + z->h - u) / DOT_MM) * DOT_MM;
+	if (r->rot == 270)
+		return round((z->y + u) / DOT_MM) * DOT_MM - z->y;
+	return round(u / DOT_MM) * DOT_MM;
+}
+
 /* Record an item drawn; NULL when not tracing. */
 static struct label_item *trace_add(struct render *r, enum label_item_kind kind, double x0,
 				    double y0, double x1, double y1)
@@ -966,10 +1040,14 @@ static struct label_item *trace_add(struct render *r, enum label_item_kind kind,
 	it->kind = kind;
 	it->page = r->pageno;
 	it->zone = r->zone;
-	it->x0 = x0;
-	it->y0 = y0;
-	it->x1 = x1;
-	it->y1 = y1;
+	it->rotate = r->rot;
+	double ax, ay, bx, by;
+	frame_to_page(r, x0, y0, &ax, &ay);
+	frame_to_page(r, x1, y1, &bx, &by);
+	it->x0 = fmin(ax, bx);
+	it->y0 = fmin(ay, by);
+	it->x1 = fmax(ax, bx);
+	it->y1 = fmax(ay, by);
 	return it;
 }
 
@@ -980,7 +1058,7 @@ static double pdf_x(double mm)
 
 static double pdf_y(const struct render *r, double mm)
 {
-	return (r->t->h - mm) * MM_PT;
+	return (r->fh - mm) * MM_PT;
 }
 
 /* Advance width of cps[from..to) in mm at size pt. */
@@ -1059,8 +1137,11 @@ static bool layout_at(const struct render *r, const struct para *p, size_t np, d
 			double width = 0;
 			while (j < n) {
 				double cw = run_width(r, cp, j, j + 1, s);
-				if (width + cw > w)
+				if (width + cw > w) {
+					if (is_space(cp[j]))
+						brk = j; /* trimmed: it needs no room */
 					break;
+				}
 				width += cw;
 				j++;
 				if (j < n && can_break(cp[j - 1], cp[j]))
@@ -1291,8 +1372,52 @@ static void draw_modules(struct render *r, double x_mm, double y_mm, double mod_
 	free(done);
 }
 
-static void draw_tracking(struct render *r, const struct zone *z, const struct label_fields *f)
+/*
+ * Draw in zone z turned by its rotate: *local is z as its content sees it,
+ * at (0, 0), W and H swapped; until frame_leave() every coordinate is in
+ * that frame (text too: the CTM turns it) and the trace gets page boxes.
+ */
+static void frame_enter(struct render *r, const struct zone *z, struct zone *local)
 {
+	*local = *z;
+	if (!z->rotate)
+		return;
+	local->x = 0;
+	local->y = 0;
+	local->w = z->h;
+	local->h = z->w;
+	r->rot = z->rotate;
+	r->fz = z;
+	r->fh = local->h;
+	if (r->collect)
+		return;
+	/* frame point (X, Y) in pt, bottom-left origin -> page point */
+	HPDF_Page_GSave(r->page);
+	if (z->rotate == 90)
+		HPDF_Page_Concat(r->page, 0, 1, -1, 0, (HPDF_REAL)((z->x + z->w) * MM_PT),
+				 (HPDF_REAL)((r->t->h - z->y - z->h) * MM_PT));
+	else
+		HPDF_Page_Concat(r->page, 0, -1, 1, 0, (HPDF_REAL)(z->x * MM_PT),
+				 (HPDF_REAL)((r->t->h - z->y) * MM_PT));
+}
+
+static void frame_leave(struct render *r)
+{
+	if (!r->rot)
+		return;
+	if (!r->collect)
+		HPDF_Page_GRestore(r->page);
+	r->rot = 0;
+	r->fz = NULL;
+	r->fh = r->t->h;
+}
+
+static void draw_tracking(struct render *r, const struct zone *pz, const struct label_fields *f)
+{
+	struct zone lz;
+	const struct zone *z = &lz;
+
+	frame_enter(r, pz, &lz);
 	struct box in = zone_inner(z);
 	struct run run = {{0}, 0};
 	struct para p = {&run, 1.0, false};
@@ -1303,6 +1428,7 @@ static void draw_tracking(struct render *r, const struct zone *z, const struct l
 		int w = zint_width(r->sym, BARCODE_CODE128, f->tracking_no, NULL);
 		if (w <= 0) {
 			render_fail(r, ST_INVALID);
+			frame_leave(r);
 			return;
 		}
 		int k = (int)lround(z->module / DOT_MM);
@@ -1312,11 +1438,12 @@ static void draw_tracking(struct render *r, const struct zone *z, const struct l
 			k--;
 		if (k < 3) {
 			render_fail(r, ST_INVALID); /* too long for this label */
+			frame_leave(r);
 			return;
 		}
 		module = k * DOT_MM;
 		bar_w = w * module;
-		x0 = round((z->x + (z->w - bar_w) / 2) / DOT_MM) * DOT_MM;
+		x0 = frame_snap(r, z->x + (z->w - bar_w) / 2);
 		draw_modules(r, x0, in.y, module, z->bar, true);
 		struct label_item *it =
 		    trace_add(r, LABEL_ITEM_CODE128, x0, in.y, x0 + bar_w, in.y + z->bar);
@@ -1327,6 +1454,7 @@ static void draw_tracking(struct render *r, const struct zone *z, const struct l
 	}
 	struct box hrt = {in.x, in.y + z->bar + 1.0, in.w, in.h - z->bar - 1.0};
 	draw_text_block(r, &p, 1, &hrt, z->font, FONT_MIN, 1, 0, -1);
+	frame_leave(r);
 }
 
 static void draw_qr(struct render *r, const struct zone *z, const struct label_fields *f)
@@ -1391,21 +1519,35 @@ static void draw_party(struct render *r, const struct zone *z, const struct labe
 	draw_text_block(r, p, np, &text, z->font, z->min, SIZE_MAX, -1, -1);
 }
 
+/* Weight and count on one line at the zone's size, or when the zone is too
+ * narrow for that, weight over count (not "件" / "数" split by the wrap). */
 static void draw_parcel(struct render *r, const struct zone *z, const struct label_fields *f)
 {
 	struct box in = zone_inner(z);
-	struct run run = {{0}, 0};
-	struct para p = {&run, 1.0, false};
-	char buf[96];
+	struct run one = {{0}, 0}, weight = {{0}, 0}, count = {{0}, 0};
+	struct para p = {&one, 1.0, false};
+	struct para two[2] = {{&weight, 1.0, false}, {&count, 1.0, false}};
+	struct layout lo = {.n = 0};
+	char wbuf[48], cbuf[48];
 	int g = f->weight_g, c100 = (g % 1000 + 5) / 10, kg = g / 1000;
 
 	if (c100 == 100) {
 		kg++;
 		c100 = 0;
 	}
-	snprintf(buf, sizeof(buf), "重量 %d.%02d kg   件数 %d", kg, c100, f->count);
-	run_add(&run, r->ctx, buf, sizeof(buf));
-	draw_text_block(r, &p, 1, &in, z->font, z->min, SIZE_MAX, -1, 0);
+	snprintf(wbuf, sizeof(wbuf), "重量 %d.%02d kg", kg, c100);
+	snprintf(cbuf, sizeof(cbuf), "件数 %d", f->count);
+	run_add(&one, r->ctx, wbuf, sizeof(wbuf));
+	run_add(&one, r->ctx, "   ", 4);
+	run_add(&one, r->ctx, cbuf, sizeof(cbuf));
+	block_metrics(r, &p, 1, &lo.asc, &lo.desc);
+	if (layout_at(r, &p, 1, z->font, in.w, in.h, 1, false, &lo)) {
+		draw_layout(r, &p, &lo, &in, -1, 0);
+		return;
+	}
+	run_add(&weight, r->ctx, wbuf, sizeof(wbuf));
+	run_add(&count, r->ctx, cbuf, sizeof(cbuf));
+	draw_text_block(r, two, 2, &in, z->font, z->min, 2, -1, 0);
 }
 
 static void draw_sign(struct render *r, const struct zone *z)
@@ -1493,6 +1635,7 @@ static void draw_borders(struct render *r)
 
 static void render_page(struct render *r, const struct label_fields *f)
 {
+	r->fh = r->t->h;
 	if (!r->collect) {
 		r->page = HPDF_AddPage(r->pdf);
 		if (!r->page) {

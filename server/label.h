@@ -70,7 +70,9 @@ const struct label_tmpl *label_tmpl_find(const struct label_ctx *ctx, const char
  * On ST_OK *pdf (malloc'd, the caller frees it with free()) holds *len bytes.
  * ST_INVALID when a field cannot be printed (empty or non-ASCII tracking
  * number, a tracking number too long for the barcode zone, weight or count
- * not positive); ST_TOOBIG for too many pages; ST_NOMEM; ST_INTERNAL.
+ * not positive; the loader has made every barcode zone fit a 4-letter
+ * prefix + 18 digits, so a number of the API's format always prints);
+ * ST_TOOBIG for too many pages; ST_NOMEM; ST_INTERNAL.
  * Thread-safe.  Needs about 200 KiB of stack: libharu 2.3.0 keeps a 128 KiB
  * table on it while it builds the document's font.
  */
@@ -88,11 +90,13 @@ void label_tmpl_page(const struct label_tmpl *t, double *w_mm, double *h_mm);
 struct label_zone_info {
 	const char *kind; /* "sort", "tracking", "recipient", ... */
 	double x, y, w, h;
+	int rotate; /* degrees counter-clockwise its content is turned: 0, 90, 270 */
 };
 size_t label_tmpl_zone_count(const struct label_tmpl *t);
 void label_tmpl_zone(const struct label_tmpl *t, size_t i, struct label_zone_info *out);
 
-/* Something drawn, with the box its ink can reach (mm, top-left origin). */
+/* Something drawn, with the box its ink can reach (mm, top-left origin of
+ * the page, whatever the item's rotation). */
 enum label_item_kind {
 	LABEL_ITEM_TEXT,
 	LABEL_ITEM_CODE128, /* module: narrow bar width */
@@ -107,6 +111,8 @@ struct label_item {
 	double module; /* barcodes, mm */
 	double size;   /* text, points */
 	double height; /* barcodes: bar height, mm */
+	int rotate;    /* degrees counter-clockwise, 0, 90 or 270 (a turned zone's
+			* Code 128 and digits); x0..y1 is still the box on the page */
 };
 /* Filled by label_render_trace(); start zeroed, free items with free(). */
 struct label_trace {

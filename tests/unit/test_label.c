@@ -9,8 +9,10 @@
  * without the per-document subset), pdftotext and the decompressed bytes
  * (no full name, phone or house number).  Layout is checked from the
  * renderer's own trace of what it drew, and independently from the pixels:
- * no ink outside the zone boxes.  Also: hostile and over-long fields, a
- * 100-page batch, the template loader's refusals, concurrent renders.
+ * no ink outside the zone boxes.  Also: tracking-number prefixes of 2-4
+ * letters in every size (the 76 mm label's Code 128 turned along its long
+ * side), hostile and over-long fields, a 100-page batch, the template
+ * loader's refusals, concurrent renders.
  * Timings are printed, never asserted.
  *
  * Run from the repository root (templates/, tests/data/ are relative).
@@ -219,7 +221,8 @@ static bool in_fill(const struct label_trace *tr, const struct label_item *it)
  * From the renderer's trace: everything inside its zone (clear of the
  * border lines), barcodes with legal modules, heights and quiet zones,
  * one Code 128 per tracking zone and one QR per qr zone on every page,
- * and no two text lines overlapping.
+ * and no two text lines overlapping.  A rotated zone's Code 128 runs down
+ * the page: its quiet zones are above and below, its bars' height across.
  */
 static void check_trace(const struct label_tmpl *t, const struct label_trace *tr, size_t npages)
 {
@@ -250,10 +253,14 @@ static void check_trace(const struct label_tmpl *t, const struct label_trace *tr
 				(int)it->kind, it->page, z.kind);
 		}
 		if (it->kind == LABEL_ITEM_CODE128) {
+			bool rot = z.rotate != 0;
+			double before = rot ? it->y0 - z.y : it->x0 - z.x;
+			double after = rot ? z.y + z.h - it->y1 : z.x + z.w - it->x1;
+			double across = rot ? it->x1 - it->x0 : it->y1 - it->y0;
 			c128++;
 			if (it->module < 0.375 - 1e-9 || it->height < 9 - 1e-9 ||
-			    it->x0 - z.x < 10 * it->module - 0.07 ||
-			    z.x + z.w - it->x1 < 10 * it->module - 0.07)
+			    it->rotate != z.rotate || fabs(across - it->height) > 1e-6 ||
+			    before < 10 * it->module - 0.07 || after < 10 * it->module - 0.07)
 				badbar++;
 		} else if (it->kind == LABEL_ITEM_QR) {
 			qr++;
@@ -507,27 +514,26 @@ static bool recipient_line(const struct label_tmpl *t, const struct label_trace 
 	return false;
 }
 
-static void check_ocr(const char *pdf, const struct label_tmpl *t, const struct label_trace *tr,
-		      const struct label_fields *f, struct ocr_score *sc)
+/*
+ * Page 1 of pdf rendered at 300 dpi to png.png: both symbols decode, and to
+ * the tracking number tn only; then every symbol the trace says was drawn,
+ * from its own zone at a thermal printer's 203 dpi.  Removes what it made.
+ */
+static void check_symbols(const char *pdf, const char *png, const struct label_tmpl *t,
+			  const struct label_trace *tr, const char *tn)
 {
-	char cmd[2048], png[300], first[8], phone4[8] = "", region[400], text[8192];
-	const struct label_item *line = NULL;
+	char cmd[2048];
 	struct label_zone_info z;
 	int code;
 
-	snprintf(png, sizeof(png), "%s.ocr", pdf);
-	snprintf(cmd, sizeof(cmd), "pdftoppm -r 300 -png -singlefile %s %s 2>/dev/null", pdf, png);
-	CHECK(cmd_run(cmd) == 0);
-
-	/* Both symbols decode, and to the tracking number only. */
 	snprintf(cmd, sizeof(cmd), "zbarimg -q %s.png 2>/dev/null", png);
 	char *codes = cmd_out(cmd, &code);
 	CHECK(codes && code == 0);
 	if (codes) {
 		char want[64];
-		snprintf(want, sizeof(want), "CODE-128:%s\n", f->tracking_no);
+		snprintf(want, sizeof(want), "CODE-128:%s\n", tn);
 		CHECK(strstr(codes, want) != NULL);
-		snprintf(want, sizeof(want), "QR-Code:%s\n", f->tracking_no);
+		snprintf(want, sizeof(want), "QR-Code:%s\n", tn);
 		CHECK(strstr(codes, want) != NULL);
 		size_t lines = 0, good = 0;
 		for (char *l = codes, *e; *l; l = e + 1) {
@@ -537,7 +543,7 @@ static void check_ocr(const char *pdf, const struct label_tmpl *t, const struct 
 			*e = '\0';
 			const char *colon = strchr(l, ':');
 			lines++;
-			good += colon && strcmp(colon + 1, f->tracking_no) == 0;
+			good += colon && strcmp(colon + 1, tn) == 0;
 		}
 		CHECK(lines >= 2 && good == lines);
 	}
@@ -563,12 +569,31 @@ static void check_ocr(const char *pdf, const struct label_tmpl *t, const struct 
 		char *one = cmd_out(cmd, &code);
 		char want[64];
 		snprintf(want, sizeof(want), "%s:%s\n",
-			 it->kind == LABEL_ITEM_QR ? "QR-Code" : "CODE-128", f->tracking_no);
+			 it->kind == LABEL_ITEM_QR ? "QR-Code" : "CODE-128", tn);
 		symbols++;
 		decoded += one && strcmp(one, want) == 0;
+		if (!one || strcmp(one, want) != 0)
+			fprintf(stderr, "%s: zone %s at 203 dpi: got \"%s\", want \"%s\"\n", pdf,
+				z.kind, one ? one : "", tn);
 		free(one);
 	}
 	CHECK(symbols >= 2 && decoded == symbols);
+	snprintf(cmd, sizeof(cmd), "rm -f %s.sym.png", png);
+	cmd_run(cmd);
+}
+
+static void check_ocr(const char *pdf, const struct label_tmpl *t, const struct label_trace *tr,
+		      const struct label_fields *f, struct ocr_score *sc)
+{
+	char cmd[2048], png[300], first[8], phone4[8] = "", region[400], text[8192];
+	const struct label_item *line = NULL;
+	struct label_zone_info z;
+	int code;
+
+	snprintf(png, sizeof(png), "%s.ocr", pdf);
+	snprintf(cmd, sizeof(cmd), "pdftoppm -r 300 -png -singlefile %s %s 2>/dev/null", pdf, png);
+	CHECK(cmd_run(cmd) == 0);
+	check_symbols(pdf, png, t, tr, f->tracking_no);
 
 	/* OCR: the page, and the first recipient line alone. */
 	snprintf(cmd, sizeof(cmd), "OMP_THREAD_LIMIT=1 tesseract %s.png - -l chi_sim 2>/dev/null",
@@ -689,6 +714,83 @@ static void test_samples(void)
 		CHECK(sc.han_proof == sc.labels);
 		CHECK(sc.name_first >= sc.labels - 1);
 		CHECK(sc.phone_last4 >= sc.labels - 1);
+	}
+}
+
+/* --- tracking-number prefixes ------------------------------------------ */
+
+/* f's tracking number with prefix pfx for "WB" (the digits stay). */
+static void set_prefix(struct label_fields *f, const char *pfx)
+{
+	char digits[19]; /* 16 + 2 check digits */
+
+	snprintf(digits, sizeof(digits), "%s", f->tracking_no + 2);
+	snprintf(f->tracking_no, sizeof(f->tracking_no), "%.4s%s", pfx, digits);
+}
+
+/*
+ * Render one label of t to path and check what a printer host would: ST_OK,
+ * qpdf --check and the metadata, the trace (modules >= 0.375 mm, bars >=
+ * 9 mm, quiet zones, everything in its zone), no ink outside the zones,
+ * the tracking number in the text layer, and both symbols decoding to it
+ * (page at 300 dpi, each symbol's zone at 203 dpi).  *module gets the Code
+ * 128 narrow bar of the first tracking zone.
+ */
+static void check_printed(const struct label_tmpl *t, const struct label_fields *f,
+			  const char *path, double *module)
+{
+	struct label_trace tr = {0};
+	char cmd[2048], png[300];
+	int code;
+
+	*module = 0;
+	render_to(t, f, 1, path, &tr);
+	check_trace(t, &tr, 1);
+	check_pdf_file(path, t, 1);
+	CHECK(ink_outside_zones(path, t, 1) == 0);
+	for (size_t i = 0; i < tr.n && *module == 0; i++)
+		if (tr.items[i].kind == LABEL_ITEM_CODE128)
+			*module = tr.items[i].module;
+
+	snprintf(cmd, sizeof(cmd), "pdftotext -raw %s - 2>/dev/null", path);
+	char *text = cmd_out(cmd, &code);
+	CHECK(text && strstr(text, f->tracking_no));
+	free(text);
+
+	snprintf(png, sizeof(png), "%s.z", path);
+	snprintf(cmd, sizeof(cmd), "pdftoppm -r 300 -png -singlefile %s %s 2>/dev/null", path, png);
+	CHECK(cmd_run(cmd) == 0);
+	check_symbols(path, png, t, &tr, f->tracking_no);
+	snprintf(cmd, sizeof(cmd), "rm -f %s.png", png);
+	cmd_run(cmd);
+	free(tr.items);
+}
+
+/*
+ * API.md: the prefix is 2-4 capital letters.  Every size prints each
+ * length, the 76 mm label with its symbol turned along the long side.
+ */
+static void test_prefixes(void)
+{
+	static const char *const prefixes[] = {"WB", "WBX", "ABCD", "ZZZZ"};
+
+	for (size_t si = 0; si < ARRAY_SIZE(sizes); si++) {
+		const struct label_tmpl *t = label_tmpl_find(ctx, sizes[si]);
+		for (size_t k = 0; t && k < ARRAY_SIZE(prefixes); k++) {
+			struct label_fields f;
+			char path[128];
+			double module;
+
+			sample_fields(&orders[picks[k]], 3000 + k, &f);
+			set_prefix(&f, prefixes[k]);
+			CHECK(strlen(f.tracking_no) == strlen(prefixes[k]) + 18);
+			snprintf(path, sizeof(path), OUT_DIR "/prefix-%s-%s.pdf", sizes[si],
+				 prefixes[k]);
+			check_printed(t, &f, path, &module);
+			CHECK(module >= 0.375 - 1e-9);
+			printf("prefix %-4s %s: Code 128 narrow bar %.3f mm\n", prefixes[k],
+			       sizes[si], module);
+		}
 	}
 }
 
@@ -884,13 +986,21 @@ static void test_errors(void)
 	f.count = 0;
 	CHECK(label_render(ctx, t, &f, 1, &pdf, &len) == ST_INVALID);
 	f.count = 1;
-	/* A 4-letter prefix fits 100 mm at 3 dots a bar, not 76 mm. */
+	/* A 4-letter prefix prints in every size (test_prefixes looks closer);
+	 * 23 letters (288 modules) fit no zone even at 3 dots a bar. */
 	snprintf(f.tracking_no, sizeof(f.tracking_no), "WBXY123456789012345678");
 	CHECK(label_render(ctx, t, &f, 1, &pdf, &len) == ST_OK);
 	free(pdf);
 	pdf = NULL;
-	CHECK(label_render(ctx, small, &f, 1, &pdf, &len) == ST_INVALID);
-	CHECK(pdf == NULL);
+	CHECK(label_render(ctx, small, &f, 1, &pdf, &len) == ST_OK);
+	free(pdf);
+	pdf = NULL;
+	snprintf(f.tracking_no, sizeof(f.tracking_no), "ABCDEFGHIJKLMNOPQRSTUVW");
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		CHECK(label_render(ctx, label_tmpl_find(ctx, sizes[i]), &f, 1, &pdf, &len) ==
+		      ST_INVALID);
+		CHECK(pdf == NULL);
+	}
 }
 
 struct thread_arg {
@@ -960,6 +1070,11 @@ static void test_ctx(void)
 		for (size_t z = 0; z < label_tmpl_zone_count(t); z++) {
 			struct label_zone_info zi;
 			label_tmpl_zone(t, z, &zi);
+			/* Only 76 mm needs its symbol turned, along the long side. */
+			if (strcmp(zi.kind, "tracking") == 0)
+				CHECK(zi.rotate == (strcmp(sizes[i], "76x130") == 0 ? 90 : 0));
+			else
+				CHECK(zi.rotate == 0);
 			req |= (size_t)1 << (strcmp(zi.kind, "sort") == 0	 ? 0
 					     : strcmp(zi.kind, "tracking") == 0	 ? 1
 					     : strcmp(zi.kind, "recipient") == 0 ? 2
@@ -1017,6 +1132,22 @@ static const struct bad_tmpl bad_tmpls[] = {
      "bar height 8.50 mm is below 9 mm"},
     {"barcode zone too narrow", "zone tracking 2 24 96 24", "zone tracking 20 24 60 24", 5,
      "needs"},
+    {"barcode zone wide enough for \"WB\", not a 4-letter prefix", "zone tracking 2 24 96 24",
+     "zone tracking 12 24 76 24", 5,
+     "76.00 mm wide, a 22-character tracking number needs 78.75 mm at a 0.375 mm narrow bar"},
+    {"rotated barcode zone too short", "module=0.5 bar=15 font=12",
+     "module=0.5 bar=15 font=12 rotate=90", 5,
+     "24.00 mm high (rotated), a 22-character tracking number needs 78.75 mm"},
+    {"rotated barcode zone too narrow for bars and digits",
+     "zone tracking 2 24 96 24 module=0.5 bar=15 font=12\nzone recipient 2 48 96 40 font=15 "
+     "min=7\nzone sender 2 88 64 20",
+     "zone tracking 2 24 20 84 module=0.5 bar=15 font=12 rotate=270\nzone recipient 22 24 76 64 "
+     "font=15 min=7\nzone sender 22 88 44 20",
+     5, "20.00 mm wide (rotated), bars and digits need 23.27 mm"},
+    {"rotate not a quarter turn", "module=0.5 bar=15", "module=0.5 bar=15 rotate=180", 5,
+     "rotate must be 0, 90 or 270"},
+    {"rotate on a zone that is not a barcode", "zone qr 66 88 32 32",
+     "zone qr 66 88 32 32 rotate=90", 8, "option \"rotate\" does not apply"},
     {"barcode zone too low", "zone tracking 2 24 96 24", "zone tracking 2 24 96 15", 5,
      "bars and digits need"},
     {"qr zone too small", "zone qr 66 88 32 32", "zone qr 66 88 12 12", 8, "the QR code needs"},
@@ -1059,6 +1190,46 @@ static void test_bad_templates(void)
 	CHECK(label_ctx_new(dir, SAMPLE_FONT, &c, err, sizeof(err)) == ST_OK);
 	label_ctx_free(c);
 
+	/* So is the base with its barcode turned down the left side, either way
+	 * (24 mm across: 15 mm bars, 1 mm, a 12 pt line, the padding). */
+	static const char *const turned[] = {"90", "270"};
+	for (size_t i = 0; i < ARRAY_SIZE(turned); i++) {
+		const char *from = strstr(base_tmpl, "zone tracking"),
+			   *to = strstr(base_tmpl, "zone qr");
+		snprintf(
+		    good, sizeof(good),
+		    "%.*szone tracking 2 24 24 84 module=0.5 bar=15 font=12 rotate=%s\n"
+		    "zone recipient 26 24 72 64 font=15 min=7\nzone sender 26 88 40 20 font=10\n%s",
+		    (int)(from - base_tmpl), base_tmpl, turned[i], to);
+		f = fopen(path, "w");
+		CHECK(f && fputs(good, f) >= 0 && fclose(f) == 0);
+		c = NULL;
+		err[0] = '\0';
+		CHECK(label_ctx_new(dir, SAMPLE_FONT, &c, err, sizeof(err)) == ST_OK);
+		if (!c) {
+			fprintf(stderr, "turned template %s: %s\n", turned[i], err);
+			continue;
+		}
+		const struct label_tmpl *t = label_tmpl_find(c, "100x150");
+		struct label_zone_info z;
+		label_tmpl_zone(t, 2, &z);
+		CHECK(strcmp(z.kind, "tracking") == 0 && z.rotate == atoi(turned[i]));
+		/* and prints a 4-letter prefix, turned: 84 mm along has room for
+		 * 3-dot modules, not 4 (209 modules with the quiet zones). */
+		struct label_fields lf;
+		char pdf[128];
+		double module;
+		sample_fields(&orders[5], 77, &lf);
+		set_prefix(&lf, "ABCD");
+		snprintf(pdf, sizeof(pdf), OUT_DIR "/turned-%s.pdf", turned[i]);
+		struct label_ctx *keep = ctx;
+		ctx = c; /* render_to() renders with ctx */
+		check_printed(t, &lf, pdf, &module);
+		ctx = keep;
+		CHECK(fabs(module - 3 * 25.4 / 203) < 1e-6);
+		label_ctx_free(c);
+	}
+
 	for (size_t i = 0; i < ARRAY_SIZE(bad_tmpls); i++) {
 		const struct bad_tmpl *b = &bad_tmpls[i];
 		const char *at = strstr(base_tmpl, b->replace);
@@ -1088,6 +1259,81 @@ static void test_bad_templates(void)
 	}
 	unlink(path);
 	rmdir(dir);
+}
+
+/*
+ * A line that fits but for the space after its last word breaks at that
+ * space, not at the break before: the space is trimmed and needs no room.
+ * The recipient's text box is made 0.5 mm wider than "隐私号 17000001234"
+ * at 12 pt (less than a space wider), so that line must hold the number.
+ */
+static void test_wrap_at_space(void)
+{
+	char dir[] = "/tmp/waybill-wrap-XXXXXX";
+	char path[128], err[512], tmpl[2048], pdfpath[] = OUT_DIR "/wrap-space.pdf";
+	static const char vn[] = "隐私号 17000001234";
+	struct font *font = NULL;
+	struct label_ctx *c = NULL;
+
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(font_new(SAMPLE_FONT, 0, &font) == ST_OK);
+	if (!font)
+		return;
+	double em = 0; /* the line's advance, em */
+	const unsigned char *u = (const unsigned char *)vn;
+	for (size_t n = strlen(vn); n > 0;) {
+		uint32_t cp;
+		size_t used = utf8_next(u, n, &cp);
+		em += font_advance(font, cp) / 1000.0;
+		u += used;
+		n -= used;
+	}
+	double mm = em * 12 / (72 / 25.4),
+	       space = font_advance(font, ' ') * 12 / 1000.0 / (72 / 25.4);
+	font_free(font);
+	CHECK(space > 0.6);
+	/* zone width: text + 1.5 mm gap + the 收 badge (1.9 em) + 2 x 1.2 pad */
+	double zw = mm + 0.5 + 1.5 + 12 * 1.9 / (72 / 25.4) + 2.4;
+	const char *at = strstr(base_tmpl, "zone recipient 2 48 96 40 font=15 min=7");
+	CHECK(at != NULL);
+	if (!at)
+		return;
+	snprintf(tmpl, sizeof(tmpl), "%.*szone recipient 2 48 %.3f 40 font=12 min=12%s",
+		 (int)(at - base_tmpl), base_tmpl, zw,
+		 at + strlen("zone recipient 2 48 96 40 font=15 min=7"));
+	snprintf(path, sizeof(path), "%s/100x150.tmpl", dir);
+	FILE *f = fopen(path, "w");
+	CHECK(f && fputs(tmpl, f) >= 0 && fclose(f) == 0);
+	CHECK(label_ctx_new(dir, SAMPLE_FONT, &c, err, sizeof(err)) == ST_OK);
+	unlink(path);
+	rmdir(dir);
+	if (!c)
+		return;
+
+	struct label_fields lf;
+	unsigned char *pdf = NULL;
+	size_t len = 0;
+	sample_fields(&orders[0], 1, &lf);
+	snprintf(lf.vnum, sizeof(lf.vnum), "17000001234");
+	snprintf(lf.ext, sizeof(lf.ext), "0042");
+	CHECK(label_render(c, label_tmpl_find(c, "100x150"), &lf, 1, &pdf, &len) == ST_OK);
+	if (pdf)
+		CHECK(sample_write(pdfpath, pdf, len) == ST_OK);
+	free(pdf);
+	label_ctx_free(c);
+
+	char cmd[512];
+	int code;
+	snprintf(cmd, sizeof(cmd), "pdftotext -raw %s - 2>/dev/null", pdfpath);
+	char *text = cmd_out(cmd, &code);
+	const char *line = text ? strstr(text, "隐私号") : NULL;
+	CHECK(line != NULL);
+	if (line) {
+		size_t n = strcspn(line, "\n");
+		CHECK(memmem(line, n, "17000001234", 11) != NULL);
+		CHECK(memmem(line, n, "0042", 4) == NULL);
+	}
+	free(text);
 }
 
 /* --- the font ----------------------------------------------------------- */
@@ -1327,11 +1573,13 @@ int main(void)
 	test_font();
 	test_ctx();
 	test_bad_templates();
+	test_wrap_at_space();
 	test_sample_kinds();
 	test_errors();
 	test_threads();
 	test_hostile();
 	test_batch();
+	test_prefixes();
 	test_samples();
 	bench();
 	label_ctx_free(ctx);

@@ -193,6 +193,7 @@ static enum st render(struct request *r, struct print_state *ps, const struct la
 
 	/* The masked fields are not needed once drawn. */
 	explicit_bzero(ps->pages, ps->n * sizeof(*ps->pages));
+	/* A template the start-up check warned about (the loader sizes zones for 4-letter prefixes). */
 	if (st == ST_INVALID)
 		http_reply_error(r, ST_INVALID, "size_too_small",
 				 "this label size cannot print this service's tracking numbers "

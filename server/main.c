@@ -30,10 +30,11 @@
 #define LIMITER_KEYS 65536
 
 /*
- * Each label size should print this deployment's tracking numbers: a long
- * prefix may not fit a narrow barcode zone at 0.375 mm per module.  Found
- * now, not on the first print: fatal for the default size, a warning for
- * the others (their requests then answer 422 size_too_small).
+ * Each label size must print this deployment's tracking numbers.  The
+ * template loader already sizes barcode zones for the longest prefix, so
+ * this is a render of each size at start, as a smoke test of the font and
+ * templates: fatal for the default size, a warning for the others (their
+ * requests would then answer 422 size_too_small).
  */
 static void labels_check(const struct app *app)
 {

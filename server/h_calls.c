@@ -9,8 +9,9 @@
  *            that number has this recipient;
  *   anything else, or an ended binding -> 404.
  *
- * Every request is counted against call_routes_per_hour for its caller and
- * audited (tracking number and result, never a phone) before it answers.
+ * Every request with a JSON body is audited (tracking number and result,
+ * never a phone) before it answers, invalid phones included; every one
+ * with a valid caller counts against call_routes_per_hour for that caller.
  * Its 404s do not count towards miss_limit: stale labels make them normal.
  */
 #include "common.h"
@@ -134,21 +135,21 @@ void h_call_route(struct request *r)
 	ext = cJSON_GetObjectItemCaseSensitive(root, "extension");
 	if (!cJSON_IsString(caller) || phone_normalize(caller->valuestring, q.caller) != ST_OK) {
 		json_delete_wiped(root);
-		http_reply_error(r, ST_INVALID, "invalid_phone", "caller is not a phone number",
-				 "caller");
+		http_audit_then_error(r, ST_INVALID, NULL, "invalid_phone",
+				      "caller is not a phone number", "caller");
 		return;
 	}
 	if (!cJSON_IsString(called) || !vnum_called_parse(called->valuestring, q.called)) {
 		json_delete_wiped(root);
-		http_reply_error(r, ST_INVALID, "invalid_phone", "called is not a phone number",
-				 "called");
+		http_audit_then_error(r, ST_INVALID, NULL, "invalid_phone",
+				      "called is not a phone number", "called");
 		return;
 	}
 	if (ext && !cJSON_IsNull(ext)) {
 		if (!cJSON_IsString(ext) || vnum_ext_parse(ext->valuestring) < 0) {
 			json_delete_wiped(root);
-			http_reply_error(r, ST_INVALID, "invalid_extension",
-					 "extension must be four digits", "extension");
+			http_audit_then_error(r, ST_INVALID, NULL, "invalid_extension",
+					      "extension must be four digits", "extension");
 			return;
 		}
 		snprintf(q.ext, sizeof(q.ext), "%s", ext->valuestring);

@@ -377,6 +377,7 @@ void http_defer(struct request *r, wjob_fn fn, void *arg, void (*cont)(struct re
 
 struct fail_state {
 	enum st st;
+	const char *code, *message; /* string constants; NULL for st's own */
 	char field[64];
 };
 
@@ -386,7 +387,7 @@ static void cont_fail(struct request *r)
 
 	/* If even the audit entry could not be written, say so. */
 	if (r->job.st == f->st)
-		http_reply_error(r, f->st, NULL, NULL, f->field);
+		http_reply_error(r, f->st, f->code, f->message, f->field);
 	else
 		http_reply_st(r, ST_UNAVAILABLE);
 }
@@ -400,6 +401,12 @@ static enum st job_fail(struct store *s, struct wjob *j)
 
 void http_audit_then_fail(struct request *r, enum st st, const char *result, const char *field)
 {
+	http_audit_then_error(r, st, result, NULL, NULL, field);
+}
+
+void http_audit_then_error(struct request *r, enum st st, const char *result, const char *code,
+			   const char *message, const char *field)
+{
 	struct fail_state *f = malloc(sizeof(*f));
 
 	if (!f) {
@@ -407,6 +414,8 @@ void http_audit_then_fail(struct request *r, enum st st, const char *result, con
 		return;
 	}
 	f->st = st;
+	f->code = code;
+	f->message = message;
 	snprintf(f->field, sizeof(f->field), "%s", field ? field : "");
 	if (r->hstate_free)
 		r->hstate_free(r->hstate);

@@ -88,6 +88,9 @@ void http_defer(struct request *r, wjob_fn fn, void *arg, void (*cont)(struct re
  * entry cannot be written.
  */
 void http_audit_then_fail(struct request *r, enum st st, const char *result, const char *field);
+/* The same with the error's code and message (string constants). */
+void http_audit_then_error(struct request *r, enum st st, const char *result, const char *code,
+			   const char *message, const char *field);
 
 unsigned http_status_of(enum st st);
 

@@ -19,7 +19,7 @@ add_account cb courier d1 "139-1234-0002" || die setup "account cb"
 add_account cd courier d1 "13912340004" || die setup "account cd"
 TOK[cn]=$(ctl account add --name cn --role courier --depot d1) || die setup "account cn (no phone)"
 
-ROUTES=0 # well-formed route requests made (each must be audited)
+ROUTES=0 # route requests made (each must be audited, bad phones and extensions too)
 : >"$DIR/route_bodies"
 # route CALLER CALLED [EXT]: POST /v1/calls/route as the telephony account.
 route() {
@@ -27,7 +27,7 @@ route() {
 	data=$(jq -nc --arg a "$1" --arg b "$2" --arg e "${3:-}" \
 		'{caller: $a, called: $b} + (if $e == "" then {} else {extension: $e} end)')
 	api POST /v1/calls/route "${TOK[tel1]}" -d "$data"
-	case $STATUS in 200 | 404 | 429) ROUTES=$((ROUTES + 1)) ;; esac
+	case $STATUS in 200 | 404 | 422 | 429) ROUTES=$((ROUTES + 1)) ;; esac
 	{ cat "$BODY"; echo; } >>"$DIR/route_bodies"
 }
 # create IDX [TOKEN]: POST fixture IDX; TN, VNUM, EXT of the answer.
@@ -106,6 +106,8 @@ for body in '{"caller":"hello","called":"17000000000"}' '{"caller":"13912340001"
 	'{"caller":"13912340001"}' '{"caller":"13912340001","called":"17000000000","x":1}'; do
 	api POST /v1/calls/route "${TOK[tel1]}" -d "$body"
 	expect_status "route: malformed $body: 400|422" "400|422" "$STATUS"
+	# a bad phone or extension is a route request and is audited; a bad body is not
+	case $(jb '.error.code') in invalid_phone | invalid_extension) ROUTES=$((ROUTES + 1)) ;; esac
 done
 for who in c1 ca dep1 adm1 aud1; do
 	api POST /v1/calls/route "${TOK[$who]}" -d "{\"caller\":\"$A_PHONE\",\"called\":\"$V1\",\"extension\":\"$E1\"}"

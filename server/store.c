@@ -871,7 +871,7 @@ done:
  * its next transaction then starts the log over.
  */
 #define CKPT_FRAMES 4096
-#define CKPT_TAIL 512
+#define CKPT_TAIL 256
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {

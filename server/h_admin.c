@@ -32,7 +32,7 @@ static bool holds_phone(const char *text)
 	const char *p = text;
 
 	while (*p) {
-		char run[64], e164[PHONE_E164_MAX];
+		char run[64] = "", e164[PHONE_E164_MAX];
 		size_t n = 0;
 
 		while (*p && !strchr("0123456789+(", *p))

@@ -24,7 +24,7 @@ struct print_state {
 	struct label_fields *pages;
 	unsigned char *pdf;
 	size_t pdf_len;
-	long max_prints; /* first print + reprints */
+	long max_prints;  /* first print + reprints */
 	size_t bad_index; /* the label over its limit, for the error */
 	char actor[NAME_MAX_BYTES], role[12], request_id[REQID_BYTES];
 };
@@ -193,7 +193,8 @@ static enum st render(struct request *r, struct print_state *ps, const struct la
 
 	/* The masked fields are not needed once drawn. */
 	explicit_bzero(ps->pages, ps->n * sizeof(*ps->pages));
-	/* A template the start-up check warned about (the loader sizes zones for 4-letter prefixes). */
+	/* A template the start-up check warned about (the loader sizes zones for 4-letter
+	 * prefixes). */
 	if (st == ST_INVALID)
 		http_reply_error(r, ST_INVALID, "size_too_small",
 				 "this label size cannot print this service's tracking numbers "
@@ -330,9 +331,10 @@ void h_label_batch(struct request *r)
 			if (st == ST_NOTFOUND || st == ST_GONE) {
 				/* Audit the refusal against that order, then fail the batch. */
 				snprintf(r->job.audit.tracking_no, sizeof(r->job.audit.tracking_no),
-					 "%s", tn_valid(r->app->cfg.tracking_prefix, ps->tns[i])
-						       ? ps->tns[i]
-						       : "");
+					 "%s",
+					 tn_valid(r->app->cfg.tracking_prefix, ps->tns[i])
+					     ? ps->tns[i]
+					     : "");
 				snprintf(r->job.audit.action, sizeof(r->job.audit.action),
 					 "label.batch");
 				http_audit_then_fail(r, st, denied ? "denied" : NULL, field);

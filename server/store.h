@@ -258,7 +258,7 @@ enum st store_audit_verify_path(const char *path, const struct keyring *kr, stru
 struct store_stats {
 	uint64_t batches, jobs, commit_fail;
 	uint64_t exec_ns, commit_ns; /* writer time running jobs, and in COMMIT (the fsync) */
-	uint64_t batch_hist[8]; /* jobs per batch: 1, 2-3, 4-7, ..., >=128 */
+	uint64_t batch_hist[8];	     /* jobs per batch: 1, 2-3, 4-7, ..., >=128 */
 };
 void store_stats_get(struct store *s, struct store_stats *out);
 

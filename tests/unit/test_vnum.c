@@ -34,8 +34,8 @@ static void test_pool_parse(void)
 	    {"1700000000-17000000000", false, 0, NULL, NULL},  /* lengths differ */
 	    {"17000000000,17000000000", false, 0, NULL, NULL}, /* twice */
 	    {"17000000000-17000000001,17000000001", false, 0, NULL, NULL},
-	    {"1234", false, 0, NULL, NULL},                    /* too short */
-	    {"01700000000", false, 0, NULL, NULL},             /* leading zero */
+	    {"1234", false, 0, NULL, NULL},		       /* too short */
+	    {"01700000000", false, 0, NULL, NULL},	       /* leading zero */
 	    {"17000000000-17000200000", false, 0, NULL, NULL}, /* over VNUM_POOL_MAX */
 	    {"17000000000,", true, 1, "17000000000", "17000000000"},
 	    {",", false, 0, NULL, NULL},
@@ -63,11 +63,16 @@ static void test_called(void)
 	static const struct {
 		const char *in, *want;
 	} cases[] = {
-	    {"17000001234", "17000001234"},       {"+86 170 0000 1234", "17000001234"},
-	    {"170-0000-1234", "17000001234"},     {"008617000001234", "17000001234"},
-	    {"95013", "95013"},                   {"+14155550123", "14155550123"},
-	    {"abc", NULL},                        {"", NULL},
-	    {"1234", NULL},                       {"+", NULL},
+	    {"17000001234", "17000001234"},
+	    {"+86 170 0000 1234", "17000001234"},
+	    {"170-0000-1234", "17000001234"},
+	    {"008617000001234", "17000001234"},
+	    {"95013", "95013"},
+	    {"+14155550123", "14155550123"},
+	    {"abc", NULL},
+	    {"", NULL},
+	    {"1234", NULL},
+	    {"+", NULL},
 	};
 	char out[VNUM_BYTES];
 
@@ -103,12 +108,12 @@ static enum st job_sync(struct store *s, struct wjob *j)
 }
 
 struct pick_job {
-	int count;          /* picks to make */
+	int count; /* picks to make */
 	int64_t now;
-	int done;           /* picks that succeeded */
+	int done; /* picks that succeeded */
 	char vnum[16], ext[8];
 	enum st last;
-	int per_number[4];  /* picks per pool number 0..3 */
+	int per_number[4]; /* picks per pool number 0..3 */
 };
 
 /* A bare order row for a binding to point at (bindings reference orders). */

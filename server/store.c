@@ -50,6 +50,7 @@ enum stmt {
 	S_AUDIT_HEAD,
 	S_AUDIT_INSERT,
 	S_AUDIT_LIST,
+	S_AUDIT_LIST_TN,
 	S_AUDIT_ALL,
 	S_ORDER_BY_ID,
 	S_ORDER_BINDING,
@@ -132,11 +133,18 @@ static const char *const sql_text[NSTMT] = {
     [S_LIST_COURIER] = "SELECT " ORDER_COLS " FROM orders WHERE (creator = ?1 OR courier = ?1) "
 		       "AND id > ?2 AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4",
     [S_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-    [S_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, "
-		       "NULLIF(?6, ''), NULLIF(?7, ''), ?8, NULLIF(?9, ''), ?10, ?11)",
-    [S_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE (?1 IS NULL OR tracking_no = ?1) "
-		     "AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR ts >= ?3) AND seq > ?4 "
-		     "ORDER BY seq LIMIT ?5",
+    [S_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ", order_id) VALUES (?1, ?2, ?3, ?4, ?5, "
+		       "NULLIF(?6, ''), NULLIF(?7, ''), ?8, NULLIF(?9, ''), ?10, ?11, "
+		       "(SELECT id FROM orders WHERE tracking_no = NULLIF(?6, '')))",
+    [S_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE (?2 IS NULL OR actor = ?2) "
+		     "AND (?3 IS NULL OR ts >= ?3) AND seq > ?4 ORDER BY seq LIMIT ?5",
+    /* An order's entries through its row id; a tracking number without an order, directly. */
+    [S_AUDIT_LIST_TN] = "SELECT " AUDIT_COLS " FROM audit WHERE seq IN ("
+			"SELECT seq FROM audit WHERE order_id = (SELECT id FROM orders WHERE "
+			"tracking_no = ?1) AND tracking_no = ?1 UNION ALL "
+			"SELECT seq FROM audit WHERE order_id IS NULL AND tracking_no = ?1) "
+			"AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR ts >= ?3) AND seq > ?4 "
+			"ORDER BY seq LIMIT ?5",
     [S_AUDIT_ALL] = "SELECT " AUDIT_COLS " FROM audit ORDER BY seq",
     [S_ORDER_BY_ID] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
     [S_ORDER_BINDING] = "UPDATE orders SET vnum = ?2, ext = ?3 WHERE id = ?1",
@@ -1834,13 +1842,14 @@ enum st store_audit_list(struct store *s, const struct audit_query *q, struct au
 			 size_t *n)
 {
 	struct conn *c = reader(s);
-	sqlite3_stmt *st = c ? stmt(c, S_AUDIT_LIST) : NULL;
+	sqlite3_stmt *st = c ? stmt(c, q->tracking_no ? S_AUDIT_LIST_TN : S_AUDIT_LIST) : NULL;
 	int rc;
 
 	*n = 0;
 	if (!st)
 		return ST_IO;
-	bind_text(st, 1, q->tracking_no);
+	if (q->tracking_no)
+		sqlite3_bind_text(st, 1, q->tracking_no, -1, SQLITE_STATIC);
 	bind_text(st, 2, q->actor);
 	bind_text(st, 3, q->since);
 	sqlite3_bind_int64(st, 4, q->after_seq);

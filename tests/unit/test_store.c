@@ -1175,7 +1175,7 @@ static const struct tamper_case tampers[] = {
     {"DELETE first", "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = @T;", 1, 0},
     {"forged append",
      "INSERT INTO audit SELECT seq + 1, ts, 'mallory', role, action, "
-     "tracking_no, reason, result, request_id, hash, randomblob(32) FROM audit "
+     "tracking_no, reason, result, request_id, hash, randomblob(32), order_id FROM audit "
      "WHERE seq = @L;",
      2, 1},
     /* Dropping the tail leaves a shorter valid chain: only a head kept elsewhere shows it. */

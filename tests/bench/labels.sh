@@ -7,14 +7,9 @@ BIN=${BIN:-bin}
 BUILD=${BUILD:-build}
 SECS=${BENCH_SECS:-10}
 dir=$BUILD/bench-labels
-rm -rf "$dir"
-mkdir -p "$dir/o"
 port=$((40000 + $$ % 20000))
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT INT TERM
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+. tests/bench/lib.sh
+mkdir -p "$dir/o"
 
 echo "== labels: the renderer alone (in-process, one thread, 100x150)"
 "$BUILD/bench/label_render" 3 >"$dir/render"

@@ -29,10 +29,4 @@ function delay()
   return 0
 end
 
-done = function(summary, latency, requests)
-  local ok = summary.requests - summary.errors.status - summary.errors.connect
-           - summary.errors.read - summary.errors.write - summary.errors.timeout
-  io.write(string.format("RESULT rps=%.1f p50_ms=%.2f p99_ms=%.2f errors=%d total=%d\n",
-    ok / (summary.duration / 1e6), latency:percentile(50) / 1000,
-    latency:percentile(99) / 1000, summary.requests - ok, summary.requests))
-end
+dofile("tests/bench/summary.lua")

@@ -8,15 +8,8 @@ BUILD=${BUILD:-build}
 SECS=${BENCH_SECS:-10}
 CONNS=${BENCH_CONNS:-64}
 dir=$BUILD/bench-run
-rm -rf "$dir"
-mkdir -p "$dir"
 port=$((20000 + $$ % 20000))
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT INT TERM
-
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+. tests/bench/lib.sh
 
 echo "== ceilings (same run, same disk)"
 ceiling=$("$BUILD/bench/sqlite_ceiling" "$dir/ceiling.db" 5)

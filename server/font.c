@@ -15,6 +15,14 @@
  * cvt, fpgm, prep and the glyph instructions), as do glyph names (post
  * format 3) and the layout and vertical tables libharu never reads.
  *
+ * But the last of those 13 tables, prep, must not be empty.  libharu
+ * rewrites the font into a memory stream of 4096-byte blocks and then seeks
+ * to each table to checksum it; a seek to the very end of a stream whose
+ * size is a multiple of 4096 fails (HPDF_INVALID_OBJECT), so a document
+ * whose rewritten font happened to be 16384 bytes long failed to save.  An
+ * empty trailing prep sits exactly there; sfnt_build() adds a 3-byte prep
+ * that does nothing (PUSHB 0, POP), so every seek lands inside the data.
+ *
  * The cmap is rewritten.  With the UTF-8 encoder, libharu 2.3.0 looks up
  * all 65,536 BMP code points in the font's cmap when a document gets its
  * font, scanning the format 4 segments linearly each time (and again for
@@ -319,7 +327,38 @@ static void compact_cmap(struct buf *b, const uint32_t *cps, const uint16_t *gid
 	}
 }
 
-/* The subset's tables, its cmap replaced, as one TrueType file. */
+#define PREP HB_TAG('p', 'r', 'e', 'p')
+
+/* PUSHB[0] 0, POP: a control value program that changes nothing (see the
+ * top of the file for why there is one at all). */
+static const unsigned char prep_noop[] = {0xb0, 0x00, 0x21};
+
+static bool table_present(hb_face_t *face, hb_tag_t tag)
+{
+	hb_blob_t *t = hb_face_reference_table(face, tag);
+	bool has = hb_blob_get_length(t) > 0;
+
+	hb_blob_destroy(t);
+	return has;
+}
+
+/* Insert tag into the sorted tags[0..n) unless it is there; the new count.
+ * tags has room for one more. */
+static unsigned tags_add_sorted(hb_tag_t *tags, unsigned n, hb_tag_t tag)
+{
+	unsigned i = 0;
+
+	while (i < n && tags[i] < tag)
+		i++;
+	if (i < n && tags[i] == tag)
+		return n;
+	memmove(tags + i + 1, tags + i, (n - i) * sizeof(*tags));
+	tags[i] = tag;
+	return n + 1;
+}
+
+/* The subset's tables, its cmap replaced and a prep added, as one TrueType
+ * file. */
 static enum st sfnt_build(hb_face_t *built, const struct font *f, const struct font_cps *set,
 			  struct buf *out)
 {
@@ -372,10 +411,11 @@ static enum st sfnt_build(hb_face_t *built, const struct font *f, const struct f
 	}
 
 	hb_face_get_table_tags(sub, 0, &ntags, tags);
-	if (ntags == 0 || ntags == ARRAY_SIZE(tags)) {
+	if (ntags == 0 || ntags >= ARRAY_SIZE(tags) - 1) {
 		st = ST_INTERNAL;
 		goto out;
 	}
+	ntags = tags_add_sorted(tags, ntags, PREP);
 	unsigned sr = 1, es = 0;
 	while (sr * 2 <= ntags) {
 		sr *= 2;
@@ -398,6 +438,9 @@ static enum st sfnt_build(hb_face_t *built, const struct font *f, const struct f
 		if (tags[i] == HB_TAG('c', 'm', 'a', 'p')) {
 			data = cmap.p;
 			len = (unsigned)cmap.len;
+		} else if (tags[i] == PREP && !table_present(sub, PREP)) {
+			data = prep_noop;
+			len = sizeof(prep_noop);
 		} else {
 			t = hb_face_reference_table(sub, tags[i]);
 			data = (const unsigned char *)hb_blob_get_data(t, &len);

@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "json.h"
 #include "label.h"
+#include "log.h"
 #include "mask.h"
 #include "order.h"
 #include "view.h"
@@ -200,8 +201,11 @@ static enum st render(struct request *r, struct print_state *ps, const struct la
 				 "this label size cannot print this service's tracking numbers "
 				 "(a longer tracking_prefix); use a larger size",
 				 "size");
-	else if (st != ST_OK)
+	else if (st != ST_OK) {
+		log_msg(LOG_ERROR, r->id, "label: %zu page(s) at %s failed: %s", ps->n,
+			label_tmpl_size(t), st_name(st));
 		http_reply_st(r, st);
+	}
 	return st;
 }
 

@@ -105,6 +105,7 @@
 
 #include "font.h"
 #include "label.h"
+#include "log.h"
 
 #define MM_PT (72.0 / 25.4)   /* points per millimetre */
 #define DOT_MM (25.4 / 203.0) /* one dot of a 203 dpi printer */
@@ -1656,9 +1657,12 @@ static void hpdf_on_error(HPDF_STATUS err, HPDF_STATUS detail, void *user)
 {
 	struct render *r = user;
 
-	UNUSED(detail);
-	if (!r->hpdf_err)
+	/* The codes are libharu's (hpdf_error.h); no text reaches the log. */
+	if (!r->hpdf_err) {
 		r->hpdf_err = err;
+		log_error("label: libharu error 0x%04lX (detail %lu)", (unsigned long)err,
+			  (unsigned long)detail);
+	}
 }
 
 static bool fields_ok(const struct label_fields *f)

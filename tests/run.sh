@@ -33,6 +33,7 @@ run_one() {
 		[ "$f" -eq 0 ] && fail=$((fail + 1))
 		echo "FAIL $name: $line (exit $rc); see $log"
 		grep -E 'FAIL|failed|not ok|ERROR' "$log" | head -n 20 | sed 's/^/    /'
+		grep '^daemon log: ' "$log" | sed 's/^/    /'
 	else
 		echo "ok   $name: $line"
 	fi

@@ -88,6 +88,11 @@ finish() {
 		FAIL=1
 		echo "FAIL no assertion ran"
 	fi
+	# What the daemon said went wrong: tests/run.sh shows these with the failures.
+	if [ "$FAIL" -ne 0 ] && [ -n "$DIR" ] && [ -s "$DIR/log" ]; then
+		grep -E ' (error|warn) ' "$DIR/log" | grep -v 'signal 15' | tail -n 8 |
+			sed 's/^/daemon log: /'
+	fi
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ] && exit 0
 	exit 1

@@ -20,6 +20,19 @@ static int t_pass, t_fail;
 		}                                                                                  \
 	} while (0)
 
+/* CHECK with a printf-style note saying which case failed. */
+#define CHECKF(c, ...)                                                                             \
+	do {                                                                                       \
+		if (c) {                                                                           \
+			t_pass++;                                                                  \
+		} else {                                                                           \
+			t_fail++;                                                                  \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #c);      \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+		}                                                                                  \
+	} while (0)
+
 #define CHECK_STR(got, want)                                                                       \
 	do {                                                                                       \
 		const char *g_ = (got), *w_ = (want);                                              \

@@ -12,6 +12,9 @@ port=$((20000 + $$ % 20000))
 . tests/bench/lib.sh
 
 echo "== ceilings (same run, same disk)"
+# The disk of a shared VM varies by tens of percent from minute to minute:
+# the ceiling is measured before and after the order runs, and the ratio is
+# taken against the higher of the two (never flattering waybilld).
 ceiling=$("$BUILD/bench/sqlite_ceiling" "$dir/ceiling.db" 5)
 echo "raw SQLite, one durable transaction per order-sized row: $ceiling rows/s"
 
@@ -32,7 +35,7 @@ out=$(WB_TOKEN=$tok wrk -t2 -c"$CONNS" -d"${SECS}s" -s tests/bench/post_orders.l
 	"http://127.0.0.1:$port" | grep RESULT)
 rps=$(echo "$out" | field rps)
 echo "orders: $rps/s  p50 $(echo "$out" | field p50_ms) ms  p99 $(echo "$out" | field p99_ms) ms  errors $(echo "$out" | field errors)"
-echo "  = $(ratio "$rps" "$ceiling")x the durable-commit ceiling (goal >= 2.5x)"
+
 echo "  = $(ratio "$rps" "$http_rps")x the raw HTTP ceiling"
 commits=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^waybill_store_commits_total/ {print $2}')
 jobs=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^waybill_store_jobs_total/ {print $2}')
@@ -47,5 +50,11 @@ echo "orders: $(echo "$out" | field rps)/s  p50 $(echo "$out" | field p50_ms) ms
 kill -TERM "$pid"
 wait "$pid" || true
 pid=
+
+after=$("$BUILD/bench/sqlite_ceiling" "$dir/ceiling.db" 5)
+ceiling=$(awk -v a="$ceiling" -v b="$after" 'BEGIN { print (b > a ? b : a) }')
+echo "== the order rate against the ceiling"
+echo "raw SQLite again, after the runs (daemon stopped): $after rows/s"
+echo "orders: $rps/s = $(ratio "$rps" "$ceiling")x the higher durable-commit ceiling, $ceiling/s (goal >= 2.5x)"
 
 BIN=$BIN BUILD=$BUILD HTTP_RPS=$http_rps sh tests/bench/labels.sh

@@ -229,8 +229,11 @@ struct store {
 	pthread_t ckpt_thread;
 	bool ckpt_started;
 	pthread_cond_t ckpt_wake;
-	int wal_frames; /* in the log after the last commit */
-	int ckpt_done;	/* frames the last checkpoint pass had copied */
+	int wal_frames;		      /* in the log after the last commit */
+	int ckpt_done;		      /* frames the last checkpoint pass had copied */
+	int ckpt_frames;	      /* checkpoint once the log holds this many (adaptive) */
+	bool ckpt_running, ckpt_hold; /* a pass is on; the writer wants the next */
+	pthread_cond_t ckpt_idle;
 
 	struct conn *readers;
 	pthread_key_t reader_key;
@@ -867,7 +870,7 @@ done:
 /*
  * Checkpoints run on their own thread: copying pages into the database and
  * syncing it inside a commit would stall every request waiting on it.  The
- * writer's WAL hook wakes the thread once the log holds CKPT_FRAMES frames
+ * writer's WAL hook wakes the thread once the log holds ckpt_frames frames
  * (and it runs once a second); its PASSIVE checkpoints never block the
  * writer or the readers.
  *
@@ -877,9 +880,21 @@ done:
  * the log is long and the checkpointer has left only a short tail, the
  * writer copies that tail itself between batches (a millisecond or two);
  * its next transaction then starts the log over.
+ *
+ * How long a log to let build up depends on the load.  Each checkpoint ends
+ * in an fsync of the database that competes with the commits' fsyncs of the
+ * log: a long log makes rare, long stalls (p99 ~20 ms at half the peak rate
+ * here), a short one makes short ones but copies a hot page again each
+ * time (checkpointing every 512 frames cost ~12% of the peak rate).  So
+ * the checkpointer looks at the share of the last second the writer spent
+ * running jobs (not committing: waiting on fsync fills the time at any
+ * load): below CKPT_BUSY it keeps the log short, above it long.  Measured
+ * here: p99 at ~2,000 orders/s went from 18-20 ms to 11-13 ms, the peak
+ * rate stayed.
  */
-#define CKPT_FRAMES 4096
-#define CKPT_TAIL 256
+#define CKPT_FRAMES_SHORT 512
+#define CKPT_FRAMES_LONG 4096
+#define CKPT_BUSY 0.25
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -888,7 +903,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	UNUSED(name);
 	pthread_mutex_lock(&s->lock);
 	s->wal_frames = frames;
-	if (frames >= CKPT_FRAMES)
+	if (frames >= s->ckpt_frames)
 		pthread_cond_signal(&s->ckpt_wake);
 	pthread_mutex_unlock(&s->lock);
 	return SQLITE_OK;
@@ -897,6 +912,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 static void *ckpt_main(void *arg)
 {
 	struct store *s = arg;
+	uint64_t busy0 = 0, t0 = mono_ns();
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
@@ -905,16 +921,32 @@ static void *ckpt_main(void *arg)
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += 1;
-		if (s->wal_frames < CKPT_FRAMES)
+		if (s->wal_frames < s->ckpt_frames)
 			pthread_cond_timedwait(&s->ckpt_wake, &s->lock, &ts);
 		if (s->stopping)
 			break;
+		/* The writer's share of the time since the last look. */
+		uint64_t busy = s->stats.exec_ns, t = mono_ns();
+		if (t - t0 >= 250000000) {
+			double frac = (double)(busy - busy0) / (double)(t - t0);
+			s->ckpt_frames = frac < CKPT_BUSY ? CKPT_FRAMES_SHORT : CKPT_FRAMES_LONG;
+			busy0 = busy;
+			t0 = t;
+		}
+		if (s->ckpt_hold) {
+			/* The writer is copying the log itself: wait for it. */
+			pthread_cond_timedwait(&s->ckpt_idle, &s->lock, &ts);
+			continue;
+		}
+		s->ckpt_running = true;
 		pthread_mutex_unlock(&s->lock);
 		if (sqlite3_wal_checkpoint_v2(s->ckpt->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
 					      &done) != SQLITE_OK)
 			done = 0;
 		pthread_mutex_lock(&s->lock);
 		s->ckpt_done = done;
+		s->ckpt_running = false;
+		pthread_cond_broadcast(&s->ckpt_idle);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
@@ -923,18 +955,47 @@ static void *ckpt_main(void *arg)
 /* Between batches: finish a nearly done checkpoint so the log starts over. */
 static void ckpt_tail(struct store *s)
 {
-	int frames, done;
+	int frames, done, want;
 
 	pthread_mutex_lock(&s->lock);
 	frames = s->wal_frames;
 	done = s->ckpt_done;
+	want = s->ckpt_frames;
 	pthread_mutex_unlock(&s->lock);
-	if (!s->ckpt_started || frames < CKPT_FRAMES || done <= 0 || frames - done > CKPT_TAIL)
+	/*
+	 * A tail of up to 1/16 of the log: ~1 ms of copying at the long
+	 * setting.  Or the whole rest once the log is twice its length: big
+	 * batches (hundreds of pages each) outrun the checkpointer, and the
+	 * writer waiting on the copy is the back-pressure that keeps the log
+	 * (and the -wal file, which never shrinks) bounded.
+	 */
+	if (!s->ckpt_started || frames < want)
 		return;
-	sqlite3_wal_checkpoint_v2(s->writer->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	bool hold = frames >= 2 * want;
+	if (!hold && !(done > 0 && frames - done <= want / 16))
+		return;
+	if (hold) {
+		/* Only one checkpoint at a time: wait out the checkpointer's pass. */
+		pthread_mutex_lock(&s->lock);
+		s->ckpt_hold = true;
+		while (s->ckpt_running)
+			pthread_cond_wait(&s->ckpt_idle, &s->lock);
+		pthread_mutex_unlock(&s->lock);
+	}
+	int log = 0, copied = 0;
+	/* SQLITE_BUSY while a checkpoint runs elsewhere: again after the next batch. */
+	int rc = sqlite3_wal_checkpoint_v2(s->writer->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+					   &copied);
 	pthread_mutex_lock(&s->lock);
-	s->ckpt_done = 0;
-	s->wal_frames = 0;
+	if (s->ckpt_hold) {
+		s->ckpt_hold = false;
+		pthread_cond_broadcast(&s->ckpt_idle);
+	}
+	if (rc == SQLITE_OK) {
+		/* All copied: the next transaction starts the log over. */
+		s->ckpt_done = copied < log ? copied : 0;
+		s->wal_frames = copied < log ? log : 0;
+	}
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -1913,6 +1974,7 @@ enum st store_open(const char *path, const struct keyring *kr, struct store **ou
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	pthread_cond_init(&s->ckpt_wake, NULL);
+	pthread_cond_init(&s->ckpt_idle, NULL);
 	pthread_key_create(&s->reader_key, NULL);
 
 	st = conn_open(path, true, &s->writer, err, errlen);
@@ -1938,6 +2000,7 @@ enum st store_open(const char *path, const struct keyring *kr, struct store **ou
 	crypto_hex(chk.head, HASH_BYTES, hex);
 	log_info("store: %s: audit chain verified, %lld entries, head %s", path,
 		 (long long)chk.entries, hex);
+	s->ckpt_frames = CKPT_FRAMES_LONG;
 	if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
 		st = ST_INTERNAL;
@@ -1952,7 +2015,7 @@ enum st store_open(const char *path, const struct keyring *kr, struct store **ou
 	} else {
 		/* No checkpoint thread: let the writer checkpoint as SQLite would. */
 		sqlite3_wal_hook(s->writer->db, NULL, NULL);
-		sqlite3_wal_autocheckpoint(s->writer->db, CKPT_FRAMES);
+		sqlite3_wal_autocheckpoint(s->writer->db, CKPT_FRAMES_LONG);
 	}
 	*out = s;
 	return ST_OK;
@@ -1990,5 +2053,6 @@ void store_close(struct store *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->wake);
 	pthread_cond_destroy(&s->ckpt_wake);
+	pthread_cond_destroy(&s->ckpt_idle);
 	free(s);
 }

@@ -10,24 +10,29 @@
 
 static int t_pass, t_fail;
 
+/* Count one check; on failure print "file:line: CHECK(expr) failed" (no newline). */
+static inline int t_check(int ok, const char *file, int line, const char *expr)
+{
+	if (ok) {
+		t_pass++;
+	} else {
+		t_fail++;
+		fprintf(stderr, "%s:%d: CHECK(%s) failed", file, line, expr);
+	}
+	return ok;
+}
+
 #define CHECK(c)                                                                                   \
 	do {                                                                                       \
-		if (c) {                                                                           \
-			t_pass++;                                                                  \
-		} else {                                                                           \
-			t_fail++;                                                                  \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c);      \
-		}                                                                                  \
+		if (!t_check(!!(c), __FILE__, __LINE__, #c))                                       \
+			fputc('\n', stderr);                                                       \
 	} while (0)
 
 /* CHECK with a printf-style note saying which case failed. */
 #define CHECKF(c, ...)                                                                             \
 	do {                                                                                       \
-		if (c) {                                                                           \
-			t_pass++;                                                                  \
-		} else {                                                                           \
-			t_fail++;                                                                  \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #c);      \
+		if (!t_check(!!(c), __FILE__, __LINE__, #c)) {                                     \
+			fputs(": ", stderr);                                                       \
 			fprintf(stderr, __VA_ARGS__);                                              \
 			fputc('\n', stderr);                                                       \
 		}                                                                                  \

@@ -2033,6 +2033,7 @@ void store_close(struct store *s)
 		s->stopping = true;
 		pthread_cond_signal(&s->wake);
 		pthread_cond_signal(&s->ckpt_wake);
+		pthread_cond_broadcast(&s->ckpt_idle);
 		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->thread, NULL);
 		if (s->ckpt_started)

@@ -61,6 +61,19 @@ static enum st assigned_courier(struct app *app, const struct order_row *row, st
 	return ST_OK;
 }
 
+/* The order behind a binding (named in the audit entry) and its courier. */
+static enum st binding_order(struct request *r, int64_t order_id, struct order_row *row,
+			     struct account *c)
+{
+	enum st st = store_order_get_id(r->app->store, order_id, row);
+
+	if (st != ST_OK)
+		return st;
+	snprintf(r->job.audit.tracking_no, sizeof(r->job.audit.tracking_no), "%s",
+		 row->tracking_no);
+	return assigned_courier(r->app, row, c);
+}
+
 static enum st route_courier_to_recipient(struct request *r, const struct route_req *q,
 					  const unsigned char caller_idx[HASH_BYTES],
 					  char forward[PHONE_E164_MAX], struct order_row *row)
@@ -73,12 +86,7 @@ static enum st route_courier_to_recipient(struct request *r, const struct route_
 	st = store_binding_find(r->app->store, q->called, q->ext, (int64_t)time(NULL), &id, &until);
 	if (st != ST_OK)
 		return st;
-	st = store_order_get_id(r->app->store, id, row);
-	if (st != ST_OK)
-		return st;
-	snprintf(r->job.audit.tracking_no, sizeof(r->job.audit.tracking_no), "%s",
-		 row->tracking_no);
-	st = assigned_courier(r->app, row, &c);
+	st = binding_order(r, id, row, &c);
 	if (st != ST_OK)
 		return st;
 	if (!crypto_equal(c.phone_index, caller_idx, HASH_BYTES))
@@ -106,12 +114,7 @@ static enum st route_recipient_to_courier(struct request *r, const struct route_
 		return st;
 	if (n != 1)
 		return ST_NOTFOUND;
-	st = store_order_get_id(r->app->store, ids[0], row);
-	if (st != ST_OK)
-		return st;
-	snprintf(r->job.audit.tracking_no, sizeof(r->job.audit.tracking_no), "%s",
-		 row->tracking_no);
-	st = assigned_courier(r->app, row, &c);
+	st = binding_order(r, ids[0], row, &c);
 	if (st != ST_OK)
 		return st;
 	return courier_phone(r->app, &c, forward);

@@ -6,6 +6,7 @@
 #define WAYBILL_T_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int t_pass, t_fail;
@@ -49,6 +50,31 @@ static inline int t_check(int ok, const char *file, int line, const char *expr)
 				g_ ? g_ : "(null)", w_ ? w_ : "(null)");                           \
 		}                                                                                  \
 	} while (0)
+
+/* The whole file, malloc'd and NUL-terminated; *len its size.  NULL when it
+ * cannot be read. */
+static inline char *t_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	*len = 0;
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+		buf = malloc((size_t)n + 1);
+		if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+			buf[n] = '\0';
+			*len = (size_t)n;
+		} else {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
 
 static inline int t_done(void)
 {

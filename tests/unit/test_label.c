@@ -94,29 +94,6 @@ static int cmd_run(const char *cmd)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static char *file_read(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	*len = 0;
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-			buf[n] = '\0';
-			*len = (size_t)n;
-		} else {
-			free(buf);
-			buf = NULL;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
 /* One code point of s[0..n): bytes used (>= 1); U+FFFD for a bad byte. */
 static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
@@ -314,7 +291,7 @@ static size_t ink_outside_zones(const char *pdf, const struct label_tmpl *t, int
 	if (cmd_run(cmd) != 0)
 		return SIZE_MAX;
 	snprintf(pgm + strlen(pgm), sizeof(pgm) - strlen(pgm), ".pgm");
-	char *img = file_read(pgm, &len);
+	char *img = t_slurp(pgm, &len);
 	unlink(pgm);
 	if (!img || sscanf(img, "P5 %d %d %d%n", &w, &h, &maxv, &off) != 3 || maxv != 255 ||
 	    (size_t)off + 1 + (size_t)w * (size_t)h > len) {
@@ -395,7 +372,7 @@ static void check_pdf_file(const char *pdf, const struct label_tmpl *t, size_t n
 	snprintf(cmd, sizeof(cmd), "qpdf --qdf --object-streams=disable %s %s 2>/dev/null", pdf,
 		 qdf);
 	CHECK(cmd_run(cmd) == 0);
-	char *raw = file_read(qdf, &len);
+	char *raw = t_slurp(qdf, &len);
 	CHECK(raw != NULL);
 	if (raw) {
 		static const char *const banned[] = {
@@ -415,14 +392,14 @@ static void check_no_raw(const struct sample_party *p, const char *text, const c
 {
 	char qdf[300], cmd[600], name[200], digits[40], nat[40], hex[2200], addr[600];
 	size_t len, qlen;
-	char *bytes = file_read(pdf, &len);
+	char *bytes = t_slurp(pdf, &len);
 	char *raw = NULL;
 
 	snprintf(qdf, sizeof(qdf), "%s.raw", pdf);
 	snprintf(cmd, sizeof(cmd), "qpdf --qdf --object-streams=disable %s %s 2>/dev/null", pdf,
 		 qdf);
 	if (cmd_run(cmd) == 0)
-		raw = file_read(qdf, &qlen);
+		raw = t_slurp(qdf, &qlen);
 	unlink(qdf);
 	CHECK(bytes && raw);
 	if (!bytes || !raw)

@@ -51,25 +51,6 @@ static bool t_copy(const char *from, const char *to)
 	return ok;
 }
 
-/* The whole file, malloc'd; *len its size. */
-static unsigned char *t_slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf = NULL;
-	long n;
-
-	*len = 0;
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n);
-		if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
-			*len = (size_t)n;
-	}
-	fclose(f);
-	return buf;
-}
-
 /* Run sql on a database through a connection of our own; the SQLite code. */
 static int t_sql(const char *path, const char *sql, char *msg, size_t cap)
 {
@@ -1410,7 +1391,7 @@ static void test_tamper(unsigned char head[HASH_BYTES])
 static void test_at_rest(void)
 {
 	size_t len = 0;
-	unsigned char *buf = t_slurp(db_path, &len);
+	char *buf = t_slurp(db_path, &len);
 	int clear = 0;
 
 	CHECK(buf != NULL && len > 0);

@@ -175,8 +175,12 @@ char *http_metrics_text(struct app *app, size_t *len)
 		  "waybill_store_exec_seconds_total %.6f\n"
 		  "# HELP waybill_store_commit_seconds_total Writer time committing (fsync).\n"
 		  "# TYPE waybill_store_commit_seconds_total counter\n"
-		  "waybill_store_commit_seconds_total %.6f\n",
-		  (double)ss.exec_ns / 1e9, (double)ss.commit_ns / 1e9);
+		  "waybill_store_commit_seconds_total %.6f\n"
+		  "# HELP waybill_store_wal_pages_total Pages the commits wrote to the "
+		  "write-ahead log.\n# TYPE waybill_store_wal_pages_total counter\n"
+		  "waybill_store_wal_pages_total %llu\n",
+		  (double)ss.exec_ns / 1e9, (double)ss.commit_ns / 1e9,
+		  (unsigned long long)ss.wal_pages);
 	{
 		struct vnum_stats vs;
 		if (store_vnum_stats(app->store, (int64_t)time(NULL), &vs) == ST_OK)

@@ -91,6 +91,7 @@ static void *housekeeping(void *arg)
 	struct timespec key_seen = {0, 0};
 	struct stat sb;
 
+	pthread_setname_np(pthread_self(), "wb-housekeeping");
 	if (stat(app->cfg.key_file, &sb) == 0)
 		key_seen = sb.st_mtim;
 	pthread_mutex_lock(&lock);

@@ -57,6 +57,7 @@ enum stmt {
 	S_VNUM_OUT,
 	S_VNUM_IN,
 	S_VNUM_PICK,
+	S_VNUM_GET,
 	S_VNUM_SLOT,
 	S_VNUM_HOLD,
 	S_VNUM_FULL,
@@ -130,8 +131,18 @@ static const char *const sql_text[NSTMT] = {
     [S_ORDER_PRINTS] = "UPDATE orders SET print_count = ?2 WHERE id = ?1",
     [S_LIST_DEPOT] = "SELECT " ORDER_COLS " FROM orders WHERE depot = ?1 AND id > ?2 "
 		     "AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4",
-    [S_LIST_COURIER] = "SELECT " ORDER_COLS " FROM orders WHERE (creator = ?1 OR courier = ?1) "
-		       "AND id > ?2 AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4",
+    /*
+     * Created by or assigned to the courier: each side walks its own index
+     * in id order and stops at the page's length, so a page costs the same
+     * for a courier with a million orders as with ten.  (With OR, SQLite
+     * collected and sorted every matching order before taking a page.)
+     */
+    [S_LIST_COURIER] = "SELECT " ORDER_COLS " FROM orders WHERE id IN ("
+		       "SELECT id FROM (SELECT id FROM orders WHERE creator = ?1 AND id > ?2 "
+		       "AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4) UNION "
+		       "SELECT id FROM (SELECT id FROM orders WHERE courier = ?1 AND id > ?2 "
+		       "AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4)) "
+		       "ORDER BY id LIMIT ?4",
     [S_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
     [S_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ", order_id) VALUES (?1, ?2, ?3, ?4, ?5, "
 		       "NULLIF(?6, ''), NULLIF(?7, ''), ?8, NULLIF(?9, ''), ?10, ?11, "
@@ -151,18 +162,23 @@ static const char *const sql_text[NSTMT] = {
     [S_VNUM_OUT] = "UPDATE vnum_numbers SET in_pool = 0",
     [S_VNUM_IN] = "INSERT INTO vnum_numbers (vnum, in_pool) VALUES (?1, 1) "
 		  "ON CONFLICT (vnum) DO UPDATE SET in_pool = 1",
+    /* The least loaded number, but not ?2 (the run's number, when it must be avoided). */
     [S_VNUM_PICK] = "SELECT vnum, next_ext FROM vnum_numbers WHERE in_pool = 1 AND held < ?1 "
-		    "ORDER BY held, vnum LIMIT 1",
+		    "AND vnum <> ?2 ORDER BY held, vnum LIMIT 1",
+    [S_VNUM_GET] = "SELECT vnum, next_ext FROM vnum_numbers WHERE vnum = ?2 AND in_pool = 1 "
+		   "AND held < ?1",
     [S_VNUM_SLOT] = "SELECT id, reusable_at FROM vnum_bindings WHERE vnum = ?1 AND ext = ?2 "
 		    "AND released = 0",
     [S_VNUM_HOLD] = "UPDATE vnum_numbers SET held = held + ?2, next_ext = ?3 WHERE vnum = ?1",
     [S_VNUM_FULL] = "UPDATE vnum_numbers SET held = ?2 WHERE vnum = ?1",
     [S_BIND_INSERT] = "INSERT INTO vnum_bindings (vnum, ext, order_id, recipient_index, "
 		      "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* An open binding holds its extension: released = 0 (and so uses vnum_bindings_held). */
     [S_BIND_RECIPIENT] = "SELECT recipient_index FROM vnum_bindings WHERE vnum = ?1 AND "
-			 "ext = ?2 AND order_id = ?3 AND reusable_at IS NULL",
+			 "ext = ?2 AND released = 0 AND order_id = ?3 AND reusable_at IS NULL",
     [S_BIND_END] = "UPDATE vnum_bindings SET active_until = ?4, reusable_at = ?5 "
-		   "WHERE vnum = ?1 AND ext = ?2 AND order_id = ?3 AND reusable_at IS NULL",
+		   "WHERE vnum = ?1 AND ext = ?2 AND released = 0 AND order_id = ?3 AND "
+		   "reusable_at IS NULL",
     [S_BIND_DUE] = "SELECT id, vnum FROM vnum_bindings WHERE released = 0 AND "
 		   "reusable_at < ?1 LIMIT 1000",
     [S_BIND_RELEASE] = "UPDATE vnum_bindings SET released = 1 WHERE id = ?1",
@@ -186,12 +202,14 @@ static const char *const sql_text[NSTMT] = {
     [S_PURGE_UNBIND] = "UPDATE vnum_bindings SET recipient_index = NULL WHERE order_id = ?1",
     [S_PURGE_COUNT] = "SELECT count(*) FROM orders WHERE retain_until IS NOT NULL AND "
 		      "retain_until <= ?1 AND sealed IS NOT NULL",
+    /* From where the last batch stopped (?3), so a pass over the orders is one walk. */
     [S_REWRAP_DUE] = "SELECT id, tracking_no, kek_version, wrapped_dek FROM orders WHERE "
-		     "wrapped_dek IS NOT NULL AND kek_version <> ?1 LIMIT ?2",
+		     "id > ?3 AND wrapped_dek IS NOT NULL AND kek_version <> ?1 ORDER BY id "
+		     "LIMIT ?2",
     [S_REWRAP_SET] = "UPDATE orders SET kek_version = ?2, wrapped_dek = ?3 WHERE id = ?1",
     [S_REWRAP_ACCT_DUE] = "SELECT id, name, phone_kek_version, phone_wrapped_dek FROM accounts "
-			  "WHERE phone_wrapped_dek IS NOT NULL AND phone_kek_version <> ?1 "
-			  "LIMIT ?2",
+			  "WHERE id > ?3 AND phone_wrapped_dek IS NOT NULL AND "
+			  "phone_kek_version <> ?1 ORDER BY id LIMIT ?2",
     [S_REWRAP_ACCT_SET] = "UPDATE accounts SET phone_kek_version = ?2, phone_wrapped_dek = ?3 "
 			  "WHERE id = ?1",
     [S_KEK_USE] = "SELECT (SELECT count(*) FROM orders WHERE wrapped_dek IS NOT NULL AND "
@@ -237,6 +255,13 @@ struct store {
 
 	struct conn *readers;
 	pthread_key_t reader_key;
+
+	int64_t rewrap_after[2]; /* the last order and account rewrapped (writer only) */
+
+	/* The virtual number serving the current run of new bindings (writer only). */
+	char vrun_vnum[16];
+	int vrun_left, vrun_n;
+	unsigned char vrun_rcpt[VNUM_RUN][8]; /* recipients in the run (index prefixes) */
 
 	/* The audit chain as the running batch sees it. */
 	int64_t audit_seq;
@@ -403,6 +428,63 @@ static struct conn *reader(struct store *s)
 }
 
 /* ---- row helpers ----------------------------------------------------- */
+
+/*
+ * Statements that may walk a whole big table: the chain's head is its last
+ * row, `audit verify` and `audit export` read the chain, and a key is retired
+ * (waybillctl) only after counting what it still wraps.  Any other statement
+ * must reach orders, audit and vnum_bindings through an index: a slip here
+ * passes every test on a small database and stalls the daemon on a big one,
+ * so store_plans_check() holds each plan to it.
+ */
+static const bool scan_ok[NSTMT] = {
+    [S_AUDIT_HEAD] = true,
+    [S_AUDIT_ALL] = true,
+    [S_AUDIT_SINCE] = true,
+    [S_KEK_USE] = true,
+};
+
+enum st store_plans_check(struct store *s, char *bad, size_t badlen)
+{
+	static const char *const big[] = {"orders", "audit", "vnum_bindings"};
+	struct conn *c = reader(s);
+
+	if (!c)
+		return ST_IO;
+	for (int id = 0; id < NSTMT; id++) {
+		char sql[2048];
+		sqlite3_stmt *st;
+		int rc;
+
+		/* BEGIN, SAVEPOINT and the like have no plan. */
+		if (scan_ok[id] || (strncmp(sql_text[id], "SELECT", 6) != 0 &&
+				    strncmp(sql_text[id], "UPDATE", 6) != 0 &&
+				    strncmp(sql_text[id], "INSERT", 6) != 0))
+			continue;
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", sql_text[id]);
+		if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+			snprintf(bad, badlen, "%s: %s", sql_text[id], sqlite3_errmsg(c->db));
+			return ST_INTERNAL;
+		}
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *d = (const char *)sqlite3_column_text(st, 3);
+			for (size_t i = 0; d && i < ARRAY_SIZE(big); i++) {
+				size_t n = strlen(big[i]);
+				if (strncmp(d, "SCAN ", 5) == 0 && strncmp(d + 5, big[i], n) == 0 &&
+				    (d[5 + n] == '\0' || d[5 + n] == ' ') &&
+				    !strstr(d, " USING ")) {
+					snprintf(bad, badlen, "%s: %s", sql_text[id], d);
+					sqlite3_finalize(st);
+					return ST_INTERNAL;
+				}
+			}
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return ST_IO;
+	}
+	return ST_OK;
+}
 
 static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
@@ -902,6 +984,8 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	UNUSED(db);
 	UNUSED(name);
 	pthread_mutex_lock(&s->lock);
+	/* The log starts over after a finished checkpoint: then all are new. */
+	s->stats.wal_pages += (uint64_t)(frames >= s->wal_frames ? frames - s->wal_frames : frames);
 	s->wal_frames = frames;
 	if (frames >= s->ckpt_frames)
 		pthread_cond_signal(&s->ckpt_wake);
@@ -914,6 +998,7 @@ static void *ckpt_main(void *arg)
 	struct store *s = arg;
 	uint64_t busy0 = 0, t0 = mono_ns();
 
+	pthread_setname_np(pthread_self(), "wb-checkpoint");
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
 		struct timespec ts;
@@ -1003,6 +1088,7 @@ static void *writer_main(void *arg)
 {
 	struct store *s = arg;
 
+	pthread_setname_np(pthread_self(), "wb-writer");
 	for (;;) {
 		struct wjob *jobs, *last;
 		size_t n = 1;
@@ -1293,13 +1379,47 @@ static enum st slot_free(struct store *s, const char *vnum, const char *ext, int
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
 }
 
-enum st store_w_binding_pick(struct store *s, int64_t now, char vnum[16], char ext[8])
+/*
+ * Which number: a run of up to VNUM_RUN consecutive orders shares one, so
+ * their entries in vnum_bindings_held (number, extension) sit side by side
+ * and a group commit writes a page or two of that index instead of a page
+ * per order.  Each run starts on the least loaded number, which keeps the
+ * pool level to within a run.  An order whose recipient already has one in
+ * the run goes to another number when one has room: a recipient calling a
+ * number back must match exactly one binding, and the parcels of a split
+ * order come in one after another.  (Orders far apart in time meet on a
+ * number by chance, as they did when every order took the least loaded.)
+ */
+static bool run_has(const struct store *s, const unsigned char rcpt[HASH_BYTES])
 {
-	bool swept = false;
+	for (int i = 0; i < s->vrun_n; i++)
+		if (memcmp(s->vrun_rcpt[i], rcpt, sizeof(s->vrun_rcpt[i])) == 0)
+			return true;
+	return false;
+}
+
+static void run_note(struct store *s, const char *vnum, const unsigned char rcpt[HASH_BYTES],
+		     bool in_run)
+{
+	if (!in_run) {
+		snprintf(s->vrun_vnum, sizeof(s->vrun_vnum), "%s", vnum);
+		s->vrun_left = VNUM_RUN;
+		s->vrun_n = 0;
+	}
+	s->vrun_left--;
+	memcpy(s->vrun_rcpt[s->vrun_n++], rcpt, sizeof(s->vrun_rcpt[0]));
+}
+
+enum st store_w_binding_pick(struct store *s, int64_t now, const unsigned char rcpt[HASH_BYTES],
+			     char vnum[16], char ext[8])
+{
+	bool swept = false, avoid = true;
 
 	/* A few numbers at most: held counts can lag behind rests that ended. */
 	for (int attempt = 0; attempt < 4; attempt++) {
-		sqlite3_stmt *st = stmt(s->writer, S_VNUM_PICK);
+		bool clash = avoid && s->vrun_left > 0 && run_has(s, rcpt);
+		bool in_run = s->vrun_left > 0 && !clash;
+		sqlite3_stmt *st = stmt(s->writer, in_run ? S_VNUM_GET : S_VNUM_PICK);
 		int rc, next, e = -1, tries;
 		int64_t stale = 0;
 		enum st res;
@@ -1307,7 +1427,20 @@ enum st store_w_binding_pick(struct store *s, int64_t now, char vnum[16], char e
 		if (!st)
 			return ST_IO;
 		sqlite3_bind_int(st, 1, VNUM_EXTS);
+		sqlite3_bind_text(st, 2, in_run || clash ? s->vrun_vnum : "", -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE && (in_run || clash)) {
+			/* The run's number is full or left the pool: a new run.  Or it
+			 * is the only one with room: the recipient shares it. */
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			if (in_run)
+				s->vrun_left = 0;
+			else
+				avoid = false;
+			attempt--;
+			continue;
+		}
 		if (rc == SQLITE_DONE && !swept) {
 			/* Every number looks full: give back rests that ended, then look again. */
 			int64_t n = 0;
@@ -1367,6 +1500,8 @@ enum st store_w_binding_pick(struct store *s, int64_t now, char vnum[16], char e
 			sqlite3_bind_int64(st, 1, stale);
 			res = step_done(s->writer, st);
 		}
+		if (res == ST_OK && !clash)
+			run_note(s, vnum, rcpt, in_run);
 		return res;
 	}
 	return ST_UNAVAILABLE;
@@ -1571,6 +1706,7 @@ enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n)
 		}
 		sqlite3_bind_int64(due, 1, cur);
 		sqlite3_bind_int(due, 2, max - (int)*n);
+		sqlite3_bind_int64(due, 3, s->rewrap_after[table]);
 		while ((rc = sqlite3_step(due)) == SQLITE_ROW && k < (size_t)max) {
 			const unsigned char *t = sqlite3_column_text(due, 1);
 			rows[k].id = sqlite3_column_int64(due, 0);
@@ -1600,9 +1736,14 @@ enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n)
 			sqlite3_bind_int64(st, 2, to);
 			sqlite3_bind_blob(st, 3, out, WRAPPED_DEK_BYTES, SQLITE_TRANSIENT);
 			res = step_done(s->writer, st);
-			if (res == ST_OK)
+			if (res == ST_OK) {
 				(*n)++;
+				s->rewrap_after[table] = rows[i].id;
+			}
 		}
+		/* A pass that found none is over: the next one starts from the top. */
+		if (k == 0)
+			s->rewrap_after[table] = 0;
 		free(rows);
 	}
 	return res;

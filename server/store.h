@@ -153,12 +153,17 @@ enum st store_w_account_token(struct store *s, const char *name,
 /* Make the pool numbers the given ones (others stay, out of the pool). */
 enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n);
 /*
- * Take a free (number, extension) of the least loaded pool number: no
- * extension held by an open binding or resting before its reusable time.
+ * Take a free (number, extension): no extension held by an open binding or
+ * resting before its reusable time.  Runs of consecutive orders share a
+ * number, each run on the least loaded one, and a recipient gets a number
+ * other than the one of their last orders when another has room.
  * ST_UNAVAILABLE when the pool is exhausted.  Then bind it to the order
  * with store_w_binding_insert, in the same job.
  */
-enum st store_w_binding_pick(struct store *s, int64_t now, char vnum[16], char ext[8]);
+#define VNUM_RUN 256
+enum st store_w_binding_pick(struct store *s, int64_t now,
+			     const unsigned char recipient_index[HASH_BYTES], char vnum[16],
+			     char ext[8]);
 enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ext, int64_t order_id,
 			       const unsigned char recipient_index[HASH_BYTES], int64_t now);
 /* The recipient index of an order's open binding (to rebind it). */
@@ -254,10 +259,15 @@ enum st store_audit_verify(struct store *s, struct audit_check *out);
 enum st store_audit_verify_path(const char *path, const struct keyring *kr, struct audit_check *out,
 				char *err, size_t errlen);
 
+/* Every statement reaches the big tables through an index (or is one of the
+ * few that walk them on purpose); else ST_INTERNAL and the statement in bad. */
+enum st store_plans_check(struct store *s, char *bad, size_t badlen);
+
 /* ---- counters for /metrics ------------------------------------------- */
 struct store_stats {
 	uint64_t batches, jobs, commit_fail;
 	uint64_t exec_ns, commit_ns; /* writer time running jobs, and in COMMIT (the fsync) */
+	uint64_t wal_pages;	     /* pages the commits wrote to the log */
 	uint64_t batch_hist[8];	     /* jobs per batch: 1, 2-3, 4-7, ..., >=128 */
 };
 void store_stats_get(struct store *s, struct store_stats *out);

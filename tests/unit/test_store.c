@@ -1444,6 +1444,35 @@ static void test_reopen(const unsigned char head[HASH_BYTES])
 	CHECK(after == (int64_t)schema_migrations_count);
 }
 
+/*
+ * Every statement reaches orders, audit and vnum_bindings through an index.
+ * Then the check itself: without the index on bindings by order, erasing an
+ * order's data would walk every binding, and the check must say so.
+ */
+static void test_plans(void)
+{
+	char bad[2400] = "", err[512] = "";
+
+	CHECK(store_open(db_path, kr, &S, err, sizeof(err)) == ST_OK);
+	if (!S)
+		return;
+	CHECKF(store_plans_check(S, bad, sizeof(bad)) == ST_OK, "%s", bad);
+	store_close(S);
+	S = NULL;
+
+	CHECK(t_sql(db_path, "DROP INDEX vnum_bindings_order", NULL, 0) == SQLITE_OK);
+	CHECK(store_open(db_path, kr, &S, err, sizeof(err)) == ST_OK);
+	if (!S)
+		return;
+	bad[0] = '\0';
+	CHECK(store_plans_check(S, bad, sizeof(bad)) == ST_INTERNAL);
+	CHECKF(strstr(bad, "SCAN vnum_bindings") != NULL, "%s", bad);
+	store_close(S);
+	S = NULL;
+	CHECK(t_sql(db_path, "CREATE INDEX vnum_bindings_order ON vnum_bindings (order_id)", NULL,
+		    0) == SQLITE_OK);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -1481,6 +1510,7 @@ int main(void)
 		test_at_rest();
 		test_tamper(head);
 		test_reopen(head);
+		test_plans();
 	}
 	keyring_free(kr);
 	{

@@ -110,10 +110,13 @@ static enum st job_sync(struct store *s, struct wjob *j)
 struct pick_job {
 	int count; /* picks to make */
 	int64_t now;
-	int done; /* picks that succeeded */
+	bool same_rcpt; /* every pick for one recipient (else a new one each) */
+	int done;	/* picks that succeeded */
 	char vnum[16], ext[8];
+	unsigned char rcpt[HASH_BYTES]; /* the last pick's recipient index */
 	enum st last;
 	int per_number[4]; /* picks per pool number 0..3 */
+	int switches;	   /* picks on another number than the pick before */
 };
 
 /* A bare order row for a binding to point at (bindings reference orders). */
@@ -143,21 +146,28 @@ static enum st order_stub(struct store *s, int64_t *id)
 
 static enum st job_pick(struct store *s, struct wjob *j)
 {
+	static uint32_t rseq;
 	struct pick_job *p = j->arg;
-	unsigned char rcpt[HASH_BYTES];
 	int64_t order_id;
+	char prev[16] = "";
 
 	for (int i = 0; i < p->count; i++) {
-		p->last = store_w_binding_pick(s, p->now, p->vnum, p->ext);
+		if (!p->same_rcpt || i == 0) {
+			rseq++;
+			memset(p->rcpt, 0x5a, sizeof(p->rcpt));
+			memcpy(p->rcpt, &rseq, sizeof(rseq));
+		}
+		p->last = store_w_binding_pick(s, p->now, p->rcpt, p->vnum, p->ext);
 		if (p->last != ST_OK)
 			return ST_OK; /* keep the picks made so far */
 		if (order_stub(s, &order_id) != ST_OK)
 			return ST_IO;
-		memset(rcpt, (int)(order_id & 0xff), sizeof(rcpt));
-		if (store_w_binding_insert(s, p->vnum, p->ext, order_id, rcpt, p->now) != ST_OK)
+		if (store_w_binding_insert(s, p->vnum, p->ext, order_id, p->rcpt, p->now) != ST_OK)
 			return ST_IO;
 		p->done++;
 		p->per_number[(p->vnum[10] - '0') & 3]++;
+		p->switches += prev[0] && strcmp(prev, p->vnum) != 0;
+		snprintf(prev, sizeof(prev), "%s", p->vnum);
 	}
 	return ST_OK;
 }
@@ -198,19 +208,28 @@ static void sync_pool(const char *spec)
 
 static void test_spread(int64_t now)
 {
-	struct pick_job pk = {.count = 40, .now = now};
+	struct pick_job pk = {.count = 4 * VNUM_RUN, .now = now};
+	struct pick_job two = {.count = 2, .now = now, .same_rcpt = true};
 	struct vnum_stats vs;
 
 	sync_pool("17000000000-17000000003");
 	CHECK(run(job_pick, &pk) == ST_OK);
-	CHECK(pk.done == 40);
-	/* No number runs ahead while others are free: 10 each. */
+	CHECK(pk.done == 4 * VNUM_RUN);
+	/* Runs of consecutive orders share a number (their index entries sit
+	 * together), and each run starts on the least loaded: one run each. */
 	for (int i = 0; i < 4; i++)
-		CHECK(pk.per_number[i] == 10);
+		CHECK(pk.per_number[i] == VNUM_RUN);
+	CHECK(pk.switches == 3);
 	CHECK(store_vnum_stats(S, now, &vs) == ST_OK);
-	CHECK(vs.active == 40);
-	CHECK(vs.held == 40);
+	CHECK(vs.active == 4 * VNUM_RUN);
+	CHECK(vs.held == 4 * VNUM_RUN);
 	CHECK(vs.capacity == 4 * VNUM_EXTS);
+
+	/* Two orders for one recipient in a run: two numbers, so a call back
+	 * from that recipient to either number finds exactly one binding. */
+	CHECK(run(job_pick, &two) == ST_OK);
+	CHECK(two.done == 2);
+	CHECK(two.switches == 1);
 }
 
 static void test_exhaustion(int64_t now)
@@ -263,8 +282,7 @@ static void test_lookups(int64_t now)
 	CHECK(run(job_pick, &pk) == ST_OK);
 	CHECK(store_binding_find(S, pk.vnum, pk.ext, now, &id, &until) == ST_OK);
 	CHECK(until == 0);
-	/* The recipient index the job used: every byte the order id's low byte. */
-	memset(rcpt, (int)(id & 0xff), sizeof(rcpt));
+	memcpy(rcpt, pk.rcpt, sizeof(rcpt));
 	CHECK(store_binding_callback(S, pk.vnum, rcpt, now, ids, 1, &n) == ST_OK);
 	CHECK(n == 1 && ids[0] == id);
 	CHECK(store_binding_callback(S, "17000000000", rcpt, now, ids, 1, &n) == ST_OK);

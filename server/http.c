@@ -166,9 +166,13 @@ char *http_metrics_text(struct app *app, size_t *len)
 		  "# TYPE waybill_store_jobs_total counter\nwaybill_store_jobs_total %llu\n"
 		  "# HELP waybill_store_commit_failures_total Batches that failed to commit.\n"
 		  "# TYPE waybill_store_commit_failures_total counter\n"
-		  "waybill_store_commit_failures_total %llu\n",
+		  "waybill_store_commit_failures_total %llu\n"
+		  "# HELP waybill_store_batch_reruns_total Batches run again with a savepoint "
+		  "per job, after a job failed having written.\n"
+		  "# TYPE waybill_store_batch_reruns_total counter\n"
+		  "waybill_store_batch_reruns_total %llu\n",
 		  (unsigned long long)ss.batches, (unsigned long long)ss.jobs,
-		  (unsigned long long)ss.commit_fail);
+		  (unsigned long long)ss.commit_fail, (unsigned long long)ss.reruns);
 	sb_printf(&sb,
 		  "# HELP waybill_store_exec_seconds_total Writer time running jobs.\n"
 		  "# TYPE waybill_store_exec_seconds_total counter\n"

@@ -266,6 +266,7 @@ enum st store_plans_check(struct store *s, char *bad, size_t badlen);
 /* ---- counters for /metrics ------------------------------------------- */
 struct store_stats {
 	uint64_t batches, jobs, commit_fail;
+	uint64_t reruns;	     /* batches run again with a savepoint per job (a job failed) */
 	uint64_t exec_ns, commit_ns; /* writer time running jobs, and in COMMIT (the fsync) */
 	uint64_t wal_pages;	     /* pages the commits wrote to the log */
 	uint64_t batch_hist[8];	     /* jobs per batch: 1, 2-3, 4-7, ..., >=128 */

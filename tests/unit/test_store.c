@@ -545,6 +545,122 @@ static void test_accounts(void)
 
 /* ---- jobs and their audit entries ---------------------------------------- */
 
+/*
+ * One batch of several jobs, some failing.  A gate job holds the writer
+ * while the others queue, so they run together in the next transaction.
+ */
+static struct {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	bool held, open;
+	int done;
+} gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, 0};
+
+static enum st job_gate(struct store *s, struct wjob *j)
+{
+	UNUSED(s);
+	UNUSED(j);
+	pthread_mutex_lock(&gate.m);
+	gate.held = true;
+	pthread_cond_broadcast(&gate.c);
+	while (!gate.open)
+		pthread_cond_wait(&gate.c, &gate.m);
+	pthread_mutex_unlock(&gate.m);
+	return ST_OK;
+}
+
+static void gate_done(struct wjob *j)
+{
+	UNUSED(j);
+	pthread_mutex_lock(&gate.m);
+	gate.done++;
+	pthread_cond_broadcast(&gate.c);
+	pthread_mutex_unlock(&gate.m);
+}
+
+/* Submit the jobs behind a gate, open it, wait for all; the batch count it took. */
+static uint64_t t_one_batch(struct wjob *jobs, size_t n)
+{
+	struct wjob g;
+	struct store_stats before, after;
+
+	memset(&g, 0, sizeof(g));
+	g.fn = job_gate;
+	g.no_audit = true;
+	g.done = gate_done;
+	gate.held = gate.open = false;
+	gate.done = 0;
+	store_submit(S, &g);
+	pthread_mutex_lock(&gate.m);
+	while (!gate.held)
+		pthread_cond_wait(&gate.c, &gate.m);
+	pthread_mutex_unlock(&gate.m);
+	store_stats_get(S, &before);
+	for (size_t i = 0; i < n; i++) {
+		jobs[i].done = gate_done;
+		store_submit(S, &jobs[i]);
+	}
+	pthread_mutex_lock(&gate.m);
+	gate.open = true;
+	pthread_cond_broadcast(&gate.c);
+	while (gate.done < (int)n + 1)
+		pthread_cond_wait(&gate.c, &gate.m);
+	pthread_mutex_unlock(&gate.m);
+	store_stats_get(S, &after);
+	CHECK(after.batches - before.batches == 2); /* the gate's, then all of these */
+	return after.reruns - before.reruns;
+}
+
+static void test_batch_failures(void)
+{
+	struct t_acct ok1, bad, ok2, gone;
+	struct wjob jobs[4];
+	struct account got;
+	struct t_want w[4] = {{"rr", "account.add", NULL, "ok"},
+			      {"rr", "account.add", NULL, "invalid"},
+			      {"rr", "account.add", NULL, "ok"},
+			      {"rr", "account.get", NULL, "not_found"}};
+
+	t_acct_make(&ok1, "rr-one", ROLE_COURIER, "d1");
+	t_acct_make(&bad, "rr-bad", ROLE_COURIER, "d1");
+	t_acct_make(&ok2, "rr-two", ROLE_COURIER, "d1");
+	t_acct_make(&gone, "rr-none", ROLE_COURIER, "d1");
+	memset(jobs, 0, sizeof(jobs));
+	jobs[0].fn = job_account_insert, jobs[0].arg = &ok1;
+	jobs[1].fn = job_insert_then_fail, jobs[1].arg = &bad;
+	jobs[2].fn = job_account_insert, jobs[2].arg = &ok2;
+	jobs[3].fn = job_account_get, jobs[3].arg = &gone;
+	for (int i = 0; i < 4; i++)
+		audit_entry_init(&jobs[i].audit, "rr", "admin", w[i].action, NULL, "req-rr");
+
+	/* A job failed after writing: the batch ran again, with savepoints. */
+	CHECK(t_one_batch(jobs, 4) == 1);
+	CHECK(jobs[0].st == ST_OK && jobs[2].st == ST_OK);
+	CHECK(jobs[1].st == ST_INVALID && jobs[3].st == ST_NOTFOUND);
+	CHECK(store_account_get(S, "rr-one", &got) == ST_OK);
+	CHECK(store_account_get(S, "rr-two", &got) == ST_OK);
+	CHECK(store_account_get(S, "rr-bad", &got) == ST_NOTFOUND);
+	t_expect_audit(w, 4, "a batch with a job failing after its write");
+
+	/* Failures that wrote nothing need no second run. */
+	t_acct_make(&ok1, "rr-three", ROLE_COURIER, "d1");
+	memset(jobs, 0, sizeof(jobs));
+	jobs[0].fn = job_account_insert, jobs[0].arg = &ok1;
+	jobs[1].fn = job_account_get, jobs[1].arg = &gone;
+	for (int i = 0; i < 2; i++)
+		audit_entry_init(&jobs[i].audit, "rr", "admin", i ? "account.get" : "account.add",
+				 NULL, "req-rr");
+	CHECK(t_one_batch(jobs, 2) == 0);
+	CHECK(jobs[0].st == ST_OK && jobs[1].st == ST_NOTFOUND);
+	CHECK(store_account_get(S, "rr-three", &got) == ST_OK);
+	{
+		struct t_want w2[2] = {{"rr", "account.add", NULL, "ok"},
+				       {"rr", "account.get", NULL, "not_found"}};
+		t_expect_audit(w2, 2, "a batch with a job failing before any write");
+	}
+	t_chain_ok("batch failures");
+}
+
 static void test_jobs(void)
 {
 	struct account got;
@@ -1499,6 +1615,7 @@ int main(void)
 
 		test_accounts();
 		test_jobs();
+		test_batch_failures();
 		test_orders();
 		test_list();
 		test_group_commit();

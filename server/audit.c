@@ -74,20 +74,15 @@ void audit_now(char ts[32])
 	snprintf(ts, 32, "%.31s", buf);
 }
 
-static void copy_field(char *dst, size_t cap, const char *src)
-{
-	snprintf(dst, cap, "%s", src ? src : "");
-}
-
 void audit_entry_init(struct audit_entry *e, const char *actor, const char *role,
 		      const char *action, const char *tracking_no, const char *request_id)
 {
 	memset(e, 0, sizeof(*e));
-	copy_field(e->actor, sizeof(e->actor), actor ? actor : "-");
-	copy_field(e->role, sizeof(e->role), role ? role : "-");
-	copy_field(e->action, sizeof(e->action), action);
-	copy_field(e->tracking_no, sizeof(e->tracking_no), tracking_no);
-	copy_field(e->request_id, sizeof(e->request_id), request_id);
+	str_copy(e->actor, sizeof(e->actor), actor ? actor : "-");
+	str_copy(e->role, sizeof(e->role), role ? role : "-");
+	str_copy(e->action, sizeof(e->action), action);
+	str_copy(e->tracking_no, sizeof(e->tracking_no), tracking_no);
+	str_copy(e->request_id, sizeof(e->request_id), request_id);
 }
 
 bool audit_since_parse(const char *in, char out[32])

@@ -31,6 +31,7 @@ struct keyring {
 	uint32_t current;   /* the highest version not retired */
 	unsigned char token_key[KEY_BYTES];
 	unsigned char audit_key[KEY_BYTES];
+	crypto_auth_hmacsha256_state audit_mac; /* keyed once: each entry starts from a copy */
 	unsigned char blind_key[KEY_BYTES];
 	unsigned char body_key[KEY_BYTES];
 	/* KEK of version v at kek[v - 1]; all-zero when retired. */
@@ -127,6 +128,7 @@ enum st keyring_load(const char *path, struct keyring **out, char *err, size_t e
 	}
 	crypto_kdf_derive_from_key(kr->token_key, KEY_BYTES, SUB_TOKEN, KDF_CTX_SUB, buf);
 	crypto_kdf_derive_from_key(kr->audit_key, KEY_BYTES, SUB_AUDIT, KDF_CTX_SUB, buf);
+	crypto_auth_hmacsha256_init(&kr->audit_mac, kr->audit_key, KEY_BYTES);
 	crypto_kdf_derive_from_key(kr->blind_key, KEY_BYTES, SUB_BLIND, KDF_CTX_SUB, buf);
 	crypto_kdf_derive_from_key(kr->body_key, KEY_BYTES, SUB_BODY, KDF_CTX_SUB, buf);
 	for (uint32_t v = 1; v <= kr->nversions; v++) {
@@ -579,9 +581,8 @@ void crypto_body_digest(const struct keyring *kr, const void *body, size_t len,
 void crypto_audit_mac(const struct keyring *kr, const unsigned char prev[HASH_BYTES],
 		      const void *entry, size_t len, unsigned char out[HASH_BYTES])
 {
-	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_state st = kr->audit_mac;
 
-	crypto_auth_hmacsha256_init(&st, kr->audit_key, KEY_BYTES);
 	crypto_auth_hmacsha256_update(&st, prev, HASH_BYTES);
 	crypto_auth_hmacsha256_update(&st, entry, len);
 	crypto_auth_hmacsha256_final(&st, out);

@@ -93,6 +93,7 @@ static enum st tx_create(struct store *s, struct wjob *j)
 	/* A tracking-number collision (1 in 10^16) or a lost race: try again. */
 	if (st != ST_OK)
 		return st == ST_CONFLICT ? ST_UNAVAILABLE : st;
+	j->audit.order_id = cs->row.id;
 	return store_w_binding_insert(s, cs->row.vnum, cs->row.ext, cs->row.id, cs->recipient_index,
 				      cs->row.created_at);
 }
@@ -140,11 +141,6 @@ static void cont_create(struct request *r)
 	http_reply_json(r, 201, json, true);
 }
 
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-	snprintf(dst, cap, "%s", src ? src : "");
-}
-
 void h_order_create(struct request *r)
 {
 	struct create_state *cs;
@@ -182,7 +178,7 @@ void h_order_create(struct request *r)
 	}
 	hdr = http_header(r, "Idempotency-Key");
 	if (cs->o.client_order_id) {
-		copy_str(cs->idem, sizeof(cs->idem), cs->o.client_order_id);
+		str_copy(cs->idem, sizeof(cs->idem), cs->o.client_order_id);
 		if (hdr && strcmp(hdr, cs->o.client_order_id) != 0) {
 			http_reply_error(r, ST_INVALID, "idempotency_mismatch",
 					 "Idempotency-Key differs from client_order_id",
@@ -196,7 +192,7 @@ void h_order_create(struct request *r)
 					 NULL);
 			return;
 		}
-		copy_str(cs->idem, sizeof(cs->idem), hdr);
+		str_copy(cs->idem, sizeof(cs->idem), hdr);
 	}
 
 	tn_generate(r->app->cfg.tracking_prefix, cs->row.tracking_no);
@@ -220,22 +216,22 @@ void h_order_create(struct request *r)
 		cs->row.sealed = sl.blob;
 		cs->row.sealed_len = sl.blob_len;
 	}
-	copy_str(cs->row.status, sizeof(cs->row.status), "created");
+	str_copy(cs->row.status, sizeof(cs->row.status), "created");
 	cs->row.created_at = cs->row.updated_at = (int64_t)time(NULL);
-	copy_str(cs->row.depot, sizeof(cs->row.depot), r->acct.depot);
-	copy_str(cs->row.creator, sizeof(cs->row.creator), r->acct.name);
-	copy_str(cs->row.origin_province, REGION_BYTES, cs->o.sender.province);
-	copy_str(cs->row.origin_city, REGION_BYTES, cs->o.sender.city);
-	copy_str(cs->row.origin_district, REGION_BYTES, cs->o.sender.district);
-	copy_str(cs->row.dest_province, REGION_BYTES, cs->o.recipient.province);
-	copy_str(cs->row.dest_city, REGION_BYTES, cs->o.recipient.city);
-	copy_str(cs->row.dest_district, REGION_BYTES, cs->o.recipient.district);
+	str_copy(cs->row.depot, sizeof(cs->row.depot), r->acct.depot);
+	str_copy(cs->row.creator, sizeof(cs->row.creator), r->acct.name);
+	str_copy(cs->row.origin_province, REGION_BYTES, cs->o.sender.province);
+	str_copy(cs->row.origin_city, REGION_BYTES, cs->o.sender.city);
+	str_copy(cs->row.origin_district, REGION_BYTES, cs->o.sender.district);
+	str_copy(cs->row.dest_province, REGION_BYTES, cs->o.recipient.province);
+	str_copy(cs->row.dest_city, REGION_BYTES, cs->o.recipient.city);
+	str_copy(cs->row.dest_district, REGION_BYTES, cs->o.recipient.district);
 	cs->row.weight_g = cs->o.weight_g;
 	cs->row.count = cs->o.count;
 	crypto_blind_index(r->app->kr, cs->o.recipient.phone, strlen(cs->o.recipient.phone),
 			   cs->recipient_index);
 
-	copy_str(r->job.audit.tracking_no, sizeof(r->job.audit.tracking_no), cs->row.tracking_no);
+	str_copy(r->job.audit.tracking_no, sizeof(r->job.audit.tracking_no), cs->row.tracking_no);
 	http_defer(r, tx_create, cs, cont_create);
 }
 
@@ -447,7 +443,7 @@ static enum st tx_assign(struct store *s, struct wjob *j)
 	}
 	st = store_w_order_set_courier(s, cs->row.id, cs->courier, cs->row.updated_at);
 	if (st == ST_OK)
-		copy_str(cs->row.courier, sizeof(cs->row.courier), cs->courier);
+		str_copy(cs->row.courier, sizeof(cs->row.courier), cs->courier);
 	return st;
 }
 
@@ -482,7 +478,7 @@ static enum st tx_status(struct store *s, struct wjob *j)
 	}
 	st = store_w_order_set_status(s, cs->row.id, cs->status, now, ended, retain);
 	if (st == ST_OK) {
-		copy_str(cs->row.status, sizeof(cs->row.status), cs->status);
+		str_copy(cs->row.status, sizeof(cs->row.status), cs->status);
 		cs->row.updated_at = now;
 		cs->row.ended_at = ended;
 		cs->row.retain_until = retain;
@@ -541,7 +537,7 @@ static struct change_state *change_begin(struct request *r, const char *key, cha
 		http_reply_st(r, ST_NOMEM);
 		return NULL;
 	}
-	copy_str(dst == NULL ? cs->courier : dst, cap, v->valuestring);
+	str_copy(dst == NULL ? cs->courier : dst, cap, v->valuestring);
 	json_delete_wiped(root);
 	cs->who = r->acct;
 	cs->retention_s = r->app->cfg.retention_days * 86400;
@@ -565,7 +561,7 @@ void h_order_assign(struct request *r)
 				 "no active courier of this depot has that name", "courier");
 		return;
 	}
-	copy_str(cs->courier, sizeof(cs->courier), name);
+	str_copy(cs->courier, sizeof(cs->courier), name);
 	http_defer(r, tx_assign, cs, cont_change);
 }
 
@@ -581,7 +577,7 @@ void h_order_status(struct request *r)
 		http_reply_error(r, ST_INVALID, "unknown_status", "unknown status", "status");
 		return;
 	}
-	copy_str(cs->status, sizeof(cs->status), status);
+	str_copy(cs->status, sizeof(cs->status), status);
 	http_defer(r, tx_status, cs, cont_change);
 }
 

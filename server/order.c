@@ -134,16 +134,18 @@ static enum st fail(struct field_err *err, enum st st, const char *code, const c
 	return st;
 }
 
+/* "parent.name", or parent alone when that would not fit (it is shorter). */
 static void path_join(char out[JSON_PATH_MAX], const char *parent, const char *name)
 {
-	int n;
+	size_t p = strlen(parent), dot = p > 0, n = strlen(name);
 
-	if (!parent[0])
-		n = snprintf(out, JSON_PATH_MAX, "%s", name);
-	else
-		n = snprintf(out, JSON_PATH_MAX, "%s.%s", parent, name);
-	if (n < 0 || n >= JSON_PATH_MAX)
-		snprintf(out, JSON_PATH_MAX, "%s", parent); /* fits: it is shorter */
+	if (p + dot + n >= JSON_PATH_MAX) {
+		str_copy(out, JSON_PATH_MAX, parent);
+		return;
+	}
+	memmove(out, parent, p);
+	out[p] = '.';
+	memcpy(out + p + dot, name, n + 1);
 }
 
 /* Whether an unknown key may be echoed in a path: a short identifier, few digits. */

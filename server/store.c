@@ -49,6 +49,7 @@ enum stmt {
 	S_LIST_COURIER,
 	S_AUDIT_HEAD,
 	S_AUDIT_INSERT,
+	S_AUDIT_INSERT_ID,
 	S_AUDIT_LIST,
 	S_AUDIT_LIST_TN,
 	S_AUDIT_ALL,
@@ -147,6 +148,9 @@ static const char *const sql_text[NSTMT] = {
     [S_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ", order_id) VALUES (?1, ?2, ?3, ?4, ?5, "
 		       "NULLIF(?6, ''), NULLIF(?7, ''), ?8, NULLIF(?9, ''), ?10, ?11, "
 		       "(SELECT id FROM orders WHERE tracking_no = NULLIF(?6, '')))",
+    /* The same with the order's row id given: no look-up in the tracking-number index. */
+    [S_AUDIT_INSERT_ID] = "INSERT INTO audit (" AUDIT_COLS ", order_id) VALUES (?1, ?2, ?3, ?4, "
+			  "?5, NULLIF(?6, ''), NULLIF(?7, ''), ?8, NULLIF(?9, ''), ?10, ?11, ?12)",
     [S_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE (?2 IS NULL OR actor = ?2) "
 		     "AND (?3 IS NULL OR ts >= ?3) AND seq > ?4 ORDER BY seq LIMIT ?5",
     /* An order's entries through its row id; a tracking number without an order, directly. */
@@ -822,7 +826,7 @@ static enum st audit_load_head(struct store *s)
 enum st store_w_audit_append(struct store *s, const struct audit_entry *in)
 {
 	struct audit_entry e = *in;
-	sqlite3_stmt *st = stmt(s->writer, S_AUDIT_INSERT);
+	sqlite3_stmt *st = stmt(s->writer, in->order_id ? S_AUDIT_INSERT_ID : S_AUDIT_INSERT);
 	enum st res;
 
 	if (!st)
@@ -843,6 +847,8 @@ enum st store_w_audit_append(struct store *s, const struct audit_entry *in)
 	sqlite3_bind_text(st, 9, e.request_id, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 10, e.prev, HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 11, e.hash, HASH_BYTES, SQLITE_STATIC);
+	if (e.order_id)
+		sqlite3_bind_int64(st, 12, e.order_id);
 	res = step_done(s->writer, st);
 	if (res != ST_OK)
 		return ST_UNAVAILABLE;
@@ -927,6 +933,8 @@ static bool run_jobs(struct store *s, struct wjob *jobs, bool safe)
 			wstate_restore(s, &w);
 		}
 		if (!j->no_audit) {
+			if (st != ST_OK)
+				j->audit.order_id = 0; /* that order may be gone with the job */
 			snprintf(j->audit.result, sizeof(j->audit.result), "%s",
 				 j->result ? j->result : st_name(st));
 			if (store_w_audit_append(s, &j->audit) != ST_OK) {

@@ -93,6 +93,9 @@ struct audit_entry {
 	char result[32];
 	char request_id[REQID_BYTES];
 	unsigned char prev[HASH_BYTES], hash[HASH_BYTES];
+	/* Appending: the row id of the order tracking_no names, when the job
+	 * knows it (0: looked up).  Not part of the chain's MAC. */
+	int64_t order_id;
 };
 
 /* ---- opening --------------------------------------------------------- */

@@ -54,6 +54,14 @@ void field_err_set(struct field_err *e, const char *code, const char *message, c
 	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
 }
 
+void str_copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strnlen(src, cap - 1) : 0;
+
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
+}
+
 void free_wiped(void *p, size_t len)
 {
 	if (!p)

@@ -189,6 +189,11 @@ check "GET /v1/audit: entries carry seq, ts, actor, role, action, result and has
 	.entries | length >= 3 and all(has("seq") and has("ts") and has("actor") and has("role")
 	and has("action") and has("result") and (.hash | test("^[0-9a-f]{64}$"))
 	and (.prev_hash | test("^[0-9a-f]{64}$")))' "$BODY"
+check "GET /v1/audit?tracking_no: the order's first entry is its creation" \
+	jq -e '.entries[0].action == "order.create" and .entries[0].result == "ok"' "$BODY"
+check "every entry naming an order points at that order's row (its look-up aid)" \
+	test "$(sqlite3 "$DB" "SELECT count(*) FROM audit a JOIN orders o ON o.tracking_no = a.tracking_no
+		WHERE a.order_id IS NOT o.id")" = 0
 api GET "/v1/audit?limit=1000" "${TOK[aud1]}"
 check "GET /v1/audit: seq runs 1, 2, 3... and each prev_hash is the hash before it" jq -e '
 	.entries as $e | ($e | length) > 10 and ([range(0; $e | length) | $e[.].seq == . + 1] | all)

@@ -471,8 +471,26 @@ static void test_utf8_count(void)
 		CHECK(json_utf8_count(want[i].s, strlen(want[i].s)) == want[i].n);
 }
 
+/* str_copy: what snprintf(dst, cap, "%s", src) gave, for every cap. */
+static void test_str_copy(void)
+{
+	static const char *const srcs[] = {"", "a", "recipient.phone", "收件人", NULL};
+	char got[24], want[24];
+
+	for (size_t i = 0; i < ARRAY_SIZE(srcs); i++) {
+		for (size_t cap = 1; cap <= sizeof(got); cap++) {
+			memset(got, 'x', sizeof(got));
+			memset(want, 'x', sizeof(want));
+			str_copy(got, cap, srcs[i]);
+			snprintf(want, cap, "%s", srcs[i] ? srcs[i] : "");
+			CHECKF(memcmp(got, want, sizeof(got)) == 0, "src %zu cap %zu", i, cap);
+		}
+	}
+}
+
 int main(void)
 {
+	test_str_copy();
 	test_table();
 	test_utf8_exhaustive();
 	test_escapes_exhaustive();

@@ -42,8 +42,8 @@ jobs=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^waybill_store_jobs_tota
 echo "  group commit: $(ratio "$jobs" "$commits") writes per fsync on average"
 
 half=$(awk -v r="$rps" 'BEGIN { printf "%d", r / 2 }')
-echo "== latency at half that load (~$half orders/s, 16 connections)"
-out=$(WB_TOKEN=$tok WB_RATE=$half WB_CONNS=16 wrk -t2 -c16 -d"${SECS}s" \
+echo "== latency at half that load (~$half orders/s as a Poisson stream, $CONNS connections)"
+out=$(WB_TOKEN=$tok WB_RATE=$half wrk -t2 -c"$CONNS" -d"${SECS}s" \
 	-s tests/bench/post_orders.lua "http://127.0.0.1:$port" | grep RESULT)
 echo "orders: $(echo "$out" | field rps)/s  p50 $(echo "$out" | field p50_ms) ms  p99 $(echo "$out" | field p99_ms) ms (goal p99 < 5 ms)"
 

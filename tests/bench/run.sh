@@ -43,6 +43,10 @@ jobs=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^waybill_store_jobs_tota
 echo "  group commit: $(ratio "$jobs" "$commits") writes per fsync on average"
 
 half=$(awk -v r="$rps" 'BEGIN { printf "%d", r / 2 }')
+# Let the peak run's writes leave the page cache first: its writeback would
+# otherwise land on this run's commits.
+sync
+sleep 2
 echo "== latency at half that load (~$half orders/s as a Poisson stream, $CONNS connections)"
 c0=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^waybill_store_commits_total/ {print $2}')
 out=$(WB_TOKEN=$tok WB_RATE=$half wrk -t2 -c"$CONNS" -d"${SECS}s" \

@@ -252,6 +252,21 @@ got=$(awk '$1 == "waybill_orders_created_total" { print $2 }' "$DIR/metrics")
 if [ "${got:-x}" = "$CREATED" ]; then ok "metrics: waybill_orders_created_total = $CREATED"; else fail "metrics: waybill_orders_created_total" "want $CREATED, got ${got:-none}"; fi
 got=$(awk '/^waybill_http_requests_total\{method="POST",route="\/v1\/orders",code="409"\}/ { print $2 }' "$DIR/metrics")
 check "metrics: the two idempotency conflicts counted as 409" test "${got:-0}" = 2
+# Every metric docs/openapi.yaml names is exported, and the write path's counters add up.
+missing=
+names=$(sed -n '/^  \/metrics:/,/^  \/v1/p' docs/openapi.yaml | grep -o '`waybill_[a-z_]*' | tr -d '`' | sort -u)
+check "metrics: docs/openapi.yaml names the metrics ($(echo "$names" | wc -l) of them)" test "$(echo "$names" | wc -l)" -ge 12
+for m in $names; do
+	grep -Eq "^$m(_bucket|_count|_sum)?[ {]" "$DIR/metrics" || missing="$missing $m"
+done
+check "metrics: every name docs/openapi.yaml lists is exported (missing:${missing:- none})" test -z "$missing"
+jobs=$(awk '$1 == "waybill_store_jobs_total" { print $2 }' "$DIR/metrics")
+pages=$(awk '$1 == "waybill_store_wal_pages_total" { print $2 }' "$DIR/metrics")
+reruns=$(awk '$1 == "waybill_store_batch_reruns_total" { print $2 }' "$DIR/metrics")
+check "metrics: the log's pages ($pages) at least one per write ($jobs), under 50 each" \
+	test "${pages:-0}" -ge "${jobs:-1}" -a "${pages:-0}" -lt $((${jobs:-0} * 50))
+# The idempotency conflicts fail before writing: no batch needed a second run.
+check "metrics: no batch was run again (reruns ${reruns:-none})" test "${reruns:-x}" = 0
 
 # ---- concurrent repeats ------------------------------------------------------------
 

@@ -375,13 +375,11 @@ static void change_state_free(void *p)
 	free(cs);
 }
 
+/* The writer may run a job twice (store.c, run_jobs): a second load lets go of the first. */
 static enum st tx_load(struct store *s, struct change_state *cs, const char *tn)
 {
-	enum st st = store_w_order_get(s, tn, &cs->row);
-
-	if (st != ST_OK)
-		return st;
-	return ST_OK;
+	order_row_release(&cs->row);
+	return store_w_order_get(s, tn, &cs->row);
 }
 
 static enum st tx_assign(struct store *s, struct wjob *j)

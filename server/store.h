@@ -113,6 +113,13 @@ void store_close(struct store *s);
 /* ---- the writer ------------------------------------------------------ */
 
 struct wjob;
+/*
+ * A job's change, run on the writer thread inside the batch's transaction.
+ * It may run twice: when a job of the batch fails after writing, the whole
+ * transaction rolls back and the batch runs again, each job in a savepoint.
+ * So a job decides from the database alone and lets go of whatever a first
+ * run left in its state (rows it loaded: see h_orders.c tx_load).
+ */
 typedef enum st (*wjob_fn)(struct store *s, struct wjob *j);
 
 struct wjob {

@@ -905,7 +905,9 @@ static void wstate_restore(struct store *s, const struct wstate *w)
  * here.  And jobs almost never fail after writing (a refusal is decided
  * before anything is written).  So a batch first runs without savepoints
  * (safe = false): a job that failed having changed no row just gets its
- * entry; one that failed after changing rows makes this return false, the
+ * entry (rows as sqlite3_total_changes64 counts them: inserts, updates and
+ * deletes, triggers' too; no job changes the schema); one that failed after
+ * changing rows makes this return false, the
  * caller rolls the whole transaction back, and the batch runs again with a
  * savepoint around each job (safe = true).  Jobs see the same database both
  * times, so they decide the same way.

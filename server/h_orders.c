@@ -71,8 +71,7 @@ static enum st tx_create(struct store *s, struct wjob *j)
 	if (cs->idem[0]) {
 		st = store_w_order_by_idem(s, cs->row.creator, cs->idem, cs->existing, digest);
 		if (st == ST_OK) {
-			snprintf(j->audit.tracking_no, sizeof(j->audit.tracking_no), "%s",
-				 cs->existing);
+			str_copy(j->audit.tracking_no, sizeof(j->audit.tracking_no), cs->existing);
 			if (!crypto_equal(digest, cs->digest, HASH_BYTES))
 				return ST_CONFLICT;
 			cs->repeat = true;

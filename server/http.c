@@ -363,20 +363,20 @@ void http_defer(struct request *r, wjob_fn fn, void *arg, void (*cont)(struct re
 	j->arg = arg;
 	j->done = job_done;
 	j->ctx = r;
-	snprintf(j->audit.request_id, sizeof(j->audit.request_id), "%s", r->id);
+	str_copy(j->audit.request_id, sizeof(j->audit.request_id), r->id);
 	if (r->acct.name[0]) {
-		snprintf(j->audit.actor, sizeof(j->audit.actor), "%s", r->acct.name);
-		snprintf(j->audit.role, sizeof(j->audit.role), "%s", role_name(r->acct.role));
+		str_copy(j->audit.actor, sizeof(j->audit.actor), r->acct.name);
+		str_copy(j->audit.role, sizeof(j->audit.role), role_name(r->acct.role));
 	} else {
 		snprintf(j->audit.actor, sizeof(j->audit.actor), "-");
 		snprintf(j->audit.role, sizeof(j->audit.role), "-");
 	}
 	if (!j->audit.action[0])
-		snprintf(j->audit.action, sizeof(j->audit.action), "%s",
+		str_copy(j->audit.action, sizeof(j->audit.action),
 			 r->route && r->route->action ? r->route->action : "request");
 	/* A path segment that is no tracking number (a phone, a name) is never recorded. */
 	if (!j->audit.tracking_no[0] && tn_valid(r->app->cfg.tracking_prefix, r->tn))
-		snprintf(j->audit.tracking_no, sizeof(j->audit.tracking_no), "%s", r->tn);
+		str_copy(j->audit.tracking_no, sizeof(j->audit.tracking_no), r->tn);
 	r->cont = cont;
 	r->deferred = true;
 	MHD_suspend_connection(r->conn);
@@ -424,7 +424,7 @@ void http_audit_then_error(struct request *r, enum st st, const char *result, co
 	f->st = st;
 	f->code = code;
 	f->message = message;
-	snprintf(f->field, sizeof(f->field), "%s", field ? field : "");
+	str_copy(f->field, sizeof(f->field), field ? field : "");
 	if (r->hstate_free)
 		r->hstate_free(r->hstate);
 	r->hstate = f;
@@ -683,7 +683,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->t0_ns = now_ns();
 		atomic_fetch_add(&app->inflight, 1);
 		request_id_new(r->id);
-		snprintf(r->method, sizeof(r->method), "%s", method);
+		str_copy(r->method, sizeof(r->method), method);
 		r->route = route_find(method, url, r->tn, allow, sizeof(allow));
 		if (!r->route) {
 			if (allow[0]) {

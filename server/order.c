@@ -263,7 +263,7 @@ static enum st object_fill(const cJSON *obj, const struct fspec *fields, size_t 
 			if (key_is_nameable(m->string))
 				path_join(sub, path, m->string);
 			else
-				snprintf(sub, sizeof(sub), "%s", path);
+				str_copy(sub, sizeof(sub), path);
 			return fail(err, ST_INVALID, "unknown_field", "field is not allowed here",
 				    sub);
 		}

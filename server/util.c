@@ -51,7 +51,7 @@ void field_err_set(struct field_err *e, const char *code, const char *message, c
 		return;
 	e->code = code;
 	e->message = message;
-	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
+	str_copy(e->field, sizeof(e->field), field ? field : "");
 }
 
 void str_copy(char *dst, size_t cap, const char *src)

@@ -13,15 +13,23 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 chmod 600 "$DIR/tls.key"
 check "a test certificate was made" test -s "$DIR/tls.crt"
 
+# daemon_tls: start waybilld with TLS; like daemon_up, another port when it
+# exits at once (the port picked was taken in the meantime).
 daemon_tls() {
-	PORT=$(pick_port)
-	"$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen "127.0.0.1:$PORT" \
-		--tls-cert "$DIR/tls.crt" --tls-key "$DIR/tls.key" 2>>"$DIR/log" &
-	DPID=$!
-	for _ in $(seq 100); do
-		curl -skf -o /dev/null --max-time 1 "https://127.0.0.1:$PORT/healthz" && return 0
-		kill -0 "$DPID" 2>/dev/null || return 1
-		sleep 0.05
+	local try
+	for try in 1 2 3 4 5; do
+		PORT=$(pick_port)
+		"$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen "127.0.0.1:$PORT" \
+			--tls-cert "$DIR/tls.crt" --tls-key "$DIR/tls.key" 2>>"$DIR/log" &
+		DPID=$!
+		for _ in $(seq 100); do
+			curl -skf -o /dev/null --max-time 1 "https://127.0.0.1:$PORT/healthz" && return 0
+			kill -0 "$DPID" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -0 "$DPID" 2>/dev/null && return 1 # up, but not answering
+		wait "$DPID" 2>/dev/null
+		DPID=
 	done
 	return 1
 }

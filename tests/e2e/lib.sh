@@ -143,10 +143,15 @@ port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# pick_port: a free port below the kernel's ephemeral range, where no
+# outgoing connection (curl's, wrk's) can be holding it by the time the
+# daemon binds (one was, once, for the TLS restart of 55-tls).
 pick_port() {
-	local p
+	local p lo=32768
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+	[ "$lo" -gt 12000 ] 2>/dev/null || lo=32768
 	for _ in $(seq 100); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		p=$((10000 + (RANDOM * 32768 + RANDOM) % (lo - 10000)))
 		if port_free "$p"; then
 			echo "$p"
 			return 0

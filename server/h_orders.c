@@ -424,7 +424,7 @@ static enum st tx_assign(struct store *s, struct wjob *j)
 		st = store_w_binding_recipient(s, cs->row.vnum, cs->row.ext, cs->row.id, rcpt);
 		if (st == ST_OK)
 			st = store_w_binding_end(s, cs->row.vnum, cs->row.ext, cs->row.id, now,
-						 now + cs->quarantine_s);
+						 now + cs->quarantine_s, now);
 		if (st == ST_OK) {
 			st = store_w_binding_pick(s, now, rcpt, cs->row.vnum, cs->row.ext);
 			cs->pool_empty = st == ST_UNAVAILABLE;
@@ -469,7 +469,7 @@ static enum st tx_status(struct store *s, struct wjob *j)
 		/* Delivered: routes live on for the grace period; returned or cancelled: not. */
 		int64_t until = strcmp(cs->status, "delivered") == 0 ? now + cs->grace_s : now;
 		st = store_w_binding_end(s, cs->row.vnum, cs->row.ext, cs->row.id, until,
-					 until + cs->quarantine_s);
+					 until + cs->quarantine_s, now);
 		if (st != ST_OK)
 			return st;
 	}

@@ -180,12 +180,15 @@ static const char *const sql_text[NSTMT] = {
     /* An open binding holds its extension: released = 0 (and so uses vnum_bindings_held). */
     [S_BIND_RECIPIENT] = "SELECT recipient_index FROM vnum_bindings WHERE vnum = ?1 AND "
 			 "ext = ?2 AND released = 0 AND order_id = ?3 AND reusable_at IS NULL",
-    [S_BIND_END] = "UPDATE vnum_bindings SET active_until = ?4, reusable_at = ?5 "
+    /* Ended at once (?4 <= ?6, now): it routes no call again, so the phone hash goes. */
+    [S_BIND_END] = "UPDATE vnum_bindings SET active_until = ?4, reusable_at = ?5, "
+		   "recipient_index = CASE WHEN ?4 <= ?6 THEN NULL ELSE recipient_index END "
 		   "WHERE vnum = ?1 AND ext = ?2 AND released = 0 AND order_id = ?3 AND "
 		   "reusable_at IS NULL",
     [S_BIND_DUE] = "SELECT id, vnum FROM vnum_bindings WHERE released = 0 AND "
 		   "reusable_at < ?1 LIMIT 1000",
-    [S_BIND_RELEASE] = "UPDATE vnum_bindings SET released = 1 WHERE id = ?1",
+    [S_BIND_RELEASE] = "UPDATE vnum_bindings SET released = 1, recipient_index = NULL "
+		       "WHERE id = ?1",
     [S_VNUM_RELEASE] = "UPDATE vnum_numbers SET held = max(held - 1, 0) WHERE vnum = ?1",
     [S_BIND_FIND] = "SELECT order_id, active_until FROM vnum_bindings WHERE vnum = ?1 AND "
 		    "ext = ?2 AND released = 0 AND (active_until IS NULL OR active_until > ?3)",
@@ -199,11 +202,13 @@ static const char *const sql_text[NSTMT] = {
     [S_REVEAL_GET] = "SELECT count FROM admin_reveals WHERE actor = ?1 AND day = ?2",
     [S_REVEAL_PUT] = "INSERT INTO admin_reveals (actor, day, count) VALUES (?1, ?2, 1) "
 		     "ON CONFLICT (actor, day) DO UPDATE SET count = count + 1",
-    [S_PURGE_DUE] = "SELECT id, tracking_no FROM orders WHERE retain_until IS NOT NULL AND "
+    [S_PURGE_DUE] = "SELECT id, vnum, ext FROM orders WHERE retain_until IS NOT NULL AND "
 		    "retain_until <= ?1 AND sealed IS NOT NULL LIMIT ?2",
     [S_PURGE_ERASE] = "UPDATE orders SET sealed = NULL, wrapped_dek = NULL, body_digest = NULL, "
 		      "erased_at = ?2 WHERE id = ?1",
-    [S_PURGE_UNBIND] = "UPDATE vnum_bindings SET recipient_index = NULL WHERE order_id = ?1",
+    /* Only the binding the order names can still hold the hash (see S_BIND_END). */
+    [S_PURGE_UNBIND] = "UPDATE vnum_bindings SET recipient_index = NULL WHERE vnum = ?2 AND "
+		       "ext = ?3 AND released = 0 AND order_id = ?1",
     [S_PURGE_COUNT] = "SELECT count(*) FROM orders WHERE retain_until IS NOT NULL AND "
 		      "retain_until <= ?1 AND sealed IS NOT NULL",
     /* From where the last batch stopped (?3), so a pass over the orders is one walk. */
@@ -1608,7 +1613,7 @@ enum st store_w_binding_recipient(struct store *s, const char *vnum, const char 
 }
 
 enum st store_w_binding_end(struct store *s, const char *vnum, const char *ext, int64_t order_id,
-			    int64_t active_until, int64_t reusable_at)
+			    int64_t active_until, int64_t reusable_at, int64_t now)
 {
 	sqlite3_stmt *st = stmt(s->writer, S_BIND_END);
 
@@ -1619,6 +1624,7 @@ enum st store_w_binding_end(struct store *s, const char *vnum, const char *ext, 
 	sqlite3_bind_int64(st, 3, order_id);
 	sqlite3_bind_int64(st, 4, active_until);
 	sqlite3_bind_int64(st, 5, reusable_at);
+	sqlite3_bind_int64(st, 6, now);
 	return step_done(s->writer, st);
 }
 
@@ -1706,6 +1712,7 @@ enum st store_w_purge_batch(struct store *s, int64_t now, int max, int64_t *n)
 {
 	sqlite3_stmt *due = stmt(s->writer, S_PURGE_DUE);
 	int64_t ids[512];
+	char vnums[512][16], exts[512][8];
 	size_t k = 0;
 	int rc;
 	enum st res = ST_OK;
@@ -1717,8 +1724,12 @@ enum st store_w_purge_batch(struct store *s, int64_t now, int max, int64_t *n)
 		max = 512;
 	sqlite3_bind_int64(due, 1, now);
 	sqlite3_bind_int(due, 2, max);
-	while ((rc = sqlite3_step(due)) == SQLITE_ROW && k < (size_t)max)
-		ids[k++] = sqlite3_column_int64(due, 0);
+	while ((rc = sqlite3_step(due)) == SQLITE_ROW && k < (size_t)max) {
+		ids[k] = sqlite3_column_int64(due, 0);
+		col_text(due, 1, vnums[k], sizeof(vnums[k]));
+		col_text(due, 2, exts[k], sizeof(exts[k]));
+		k++;
+	}
 	sqlite3_reset(due);
 	sqlite3_clear_bindings(due);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -1736,6 +1747,8 @@ enum st store_w_purge_batch(struct store *s, int64_t now, int max, int64_t *n)
 		if (!st)
 			return ST_IO;
 		sqlite3_bind_int64(st, 1, ids[i]);
+		sqlite3_bind_text(st, 2, vnums[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, exts[i], -1, SQLITE_STATIC);
 		res = step_done(s->writer, st);
 	}
 	if (res == ST_OK)

@@ -179,9 +179,11 @@ enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ex
 /* The recipient index of an order's open binding (to rebind it). */
 enum st store_w_binding_recipient(struct store *s, const char *vnum, const char *ext,
 				  int64_t order_id, unsigned char out[HASH_BYTES]);
-/* End an order's open binding: routes stop at active_until; reuse after reusable_at. */
+/* End an order's open binding: routes stop at active_until; reuse after
+ * reusable_at.  Ending now (active_until <= now) also drops the recipient's
+ * phone hash: nothing can route through the binding again. */
 enum st store_w_binding_end(struct store *s, const char *vnum, const char *ext, int64_t order_id,
-			    int64_t active_until, int64_t reusable_at);
+			    int64_t active_until, int64_t reusable_at, int64_t now);
 /* Give back extensions whose rest is over; *n gets how many. */
 enum st store_w_binding_sweep(struct store *s, int64_t now, int64_t *n);
 enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum, const char *ext);

@@ -364,5 +364,15 @@ check "every route request audited: $got call.route entries for $ROUTES requests
 check "call.route entries carry no phone field" \
 	jq -se '[.[] | select(.action == "call.route") | .reason // "" | test("[0-9]{7}")] | any | not' "$DIR/audit.jsonl"
 check "audit chain verifies" ctl audit verify
+# A binding that can route no call again (ended at once, or released after its
+# rest) keeps no phone hash; open ones and delivered ones in grace keep theirs.
+kept=$(sqlite3 "file:$DIR/db?mode=ro" "SELECT count(*) FROM vnum_bindings WHERE
+	recipient_index IS NOT NULL AND (released = 1 OR active_until <= CAST(strftime('%s','now') AS INTEGER))")
+ended=$(sqlite3 "file:$DIR/db?mode=ro" "SELECT count(*) FROM vnum_bindings WHERE
+	released = 1 OR active_until <= CAST(strftime('%s','now') AS INTEGER)")
+open=$(sqlite3 "file:$DIR/db?mode=ro" "SELECT count(*) FROM vnum_bindings WHERE
+	active_until IS NULL AND recipient_index IS NOT NULL")
+check "bindings that route no more keep no phone hash ($ended of them; $open open ones keep theirs)" \
+	test "$kept" = 0 -a "$ended" -gt 0 -a "$open" -gt 0
 echo "# run time $(elapsed) s"
 finish

@@ -78,6 +78,9 @@ check "list: the 20 erased orders show as erased, with no personal fields" \
 route_body=$(jq -nc --arg v "$V_DELIVERED" --arg e "$E_DELIVERED" '{caller: "+8613900000002", called: $v, extension: $e}')
 api POST /v1/calls/route "${TOK[tel1]}" -d "$route_body"
 expect_status "a purged order's binding forwards nowhere (the phone is gone): 404" 404 "$STATUS"
+check "the erased orders' bindings keep no phone hash" test "$(sqlite3 "file:$DIR/db?mode=ro" \
+	"SELECT count(*) FROM vnum_bindings b JOIN orders o ON o.id = b.order_id
+	 WHERE o.erased_at IS NOT NULL AND b.recipient_index IS NOT NULL")" = 0
 check "purge dry-run: 0 due" bash -c '"$@" | grep -q "^0 orders are due"' _ "$WBCTL" --db "$DIR/db" --key-file "$DIR/key" purge --dry-run
 
 # the 50 orders' personal data in the database files: none in clear

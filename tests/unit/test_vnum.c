@@ -10,6 +10,7 @@
 #include "store.h"
 #include "vnum.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,6 +96,34 @@ static void test_called(void)
 /* ---- allocation, through the store ------------------------------------- */
 
 static struct store *S;
+static char db_path[300];
+
+/* Bindings that still keep a recipient's phone hash: of one slot, or (vnum
+ * NULL) released ones, which never should. */
+static int64_t hashes(const char *vnum, const char *ext)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db,
+			       vnum ? "SELECT count(*) FROM vnum_bindings WHERE vnum = ?1 AND "
+				      "ext = ?2 AND recipient_index IS NOT NULL"
+				    : "SELECT count(*) FROM vnum_bindings WHERE released = 1 AND "
+				      "recipient_index IS NOT NULL",
+			       -1, &st, NULL) == SQLITE_OK) {
+		if (vnum) {
+			sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
+		}
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
 
 struct pool_job {
 	char (*nums)[16];
@@ -174,13 +203,13 @@ static enum st job_pick(struct store *s, struct wjob *j)
 
 struct end_job {
 	char vnum[16], ext[8];
-	int64_t order_id, until, reusable;
+	int64_t order_id, until, reusable, now;
 };
 
 static enum st job_end(struct store *s, struct wjob *j)
 {
 	struct end_job *e = j->arg;
-	return store_w_binding_end(s, e->vnum, e->ext, e->order_id, e->until, e->reusable);
+	return store_w_binding_end(s, e->vnum, e->ext, e->order_id, e->until, e->reusable, e->now);
 }
 
 static enum st run(wjob_fn fn, void *arg)
@@ -256,8 +285,13 @@ static void test_exhaustion(int64_t now)
 	e.order_id = id;
 	e.until = now;
 	e.reusable = now + 7 * 86400;
+	e.now = now;
+	CHECK(hashes("17100000000", "0000") == 1);
 	CHECK(run(job_end, &e) == ST_OK);
 	CHECK(store_binding_find(S, "17100000000", "0000", now, &id, &until) == ST_NOTFOUND);
+	/* Ended at once, it routes nothing again: the phone hash is gone; others keep theirs. */
+	CHECK(hashes("17100000000", "0000") == 0);
+	CHECK(hashes("17100000000", "0001") == 1);
 	pk = (struct pick_job){.count = 1, .now = now + 86400};
 	CHECK(run(job_pick, &pk) == ST_OK);
 	CHECK(pk.done == 0 && pk.last == ST_UNAVAILABLE);
@@ -268,6 +302,9 @@ static void test_exhaustion(int64_t now)
 	CHECK(pk.done == 1);
 	CHECK_STR(pk.ext, ext0);
 	CHECK(pk.last == ST_UNAVAILABLE);
+	/* The new binding keeps its hash; the released one keeps none. */
+	CHECK(hashes("17100000000", "0000") == 1);
+	CHECK(hashes(NULL, NULL) == 0);
 }
 
 static void test_lookups(int64_t now)
@@ -294,9 +331,13 @@ static void test_lookups(int64_t now)
 	e.order_id = id;
 	e.until = now + 3600;
 	e.reusable = e.until + 86400;
+	e.now = now;
 	CHECK(run(job_end, &e) == ST_OK);
 	CHECK(store_binding_find(S, pk.vnum, pk.ext, now + 3599, &id, &until) == ST_OK);
 	CHECK(until == now + 3600);
+	/* A call back from the recipient still works in the grace period. */
+	CHECK(store_binding_callback(S, pk.vnum, rcpt, now + 3599, ids, 1, &n) == ST_OK);
+	CHECK(n == 1 && ids[0] == id);
 	CHECK(store_binding_find(S, pk.vnum, pk.ext, now + 3600, &id, &until) == ST_NOTFOUND);
 	CHECK(store_binding_callback(S, pk.vnum, rcpt, now + 3600, ids, 1, &n) == ST_OK);
 	CHECK(n == 0);
@@ -350,6 +391,7 @@ int main(void)
 	if (!mkdtemp(dir) || crypto_init() != ST_OK)
 		return 1;
 	snprintf(db, sizeof(db), "%s/db", dir);
+	snprintf(db_path, sizeof(db_path), "%s", db);
 	snprintf(key, sizeof(key), "%s/key", dir);
 	CHECK(keyring_generate(key, err, sizeof(err)) == ST_OK);
 	CHECK(keyring_load(key, &kr, err, sizeof(err)) == ST_OK);

@@ -68,6 +68,8 @@ static enum st tx_create(struct store *s, struct wjob *j)
 	unsigned char digest[HASH_BYTES];
 	enum st st;
 
+	j->audit.order_id = 0; /* set below once this run inserts (a job may run twice) */
+	cs->repeat = cs->pool_empty = false;
 	if (cs->idem[0]) {
 		st = store_w_order_by_idem(s, cs->row.creator, cs->idem, cs->existing, digest);
 		if (st == ST_OK) {

@@ -12,6 +12,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -261,8 +262,13 @@ struct store {
 	 * corrupt file.  A checkpointer thread running beside the writer is
 	 * that very pattern (seen once, under make sanitize: "database disk
 	 * image is malformed" after 10,000 orders on one number).
+	 *
+	 * The mutex orders this process's threads; guard_fd, an open file
+	 * description lock on "<db>-lock", orders the processes (waybillctl
+	 * beside waybilld).  Always in that order: see wal_enter().
 	 */
 	pthread_mutex_t wal_lock;
+	int guard_fd;
 
 	/* Checkpoints run on their own thread and connection, off the writer's path. */
 	struct conn *ckpt;
@@ -972,6 +978,37 @@ static bool run_jobs(struct store *s, struct wjob *jobs, bool safe)
 	return true;
 }
 
+/*
+ * Enter and leave the section where a write transaction or a checkpoint
+ * runs (see wal_lock).  The file lock is an open file description lock:
+ * it belongs to this store's descriptor, not to the process, so two
+ * stores in one process exclude each other too, and the kernel drops it
+ * when the process dies.
+ */
+static void wal_enter(struct store *s)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+
+	pthread_mutex_lock(&s->wal_lock);
+	if (s->guard_fd < 0)
+		return;
+	while (fcntl(s->guard_fd, F_OFD_SETLKW, &fl) == -1) {
+		if (errno != EINTR) {
+			log_error("store: cannot lock %s-lock: %s", s->path, strerror(errno));
+			break;
+		}
+	}
+}
+
+static void wal_leave(struct store *s)
+{
+	struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET};
+
+	if (s->guard_fd >= 0)
+		fcntl(s->guard_fd, F_OFD_SETLK, &fl);
+	pthread_mutex_unlock(&s->wal_lock);
+}
+
 static void run_batch(struct store *s, struct wjob *jobs, size_t n)
 {
 	struct wstate w0;
@@ -979,7 +1016,7 @@ static void run_batch(struct store *s, struct wjob *jobs, size_t n)
 	uint64_t t0 = mono_ns(), t1 = t0, t2 = t0;
 	bool safe = false;
 
-	pthread_mutex_lock(&s->wal_lock);
+	wal_enter(s);
 again:
 	if (!run_plain(s, S_BEGIN)) {
 		batch_fail(jobs, ST_UNAVAILABLE);
@@ -1012,7 +1049,7 @@ again:
 	}
 	t2 = mono_ns();
 done:
-	pthread_mutex_unlock(&s->wal_lock);
+	wal_leave(s);
 	while ((size_t)1 << (bucket + 1) <= n && bucket < ARRAY_SIZE(s->stats.batch_hist) - 1)
 		bucket++;
 	pthread_mutex_lock(&s->lock);
@@ -1106,11 +1143,11 @@ static void *ckpt_main(void *arg)
 		}
 		s->ckpt_running = true;
 		pthread_mutex_unlock(&s->lock);
-		pthread_mutex_lock(&s->wal_lock);
+		wal_enter(s);
 		if (sqlite3_wal_checkpoint_v2(s->ckpt->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
 					      &done) != SQLITE_OK)
 			done = 0;
-		pthread_mutex_unlock(&s->wal_lock);
+		wal_leave(s);
 		pthread_mutex_lock(&s->lock);
 		s->ckpt_done = done;
 		s->ckpt_running = false;
@@ -1152,10 +1189,10 @@ static void ckpt_tail(struct store *s)
 	}
 	int log = 0, copied = 0;
 	/* SQLITE_BUSY while a checkpoint runs elsewhere: again after the next batch. */
-	pthread_mutex_lock(&s->wal_lock);
+	wal_enter(s);
 	int rc = sqlite3_wal_checkpoint_v2(s->writer->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
 					   &copied);
-	pthread_mutex_unlock(&s->wal_lock);
+	wal_leave(s);
 	pthread_mutex_lock(&s->lock);
 	if (s->ckpt_hold) {
 		s->ckpt_hold = false;
@@ -2037,9 +2074,9 @@ enum st store_checkpoint(struct store *s)
 
 	if (conn_open(s->path, false, &c, err, sizeof(err)) != ST_OK)
 		return ST_UNAVAILABLE;
-	pthread_mutex_lock(&s->wal_lock);
+	wal_enter(s);
 	rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-	pthread_mutex_unlock(&s->wal_lock);
+	wal_leave(s);
 	conn_close(c);
 	return rc == SQLITE_OK ? ST_OK : ST_UNAVAILABLE;
 }
@@ -2214,13 +2251,23 @@ enum st store_open(const char *path, const struct keyring *kr, struct store **ou
 	pthread_cond_init(&s->ckpt_idle, NULL);
 	pthread_key_create(&s->reader_key, NULL);
 
+	char guard[sizeof(s->path) + 8];
+	snprintf(guard, sizeof(guard), "%s-lock", s->path);
+	s->guard_fd = open(guard, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (s->guard_fd < 0) {
+		snprintf(err, errlen, "%s: %s", guard, strerror(errno));
+		st = ST_IO;
+		goto fail;
+	}
 	st = conn_open(path, true, &s->writer, err, errlen);
 	if (st != ST_OK)
 		goto fail;
 	st = quick_check(s->writer, err, errlen);
 	if (st != ST_OK)
 		goto fail;
+	wal_enter(s);
 	st = migrate(s->writer, err, errlen);
+	wal_leave(s);
 	if (st != ST_OK)
 		goto fail;
 	st = audit_walk(kr, s->writer, &chk);
@@ -2283,10 +2330,14 @@ void store_close(struct store *s)
 		conn_close(c);
 	}
 	if (s->writer) {
+		wal_enter(s);
 		sqlite3_wal_checkpoint_v2(s->writer->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
 					  NULL);
+		wal_leave(s);
 		conn_close(s->writer);
 	}
+	if (s->guard_fd >= 0)
+		close(s->guard_fd);
 	pthread_key_delete(s->reader_key);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->wal_lock);

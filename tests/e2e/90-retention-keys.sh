@@ -150,6 +150,39 @@ every_order_opens() {
 }
 every_order_opens "after rotate + rewrap"
 
+# ---- waybillctl beside waybilld -------------------------------------------------
+# Both programs take "<db>-lock" around every write transaction and every
+# checkpoint, so the two never overlap across processes (SQLite's WAL-reset
+# bug, docs/operations.md).  An outside holder of that lock (a POSIX record
+# lock: it conflicts with the programs' own) holds back a POST and a
+# waybillctl write alike; both finish once it lets go.
+check "db-lock: exists, owner-only" test "$(stat -c %a "$DIR/db-lock" 2>/dev/null)" = 600
+rm -f "$DIR/held"
+python3 -c '
+import fcntl, sys, time
+f = open(sys.argv[1], "r+")
+fcntl.lockf(f, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(1.5)
+' "$DIR/db-lock" "$DIR/held" &
+HOLDER=$!
+if wait_until 10 test -e "$DIR/held"; then
+	t0=$(date +%s%N)
+	(ctl account add --name beside --role admin >/dev/null 2>"$DIR/beside.err"; echo "$? $(date +%s%N)" >"$DIR/beside.rc") &
+	ADDER=$!
+	api POST /v1/orders "${TOK[c1]}" -d "$(fixture 60 | jq -c '.client_order_id = "beside-1"')"
+	t1=$(date +%s%N)
+	wait "$ADDER" "$HOLDER"
+	read -r add_rc t2 <"$DIR/beside.rc"
+	expect_status "a POST while another process holds the lock: answered once it let go" 201 "$STATUS"
+	check "that POST waited for it ($(((t1 - t0) / 1000000)) ms)" test $(((t1 - t0) / 1000000)) -ge 1000
+	check "waybillctl account add meanwhile: exits 0 ($(cat "$DIR/beside.err"))" test "$add_rc" = 0
+	check "it waited for the lock too ($(((t2 - t0) / 1000000)) ms)" test $(((t2 - t0) / 1000000)) -ge 1000
+else
+	fail "db-lock: an outside process takes it" "python3 did not get the lock in 10 s"
+	kill "$HOLDER" 2>/dev/null
+fi
+
 if ctl key retire 1 >"$DIR/retire1.out" 2>&1; then
 	fail "key retire 1 refuses" "it succeeded: $(cat "$DIR/retire1.out")"
 else

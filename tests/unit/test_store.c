@@ -1591,6 +1591,101 @@ static void test_plans(void)
 		    NULL, 0) == SQLITE_OK);
 }
 
+/* ---- another process beside this one ------------------------------------ */
+
+/*
+ * waybillctl beside waybilld: write transactions and checkpoints of both
+ * must never overlap (SQLite's WAL-reset bug, see wal_lock).  Here the test
+ * plays the other process, holding "<db>-lock" through a descriptor of its
+ * own: while it does, neither this store's writer nor its checkpoint
+ * starts; and while this store's writer runs, the lock shows as taken.
+ */
+struct t_bg {
+	enum st st;
+	atomic_bool done;
+};
+
+static void *t_bg_write(void *arg)
+{
+	struct t_bg *b = arg;
+
+	b->st = t_run(NULL, NULL, "tester", "beside", NULL, NULL);
+	atomic_store(&b->done, true);
+	return NULL;
+}
+
+static void *t_bg_checkpoint(void *arg)
+{
+	struct t_bg *b = arg;
+
+	b->st = store_checkpoint(S);
+	atomic_store(&b->done, true);
+	return NULL;
+}
+
+static bool t_guard_lock(int fd, short type, bool wait)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET};
+
+	return fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0;
+}
+
+static void test_guard(void)
+{
+	char path[600];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s-lock", db_path);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	{
+		struct stat st;
+		CHECK(fstat(fd, &st) == 0 && (st.st_mode & 0077) == 0);
+	}
+	void *(*fns[2])(void *) = {t_bg_write, t_bg_checkpoint};
+	for (int i = 0; i < 2; i++) {
+		struct t_bg b = {ST_INTERNAL, false};
+		pthread_t th;
+
+		CHECK(t_guard_lock(fd, F_WRLCK, true));
+		CHECK(pthread_create(&th, NULL, fns[i], &b) == 0);
+		usleep(300000);
+		CHECKF(!atomic_load(&b.done), "%s ran beside the other process",
+		       i == 0 ? "a write" : "a checkpoint");
+		CHECK(t_guard_lock(fd, F_UNLCK, false));
+		pthread_join(th, NULL);
+		CHECK(atomic_load(&b.done) && b.st == ST_OK);
+	}
+	t_expect_audit(&(struct t_want){"tester", "beside", NULL, "ok"}, 1, "beside");
+
+	/* This store's writer inside a transaction: the other process waits. */
+	struct wjob g;
+	memset(&g, 0, sizeof(g));
+	g.fn = job_gate;
+	g.no_audit = true;
+	g.done = gate_done;
+	gate.held = gate.open = false;
+	gate.done = 0;
+	store_submit(S, &g);
+	pthread_mutex_lock(&gate.m);
+	while (!gate.held)
+		pthread_cond_wait(&gate.c, &gate.m);
+	pthread_mutex_unlock(&gate.m);
+	CHECK(!t_guard_lock(fd, F_WRLCK, false));
+	pthread_mutex_lock(&gate.m);
+	gate.open = true;
+	pthread_cond_broadcast(&gate.c);
+	while (gate.done < 1)
+		pthread_cond_wait(&gate.c, &gate.m);
+	pthread_mutex_unlock(&gate.m);
+	CHECK(t_guard_lock(fd, F_WRLCK, true));
+	CHECK(t_guard_lock(fd, F_UNLCK, false));
+	close(fd);
+	t_chain_ok("beside");
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -1618,6 +1713,7 @@ int main(void)
 		test_accounts();
 		test_jobs();
 		test_batch_failures();
+		test_guard();
 		test_orders();
 		test_list();
 		test_group_commit();

@@ -64,7 +64,7 @@ static void ctl_open(struct ctl *c)
 		fatal("libsodium failed to initialise");
 	if (keyring_load(c->cfg.key_file, &c->kr, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
-	if (store_open(c->cfg.db, c->kr, &c->store, err, sizeof(err)) != ST_OK)
+	if (store_open(c->cfg.db, STORE_TOOL, c->kr, &c->store, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
 }
 

@@ -127,7 +127,7 @@ int main(int argc, char **argv)
 	if (label_ctx_new(app.cfg.templates, app.cfg.font, &app.labels, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
 	labels_check(&app);
-	if (store_open(app.cfg.db, app.kr, &app.store, err, sizeof(err)) != ST_OK)
+	if (store_open(app.cfg.db, STORE_DAEMON, app.kr, &app.store, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
 	{
 		/* The configured pool becomes the pool; bindings on dropped numbers run out. */

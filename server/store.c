@@ -253,32 +253,43 @@ struct store {
 	bool thread_started;
 
 	/*
-	 * Held by each write transaction (BEGIN to COMMIT) and by each
-	 * checkpoint, so that they never overlap.  SQLite 3.7.0-3.51.2 (Debian
-	 * 12 ships 3.40.1) has a data race, the "WAL-reset bug": a checkpoint
-	 * that starts while another connection commits the transaction that
-	 * restarts the log can leave a wrong field in the WAL index, and a
-	 * later checkpoint then skips pages of a transaction - lost writes, a
-	 * corrupt file.  A checkpointer thread running beside the writer is
-	 * that very pattern (seen once, under make sanitize: "database disk
-	 * image is malformed" after 10,000 orders on one number).
+	 * Checkpoints and SQLite's "WAL-reset bug" (3.7.0-3.51.2; Debian 12
+	 * ships 3.40.1): a PASSIVE checkpoint that runs while another
+	 * connection commits the transaction that restarts the log can record
+	 * pages of the new log as copied, and a later checkpoint skips them -
+	 * lost writes, a corrupt file (seen once here, under make sanitize).
+	 * A transaction restarts the log only when it starts on a log that a
+	 * checkpoint has just copied in full.  So (see "Checkpoints" below):
 	 *
-	 * The mutex orders this process's threads; guard_fd, an open file
-	 * description lock on "<db>-lock", orders the processes (waybillctl
-	 * beside waybilld).  Always in that order: see wal_enter().
+	 *  - In this process one checkpoint runs at a time, and after each the
+	 *    next waits until a write transaction has ended (ckpt_busy,
+	 *    ckpt_gate).  The writer never waits for a checkpoint.
+	 *  - Across processes, one daemon store runs PASSIVE checkpoints, each
+	 *    under a lock on byte 0 of "<db>-lock", and holds byte 1 for its
+	 *    lifetime (a second daemon on the database is refused).  A tool
+	 *    store (waybillctl) runs no PASSIVE checkpoint and holds byte 0 for
+	 *    each of its write transactions; when its log grows long it runs a
+	 *    FULL checkpoint, which SQLite runs under the write lock, so no
+	 *    commit can overlap it.
 	 */
-	pthread_mutex_t wal_lock;
+	bool tool;
 	int guard_fd;
+	pthread_mutex_t txn_lock; /* held by the writer across each transaction */
+	uint64_t ckpt_seq;	  /* checkpoints ended (under lock) */
+	uint64_t txn_seq;	  /* ckpt_seq when the writer's transaction began */
+	uint64_t ckpt_seen;	  /* the count in "<db>-lock" at our last checkpoint */
 
 	/* Checkpoints run on their own thread and connection, off the writer's path. */
 	struct conn *ckpt;
 	pthread_t ckpt_thread;
 	bool ckpt_started;
 	pthread_cond_t ckpt_wake;
-	int wal_frames;		      /* in the log after the last commit */
-	int ckpt_done;		      /* frames the last checkpoint pass had copied */
-	int ckpt_frames;	      /* checkpoint once the log holds this many (adaptive) */
-	bool ckpt_running, ckpt_hold; /* a pass is on; the writer wants the next */
+	int wal_frames;	   /* in the log after the last commit */
+	int ckpt_done;	   /* frames the last checkpoint pass had copied */
+	int ckpt_frames;   /* checkpoint once the log holds this many (adaptive) */
+	bool ckpt_running; /* a checkpoint runs (the thread's or the writer's tail) */
+	bool ckpt_gate;	   /* shut: no new pages since the last one ended */
+	bool ckpt_hold;	   /* the writer wants the next one */
 	pthread_cond_t ckpt_idle;
 
 	struct conn *readers;
@@ -979,34 +990,58 @@ static bool run_jobs(struct store *s, struct wjob *jobs, bool safe)
 }
 
 /*
- * Enter and leave the section where a write transaction or a checkpoint
- * runs (see wal_lock).  The file lock is an open file description lock:
- * it belongs to this store's descriptor, not to the process, so two
- * stores in one process exclude each other too, and the kernel drops it
- * when the process dies.
+ * A lock on one byte of "<db>-lock": GUARD_SECTION around what must not
+ * overlap across processes, GUARD_DAEMON for a daemon store's lifetime
+ * (see tool).  Open file description locks: they belong to this store's
+ * descriptor, not to the process, so two stores in one process exclude
+ * each other too, and the kernel drops them when the process dies.
  */
-static void wal_enter(struct store *s)
-{
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+enum { GUARD_SECTION = 0, GUARD_DAEMON = 1 };
 
-	pthread_mutex_lock(&s->wal_lock);
-	if (s->guard_fd < 0)
-		return;
-	while (fcntl(s->guard_fd, F_OFD_SETLKW, &fl) == -1) {
-		if (errno != EINTR) {
-			log_error("store: cannot lock %s-lock: %s", s->path, strerror(errno));
-			break;
-		}
+static bool guard(struct store *s, int byte, short type, bool wait)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1};
+
+	while (fcntl(s->guard_fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == -1) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EACCES)
+			log_error("store: %s-lock: %s", s->path, strerror(errno));
+		return false;
 	}
+	return true;
 }
 
-static void wal_leave(struct store *s)
+/* Does a daemon store (this process's or another's) hold the database? */
+static bool guard_daemon_runs(struct store *s)
 {
-	struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET};
+	struct flock fl = {
+	    .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = GUARD_DAEMON, .l_len = 1};
 
-	if (s->guard_fd >= 0)
-		fcntl(s->guard_fd, F_OFD_SETLK, &fl);
-	pthread_mutex_unlock(&s->wal_lock);
+	if (!s->tool)
+		return true;
+	if (fcntl(s->guard_fd, F_OFD_GETLK, &fl) == -1)
+		return true; /* cannot tell: assume so */
+	return fl.l_type != F_UNLCK;
+}
+
+/*
+ * Checkpoints that ran anywhere, counted in the first 8 bytes of
+ * "<db>-lock" (read and bumped under GUARD_SECTION): a daemon store sees
+ * by it that a tool's checkpoint ran since its own last look.
+ */
+static uint64_t guard_count(struct store *s, bool bump)
+{
+	uint64_t n = 0;
+
+	if (pread(s->guard_fd, &n, sizeof(n), 0) != (ssize_t)sizeof(n))
+		n = 0;
+	if (bump) {
+		n++;
+		if (pwrite(s->guard_fd, &n, sizeof(n), 0) != (ssize_t)sizeof(n))
+			log_error("store: %s-lock: %s", s->path, strerror(errno));
+	}
+	return n;
 }
 
 static void run_batch(struct store *s, struct wjob *jobs, size_t n)
@@ -1014,10 +1049,20 @@ static void run_batch(struct store *s, struct wjob *jobs, size_t n)
 	struct wstate w0;
 	size_t bucket = 0;
 	uint64_t t0 = mono_ns(), t1 = t0, t2 = t0;
-	bool safe = false;
+	bool safe = false, section = false;
 
-	wal_enter(s);
+	pthread_mutex_lock(&s->txn_lock);
+	if (s->tool) {
+		section = guard(s, GUARD_SECTION, F_WRLCK, true);
+		if (!section) {
+			batch_fail(jobs, ST_UNAVAILABLE);
+			goto done;
+		}
+	}
 again:
+	pthread_mutex_lock(&s->lock);
+	s->txn_seq = s->ckpt_seq;
+	pthread_mutex_unlock(&s->lock);
 	if (!run_plain(s, S_BEGIN)) {
 		batch_fail(jobs, ST_UNAVAILABLE);
 		goto done;
@@ -1049,7 +1094,9 @@ again:
 	}
 	t2 = mono_ns();
 done:
-	wal_leave(s);
+	if (section)
+		guard(s, GUARD_SECTION, F_UNLCK, false);
+	pthread_mutex_unlock(&s->txn_lock);
 	while ((size_t)1 << (bucket + 1) <= n && bucket < ARRAY_SIZE(s->stats.batch_hist) - 1)
 		bucket++;
 	pthread_mutex_lock(&s->lock);
@@ -1068,29 +1115,42 @@ done:
 }
 
 /*
- * Checkpoints run on their own thread: copying pages into the database and
- * syncing it inside a commit would stall every request waiting on it.  The
- * writer's WAL hook wakes the thread once the log holds ckpt_frames frames
- * (and it runs once a second); its PASSIVE checkpoints never block the
- * writer or the readers.
+ * Checkpoints.  A daemon store runs them on their own thread: copying
+ * pages into the database and syncing it inside a commit would stall
+ * every request waiting on it.  The writer's WAL hook wakes the thread
+ * once the log holds ckpt_frames frames (and it runs once a second); its
+ * PASSIVE checkpoints never block the writer or the readers.
  *
- * But under steady load a PASSIVE checkpoint never quite catches up, and the
- * log only starts over from its beginning when it has: it would grow without
- * end, and every new page of it costs the kernel an allocation.  So when
- * the log is long and the checkpointer has left only a short tail, the
- * writer copies that tail itself between batches (a millisecond or two);
- * its next transaction then starts the log over.
+ * But under steady load a PASSIVE checkpoint never quite catches up, and
+ * the log only starts over from its beginning when it has: it would grow
+ * without end, and every new page of it costs the kernel an allocation.
+ * So when the log is long and the checkpointer has left only a short
+ * tail, the writer copies that tail itself between batches (a millisecond
+ * or two); its next transaction then starts the log over.
  *
- * How long a log to let build up depends on the load.  Each checkpoint ends
- * in an fsync of the database that competes with the commits' fsyncs of the
- * log: a long log makes rare, long stalls (p99 ~20 ms at half the peak rate
- * here), a short one makes short ones but copies a hot page again each
- * time (checkpointing every 512 frames cost ~12% of the peak rate).  So
- * the checkpointer looks at the share of the last second the writer spent
- * running jobs (not committing: waiting on fsync fills the time at any
- * load): below CKPT_BUSY it keeps the log short, above it long.  Measured
- * here: p99 at ~2,000 orders/s went from 18-20 ms to 11-13 ms, the peak
- * rate stayed.
+ * How long a log to let build up depends on the load.  Each checkpoint
+ * ends in an fsync of the database that competes with the commits' fsyncs
+ * of the log: a long log makes rare, long stalls (p99 ~20 ms at half the
+ * peak rate here), a short one makes short ones but copies a hot page
+ * again each time (checkpointing every 512 frames cost ~12% of the peak
+ * rate).  So the checkpointer looks at the share of the last second the
+ * writer spent running jobs (not committing: waiting on fsync fills the
+ * time at any load): below CKPT_BUSY it keeps the log short, above it
+ * long.  Measured here: p99 at ~2,000 orders/s went from 18-20 ms to
+ * 11-13 ms, the peak rate stayed.
+ *
+ * The WAL-reset bug (see tool) allows no PASSIVE checkpoint while a
+ * transaction that restarts the log commits, and a transaction restarts
+ * the log when it starts on one a checkpoint has just copied in full.
+ * So one checkpoint runs at a time (ckpt_running), and after each the
+ * next waits (ckpt_gate) until a transaction that began after it has
+ * committed pages: the log then holds pages no checkpoint has copied, and
+ * no transaction can restart it until one has, which closes the gate
+ * again.  The writer never waits for a checkpoint.  Only when the gate
+ * has stayed shut for a whole second (no writes) does the thread take
+ * txn_lock, which keeps the writer out of a transaction, and checkpoint
+ * anyway.  A tool's checkpoint, which the gate cannot see, bumps the
+ * count in "<db>-lock": finding it changed shuts the gate.
  */
 #define CKPT_FRAMES_SHORT 512
 #define CKPT_FRAMES_LONG 4096
@@ -1105,16 +1165,44 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	/* The log starts over after a finished checkpoint: then all are new. */
 	s->stats.wal_pages += (uint64_t)(frames >= s->wal_frames ? frames - s->wal_frames : frames);
 	s->wal_frames = frames;
-	if (frames >= s->ckpt_frames)
+	/* Pages of a transaction that began after the last checkpoint ended. */
+	if (s->txn_seq == s->ckpt_seq)
+		s->ckpt_gate = false;
+	if (frames >= s->ckpt_frames && !s->ckpt_gate)
 		pthread_cond_signal(&s->ckpt_wake);
 	pthread_mutex_unlock(&s->lock);
 	return SQLITE_OK;
 }
 
+/*
+ * One checkpoint of a daemon store, the caller holding ckpt_running; with
+ * writer_out, txn_lock is held too.  SQLITE_BUSY when it did not run.
+ */
+static int ckpt_run(struct store *s, struct conn *c, int mode, bool writer_out, int *log,
+		    int *copied)
+{
+	int rc = SQLITE_BUSY;
+
+	*log = *copied = 0;
+	if (guard(s, GUARD_SECTION, F_WRLCK, true)) {
+		uint64_t seen = guard_count(s, false);
+		/* A tool checkpointed since our last look: the log may be whole. */
+		if (seen == s->ckpt_seen || writer_out || mode != SQLITE_CHECKPOINT_PASSIVE)
+			rc = sqlite3_wal_checkpoint_v2(c->db, NULL, mode, log, copied);
+		s->ckpt_seen = seen;
+		guard(s, GUARD_SECTION, F_UNLCK, false);
+	}
+	pthread_mutex_lock(&s->lock);
+	s->ckpt_seq++;
+	s->ckpt_gate = true;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static void *ckpt_main(void *arg)
 {
 	struct store *s = arg;
-	uint64_t busy0 = 0, t0 = mono_ns();
+	uint64_t busy0 = 0, t0 = mono_ns(), shut_since = 0;
 
 	pthread_setname_np(pthread_self(), "wb-checkpoint");
 	pthread_mutex_lock(&s->lock);
@@ -1124,7 +1212,7 @@ static void *ckpt_main(void *arg)
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += 1;
-		if (s->wal_frames < s->ckpt_frames)
+		if (s->wal_frames < s->ckpt_frames || s->ckpt_gate)
 			pthread_cond_timedwait(&s->ckpt_wake, &s->lock, &ts);
 		if (s->stopping)
 			break;
@@ -1136,18 +1224,29 @@ static void *ckpt_main(void *arg)
 			busy0 = busy;
 			t0 = t;
 		}
-		if (s->ckpt_hold) {
+		if (s->ckpt_hold || s->ckpt_running) {
 			/* The writer is copying the log itself: wait for it. */
 			pthread_cond_timedwait(&s->ckpt_idle, &s->lock, &ts);
 			continue;
 		}
+		bool writer_out = false;
+		if (s->ckpt_gate) {
+			if (!shut_since)
+				shut_since = t;
+			if (t - shut_since < 1000000000)
+				continue;
+			writer_out = true;
+		}
+		shut_since = 0;
 		s->ckpt_running = true;
 		pthread_mutex_unlock(&s->lock);
-		wal_enter(s);
-		if (sqlite3_wal_checkpoint_v2(s->ckpt->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
-					      &done) != SQLITE_OK)
+		if (writer_out)
+			pthread_mutex_lock(&s->txn_lock);
+		if (ckpt_run(s, s->ckpt, SQLITE_CHECKPOINT_PASSIVE, writer_out, &log, &done) !=
+		    SQLITE_OK)
 			done = 0;
-		wal_leave(s);
+		if (writer_out)
+			pthread_mutex_unlock(&s->txn_lock);
 		pthread_mutex_lock(&s->lock);
 		s->ckpt_done = done;
 		s->ckpt_running = false;
@@ -1160,13 +1259,8 @@ static void *ckpt_main(void *arg)
 /* Between batches: finish a nearly done checkpoint so the log starts over. */
 static void ckpt_tail(struct store *s)
 {
-	int frames, done, want;
-
 	pthread_mutex_lock(&s->lock);
-	frames = s->wal_frames;
-	done = s->ckpt_done;
-	want = s->ckpt_frames;
-	pthread_mutex_unlock(&s->lock);
+	int frames = s->wal_frames, done = s->ckpt_done, want = s->ckpt_frames;
 	/*
 	 * A tail of up to 1/16 of the log: ~1 ms of copying at the long
 	 * setting.  Or the whole rest once the log is twice its length: big
@@ -1174,36 +1268,57 @@ static void ckpt_tail(struct store *s)
 	 * writer waiting on the copy is the back-pressure that keeps the log
 	 * (and the -wal file, which never shrinks) bounded.
 	 */
-	if (!s->ckpt_started || frames < want)
-		return;
 	bool hold = frames >= 2 * want;
-	if (!hold && !(done > 0 && frames - done <= want / 16))
-		return;
+	bool tail = frames >= want && done > 0 && frames - done <= want / 16;
 	if (hold) {
 		/* Only one checkpoint at a time: wait out the checkpointer's pass. */
-		pthread_mutex_lock(&s->lock);
 		s->ckpt_hold = true;
 		while (s->ckpt_running)
 			pthread_cond_wait(&s->ckpt_idle, &s->lock);
+	}
+	/*
+	 * A shut gate: the checkpointer's pass ended after this batch began.
+	 * The next batch opens it (a hold stays set until then).
+	 */
+	if (!(hold || tail) || s->ckpt_running || s->ckpt_gate) {
+		if (!hold && s->ckpt_hold) {
+			s->ckpt_hold = false;
+			pthread_cond_broadcast(&s->ckpt_idle);
+		}
 		pthread_mutex_unlock(&s->lock);
+		return;
 	}
+	s->ckpt_running = true;
+	pthread_mutex_unlock(&s->lock);
+
 	int log = 0, copied = 0;
-	/* SQLITE_BUSY while a checkpoint runs elsewhere: again after the next batch. */
-	wal_enter(s);
-	int rc = sqlite3_wal_checkpoint_v2(s->writer->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
-					   &copied);
-	wal_leave(s);
+	int rc = ckpt_run(s, s->writer, SQLITE_CHECKPOINT_PASSIVE, false, &log, &copied);
 	pthread_mutex_lock(&s->lock);
-	if (s->ckpt_hold) {
-		s->ckpt_hold = false;
-		pthread_cond_broadcast(&s->ckpt_idle);
-	}
+	s->ckpt_running = false;
+	s->ckpt_hold = false;
+	pthread_cond_broadcast(&s->ckpt_idle);
 	if (rc == SQLITE_OK) {
 		/* All copied: the next transaction starts the log over. */
 		s->ckpt_done = copied < log ? copied : 0;
 		s->wal_frames = copied < log ? log : 0;
 	}
 	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * A tool store's checkpoint: FULL, RESTART and TRUNCATE run under SQLite's
+ * write lock, so no commit overlaps them.  Bumps the count a daemon reads.
+ */
+static int ckpt_tool(struct store *s, struct conn *c, int mode)
+{
+	int rc = SQLITE_BUSY;
+
+	if (guard(s, GUARD_SECTION, F_WRLCK, true)) {
+		rc = sqlite3_wal_checkpoint_v2(c->db, NULL, mode, NULL, NULL);
+		guard_count(s, true);
+		guard(s, GUARD_SECTION, F_UNLCK, false);
+	}
+	return rc;
 }
 
 static void *writer_main(void *arg)
@@ -1233,7 +1348,19 @@ static void *writer_main(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&s->lock);
 		run_batch(s, jobs, n);
-		ckpt_tail(s);
+		if (!s->tool) {
+			ckpt_tail(s);
+			continue;
+		}
+		pthread_mutex_lock(&s->lock);
+		bool long_log = s->wal_frames >= 2 * CKPT_FRAMES_LONG;
+		pthread_mutex_unlock(&s->lock);
+		/* A long waybillctl job (rewrap, purge): keep the log bounded. */
+		if (long_log && ckpt_tool(s, s->writer, SQLITE_CHECKPOINT_RESTART) == SQLITE_OK) {
+			pthread_mutex_lock(&s->lock);
+			s->wal_frames = 0;
+			pthread_mutex_unlock(&s->lock);
+		}
 	}
 	return NULL;
 }
@@ -2070,13 +2197,24 @@ enum st store_checkpoint(struct store *s)
 	/* A connection of its own: TRUNCATE waits for readers, then empties the WAL file. */
 	struct conn *c = NULL;
 	char err[256];
-	int rc;
+	int rc, log, copied;
 
 	if (conn_open(s->path, false, &c, err, sizeof(err)) != ST_OK)
 		return ST_UNAVAILABLE;
-	wal_enter(s);
-	rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-	wal_leave(s);
+	if (s->tool) {
+		rc = ckpt_tool(s, c, SQLITE_CHECKPOINT_TRUNCATE);
+	} else {
+		pthread_mutex_lock(&s->lock);
+		while (s->ckpt_running)
+			pthread_cond_wait(&s->ckpt_idle, &s->lock);
+		s->ckpt_running = true;
+		pthread_mutex_unlock(&s->lock);
+		rc = ckpt_run(s, c, SQLITE_CHECKPOINT_TRUNCATE, false, &log, &copied);
+		pthread_mutex_lock(&s->lock);
+		s->ckpt_running = false;
+		pthread_cond_broadcast(&s->ckpt_idle);
+		pthread_mutex_unlock(&s->lock);
+	}
 	conn_close(c);
 	return rc == SQLITE_OK ? ST_OK : ST_UNAVAILABLE;
 }
@@ -2226,8 +2364,8 @@ void store_stats_get(struct store *s, struct store_stats *out)
 
 /* ---- open and close -------------------------------------------------- */
 
-enum st store_open(const char *path, const struct keyring *kr, struct store **out, char *err,
-		   size_t errlen)
+enum st store_open(const char *path, enum store_mode mode, const struct keyring *kr,
+		   struct store **out, char *err, size_t errlen)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	struct audit_check chk;
@@ -2245,29 +2383,42 @@ enum st store_open(const char *path, const struct keyring *kr, struct store **ou
 	s->kr = kr;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->wal_lock, NULL);
+	pthread_mutex_init(&s->txn_lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	pthread_cond_init(&s->ckpt_wake, NULL);
 	pthread_cond_init(&s->ckpt_idle, NULL);
 	pthread_key_create(&s->reader_key, NULL);
 
-	char guard[sizeof(s->path) + 8];
-	snprintf(guard, sizeof(guard), "%s-lock", s->path);
-	s->guard_fd = open(guard, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	char lockfile[sizeof(s->path) + 8];
+	snprintf(lockfile, sizeof(lockfile), "%s-lock", s->path);
+	s->guard_fd = open(lockfile, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->guard_fd < 0) {
-		snprintf(err, errlen, "%s: %s", guard, strerror(errno));
+		snprintf(err, errlen, "%s: %s", lockfile, strerror(errno));
 		st = ST_IO;
 		goto fail;
 	}
+	s->tool = mode == STORE_TOOL;
+	if (!s->tool && !guard(s, GUARD_DAEMON, F_WRLCK, false)) {
+		snprintf(err, errlen, "%s: another waybilld has this database open", path);
+		st = ST_UNAVAILABLE;
+		goto fail;
+	}
+	/* The log may be whole: no PASSIVE checkpoint before our first write. */
+	s->ckpt_gate = true;
+	s->ckpt_seen = guard_count(s, false);
 	st = conn_open(path, true, &s->writer, err, errlen);
 	if (st != ST_OK)
 		goto fail;
 	st = quick_check(s->writer, err, errlen);
 	if (st != ST_OK)
 		goto fail;
-	wal_enter(s);
+	if (!guard(s, GUARD_SECTION, F_WRLCK, true)) {
+		snprintf(err, errlen, "%s-lock: cannot lock it", path);
+		st = ST_IO;
+		goto fail;
+	}
 	st = migrate(s->writer, err, errlen);
-	wal_leave(s);
+	guard(s, GUARD_SECTION, F_UNLCK, false);
 	if (st != ST_OK)
 		goto fail;
 	st = audit_walk(kr, s->writer, &chk);
@@ -2285,21 +2436,27 @@ enum st store_open(const char *path, const struct keyring *kr, struct store **ou
 	log_info("store: %s: audit chain verified, %lld entries, head %s", path,
 		 (long long)chk.entries, hex);
 	s->ckpt_frames = CKPT_FRAMES_LONG;
+	/* Checkpoints are ours to run (see "Checkpoints"), never SQLite's own. */
+	st = exec_sql(s->writer->db, "PRAGMA wal_autocheckpoint = 0", err, errlen);
+	if (st != ST_OK)
+		goto fail;
+	sqlite3_wal_hook(s->writer->db, wal_hook, s);
 	if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
 		st = ST_INTERNAL;
 		goto fail;
 	}
 	s->thread_started = true;
-	exec_sql(s->writer->db, "PRAGMA wal_autocheckpoint = 0", err, errlen);
-	sqlite3_wal_hook(s->writer->db, wal_hook, s);
-	if (conn_open(path, false, &s->ckpt, err, errlen) == ST_OK &&
-	    pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) == 0) {
+	if (!s->tool) {
+		st = conn_open(path, false, &s->ckpt, err, errlen);
+		if (st != ST_OK)
+			goto fail;
+		if (pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) != 0) {
+			snprintf(err, errlen, "cannot start the checkpoint thread");
+			st = ST_INTERNAL;
+			goto fail;
+		}
 		s->ckpt_started = true;
-	} else {
-		/* No checkpoint thread: let the writer checkpoint as SQLite would. */
-		sqlite3_wal_hook(s->writer->db, NULL, NULL);
-		sqlite3_wal_autocheckpoint(s->writer->db, CKPT_FRAMES_LONG);
 	}
 	*out = s;
 	return ST_OK;
@@ -2330,17 +2487,16 @@ void store_close(struct store *s)
 		conn_close(c);
 	}
 	if (s->writer) {
-		wal_enter(s);
-		sqlite3_wal_checkpoint_v2(s->writer->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
-					  NULL);
-		wal_leave(s);
+		/* Beside a running daemon a tool leaves the log to its checkpointer. */
+		if (!s->tool || !guard_daemon_runs(s))
+			ckpt_tool(s, s->writer, SQLITE_CHECKPOINT_TRUNCATE);
 		conn_close(s->writer);
 	}
 	if (s->guard_fd >= 0)
 		close(s->guard_fd);
 	pthread_key_delete(s->reader_key);
 	pthread_mutex_destroy(&s->lock);
-	pthread_mutex_destroy(&s->wal_lock);
+	pthread_mutex_destroy(&s->txn_lock);
 	pthread_cond_destroy(&s->wake);
 	pthread_cond_destroy(&s->ckpt_wake);
 	pthread_cond_destroy(&s->ckpt_idle);

@@ -105,9 +105,14 @@ struct audit_entry {
  * secure_delete=ON, foreign_keys=ON), migrations, quick_check, and a walk of
  * the audit chain.  Starts the writer thread.  On failure err holds one line.
  * The keyring is borrowed and must outlive the store.
+ *
+ * One STORE_DAEMON store per database runs the checkpoints, on a thread of
+ * its own (a second one is refused); any number of STORE_TOOL stores
+ * (waybillctl) may write beside it.  See store.c, "Checkpoints".
  */
-enum st store_open(const char *path, const struct keyring *kr, struct store **out, char *err,
-		   size_t errlen);
+enum store_mode { STORE_DAEMON, STORE_TOOL };
+enum st store_open(const char *path, enum store_mode mode, const struct keyring *kr,
+		   struct store **out, char *err, size_t errlen);
 void store_close(struct store *s);
 
 /* ---- the writer ------------------------------------------------------ */

@@ -329,7 +329,7 @@ static void test_open(void)
 	sqlite3 *db = NULL;
 	char mode[16];
 
-	CHECK(store_open(db_path, kr, &S, err, sizeof(err)) == ST_OK);
+	CHECK(store_open(db_path, STORE_DAEMON, kr, &S, err, sizeof(err)) == ST_OK);
 	if (!S) {
 		fprintf(stderr, "store_open: %s\n", err);
 		return;
@@ -1437,7 +1437,7 @@ static void test_tamper(unsigned char head[HASH_BYTES])
 		memset(&chk, 0, sizeof(chk));
 		CHECK(store_audit_verify_path(copy, kr, &chk, err, sizeof(err)) == ST_OK);
 		err[0] = '\0';
-		st = store_open(copy, kr, &s2, err, sizeof(err));
+		st = store_open(copy, STORE_DAEMON, kr, &s2, err, sizeof(err));
 		if (tc->bad < 0) {
 			/* Still a valid chain, one shorter, with another head. */
 			CHECK(chk.ok);
@@ -1479,7 +1479,7 @@ static void test_tamper(unsigned char head[HASH_BYTES])
 		if (f)
 			fclose(f);
 		err[0] = '\0';
-		CHECK(store_open(copy, kr, &s2, err, sizeof(err)) != ST_OK);
+		CHECK(store_open(copy, STORE_DAEMON, kr, &s2, err, sizeof(err)) != ST_OK);
 		CHECK(s2 == NULL);
 		CHECK(err[0] != '\0');
 	}
@@ -1494,7 +1494,7 @@ static void test_tamper(unsigned char head[HASH_BYTES])
 		if (kr2) {
 			t_path(copy, sizeof(copy), "otherkey.db");
 			CHECK(t_copy(db_path, copy));
-			CHECK(store_open(copy, kr2, &s2, err, sizeof(err)) != ST_OK);
+			CHECK(store_open(copy, STORE_DAEMON, kr2, &s2, err, sizeof(err)) != ST_OK);
 			CHECK(t_names_seq(err, 1));
 			store_close(s2);
 			s2 = NULL;
@@ -1534,7 +1534,7 @@ static void test_reopen(const unsigned char head[HASH_BYTES])
 	before = t_int(db, "SELECT count(*) FROM schema_migrations");
 	sqlite3_close(db);
 
-	CHECK(store_open(db_path, kr, &S, err, sizeof(err)) == ST_OK);
+	CHECK(store_open(db_path, STORE_DAEMON, kr, &S, err, sizeof(err)) == ST_OK);
 	if (!S)
 		return;
 	CHECK(store_audit_verify(S, &chk) == ST_OK);
@@ -1569,7 +1569,7 @@ static void test_plans(void)
 {
 	char bad[2400] = "", err[512] = "";
 
-	CHECK(store_open(db_path, kr, &S, err, sizeof(err)) == ST_OK);
+	CHECK(store_open(db_path, STORE_DAEMON, kr, &S, err, sizeof(err)) == ST_OK);
 	if (!S)
 		return;
 	CHECKF(store_plans_check(S, bad, sizeof(bad)) == ST_OK, "%s", bad);
@@ -1577,7 +1577,7 @@ static void test_plans(void)
 	S = NULL;
 
 	CHECK(t_sql(db_path, "DROP INDEX vnum_bindings_held", NULL, 0) == SQLITE_OK);
-	CHECK(store_open(db_path, kr, &S, err, sizeof(err)) == ST_OK);
+	CHECK(store_open(db_path, STORE_DAEMON, kr, &S, err, sizeof(err)) == ST_OK);
 	if (!S)
 		return;
 	bad[0] = '\0';
@@ -1591,16 +1591,16 @@ static void test_plans(void)
 		    NULL, 0) == SQLITE_OK);
 }
 
-/* ---- another process beside this one ------------------------------------ */
+/* ---- waybillctl beside waybilld ----------------------------------------- */
 
 /*
- * waybillctl beside waybilld: write transactions and checkpoints of both
- * must never overlap (SQLite's WAL-reset bug, see wal_lock).  Here the test
- * plays the other process, holding "<db>-lock" through a descriptor of its
- * own: while it does, neither this store's writer nor its checkpoint
- * starts; and while this store's writer runs, the lock shows as taken.
+ * Checkpoints and write transactions of the daemon and of waybillctl (see
+ * store.c, "Checkpoints").  The test plays a third process, holding byte 0
+ * of "<db>-lock" through a descriptor of its own, as a tool's transaction
+ * or a daemon's checkpoint does.
  */
 struct t_bg {
+	struct store *s;
 	enum st st;
 	atomic_bool done;
 };
@@ -1608,8 +1608,11 @@ struct t_bg {
 static void *t_bg_write(void *arg)
 {
 	struct t_bg *b = arg;
+	struct wjob j;
 
-	b->st = t_run(NULL, NULL, "tester", "beside", NULL, NULL);
+	memset(&j, 0, sizeof(j));
+	audit_entry_init(&j.audit, "tester", "admin", "beside", NULL, "req-test");
+	b->st = store_run(b->s, &j);
 	atomic_store(&b->done, true);
 	return NULL;
 }
@@ -1618,21 +1621,40 @@ static void *t_bg_checkpoint(void *arg)
 {
 	struct t_bg *b = arg;
 
-	b->st = store_checkpoint(S);
+	b->st = store_checkpoint(b->s);
 	atomic_store(&b->done, true);
 	return NULL;
 }
 
-static bool t_guard_lock(int fd, short type, bool wait)
+static bool t_section(int fd, short type)
 {
-	struct flock fl = {.l_type = type, .l_whence = SEEK_SET};
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
 
-	return fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0;
+	return fcntl(fd, type == F_UNLCK ? F_OFD_SETLK : F_OFD_SETLKW, &fl) == 0;
 }
 
-static void test_guard(void)
+/* Run fn on another thread while the test holds the section: does it wait? */
+static bool t_waits(int fd, struct store *s, void *(*fn)(void *))
 {
-	char path[600];
+	struct t_bg b = {s, ST_INTERNAL, false};
+	pthread_t th;
+	bool waited;
+
+	CHECK(t_section(fd, F_WRLCK));
+	CHECK(pthread_create(&th, NULL, fn, &b) == 0);
+	for (int i = 0; i < 30 && !atomic_load(&b.done); i++)
+		usleep(10000);
+	waited = !atomic_load(&b.done);
+	CHECK(t_section(fd, F_UNLCK));
+	pthread_join(th, NULL);
+	CHECK(atomic_load(&b.done) && b.st == ST_OK);
+	return waited;
+}
+
+static void test_beside(void)
+{
+	char path[600], err[512] = "";
+	struct store *T = NULL, *S2 = NULL;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s-lock", db_path);
@@ -1642,46 +1664,61 @@ static void test_guard(void)
 		return;
 	{
 		struct stat st;
-		CHECK(fstat(fd, &st) == 0 && (st.st_mode & 0077) == 0);
+		CHECK(fstat(fd, &st) == 0 && (st.st_mode & 0777) == 0600);
 	}
-	void *(*fns[2])(void *) = {t_bg_write, t_bg_checkpoint};
-	for (int i = 0; i < 2; i++) {
-		struct t_bg b = {ST_INTERNAL, false};
-		pthread_t th;
+	/* One daemon per database. */
+	CHECK(store_open(db_path, STORE_DAEMON, kr, &S2, err, sizeof(err)) == ST_UNAVAILABLE);
+	CHECKF(strstr(err, "another waybilld") != NULL, "%s", err);
+	CHECK(S2 == NULL);
 
-		CHECK(t_guard_lock(fd, F_WRLCK, true));
-		CHECK(pthread_create(&th, NULL, fns[i], &b) == 0);
-		usleep(300000);
-		CHECKF(!atomic_load(&b.done), "%s ran beside the other process",
-		       i == 0 ? "a write" : "a checkpoint");
-		CHECK(t_guard_lock(fd, F_UNLCK, false));
-		pthread_join(th, NULL);
-		CHECK(atomic_load(&b.done) && b.st == ST_OK);
+	/* The daemon's writer never waits; its checkpoints do. */
+	CHECKF(!t_waits(fd, S, t_bg_write), "the daemon's write waited");
+	CHECKF(t_waits(fd, S, t_bg_checkpoint), "the daemon's checkpoint ran in the section");
+	t_expect_audit(&(struct t_want){"tester", "beside", NULL, "ok"}, 1, "daemon write");
+
+	/* A tool beside it: its transactions wait. */
+	CHECK(store_open(db_path, STORE_TOOL, kr, &T, err, sizeof(err)) == ST_OK);
+	if (!T) {
+		close(fd);
+		return;
 	}
-	t_expect_audit(&(struct t_want){"tester", "beside", NULL, "ok"}, 1, "beside");
+	CHECKF(t_waits(fd, T, t_bg_write), "the tool's write ran in the section");
+	t_expect_audit(&(struct t_want){"tester", "beside", NULL, "ok"}, 1, "tool write");
 
-	/* This store's writer inside a transaction: the other process waits. */
-	struct wjob g;
-	memset(&g, 0, sizeof(g));
-	g.fn = job_gate;
-	g.no_audit = true;
-	g.done = gate_done;
-	gate.held = gate.open = false;
-	gate.done = 0;
-	store_submit(S, &g);
-	pthread_mutex_lock(&gate.m);
-	while (!gate.held)
-		pthread_cond_wait(&gate.c, &gate.m);
-	pthread_mutex_unlock(&gate.m);
-	CHECK(!t_guard_lock(fd, F_WRLCK, false));
-	pthread_mutex_lock(&gate.m);
-	gate.open = true;
-	pthread_cond_broadcast(&gate.c);
-	while (gate.done < 1)
-		pthread_cond_wait(&gate.c, &gate.m);
-	pthread_mutex_unlock(&gate.m);
-	CHECK(t_guard_lock(fd, F_WRLCK, true));
-	CHECK(t_guard_lock(fd, F_UNLCK, false));
+	/*
+	 * The gate: shut after each checkpoint, open once a transaction that
+	 * began after it has written.  A tool's checkpoint shuts it too, at
+	 * the daemon's next look, which then does not copy.
+	 */
+	struct conn *c = NULL;
+	int log, copied;
+	CHECK(conn_open(db_path, false, &c, err, sizeof(err)) == ST_OK);
+	CHECK(store_checkpoint(S) == ST_OK);
+	pthread_mutex_lock(&S->lock);
+	CHECK(S->ckpt_gate);
+	pthread_mutex_unlock(&S->lock);
+	CHECK(t_run(NULL, NULL, "tester", "gate", NULL, NULL) == ST_OK);
+	t_expect_audit(&(struct t_want){"tester", "gate", NULL, "ok"}, 1, "gate");
+	pthread_mutex_lock(&S->lock);
+	CHECK(!S->ckpt_gate);
+	while (S->ckpt_running)
+		pthread_cond_wait(&S->ckpt_idle, &S->lock);
+	S->ckpt_running = true; /* the thread's slot, for this test */
+	pthread_mutex_unlock(&S->lock);
+	uint64_t before = guard_count(S, false);
+	CHECK(store_checkpoint(T) == ST_OK);
+	CHECK(guard_count(S, false) == before + 1);
+	CHECK(ckpt_run(S, c, SQLITE_CHECKPOINT_PASSIVE, false, &log, &copied) == SQLITE_BUSY);
+	pthread_mutex_lock(&S->lock);
+	CHECK(S->ckpt_gate);
+	pthread_mutex_unlock(&S->lock);
+	CHECK(ckpt_run(S, c, SQLITE_CHECKPOINT_PASSIVE, false, &log, &copied) == SQLITE_OK);
+	pthread_mutex_lock(&S->lock);
+	S->ckpt_running = false;
+	pthread_cond_broadcast(&S->ckpt_idle);
+	pthread_mutex_unlock(&S->lock);
+	conn_close(c);
+	store_close(T);
 	close(fd);
 	t_chain_ok("beside");
 }
@@ -1713,7 +1750,7 @@ int main(void)
 		test_accounts();
 		test_jobs();
 		test_batch_failures();
-		test_guard();
+		test_beside();
 		test_orders();
 		test_list();
 		test_group_commit();

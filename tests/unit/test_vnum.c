@@ -395,7 +395,7 @@ int main(void)
 	snprintf(key, sizeof(key), "%s/key", dir);
 	CHECK(keyring_generate(key, err, sizeof(err)) == ST_OK);
 	CHECK(keyring_load(key, &kr, err, sizeof(err)) == ST_OK);
-	CHECK(store_open(db, kr, &S, err, sizeof(err)) == ST_OK);
+	CHECK(store_open(db, STORE_DAEMON, kr, &S, err, sizeof(err)) == ST_OK);
 	if (S) {
 		test_spread(now);
 		test_exhaustion(now);

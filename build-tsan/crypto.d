@@ -1,0 +1,3 @@
+build-tsan/crypto.o: server/crypto.c server/common.h server/crypto.h
+server/common.h:
+server/crypto.h:

@@ -1,0 +1,2 @@
+build-tsan/util.o: server/util.c server/common.h
+server/common.h:

@@ -1118,26 +1118,30 @@ done:
  * Checkpoints.  A daemon store runs them on their own thread: copying
  * pages into the database and syncing it inside a commit would stall
  * every request waiting on it.  The writer's WAL hook wakes the thread
- * once the log holds ckpt_frames frames (and it runs once a second); its
- * PASSIVE checkpoints never block the writer or the readers.
+ * once the log holds ckpt_frames frames not yet copied (and it runs once
+ * a second); its PASSIVE checkpoints never block the writer or the
+ * readers.
  *
- * But under steady load a PASSIVE checkpoint never quite catches up, and
- * the log only starts over from its beginning when it has: it would grow
- * without end, and every new page of it costs the kernel an allocation.
- * So when the log is long and the checkpointer has left only a short
- * tail, the writer copies that tail itself between batches (a millisecond
- * or two); its next transaction then starts the log over.
+ * How many frames to let build up between passes depends on the load.
+ * Each pass ends in an fsync of the database that competes with the
+ * commits' fsyncs of the log: rare passes make rare, long stalls, frequent
+ * ones short ones but copy a hot page again each time (a pass every 512
+ * frames cost ~12% of the peak rate).  So the checkpointer looks at the
+ * share of the last second the writer spent running jobs (not committing:
+ * waiting on fsync fills the time at any load): below CKPT_BUSY it passes
+ * every CKPT_FRAMES_SHORT frames, above it every CKPT_FRAMES_LONG.
  *
- * How long a log to let build up depends on the load.  Each checkpoint
- * ends in an fsync of the database that competes with the commits' fsyncs
- * of the log: a long log makes rare, long stalls (p99 ~20 ms at half the
- * peak rate here), a short one makes short ones but copies a hot page
- * again each time (checkpointing every 512 frames cost ~12% of the peak
- * rate).  So the checkpointer looks at the share of the last second the
- * writer spent running jobs (not committing: waiting on fsync fills the
- * time at any load): below CKPT_BUSY it keeps the log short, above it
- * long.  Measured here: p99 at ~2,000 orders/s went from 18-20 ms to
- * 11-13 ms, the peak rate stayed.
+ * Under steady writes a pass never quite catches up, and SQLite starts the
+ * log over from its beginning only when one has: the log would grow
+ * without end.  So once it is half of CKPT_LOG_MAX and the last pass left
+ * at most CKPT_TAIL frames, the writer copies that tail itself between
+ * batches, and at CKPT_LOG_MAX it waits out the pass and copies the rest:
+ * that back-pressure bounds the log (and the -wal file, which never
+ * shrinks) whatever the load.  Either costs the writer a database fsync,
+ * 2-12 ms here, which every request arriving meanwhile waits out: done
+ * every 512-1,024 frames, as it first was, that was ~4% of the time at
+ * half load and the largest part of p99 there (p99 12-28 ms; 7-16 ms with
+ * the long bound, same minutes, and no lower peak rate).
  *
  * The WAL-reset bug (see tool) allows no PASSIVE checkpoint while a
  * transaction that restarts the log commits, and a transaction restarts
@@ -1155,6 +1159,8 @@ done:
 #define CKPT_FRAMES_SHORT 512
 #define CKPT_FRAMES_LONG 4096
 #define CKPT_BUSY 0.25
+#define CKPT_LOG_MAX 16384 /* frames: a 64 MiB -wal file at 4 KiB pages */
+#define CKPT_TAIL 256
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -1164,11 +1170,13 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	pthread_mutex_lock(&s->lock);
 	/* The log starts over after a finished checkpoint: then all are new. */
 	s->stats.wal_pages += (uint64_t)(frames >= s->wal_frames ? frames - s->wal_frames : frames);
+	if (frames < s->wal_frames)
+		s->ckpt_done = 0;
 	s->wal_frames = frames;
 	/* Pages of a transaction that began after the last checkpoint ended. */
 	if (s->txn_seq == s->ckpt_seq)
 		s->ckpt_gate = false;
-	if (frames >= s->ckpt_frames && !s->ckpt_gate)
+	if (frames - s->ckpt_done >= s->ckpt_frames && !s->ckpt_gate)
 		pthread_cond_signal(&s->ckpt_wake);
 	pthread_mutex_unlock(&s->lock);
 	return SQLITE_OK;
@@ -1212,7 +1220,7 @@ static void *ckpt_main(void *arg)
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += 1;
-		if (s->wal_frames < s->ckpt_frames || s->ckpt_gate)
+		if (s->wal_frames - s->ckpt_done < s->ckpt_frames || s->ckpt_gate)
 			pthread_cond_timedwait(&s->ckpt_wake, &s->lock, &ts);
 		if (s->stopping)
 			break;
@@ -1260,16 +1268,16 @@ static void *ckpt_main(void *arg)
 static void ckpt_tail(struct store *s)
 {
 	pthread_mutex_lock(&s->lock);
-	int frames = s->wal_frames, done = s->ckpt_done, want = s->ckpt_frames;
+	int frames = s->wal_frames, done = s->ckpt_done;
 	/*
-	 * A tail of up to 1/16 of the log: ~1 ms of copying at the long
-	 * setting.  Or the whole rest once the log is twice its length: big
-	 * batches (hundreds of pages each) outrun the checkpointer, and the
-	 * writer waiting on the copy is the back-pressure that keeps the log
-	 * (and the -wal file, which never shrinks) bounded.
+	 * Once the log is half its bound, a tail of up to CKPT_TAIL frames.
+	 * Or the whole rest at the bound: big batches (hundreds of pages
+	 * each) outrun the checkpointer, and the writer waiting on the copy is
+	 * the back-pressure that keeps the log (and the -wal file, which
+	 * never shrinks) bounded.
 	 */
-	bool hold = frames >= 2 * want;
-	bool tail = frames >= want && done > 0 && frames - done <= want / 16;
+	bool hold = frames >= CKPT_LOG_MAX;
+	bool tail = frames >= CKPT_LOG_MAX / 2 && done > 0 && frames - done <= CKPT_TAIL;
 	if (hold) {
 		/* Only one checkpoint at a time: wait out the checkpointer's pass. */
 		s->ckpt_hold = true;

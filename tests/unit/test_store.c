@@ -1321,6 +1321,24 @@ static void test_wal_bounded(void)
 		(long long)st.st_size / 1024);
 	CHECK(st.st_size > 0 && st.st_size < (CKPT_LOG_MAX + 2 * BATCH_MAX) * (4096 + 24));
 	CHECK(st.st_size > CKPT_LOG_MAX / 2 * 4096); /* the load did reach a long log */
+	{
+		/*
+		 * The writer's log writes are gathered (walbuf_file): a
+		 * connection through SQLite's default VFS sees every committed
+		 * page, the 7 MB first transaction's and the last job's.
+		 */
+		sqlite3 *db = NULL;
+		int last = (WAL_THREADS * WAL_PER - 1) % 2048;
+		char sql[96];
+		CHECK(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+		CHECK(t_int(db, "SELECT count(*) FROM wal_fill WHERE length(b) = 3500") == 2048);
+		char qc[32] = "";
+		t_text(db, "PRAGMA quick_check", qc, sizeof(qc));
+		CHECK_STR(qc, "ok");
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM wal_fill WHERE id = %d", last);
+		CHECK(t_int(db, sql) == 1);
+		sqlite3_close(db);
+	}
 	CHECK(t_job(job_exec, "DROP TABLE wal_fill", "test.wal", NULL, NULL, "ok") == ST_OK);
 	t_chain_ok("wal under load");
 	pthread_cond_destroy(&wal->c);

@@ -1,3 +1,0 @@
-build-tsan/crypto.o: server/crypto.c server/common.h server/crypto.h
-server/common.h:
-server/crypto.h:

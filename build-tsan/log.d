@@ -1,3 +1,0 @@
-build-tsan/log.o: server/log.c server/common.h server/log.h
-server/common.h:
-server/log.h:

@@ -1,2 +1,0 @@
-build-tsan/util.o: server/util.c server/common.h
-server/common.h:

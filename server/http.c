@@ -204,6 +204,30 @@ char *http_metrics_text(struct app *app, size_t *len)
 	for (size_t i = 0; i < ARRAY_SIZE(ss.batch_hist); i++)
 		sb_printf(&sb, "waybill_store_batch_jobs{ge=\"%zu\"} %llu\n", (size_t)1 << i,
 			  (unsigned long long)ss.batch_hist[i]);
+	{
+		uint64_t n = 0;
+		sb_printf(&sb, "# HELP waybill_store_commit_duration_seconds Time in COMMIT "
+			       "(writing the log and fsync).\n"
+			       "# TYPE waybill_store_commit_duration_seconds histogram\n");
+		for (size_t i = 0; i <= STORE_COMMIT_BUCKETS; i++) {
+			n += ss.commit_hist[i];
+			if (i < STORE_COMMIT_BUCKETS)
+				sb_printf(&sb,
+					  "waybill_store_commit_duration_seconds_bucket{le=\"%g\"} "
+					  "%llu\n",
+					  store_commit_bounds_us[i] / 1e6, (unsigned long long)n);
+			else
+				sb_printf(
+				    &sb,
+				    "waybill_store_commit_duration_seconds_bucket{le=\"+Inf\"} "
+				    "%llu\n",
+				    (unsigned long long)n);
+		}
+		sb_printf(&sb,
+			  "waybill_store_commit_duration_seconds_sum %.6f\n"
+			  "waybill_store_commit_duration_seconds_count %llu\n",
+			  (double)ss.commit_ns / 1e9, (unsigned long long)n);
+	}
 	if (!sb.p)
 		return NULL;
 	*len = sb.len;

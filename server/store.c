@@ -1279,6 +1279,9 @@ static uint64_t guard_count(struct store *s, bool bump)
 	return n;
 }
 
+const unsigned store_commit_bounds_us[STORE_COMMIT_BUCKETS] = {250,   500,   1000,  2000,  5000,
+							       10000, 25000, 50000, 100000};
+
 static void run_batch(struct store *s, struct wjob *jobs, size_t n)
 {
 	struct wstate w0;
@@ -1334,12 +1337,17 @@ done:
 	pthread_mutex_unlock(&s->txn_lock);
 	while ((size_t)1 << (bucket + 1) <= n && bucket < ARRAY_SIZE(s->stats.batch_hist) - 1)
 		bucket++;
+	size_t cb = 0;
+	while (cb < STORE_COMMIT_BUCKETS && t2 - t1 > (uint64_t)store_commit_bounds_us[cb] * 1000)
+		cb++;
 	pthread_mutex_lock(&s->lock);
 	s->stats.exec_ns += t1 - t0;
 	s->stats.commit_ns += t2 - t1;
 	s->stats.batches++;
 	s->stats.jobs += n;
 	s->stats.batch_hist[bucket]++;
+	if (t2 > t1) /* a COMMIT ran */
+		s->stats.commit_hist[cb]++;
 	pthread_mutex_unlock(&s->lock);
 	while (jobs) {
 		struct wjob *next = jobs->next;

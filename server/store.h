@@ -281,13 +281,17 @@ enum st store_audit_verify_path(const char *path, const struct keyring *kr, stru
 enum st store_plans_check(struct store *s, char *bad, size_t badlen);
 
 /* ---- counters for /metrics ------------------------------------------- */
+#define STORE_COMMIT_BUCKETS 9
 struct store_stats {
 	uint64_t batches, jobs, commit_fail;
 	uint64_t reruns;	     /* batches run again with a savepoint per job (a job failed) */
 	uint64_t exec_ns, commit_ns; /* writer time running jobs, and in COMMIT (the fsync) */
 	uint64_t wal_pages;	     /* pages the commits wrote to the log */
 	uint64_t batch_hist[8];	     /* jobs per batch: 1, 2-3, 4-7, ..., >=128 */
+	uint64_t commit_hist[STORE_COMMIT_BUCKETS + 1]; /* COMMITs by duration; last: longer */
 };
+/* Upper bounds of commit_hist's buckets, in microseconds. */
+extern const unsigned store_commit_bounds_us[STORE_COMMIT_BUCKETS];
 void store_stats_get(struct store *s, struct store_stats *out);
 
 #endif

@@ -267,6 +267,12 @@ check "metrics: the log's pages ($pages) at least one per write ($jobs), under 5
 	test "${pages:-0}" -ge "${jobs:-1}" -a "${pages:-0}" -lt $((${jobs:-0} * 50))
 # The idempotency conflicts fail before writing: no batch needed a second run.
 check "metrics: no batch was run again (reruns ${reruns:-none})" test "${reruns:-x}" = 0
+commits=$(awk '$1 == "waybill_store_commits_total" { print $2 }' "$DIR/metrics")
+check "metrics: the commit-duration histogram counts every commit ($commits), its buckets never fall" \
+	awk -v want="$commits" '
+		/^waybill_store_commit_duration_seconds_bucket/ { if ($2 < last) bad = 1; last = $2; n++ }
+		/^waybill_store_commit_duration_seconds_count/ { count = $2 }
+		END { exit !(n == 10 && !bad && count == want && last == want && want > 0) }' "$DIR/metrics"
 
 # ---- concurrent repeats ------------------------------------------------------------
 

@@ -262,15 +262,17 @@ struct store {
 	 * checkpoint has just copied in full.  So (see "Checkpoints" below):
 	 *
 	 *  - In this process one checkpoint runs at a time, and after each the
-	 *    next waits until a write transaction has ended (ckpt_busy,
-	 *    ckpt_gate).  The writer never waits for a checkpoint.
+	 *    next waits until a transaction that began after it has committed
+	 *    pages (ckpt_running, ckpt_gate).  The writer never waits for a
+	 *    checkpoint.
 	 *  - Across processes, one daemon store runs PASSIVE checkpoints, each
 	 *    under a lock on byte 0 of "<db>-lock", and holds byte 1 for its
 	 *    lifetime (a second daemon on the database is refused).  A tool
 	 *    store (waybillctl) runs no PASSIVE checkpoint and holds byte 0 for
 	 *    each of its write transactions; when its log grows long it runs a
-	 *    FULL checkpoint, which SQLite runs under the write lock, so no
-	 *    commit can overlap it.
+	 *    RESTART checkpoint, which SQLite runs under the write lock, so no
+	 *    commit can overlap it, and bumps a count in "<db>-lock" by which
+	 *    the daemon learns that the log may have been copied in full.
 	 */
 	bool tool;
 	int guard_fd;

@@ -431,11 +431,12 @@ static const char pragmas[] =
  * file's writes are gathered in memory and go out in writes of up to
  * 124 KiB when SQLite syncs the file, or before anything else touches it
  * (a read, its size, a truncation, a file control, closing it): perf trace
- * counted 2.3 pwrite calls a commit instead of ~40 at half load.  Nothing reaches the disk later
- * than before: a commit's frames are written and synced before SQLite publishes them in the WAL
- * index, where other connections look.  That holds because every connection commits with
- * synchronous=FULL, which conn_open() sets and checks (with OFF or NORMAL, SQLite would publish
- * frames without a sync).
+ * counted 2.3 pwrite calls a commit instead of ~40 at half load.  Nothing
+ * reaches the disk later than before: a commit's frames are written and
+ * synced before SQLite publishes them in the WAL index, where other
+ * connections look.  That holds because every connection commits with
+ * synchronous=FULL, which conn_open() sets and checks (with OFF or NORMAL,
+ * SQLite would publish frames without a sync).
  */
 #define WALBUF_MAX (4 << 20)
 

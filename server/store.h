@@ -145,6 +145,8 @@ struct wjob {
 void store_submit(struct store *s, struct wjob *j);
 /* Submit and wait; returns j->st. */
 enum st store_run(struct store *s, struct wjob *j);
+/* For tests: bound the log at this many frames (default 131,072: 512 MiB). */
+void store_set_log_max(struct store *s, int frames);
 /* For tests: a daemon store's next fdatasync of the log fails with err. */
 void store_fault_sync(struct store *s, int err);
 

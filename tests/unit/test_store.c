@@ -1288,9 +1288,10 @@ static void test_sync_failure(void)
  * SQLite starts the log over only once one has: without the writer's
  * checkpoint tails the -wal file grew by every frame written.  32,000 jobs,
  * each rewriting one of 2,048 pages, write ~32,000 frames (~130 MB); the
- * log must stay within its bound (CKPT_LOG_MAX frames, where the writer
+ * log must stay within its bound (WAL_LOG_MAX frames here, where the writer
  * copies the rest itself) and a batch or two.
  */
+#define WAL_LOG_MAX 16384
 #define WAL_THREADS 8
 #define WAL_PER 4000
 
@@ -1346,6 +1347,7 @@ static void test_wal_bounded(void)
 		return;
 	pthread_mutex_init(&wal->m, NULL);
 	pthread_cond_init(&wal->c, NULL);
+	store_set_log_max(S, WAL_LOG_MAX);
 	CHECK(
 	    t_job(job_exec,
 		  "CREATE TABLE wal_fill (id INTEGER PRIMARY KEY, b BLOB);"
@@ -1370,8 +1372,8 @@ static void test_wal_bounded(void)
 	CHECK(stat(wal_path, &st) == 0);
 	fprintf(stderr, "wal under load: %d jobs, -wal file %lld KiB\n", wal->done,
 		(long long)st.st_size / 1024);
-	CHECK(st.st_size > 0 && st.st_size < (CKPT_LOG_MAX + 2 * BATCH_MAX) * (4096 + 24));
-	CHECK(st.st_size > CKPT_LOG_MAX / 2 * 4096); /* the load did reach a long log */
+	CHECK(st.st_size > 0 && st.st_size < (WAL_LOG_MAX + 2 * BATCH_MAX) * (4096 + 24));
+	CHECK(st.st_size > WAL_LOG_MAX / 2 * 4096); /* the load did reach a long log */
 	{
 		/*
 		 * The writer's log writes are gathered (walbuf_file): a

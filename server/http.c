@@ -5,7 +5,7 @@
  *
  * Threads: libmicrohttpd's internal pool (one thread per core, epoll).
  * Handlers never wait for the writer: a request that needs a commit is
- * suspended, and the store resumes it once the batch holding its job is
+ * suspended, and the writer resumes it once the batch holding its job is
  * durable.  So a few threads keep many requests in flight, and the writer
  * sees them together (group commit).
  */
@@ -177,22 +177,14 @@ char *http_metrics_text(struct app *app, size_t *len)
 		  "# HELP waybill_store_exec_seconds_total Writer time running jobs.\n"
 		  "# TYPE waybill_store_exec_seconds_total counter\n"
 		  "waybill_store_exec_seconds_total %.6f\n"
-		  "# HELP waybill_store_commit_seconds_total Writer time in COMMIT (writing "
-		  "the log; its fsync is the sync thread's).\n"
+		  "# HELP waybill_store_commit_seconds_total Writer time committing (fsync).\n"
 		  "# TYPE waybill_store_commit_seconds_total counter\n"
 		  "waybill_store_commit_seconds_total %.6f\n"
 		  "# HELP waybill_store_wal_pages_total Pages the commits wrote to the "
 		  "write-ahead log.\n# TYPE waybill_store_wal_pages_total counter\n"
-		  "waybill_store_wal_pages_total %llu\n"
-		  "# HELP waybill_store_syncs_total fdatasync calls of the write-ahead log "
-		  "that made commits durable.\n# TYPE waybill_store_syncs_total counter\n"
-		  "waybill_store_syncs_total %llu\n"
-		  "# HELP waybill_store_sync_seconds_total Time in those fdatasync calls.\n"
-		  "# TYPE waybill_store_sync_seconds_total counter\n"
-		  "waybill_store_sync_seconds_total %.6f\n",
+		  "waybill_store_wal_pages_total %llu\n",
 		  (double)ss.exec_ns / 1e9, (double)ss.commit_ns / 1e9,
-		  (unsigned long long)ss.wal_pages, (unsigned long long)ss.syncs,
-		  (double)ss.sync_ns / 1e9);
+		  (unsigned long long)ss.wal_pages);
 	{
 		struct vnum_stats vs;
 		if (store_vnum_stats(app->store, (int64_t)time(NULL), &vs) == ST_OK)
@@ -214,8 +206,8 @@ char *http_metrics_text(struct app *app, size_t *len)
 			  (unsigned long long)ss.batch_hist[i]);
 	{
 		uint64_t n = 0;
-		sb_printf(&sb, "# HELP waybill_store_commit_duration_seconds Time from COMMIT "
-			       "until the commit is durable (log written and synced).\n"
+		sb_printf(&sb, "# HELP waybill_store_commit_duration_seconds Time in COMMIT "
+			       "(writing the log and fsync).\n"
 			       "# TYPE waybill_store_commit_duration_seconds histogram\n");
 		for (size_t i = 0; i <= STORE_COMMIT_BUCKETS; i++) {
 			n += ss.commit_hist[i];
@@ -234,7 +226,7 @@ char *http_metrics_text(struct app *app, size_t *len)
 		sb_printf(&sb,
 			  "waybill_store_commit_duration_seconds_sum %.6f\n"
 			  "waybill_store_commit_duration_seconds_count %llu\n",
-			  (double)ss.commit_hist_ns / 1e9, (unsigned long long)n);
+			  (double)ss.commit_ns / 1e9, (unsigned long long)n);
 	}
 	if (!sb.p)
 		return NULL;

@@ -30,7 +30,6 @@ extern const struct migration schema_migrations[];
 extern const size_t schema_migrations_count;
 
 #define BATCH_MAX 512
-#define SYNC_RING 64 /* committed batches waiting for their sync, at most */
 #define BUSY_TIMEOUT_MS 5000
 
 enum stmt {
@@ -290,29 +289,10 @@ struct store {
 	int wal_frames;	   /* in the log after the last commit */
 	int ckpt_done;	   /* frames the last checkpoint pass had copied */
 	int ckpt_frames;   /* checkpoint once the log holds this many (adaptive) */
-	int tail_at;	   /* the writer copies a short tail from this long a log */
-	int log_max;	   /* and waits out the rest at this one */
 	bool ckpt_running; /* a checkpoint runs (the thread's or the writer's tail) */
 	bool ckpt_gate;	   /* shut: no new pages since the last one ended */
 	bool ckpt_hold;	   /* the writer wants the next one */
 	pthread_cond_t ckpt_idle;
-
-	/*
-	 * The syncer (daemon stores): batches committed and waiting for the
-	 * fdatasync that makes them durable, in commit order (under lock).
-	 */
-	pthread_t sync_thread;
-	bool sync_started, sync_stop;
-	pthread_cond_t sync_wake, sync_room;
-	struct sync_batch {
-		struct wjob *jobs;
-		uint64_t t0; /* the COMMIT began */
-	} sync_ring[SYNC_RING];
-	unsigned sync_first, sync_n;
-	bool sync_owed;	  /* a batch in the ring deferred its sync */
-	int sync_fd;	  /* the writer's log, to fdatasync */
-	bool sync_failed; /* an fdatasync failed: no more writes */
-	int sync_fault;	  /* tests: the next fdatasync fails with this errno */
 
 	struct conn *readers;
 	pthread_key_t reader_key;
@@ -441,7 +421,7 @@ static const char pragmas[] =
     "PRAGMA temp_store = MEMORY;"
     "PRAGMA cache_size = -16384;"; /* 16 MiB per connection */
 
-/* ---- the log's writes, gathered; its syncs, moved off the writer ----- */
+/* ---- the log's writes, gathered --------------------------------------- */
 
 /*
  * SQLite writes each WAL frame with two pwrite calls, its header and its
@@ -451,37 +431,12 @@ static const char pragmas[] =
  * file's writes are gathered in memory and go out in writes of up to
  * 124 KiB when SQLite syncs the file, or before anything else touches it
  * (a read, its size, a truncation, a file control, closing it): perf trace
- * counted 2.3 pwrite calls a commit instead of ~40 at half load.  A
- * commit's frames are written out before SQLite publishes them in the WAL
- * index, where other connections look: every connection commits with
- * synchronous=FULL, which conn_open() sets and checks, so each commit ends
- * in a sync, and the sync writes them out.
- *
- * The sync itself, an fdatasync of 0.5-5 ms here, would hold the writer
- * (and every request queued behind the batch) for as long: the disk, not
- * the SQL, set the pace.  So the writer's COMMIT hands its sync to the
- * syncer thread (see syncer_main) instead: the frames are written to the
- * file and published, the writer starts the next batch, and the batch's
- * requests are answered only after an fdatasync that began after their
- * commit has returned - the same promise as FULL (a 201 survives a power
- * cut), with the next batch's SQL running during the sync.  What the
- * deferral must not change:
- *
- *  - Only the writer's COMMIT defers (walbuf_defer is set on the writer
- *    thread around it).  Checkpoints sync the log before copying it into
- *    the database, and those syncs stay real on every connection.
- *  - A sync whose gathered writes include the log's header (the log
- *    starting over) stays real: SQLite syncs the header before the first
- *    frame behind it so that a power cut cannot leave new frames behind
- *    an old header (its ticket ff5be73dee).
- *  - Other connections may read a commit before it is durable.  Nothing
- *    answers with what they read except after a job of its own (the audit
- *    entry of the read) has passed the writer and the syncer, whose sync
- *    covers every commit before it.
- *  - A failed sync fails its batches (503) and every later one: the commit
- *    is published but may not be on the disk, and after a failed fsync
- *    Linux may have dropped the pages.  The daemon needs a restart, which
- *    recovers the log from the disk.
+ * counted 2.3 pwrite calls a commit instead of ~40 at half load.  Nothing
+ * reaches the disk later than before: a commit's frames are written and
+ * synced before SQLite publishes them in the WAL index, where other
+ * connections look.  That holds because every connection commits with
+ * synchronous=FULL, which conn_open() sets and checks (with OFF or NORMAL,
+ * SQLite would publish frames without a sync).
  */
 #define WALBUF_MAX (4 << 20)
 
@@ -491,19 +446,7 @@ struct walbuf_file {
 	unsigned char *buf;
 	size_t len, cap;
 	sqlite3_int64 off; /* where buf[0] goes */
-	const char *name;  /* SQLite keeps it valid until xClose */
-	int sync_fd;	   /* ours, for the syncer's fdatasync; -1 until needed */
-	bool header;	   /* the header was written since the last real sync */
 };
-
-/* A COMMIT's sync, deferred (see above): set by the writer around COMMIT. */
-struct walsync {
-	int fd;
-	bool owed;
-};
-static __thread struct walsync *walbuf_defer;
-
-#define WAL_HEADER 32
 
 static sqlite3_vfs *walbuf_real;
 
@@ -534,9 +477,6 @@ static int walbuf_close(sqlite3_file *file)
 	struct walbuf_file *f = (struct walbuf_file *)file;
 	int rc = walbuf_flush(f), rc2 = f->real->pMethods->xClose(f->real);
 
-	if (f->sync_fd >= 0)
-		close(f->sync_fd);
-	f->sync_fd = -1;
 	free(f->buf);
 	f->buf = NULL;
 	return rc != SQLITE_OK ? rc : rc2;
@@ -555,8 +495,6 @@ static int walbuf_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 
 	struct walbuf_file *f = (struct walbuf_file *)file;
 	size_t need = f->len + (size_t)n;
 
-	if (off < WAL_HEADER)
-		f->header = true;
 	/* Only a write that continues the gathered run joins it. */
 	if (n <= 0 || (f->len > 0 && off != f->off + (sqlite3_int64)f->len) || need > WALBUF_MAX) {
 		int rc = walbuf_flush(f);
@@ -600,21 +538,7 @@ static int walbuf_sync(sqlite3_file *file, int flags)
 	struct walbuf_file *f = (struct walbuf_file *)file;
 	int rc = walbuf_flush(f);
 
-	if (rc != SQLITE_OK)
-		return rc;
-	if (walbuf_defer && !f->header) {
-		if (f->sync_fd < 0)
-			f->sync_fd = open(f->name, O_RDWR | O_CLOEXEC);
-		if (f->sync_fd >= 0) {
-			walbuf_defer->fd = f->sync_fd;
-			walbuf_defer->owed = true;
-			return SQLITE_OK;
-		}
-	}
-	rc = f->real->pMethods->xSync(f->real, flags);
-	if (rc == SQLITE_OK)
-		f->header = false;
-	return rc;
+	return rc != SQLITE_OK ? rc : f->real->pMethods->xSync(f->real, flags);
 }
 
 static int walbuf_size(sqlite3_file *file, sqlite3_int64 *size)
@@ -698,8 +622,6 @@ static int walbuf_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, i
 		return walbuf_real->xOpen(walbuf_real, name, file, flags, out_flags);
 	memset(f, 0, sizeof(*f));
 	f->real = (sqlite3_file *)(f + 1);
-	f->name = name;
-	f->sync_fd = -1;
 	rc = walbuf_real->xOpen(walbuf_real, name, f->real, flags, out_flags);
 	/* Methods only once the real file is open: SQLite closes only such. */
 	if (rc == SQLITE_OK && f->real->pMethods)
@@ -1363,100 +1285,12 @@ static uint64_t guard_count(struct store *s, bool bump)
 const unsigned store_commit_bounds_us[STORE_COMMIT_BUCKETS] = {250,   500,   1000,  2000,  5000,
 							       10000, 25000, 50000, 100000};
 
-static void jobs_done(struct wjob *jobs)
-{
-	while (jobs) {
-		struct wjob *next = jobs->next;
-		jobs->next = NULL;
-		jobs->done(jobs); /* may free the job */
-		jobs = next;
-	}
-}
-
-static size_t commit_bucket(uint64_t ns)
-{
-	size_t cb = 0;
-
-	while (cb < STORE_COMMIT_BUCKETS && ns > (uint64_t)store_commit_bounds_us[cb] * 1000)
-		cb++;
-	return cb;
-}
-
-/*
- * The syncer: takes every batch committed so far, fdatasyncs the log once
- * if any of them deferred its sync, and only then answers their jobs, in
- * commit order.  Meanwhile the writer runs the next batch.
- */
-static void *syncer_main(void *arg)
-{
-	struct store *s = arg;
-	struct wjob *jobs[SYNC_RING];
-
-	pthread_setname_np(pthread_self(), "wb-sync");
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		while (!s->sync_n && !s->sync_stop)
-			pthread_cond_wait(&s->sync_wake, &s->lock);
-		if (!s->sync_n)
-			break; /* stopping, and every batch answered */
-		unsigned first = s->sync_first, n = s->sync_n;
-		bool owed = s->sync_owed;
-		int fd = s->sync_fd, rc = 0, err = owed ? s->sync_fault : 0;
-		s->sync_owed = false;
-		s->sync_fault = 0;
-		pthread_mutex_unlock(&s->lock);
-
-		uint64_t t0 = mono_ns();
-		if (err) {
-			rc = -1;
-		} else if (owed) {
-			do
-				rc = fdatasync(fd);
-			while (rc < 0 && errno == EINTR);
-			err = errno;
-		}
-		uint64_t t1 = mono_ns();
-		if (rc < 0)
-			log_error("store: syncing the log failed (%s): refusing writes until "
-				  "waybilld restarts",
-				  strerror(err));
-
-		pthread_mutex_lock(&s->lock);
-		if (owed) {
-			s->stats.syncs++;
-			s->stats.sync_ns += t1 - t0;
-		}
-		if (rc < 0)
-			s->sync_failed = true;
-		for (unsigned i = 0; i < n; i++) {
-			struct sync_batch *b = &s->sync_ring[(first + i) % SYNC_RING];
-			if (b->t0) {
-				s->stats.commit_hist[commit_bucket(t1 - b->t0)]++;
-				s->stats.commit_hist_ns += t1 - b->t0;
-			}
-			jobs[i] = b->jobs;
-			for (struct wjob *j = b->jobs; j && rc < 0; j = j->next)
-				j->st = ST_UNAVAILABLE;
-		}
-		s->sync_first = (first + n) % SYNC_RING;
-		s->sync_n -= n;
-		pthread_cond_signal(&s->sync_room);
-		pthread_mutex_unlock(&s->lock);
-		for (unsigned i = 0; i < n; i++)
-			jobs_done(jobs[i]);
-		pthread_mutex_lock(&s->lock);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
-}
-
 static void run_batch(struct store *s, struct wjob *jobs, size_t n)
 {
 	struct wstate w0;
-	struct walsync ws = {-1, false};
 	size_t bucket = 0;
 	uint64_t t0 = mono_ns(), t1 = t0, t2 = t0;
-	bool safe = false, section = false, failed;
+	bool safe = false, section = false;
 
 	pthread_mutex_lock(&s->txn_lock);
 	if (s->tool) {
@@ -1469,9 +1303,8 @@ static void run_batch(struct store *s, struct wjob *jobs, size_t n)
 again:
 	pthread_mutex_lock(&s->lock);
 	s->txn_seq = s->ckpt_seq;
-	failed = s->sync_failed;
 	pthread_mutex_unlock(&s->lock);
-	if (failed || !run_plain(s, S_BEGIN)) {
+	if (!run_plain(s, S_BEGIN)) {
 		batch_fail(jobs, ST_UNAVAILABLE);
 		goto done;
 	}
@@ -1491,11 +1324,7 @@ again:
 		goto again;
 	}
 	t1 = mono_ns();
-	if (s->sync_started)
-		walbuf_defer = &ws;
-	bool committed = run_plain(s, S_COMMIT);
-	walbuf_defer = NULL;
-	if (!committed) {
+	if (!run_plain(s, S_COMMIT)) {
 		log_error("store: commit failed: %s", sqlite3_errmsg(s->writer->db));
 		run_plain(s, S_ROLLBACK);
 		wstate_restore(s, &w0);
@@ -1511,34 +1340,24 @@ done:
 	pthread_mutex_unlock(&s->txn_lock);
 	while ((size_t)1 << (bucket + 1) <= n && bucket < ARRAY_SIZE(s->stats.batch_hist) - 1)
 		bucket++;
+	size_t cb = 0;
+	while (cb < STORE_COMMIT_BUCKETS && t2 - t1 > (uint64_t)store_commit_bounds_us[cb] * 1000)
+		cb++;
 	pthread_mutex_lock(&s->lock);
 	s->stats.exec_ns += t1 - t0;
 	s->stats.commit_ns += t2 - t1;
 	s->stats.batches++;
 	s->stats.jobs += n;
 	s->stats.batch_hist[bucket]++;
-	if (!s->sync_started) {
-		if (t2 > t1) { /* a COMMIT ran */
-			s->stats.commit_hist[commit_bucket(t2 - t1)]++;
-			s->stats.commit_hist_ns += t2 - t1;
-		}
-		pthread_mutex_unlock(&s->lock);
-		jobs_done(jobs);
-		return;
-	}
-	/* Answered by the syncer, in commit order, once durable. */
-	while (s->sync_n == SYNC_RING)
-		pthread_cond_wait(&s->sync_room, &s->lock);
-	struct sync_batch *b = &s->sync_ring[(s->sync_first + s->sync_n) % SYNC_RING];
-	b->jobs = jobs;
-	b->t0 = t2 > t1 ? t1 : 0;
-	s->sync_n++;
-	if (ws.owed) {
-		s->sync_owed = true;
-		s->sync_fd = ws.fd;
-	}
-	pthread_cond_signal(&s->sync_wake);
+	if (t2 > t1) /* a COMMIT ran */
+		s->stats.commit_hist[cb]++;
 	pthread_mutex_unlock(&s->lock);
+	while (jobs) {
+		struct wjob *next = jobs->next;
+		jobs->next = NULL;
+		jobs->done(jobs); /* may free the job */
+		jobs = next;
+	}
 }
 
 /*
@@ -1560,20 +1379,15 @@ done:
  *
  * Under steady writes a pass never quite catches up, and SQLite starts the
  * log over from its beginning only when one has: the log would grow
- * without end.  So once the log holds tail_at frames and the last pass
- * left at most CKPT_TAIL frames, the writer copies that tail itself
- * between batches, and at log_max it waits out the pass and copies the
- * rest: that back-pressure bounds the log (and the -wal file, which never
+ * without end.  So once it is half of CKPT_LOG_MAX and the last pass left
+ * at most CKPT_TAIL frames, the writer copies that tail itself between
+ * batches, and at CKPT_LOG_MAX it waits out the pass and copies the rest:
+ * that back-pressure bounds the log (and the -wal file, which never
  * shrinks) whatever the load.  Either costs the writer a database fsync,
- * 5-10 ms here, which every request arriving meanwhile waits out (up to
- * one per connection).  How often depends on tail_at: at 4,500 orders a
- * second the log takes ~35,000 frames a second, and with a fixed 8,192
- * the writer stalled 4 times a second, most of p99 at half load (13-18 ms
- * against 7-10 ms with no tails at all).  So the checkpointer sets tail_at
- * to CKPT_RESTART_S seconds of frames at the rate of the last quarter
- * second, between CKPT_FRAMES_LONG and half of log_max: a stall every
- * couple of seconds at any load, and a short log when the load is light.
- * At that half load the -wal file reaches ~300 MiB and stays.
+ * 2-12 ms here, which every request arriving meanwhile waits out: done
+ * every 512-1,024 frames, as it first was, that was ~4% of the time at
+ * half load and the largest part of p99 there (p99 12-28 ms; 7-16 ms with
+ * the long bound, same minutes, and no lower peak rate).
  *
  * The WAL-reset bug (see tool) allows no PASSIVE checkpoint while a
  * transaction that restarts the log commits, and a transaction restarts
@@ -1591,9 +1405,8 @@ done:
 #define CKPT_FRAMES_SHORT 512
 #define CKPT_FRAMES_LONG 4096
 #define CKPT_BUSY 0.25
-#define CKPT_LOG_MAX 131072 /* frames: a 512 MiB -wal file at 4 KiB pages */
+#define CKPT_LOG_MAX 16384 /* frames: a 64 MiB -wal file at 4 KiB pages */
 #define CKPT_TAIL 256
-#define CKPT_RESTART_S 2
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -1643,12 +1456,10 @@ static int ckpt_run(struct store *s, struct conn *c, int mode, bool writer_out, 
 static void *ckpt_main(void *arg)
 {
 	struct store *s = arg;
-	uint64_t busy0 = 0, pages0 = 0, t0 = mono_ns(), shut_since = 0;
+	uint64_t busy0 = 0, t0 = mono_ns(), shut_since = 0;
 
 	pthread_setname_np(pthread_self(), "wb-checkpoint");
 	pthread_mutex_lock(&s->lock);
-	busy0 = s->stats.exec_ns;
-	pages0 = s->stats.wal_pages;
 	while (!s->stopping) {
 		struct timespec ts;
 		int log = 0, done = 0;
@@ -1659,18 +1470,12 @@ static void *ckpt_main(void *arg)
 			pthread_cond_timedwait(&s->ckpt_wake, &s->lock, &ts);
 		if (s->stopping)
 			break;
-		/* The writer's share of the time, and the log's growth, since the last look. */
-		uint64_t busy = s->stats.exec_ns, pages = s->stats.wal_pages, t = mono_ns();
+		/* The writer's share of the time since the last look. */
+		uint64_t busy = s->stats.exec_ns, t = mono_ns();
 		if (t - t0 >= 250000000) {
-			double dt = (double)(t - t0) / 1e9;
-			double frac = (double)(busy - busy0) / 1e9 / dt;
-			double want = (double)(pages - pages0) / dt * CKPT_RESTART_S;
+			double frac = (double)(busy - busy0) / (double)(t - t0);
 			s->ckpt_frames = frac < CKPT_BUSY ? CKPT_FRAMES_SHORT : CKPT_FRAMES_LONG;
-			s->tail_at = want < CKPT_FRAMES_LONG   ? CKPT_FRAMES_LONG
-				     : want > s->log_max / 2.0 ? s->log_max / 2
-							       : (int)want;
 			busy0 = busy;
-			pages0 = pages;
 			t0 = t;
 		}
 		if (s->ckpt_hold || s->ckpt_running) {
@@ -1711,14 +1516,14 @@ static void ckpt_tail(struct store *s)
 	pthread_mutex_lock(&s->lock);
 	int frames = s->wal_frames, done = s->ckpt_done;
 	/*
-	 * Once the log holds tail_at frames, a tail of up to CKPT_TAIL frames.
+	 * Once the log is half its bound, a tail of up to CKPT_TAIL frames.
 	 * Or the whole rest at the bound: big batches (hundreds of pages
 	 * each) outrun the checkpointer, and the writer waiting on the copy is
 	 * the back-pressure that keeps the log (and the -wal file, which
 	 * never shrinks) bounded.
 	 */
-	bool hold = frames >= s->log_max;
-	bool tail = frames >= s->tail_at && done > 0 && frames - done <= CKPT_TAIL;
+	bool hold = frames >= CKPT_LOG_MAX;
+	bool tail = frames >= CKPT_LOG_MAX / 2 && done > 0 && frames - done <= CKPT_TAIL;
 	if (hold) {
 		/* Only one checkpoint at a time: wait out the checkpointer's pass. */
 		s->ckpt_hold = true;
@@ -1812,22 +1617,6 @@ static void *writer_main(void *arg)
 		}
 	}
 	return NULL;
-}
-
-void store_set_log_max(struct store *s, int frames)
-{
-	pthread_mutex_lock(&s->lock);
-	s->log_max = frames;
-	if (s->tail_at > frames / 2)
-		s->tail_at = frames / 2;
-	pthread_mutex_unlock(&s->lock);
-}
-
-void store_fault_sync(struct store *s, int err)
-{
-	pthread_mutex_lock(&s->lock);
-	s->sync_fault = err;
-	pthread_mutex_unlock(&s->lock);
 }
 
 void store_submit(struct store *s, struct wjob *j)
@@ -2852,9 +2641,6 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 	pthread_cond_init(&s->wake, NULL);
 	pthread_cond_init(&s->ckpt_wake, NULL);
 	pthread_cond_init(&s->ckpt_idle, NULL);
-	pthread_cond_init(&s->sync_wake, NULL);
-	pthread_cond_init(&s->sync_room, NULL);
-	s->sync_fd = -1;
 	pthread_key_create(&s->reader_key, NULL);
 
 	char lockfile[sizeof(s->path) + 8];
@@ -2904,8 +2690,6 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 	log_info("store: %s: audit chain verified, %lld entries, head %s", path,
 		 (long long)chk.entries, hex);
 	s->ckpt_frames = CKPT_FRAMES_LONG;
-	s->tail_at = CKPT_FRAMES_LONG;
-	s->log_max = CKPT_LOG_MAX;
 	/* Checkpoints are ours to run (see "Checkpoints"), never SQLite's own. */
 	st = exec_sql(s->writer->db, "PRAGMA wal_autocheckpoint = 0", err, errlen);
 	if (st != ST_OK)
@@ -2927,12 +2711,6 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 			goto fail;
 		}
 		s->ckpt_started = true;
-		if (pthread_create(&s->sync_thread, NULL, syncer_main, s) != 0) {
-			snprintf(err, errlen, "cannot start the sync thread");
-			st = ST_INTERNAL;
-			goto fail;
-		}
-		s->sync_started = true;
 	}
 	*out = s;
 	return ST_OK;
@@ -2956,14 +2734,6 @@ void store_close(struct store *s)
 		if (s->ckpt_started)
 			pthread_join(s->ckpt_thread, NULL);
 	}
-	if (s->sync_started) {
-		/* The writer is gone: the syncer answers what it left, then ends. */
-		pthread_mutex_lock(&s->lock);
-		s->sync_stop = true;
-		pthread_cond_signal(&s->sync_wake);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->sync_thread, NULL);
-	}
 	conn_close(s->ckpt);
 	while (s->readers) {
 		struct conn *c = s->readers;
@@ -2984,7 +2754,5 @@ void store_close(struct store *s)
 	pthread_cond_destroy(&s->wake);
 	pthread_cond_destroy(&s->ckpt_wake);
 	pthread_cond_destroy(&s->ckpt_idle);
-	pthread_cond_destroy(&s->sync_wake);
-	pthread_cond_destroy(&s->sync_room);
 	free(s);
 }

@@ -4,11 +4,9 @@
  * One writer connection owned by one writer thread; every change (and every
  * audit entry) is a struct wjob handed to it.  The writer takes every job
  * waiting, runs each inside its own savepoint of one transaction, appends
- * each job's audit entry in the same savepoint, and commits once (group
- * commit).  In waybilld a sync thread then fdatasyncs the log, once for
- * every batch committed meanwhile, and only then reports their jobs done;
- * the writer is on to the next batch.  Reads run on per-thread reader
- * connections (WAL: readers never wait for the writer).
+ * each job's audit entry in the same savepoint, commits once (one fsync for
+ * the batch: group commit), and only then reports each job done.  Reads run
+ * on per-thread reader connections (WAL: readers never wait for the writer).
  *
  * Statements are prepared once per connection and reset after use.
  */
@@ -136,7 +134,7 @@ struct wjob {
 	const char *result;	      /* audit result; NULL: "ok" or the status name */
 	bool no_audit;		      /* operator jobs that audit themselves */
 	enum st st;		      /* set before done() runs */
-	void (*done)(struct wjob *j); /* called once the commit is durable, or failed */
+	void (*done)(struct wjob *j); /* called on the writer thread after commit */
 	void *ctx;
 	struct wjob *next;
 };
@@ -145,10 +143,6 @@ struct wjob {
 void store_submit(struct store *s, struct wjob *j);
 /* Submit and wait; returns j->st. */
 enum st store_run(struct store *s, struct wjob *j);
-/* For tests: bound the log at this many frames (default 131,072: 512 MiB). */
-void store_set_log_max(struct store *s, int frames);
-/* For tests: a daemon store's next fdatasync of the log fails with err. */
-void store_fault_sync(struct store *s, int err);
 
 /*
  * Primitives for wjob functions (writer thread only, inside the batch
@@ -291,13 +285,10 @@ enum st store_plans_check(struct store *s, char *bad, size_t badlen);
 struct store_stats {
 	uint64_t batches, jobs, commit_fail;
 	uint64_t reruns;	     /* batches run again with a savepoint per job (a job failed) */
-	uint64_t exec_ns, commit_ns; /* writer time running jobs, and in COMMIT */
+	uint64_t exec_ns, commit_ns; /* writer time running jobs, and in COMMIT (the fsync) */
 	uint64_t wal_pages;	     /* pages the commits wrote to the log */
-	uint64_t syncs, sync_ns;     /* the syncer's fdatasyncs of the log, and their time */
 	uint64_t batch_hist[8];	     /* jobs per batch: 1, 2-3, 4-7, ..., >=128 */
-	/* Commits by the time from COMMIT until durable (last: longer), and its sum. */
-	uint64_t commit_hist[STORE_COMMIT_BUCKETS + 1];
-	uint64_t commit_hist_ns;
+	uint64_t commit_hist[STORE_COMMIT_BUCKETS + 1]; /* COMMITs by duration; last: longer */
 };
 /* Upper bounds of commit_hist's buckets, in microseconds. */
 extern const unsigned store_commit_bounds_us[STORE_COMMIT_BUCKETS];

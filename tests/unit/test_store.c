@@ -1113,7 +1113,7 @@ static void test_list(void)
 struct t_gc {
 	pthread_mutex_t m;
 	pthread_cond_t c;
-	int done, ok, synced;
+	int done, ok;
 	pthread_barrier_t start;
 	struct wjob jobs[GC_THREADS][GC_PER];
 };
@@ -1122,14 +1122,9 @@ static struct t_gc gc = {.m = PTHREAD_MUTEX_INITIALIZER, .c = PTHREAD_COND_INITI
 
 static void gc_done(struct wjob *j)
 {
-	struct store_stats ss;
-
-	/* Answered only after a sync of the log that ended after the job ran. */
-	store_stats_get(S, &ss);
 	pthread_mutex_lock(&gc.m);
 	gc.done++;
 	gc.ok += j->st == ST_OK;
-	gc.synced += j->fn && ss.syncs > (uintptr_t)j->ctx;
 	pthread_cond_signal(&gc.c);
 	pthread_mutex_unlock(&gc.m);
 }
@@ -1137,10 +1132,6 @@ static void gc_done(struct wjob *j)
 static enum st gc_fn(struct store *s, struct wjob *j)
 {
 	struct account a;
-	struct store_stats ss;
-
-	store_stats_get(s, &ss);
-	j->ctx = (void *)(uintptr_t)ss.syncs;
 	return store_w_account_get(s, "c1", &a);
 }
 
@@ -1192,11 +1183,7 @@ static void test_group_commit(void)
 
 	CHECK(gc.done == GC_THREADS * GC_PER);
 	CHECK(gc.ok == GC_THREADS * GC_PER);
-	CHECK(gc.synced == GC_THREADS * GC_PER / 2);
 	store_stats_get(S, &after);
-	/* The syncer's fdatasyncs cover the commits, some of them several. */
-	CHECK(after.syncs > before.syncs);
-	CHECK(after.syncs - before.syncs <= after.batches - before.batches);
 	CHECK(after.jobs - before.jobs == GC_THREADS * GC_PER);
 	fprintf(stderr, "group commit: %d jobs in %llu batches\n", GC_THREADS * GC_PER,
 		(unsigned long long)(after.batches - before.batches));
@@ -1243,44 +1230,6 @@ static void test_group_commit(void)
 	t_chain_ok("group commit");
 }
 
-/*
- * A failed fdatasync of the log: the commit is published but may not be on
- * the disk, so its jobs fail (503), and so does every later write until the
- * store is opened again, which finds a whole database and audit chain.
- */
-static void test_sync_failure(void)
-{
-	char path[512], err[512] = "";
-	struct store *saved = S, *s = NULL;
-	struct store_stats ss;
-	struct audit_check chk;
-
-	t_path(path, sizeof(path), "syncfail.db");
-	CHECK(store_open(path, STORE_DAEMON, kr, &s, err, sizeof(err)) == ST_OK);
-	if (!s)
-		return;
-	S = s;
-	CHECK(t_run(NULL, NULL, "tester", "sync.before", NULL, NULL) == ST_OK);
-	store_fault_sync(s, EIO);
-	CHECK(t_run(NULL, NULL, "tester", "sync.failed", NULL, NULL) == ST_UNAVAILABLE);
-	CHECK(t_run(NULL, NULL, "tester", "sync.after", NULL, NULL) == ST_UNAVAILABLE);
-	store_stats_get(s, &ss);
-	CHECK(ss.syncs >= 1);
-	store_close(s);
-
-	s = NULL;
-	CHECK(store_open(path, STORE_DAEMON, kr, &s, err, sizeof(err)) == ST_OK);
-	if (s) {
-		S = s;
-		CHECK(t_run(NULL, NULL, "tester", "sync.reopened", NULL, NULL) == ST_OK);
-		CHECK(store_audit_verify(s, &chk) == ST_OK && chk.ok);
-		/* before, possibly the failed one (published), reopened: never "after". */
-		CHECK(chk.entries == 2 || chk.entries == 3);
-		store_close(s);
-	}
-	S = saved;
-}
-
 /* ---- the WAL under steady load ------------------------------------------ */
 
 /*
@@ -1288,10 +1237,9 @@ static void test_sync_failure(void)
  * SQLite starts the log over only once one has: without the writer's
  * checkpoint tails the -wal file grew by every frame written.  32,000 jobs,
  * each rewriting one of 2,048 pages, write ~32,000 frames (~130 MB); the
- * log must stay within its bound (WAL_LOG_MAX frames here, where the writer
+ * log must stay within its bound (CKPT_LOG_MAX frames, where the writer
  * copies the rest itself) and a batch or two.
  */
-#define WAL_LOG_MAX 16384
 #define WAL_THREADS 8
 #define WAL_PER 4000
 
@@ -1347,7 +1295,6 @@ static void test_wal_bounded(void)
 		return;
 	pthread_mutex_init(&wal->m, NULL);
 	pthread_cond_init(&wal->c, NULL);
-	store_set_log_max(S, WAL_LOG_MAX);
 	CHECK(
 	    t_job(job_exec,
 		  "CREATE TABLE wal_fill (id INTEGER PRIMARY KEY, b BLOB);"
@@ -1372,8 +1319,8 @@ static void test_wal_bounded(void)
 	CHECK(stat(wal_path, &st) == 0);
 	fprintf(stderr, "wal under load: %d jobs, -wal file %lld KiB\n", wal->done,
 		(long long)st.st_size / 1024);
-	CHECK(st.st_size > 0 && st.st_size < (WAL_LOG_MAX + 2 * BATCH_MAX) * (4096 + 24));
-	CHECK(st.st_size > WAL_LOG_MAX / 2 * 4096); /* the load did reach a long log */
+	CHECK(st.st_size > 0 && st.st_size < (CKPT_LOG_MAX + 2 * BATCH_MAX) * (4096 + 24));
+	CHECK(st.st_size > CKPT_LOG_MAX / 2 * 4096); /* the load did reach a long log */
 	{
 		/*
 		 * The writer's log writes are gathered (walbuf_file): a
@@ -1825,7 +1772,6 @@ int main(void)
 		test_orders();
 		test_list();
 		test_group_commit();
-		test_sync_failure();
 		test_wal_bounded();
 		CHECK(store_audit_verify(S, &chk) == ST_OK);
 		memcpy(head, chk.head, HASH_BYTES);

@@ -69,7 +69,7 @@ hist_p99() {
 # repeated ROUNDS times, each next to its own transport floor (GET /healthz
 # at the same rate and connections: wrk, the loopback and libmicrohttpd, no
 # disk, no crypto, no SQL), and the medians are the result.
-commits=0
+half_commits=0
 p99s=
 floors=
 for round in $(seq "$ROUNDS"); do
@@ -83,7 +83,7 @@ for round in $(seq "$ROUNDS"); do
 	r1=$(hist waybill_http_request_duration_seconds)
 	get=$(WB_RATE=$half wrk -t2 -c"$CONNS" -d"${SECS}s" -s tests/bench/get.lua \
 		"http://127.0.0.1:$port/healthz" | grep RESULT)
-	commits=$((commits + c1 - c0))
+	half_commits=$((half_commits + c1 - c0))
 	p99s="$p99s $(echo "$out" | field p99_ms)"
 	floors="$floors $(echo "$get" | field p99_ms)"
 	echo "round $round: orders $(echo "$out" | field rps)/s  p50 $(echo "$out" | field p50_ms) ms  p99 $(echo "$out" | field p99_ms) ms;" \
@@ -97,7 +97,7 @@ echo "  floor: raw HTTP at the same rate and connections: median p99 $(median "$
 # The other floor: a request waits for at least one durable commit.  Raw
 # SQLite paced at the commit rate waybilld just had (a disk that idles between
 # commits is slower than one kept busy), with the daemon stopped.
-per_s=$(awk -v c="$commits" -v t="$SECS" -v n="$ROUNDS" 'BEGIN { printf "%d", c / t / n }')
+per_s=$(awk -v c="$half_commits" -v t="$SECS" -v n="$ROUNDS" 'BEGIN { printf "%d", c / t / n }')
 
 kill -TERM "$pid"
 wait "$pid" || true

@@ -126,7 +126,7 @@ sanitize: deps
 
 $(BUILD)/bench/sqlite_ceiling: tests/bench/sqlite_ceiling.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) -O2 -o $@ $< -lsqlite3
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lsqlite3 -lm
 
 $(BUILD)/bench/label_render: tests/bench/label_render.c tests/unit/label_sample.c $(BUILD)/libwaybill.a
 	@mkdir -p $(@D)

@@ -41,6 +41,18 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* An order's size: a wrapped data key and a sealed body. */
+static unsigned char dek[72], blob[620];
+
+static void insert_row(sqlite3_stmt *ins, const char *tn)
+{
+	sqlite3_bind_text(ins, 1, tn, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(ins, 2, dek, sizeof(dek), SQLITE_STATIC);
+	sqlite3_bind_blob(ins, 3, blob, sizeof(blob), SQLITE_STATIC);
+	sqlite3_step(ins);
+	sqlite3_reset(ins);
+}
+
 static double uniform(void)
 {
 	return ((double)random() + 1.0) / ((double)RAND_MAX + 2.0);
@@ -58,12 +70,9 @@ static void sleep_until(double at)
 /* A writer committing every row that has arrived, one transaction each time. */
 static int group(sqlite3 *db, sqlite3_stmt *ins, double secs, double rate, double *lat, long cap)
 {
-	unsigned char blob[620], dek[72];
 	double t0, next, *due;
 	long n = 0, arrived = 0, commits = 0;
 
-	memset(blob, 0x5a, sizeof(blob));
-	memset(dek, 0xa5, sizeof(dek));
 	srandom(1);
 	/* No checkpoint in the way: the log grows for the whole run. */
 	sqlite3_exec(db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
@@ -86,11 +95,7 @@ static int group(sqlite3 *db, sqlite3_stmt *ins, double secs, double rate, doubl
 			char tn[32];
 			snprintf(tn, sizeof(tn), "WB%08ld%08ld%02ld", random() % 100000000,
 				 random() % 100000000, i % 97);
-			sqlite3_bind_text(ins, 1, tn, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_blob(ins, 2, dek, sizeof(dek), SQLITE_STATIC);
-			sqlite3_bind_blob(ins, 3, blob, sizeof(blob), SQLITE_STATIC);
-			sqlite3_step(ins);
-			sqlite3_reset(ins);
+			insert_row(ins, tn);
 		}
 		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 			return 1;
@@ -111,7 +116,6 @@ int main(int argc, char **argv)
 {
 	sqlite3 *db;
 	sqlite3_stmt *ins;
-	unsigned char blob[620], dek[72];
 	double t0, secs, gap, *lat;
 	long n = 0, cap;
 	bool grouped = argc == 5 && strcmp(argv[3], "--group") == 0;
@@ -144,6 +148,8 @@ int main(int argc, char **argv)
 			   "INSERT INTO t VALUES (NULL, ?1, 'created', 1, 'd1', 'c1', '江苏省', "
 			   "'镇江市', '京口区', '广东省', '深圳市', '宝安区', 1200, 1, ?2, ?3)",
 			   -1, &ins, NULL);
+	memset(blob, 0x5a, sizeof(blob));
+	memset(dek, 0xa5, sizeof(dek));
 	if (grouped) {
 		int rc = group(db, ins, secs, atof(argv[4]), lat, cap);
 		free(lat);
@@ -151,32 +157,18 @@ int main(int argc, char **argv)
 		sqlite3_close(db);
 		return rc;
 	}
-	memset(blob, 0x5a, sizeof(blob));
-	memset(dek, 0xa5, sizeof(dek));
 	t0 = now();
 	while (now() - t0 < secs) {
 		char tn[32];
 		double c0;
 
-		if (gap > 0) {
-			/* The next slot of a fixed schedule (no drift, no catching up). */
-			double at = t0 + gap * (double)n;
-			if (at > now()) {
-				struct timespec ts;
-				double w = at - now();
-				ts.tv_sec = (time_t)w;
-				ts.tv_nsec = (long)((w - (double)ts.tv_sec) * 1e9);
-				nanosleep(&ts, NULL);
-			}
-		}
+		/* The next slot of a fixed schedule (no drift, no catching up). */
+		if (gap > 0)
+			sleep_until(t0 + gap * (double)n);
 		c0 = now();
 		snprintf(tn, sizeof(tn), "WB%018ld", n);
 		sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-		sqlite3_bind_text(ins, 1, tn, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(ins, 2, dek, sizeof(dek), SQLITE_STATIC);
-		sqlite3_bind_blob(ins, 3, blob, sizeof(blob), SQLITE_STATIC);
-		sqlite3_step(ins);
-		sqlite3_reset(ins);
+		insert_row(ins, tn);
 		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 			return 1;
 		if (n < cap)

@@ -97,8 +97,10 @@ static int group(sqlite3 *db, sqlite3_stmt *ins, double secs, double rate, doubl
 				 random() % 100000000, i % 97);
 			insert_row(ins, tn);
 		}
-		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			free(due);
 			return 1;
+		}
 		commits++;
 		double done = now();
 		for (; n < arrived; n++)

@@ -98,6 +98,12 @@ enum stmt {
 	"origin_province, origin_city, origin_district, dest_province, dest_city, "                \
 	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "        \
 	"kek_version, seal_version, wrapped_dek, sealed"
+/* The same columns without the wrapped key and the sealed blob: lists open nothing. */
+#define ORDER_COLS_CLEAR                                                                           \
+	"id, tracking_no, status, created_at, updated_at, ended_at, depot, creator, courier, "     \
+	"origin_province, origin_city, origin_district, dest_province, dest_city, "                \
+	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "        \
+	"kek_version, seal_version, NULL, NULL"
 #define ACCOUNT_COLS                                                                               \
 	"id, name, role, depot, disabled, created_at, phone_index, phone_kek_version, "            \
 	"phone_seal_version, phone_wrapped_dek, phone_sealed"
@@ -131,7 +137,7 @@ static const char *const sql_text[NSTMT] = {
 		       "retain_until = ?5 WHERE id = ?1",
     [S_ORDER_COURIER] = "UPDATE orders SET courier = ?2, updated_at = ?3 WHERE id = ?1",
     [S_ORDER_PRINTS] = "UPDATE orders SET print_count = ?2 WHERE id = ?1",
-    [S_LIST_DEPOT] = "SELECT " ORDER_COLS " FROM orders WHERE depot = ?1 AND id > ?2 "
+    [S_LIST_DEPOT] = "SELECT " ORDER_COLS_CLEAR " FROM orders WHERE depot = ?1 AND id > ?2 "
 		     "AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4",
     /*
      * Created by or assigned to the courier: each side walks its own index
@@ -139,7 +145,7 @@ static const char *const sql_text[NSTMT] = {
      * for a courier with a million orders as with ten.  (With OR, SQLite
      * collected and sorted every matching order before taking a page.)
      */
-    [S_LIST_COURIER] = "SELECT " ORDER_COLS " FROM orders WHERE id IN ("
+    [S_LIST_COURIER] = "SELECT " ORDER_COLS_CLEAR " FROM orders WHERE id IN ("
 		       "SELECT id FROM (SELECT id FROM orders WHERE creator = ?1 AND id > ?2 "
 		       "AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4) UNION "
 		       "SELECT id FROM (SELECT id FROM orders WHERE courier = ?1 AND id > ?2 "

@@ -252,7 +252,10 @@ struct order_query {
 	const char *after;  /* NULL: from the start; else the last tracking number seen */
 	int limit;
 };
-/* Fills rows[0..*n); *more is true when further rows follow. */
+/*
+ * Fills rows[0..*n); *more is true when further rows follow.  The rows hold
+ * the clear columns only: no wrapped key, no sealed blob (sealed is NULL).
+ */
 enum st store_order_list(struct store *s, const struct order_query *q, struct order_row *rows,
 			 size_t *n, bool *more);
 

@@ -335,18 +335,16 @@ void h_label_batch(struct request *r)
 		if (st != ST_OK) {
 			char field[48];
 			snprintf(field, sizeof(field), "tracking_nos[%zu]", i);
+			/* The refusal or the failure is audited against that order. */
+			snprintf(r->job.audit.tracking_no, sizeof(r->job.audit.tracking_no), "%s",
+				 tn_valid(r->app->cfg.tracking_prefix, ps->tns[i]) ? ps->tns[i]
+										   : "");
 			if (st == ST_NOTFOUND || st == ST_GONE) {
-				/* Audit the refusal against that order, then fail the batch. */
-				snprintf(r->job.audit.tracking_no, sizeof(r->job.audit.tracking_no),
-					 "%s",
-					 tn_valid(r->app->cfg.tracking_prefix, ps->tns[i])
-					     ? ps->tns[i]
-					     : "");
 				snprintf(r->job.audit.action, sizeof(r->job.audit.action),
 					 "label.batch");
 				http_audit_then_fail(r, st, denied ? "denied" : NULL, field);
 			} else {
-				http_reply_st(r, st);
+				http_reply_error(r, st, NULL, NULL, field);
 			}
 			return;
 		}

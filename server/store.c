@@ -74,6 +74,7 @@ enum stmt {
 	S_VNUM_STATS,
 	S_REVEAL_GET,
 	S_REVEAL_PUT,
+	S_REVEAL_GIVE,
 	S_PURGE_DUE,
 	S_PURGE_ERASE,
 	S_PURGE_UNBIND,
@@ -209,6 +210,8 @@ static const char *const sql_text[NSTMT] = {
     [S_REVEAL_GET] = "SELECT count FROM admin_reveals WHERE actor = ?1 AND day = ?2",
     [S_REVEAL_PUT] = "INSERT INTO admin_reveals (actor, day, count) VALUES (?1, ?2, 1) "
 		     "ON CONFLICT (actor, day) DO UPDATE SET count = count + 1",
+    [S_REVEAL_GIVE] = "UPDATE admin_reveals SET count = count - 1 "
+		      "WHERE actor = ?1 AND day = ?2 AND count > 0",
     [S_PURGE_DUE] = "SELECT id, vnum, ext FROM orders WHERE retain_until IS NOT NULL AND "
 		    "retain_until <= ?1 AND sealed IS NOT NULL LIMIT ?2",
     [S_PURGE_ERASE] = "UPDATE orders SET sealed = NULL, wrapped_dek = NULL, body_digest = NULL, "
@@ -2144,6 +2147,17 @@ enum st store_w_reveal_take(struct store *s, const char *actor, const char *day,
 	if (used >= limit)
 		return ST_LIMIT;
 	st = stmt(s->writer, S_REVEAL_PUT);
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
+	return step_done(s->writer, st);
+}
+
+enum st store_w_reveal_give(struct store *s, const char *actor, const char *day)
+{
+	sqlite3_stmt *st = stmt(s->writer, S_REVEAL_GIVE);
+
 	if (!st)
 		return ST_IO;
 	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);

@@ -195,6 +195,8 @@ enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum,
 
 /* Count one admin reveal for actor on day; ST_LIMIT when limit were passed. */
 enum st store_w_reveal_take(struct store *s, const char *actor, const char *day, long limit);
+/* Give back one reveal taken on day (one that failed to open); never below 0. */
+enum st store_w_reveal_give(struct store *s, const char *actor, const char *day);
 /*
  * Erase the sealed data of up to max orders past their retention deadline:
  * blob, wrapped data key and body digest go, and their bindings lose the

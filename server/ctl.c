@@ -277,8 +277,8 @@ static int cmd_audit_verify(struct ctl *c)
 		printf("ok: %lld entries, head %s\n", (long long)chk.entries, hex);
 		return 0;
 	}
-	printf("BROKEN at seq %lld: %lld entries verify before it\n", (long long)chk.bad_seq,
-	       (long long)chk.entries);
+	printf("BROKEN at seq %lld: %lld entries verify before it; %s\n", (long long)chk.bad_seq,
+	       (long long)chk.entries, chk.why);
 	return 1;
 }
 

@@ -24,6 +24,7 @@ api POST "/v1/orders/${TNS[0]}/status" "${TOK[c2]}" -d '{"status":"picked_up"}'
 api GET "/v1/orders/${TNS[1]}" "${TOK[adm1]}"
 api GET "/v1/orders/${TNS[1]}" "${TOK[c3]}"  # denied
 api GET "/v1/orders/${TNS[2]}" "${TOK[aud1]}" # denied
+api GET "/v1/orders/$(tn_make 1234567890123456)" "${TOK[dep1]}" # no such order: an entry without a row id
 api GET "/v1/orders?limit=10" "${TOK[dep1]}"
 api GET "/v1/audit?limit=5" "${TOK[aud1]}"
 api GET /v1/audit/verify "${TOK[aud1]}"
@@ -164,6 +165,41 @@ verify_db "$T"
 check "swapped entries: audit verify exits non-zero" test $? -ne 0
 check "swapped entries: audit verify names seq $A" grep -Eq "seq $A([^0-9]|\$)" "$DIR/verify.out"
 refuses "swapped entries" "$T"
+
+# ---- (d2) the order look-up aid ------------------------------------------------------------
+# audit.order_id is outside the MAC, and GET /v1/audit?tracking_no= finds an order's
+# entries through it: pointing it elsewhere (or moving the order's row id) must not
+# quietly hide them.  verify checks it against the tracking number the MAC covers.
+
+FIRST1=$(sqlite3 "$DB" "SELECT min(seq) FROM audit WHERE tracking_no = '${TNS[1]}'")
+check "order ${TNS[1]}: its entries carry its row id" \
+	test "$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE tracking_no = '${TNS[1]}' AND order_id IS NOT NULL")" -ge 2
+T=$(copy orderid.db)
+untrigger "$T"
+sqlite3 "$T" "UPDATE audit SET order_id = -1 WHERE tracking_no = '${TNS[1]}'"
+verify_db "$T"
+check "order_id = -1: audit verify exits non-zero" test $? -ne 0
+check "order_id = -1: audit verify names seq $FIRST1" grep -Eq "seq $FIRST1([^0-9]|\$)" "$DIR/verify.out"
+check "order_id = -1: audit verify says it is the order_id" grep -q order_id "$DIR/verify.out"
+refuses "order_id = -1" "$T"
+
+T=$(copy orderrow.db)
+sqlite3 "$T" "UPDATE orders SET id = id + 100000 WHERE tracking_no = '${TNS[1]}'"
+verify_db "$T"
+check "the order's row id moved: audit verify exits non-zero" test $? -ne 0
+check "the order's row id moved: audit verify names seq $FIRST1" grep -Eq "seq $FIRST1([^0-9]|\$)" "$DIR/verify.out"
+
+T=$(copy orphan.db)
+untrigger "$T"
+# A refused guess (no order) has no row id; giving it one would hide it from its tracking number.
+ORPHAN=$(sqlite3 "$DB" "SELECT min(seq) FROM audit WHERE order_id IS NULL AND tracking_no IS NOT NULL")
+check "a refused guess is audited without a row id" test -n "$ORPHAN"
+if [ -n "$ORPHAN" ]; then
+	sqlite3 "$T" "UPDATE audit SET order_id = 1 WHERE seq = $ORPHAN"
+	verify_db "$T"
+	check "an entry without an order given a row id: audit verify exits non-zero" test $? -ne 0
+	check "... names seq $ORPHAN" grep -Eq "seq $ORPHAN([^0-9]|\$)" "$DIR/verify.out"
+fi
 
 # ---- (e) the untouched chain ------------------------------------------------------------------------
 

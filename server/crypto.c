@@ -262,76 +262,85 @@ static enum st keyring_reload(struct keyring *kr, const char *path, bool *change
 	return ST_OK;
 }
 
-/* Write len bytes to path atomically: temp file 0600, fsync, rename, fsync dir. */
+/* fsync the directory holding path, so a rename or link in it survives a crash. */
+static void sync_dir_of(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int dfd;
+
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+}
+
+/*
+ * Write len bytes to path atomically: "<path>.new" is created afresh
+ * (O_EXCL|O_NOFOLLOW, 0600: never through a symlink, never a file someone
+ * else made or left there), written, fsync'd, then moved into place and
+ * the directory fsync'd.  excl: a new key file (keygen), linked into place
+ * so an existing one is never replaced; else rename over the old one.
+ */
 static enum st write_key_file(const char *path, const unsigned char *buf, size_t len, bool excl,
 			      char *err, size_t errlen)
 {
 	char tmp[4096];
-	int fd;
+	struct stat old;
+	bool have_old;
 	enum st st = ST_IO;
+	int fd;
 
-	if (excl) {
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			return ST_IO;
-		}
-		if (write(fd, buf, len) != (ssize_t)len || fsync(fd) != 0) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			close(fd);
-			unlink(path);
-			return ST_IO;
-		}
-		close(fd);
-		return ST_OK;
-	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp)) {
 		snprintf(err, errlen, "key file path too long");
 		return ST_INVALID;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	have_old = lstat(path, &old) == 0;
+	if (have_old && !S_ISREG(old.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file (a symlink?); refusing to write it",
+			 path);
+		return ST_INVALID;
+	}
+	if (excl && have_old) {
+		snprintf(err, errlen, "%s: exists; refusing to overwrite a key file", path);
 		return ST_IO;
 	}
-	{
-		/* The new file keeps the old one's owner: the daemon's user must still read it. */
-		struct stat old;
-		if (stat(path, &old) == 0 && geteuid() == 0 &&
-		    fchown(fd, old.st_uid, old.st_gid) != 0) {
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST || errno == ELOOP)
+			snprintf(err, errlen,
+				 "%s exists (a symlink, or left by a run that died): refusing to "
+				 "write through it; check it and remove it",
+				 tmp);
+		else
 			snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-			close(fd);
-			unlink(tmp);
-			return ST_IO;
-		}
+		return ST_IO;
+	}
+	/* The new file keeps the old one's owner: the daemon's user must still read it. */
+	if (have_old && geteuid() == 0 && fchown(fd, old.st_uid, old.st_gid) != 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
 	}
 	if (fchmod(fd, 0600) != 0 || write(fd, buf, len) != (ssize_t)len || fsync(fd) != 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return ST_IO;
+		goto out;
 	}
-	close(fd);
-	if (rename(tmp, path) != 0) {
+	if (excl ? link(tmp, path) != 0 : rename(tmp, path) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return ST_IO;
+		goto out;
 	}
-	{
-		char dir[4096];
-		const char *slash = strrchr(path, '/');
-		int dfd;
-		if (slash)
-			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-		else
-			snprintf(dir, sizeof(dir), ".");
-		dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-	}
+	sync_dir_of(path);
 	st = ST_OK;
+out:
+	close(fd);
+	/* Renamed: gone already.  Linked or failed: the temporary name goes. */
+	if (st != ST_OK || excl)
+		unlink(tmp);
 	return st;
 }
 

@@ -50,7 +50,12 @@ bool keyring_has(const struct keyring *kr, uint32_t version);
 enum st keyring_refresh(struct keyring *kr, const char *path, bool *changed, char *err,
 			size_t errlen);
 
-/* Write a new key file with one fresh key (mode 0600, O_EXCL). */
+/*
+ * Key files are written to "<path>.new", created O_EXCL|O_NOFOLLOW mode 0600
+ * (refused when it exists: a symlink or a leftover is never written through),
+ * fsync'd, and moved into place; path itself must be a regular file or absent.
+ */
+/* Write a new key file with one fresh key (mode 0600); never replaces one. */
 enum st keyring_generate(const char *path, char *err, size_t errlen);
 /* Append a fresh key version (atomic replace); *version gets its number. */
 enum st keyring_rotate(const char *path, uint32_t *version, char *err, size_t errlen);

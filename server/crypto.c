@@ -20,7 +20,7 @@
 
 #define KDF_CTX_KEK "wbKEK---"
 #define KDF_CTX_SUB "wbSUBKEY"
-enum { SUB_TOKEN = 1, SUB_AUDIT = 2, SUB_BLIND = 3, SUB_BODY = 4 };
+enum { SUB_TOKEN = 1, SUB_AUDIT = 2, SUB_BLIND = 3, SUB_BODY = 4, SUB_CHECKPOINT = 5 };
 
 struct keyring {
 	char path[512];		      /* re-read when versions are added */
@@ -34,6 +34,9 @@ struct keyring {
 	crypto_auth_hmacsha256_state audit_mac; /* keyed once: each entry starts from a copy */
 	unsigned char blind_key[KEY_BYTES];
 	unsigned char body_key[KEY_BYTES];
+	/* Ed25519, from a seed derived like the subkeys: signs audit checkpoints. */
+	unsigned char cp_pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char cp_sk[crypto_sign_SECRETKEYBYTES];
 	/* KEK of version v at kek[v - 1]; all-zero when retired. */
 	unsigned char kek[KEYRING_MAX_VERSIONS][KEY_BYTES];
 	bool retired[KEYRING_MAX_VERSIONS];
@@ -131,6 +134,12 @@ enum st keyring_load(const char *path, struct keyring **out, char *err, size_t e
 	crypto_auth_hmacsha256_init(&kr->audit_mac, kr->audit_key, KEY_BYTES);
 	crypto_kdf_derive_from_key(kr->blind_key, KEY_BYTES, SUB_BLIND, KDF_CTX_SUB, buf);
 	crypto_kdf_derive_from_key(kr->body_key, KEY_BYTES, SUB_BODY, KDF_CTX_SUB, buf);
+	{
+		unsigned char seed[crypto_sign_SEEDBYTES];
+		crypto_kdf_derive_from_key(seed, sizeof(seed), SUB_CHECKPOINT, KDF_CTX_SUB, buf);
+		crypto_sign_seed_keypair(kr->cp_pk, kr->cp_sk, seed);
+		sodium_memzero(seed, sizeof(seed));
+	}
 	for (uint32_t v = 1; v <= kr->nversions; v++) {
 		const unsigned char *root = buf + (size_t)(v - 1) * KEY_BYTES;
 		if (sodium_is_zero(root, KEY_BYTES)) {
@@ -596,6 +605,35 @@ void crypto_audit_mac(const struct keyring *kr, const unsigned char prev[HASH_BY
 	crypto_auth_hmacsha256_update(&st, entry, len);
 	crypto_auth_hmacsha256_final(&st, out);
 	sodium_memzero(&st, sizeof(st));
+}
+
+void crypto_checkpoint_key(const struct keyring *kr, unsigned char pk[SIGN_PK_BYTES])
+{
+	memcpy(pk, kr->cp_pk, SIGN_PK_BYTES);
+}
+
+void crypto_checkpoint_sign(const struct keyring *kr, const void *msg, size_t len,
+			    unsigned char sig[SIGN_BYTES])
+{
+	crypto_sign_detached(sig, NULL, msg, len, kr->cp_sk);
+}
+
+bool crypto_checkpoint_verify(const unsigned char pk[SIGN_PK_BYTES], const void *msg, size_t len,
+			      const unsigned char sig[SIGN_BYTES])
+{
+	return crypto_sign_verify_detached(sig, msg, len, pk) == 0;
+}
+
+bool crypto_hex_parse(const char *hex, size_t hexlen, unsigned char *out, size_t len)
+{
+	size_t got = 0;
+
+	if (hexlen != len * 2)
+		return false;
+	for (size_t i = 0; i < hexlen; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+			return false; /* lower case only: one spelling per value */
+	return sodium_hex2bin(out, len, hex, hexlen, NULL, &got, NULL) == 0 && got == len;
 }
 
 bool crypto_equal(const void *a, const void *b, size_t len)

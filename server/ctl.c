@@ -556,6 +556,9 @@ static int cmd_key(struct ctl *c, int argc, char **argv)
 static int cmd_keygen(int argc, char **argv)
 {
 	const char *out = opt_value(argc, argv, "--out");
+	struct keyring *kr = NULL;
+	unsigned char pk[SIGN_PK_BYTES];
+	char hex[SIGN_PK_BYTES * 2 + 1];
 	char err[512];
 
 	if (!out)
@@ -564,7 +567,15 @@ static int cmd_keygen(int argc, char **argv)
 		fatal("libsodium failed to initialise");
 	if (keyring_generate(out, err, sizeof(err)) != ST_OK)
 		fatal("keygen: %s", err);
-	fprintf(stderr, "wrote a new root key to %s (mode 0600); keep a copy offline\n", out);
+	if (keyring_load(out, &kr, err, sizeof(err)) != ST_OK)
+		fatal("keygen: %s", err);
+	crypto_checkpoint_key(kr, pk);
+	keyring_free(kr);
+	crypto_hex(pk, SIGN_PK_BYTES, hex);
+	fprintf(stderr,
+		"wrote a new root key to %s (mode 0600); keep a copy offline\n"
+		"its audit checkpoint key (public, for outside verifiers): %s\n",
+		out, hex);
 	return 0;
 }
 

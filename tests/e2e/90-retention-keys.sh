@@ -122,8 +122,10 @@ L0=$!
 load 1 &
 L1=$!
 sleep 3
+CP_KEY=$(ctl audit checkpoint-key)
 ctl key rotate >"$DIR/rotate.out" 2>&1
 check "key rotate: version 2 is current" grep -q "key version 2 is current" "$DIR/rotate.out"
+check "key rotate: the audit checkpoint key stays the same" test "$(ctl audit checkpoint-key)" = "$CP_KEY"
 sleep 2
 ctl key rewrap >"$DIR/rewrap.out" 2>&1
 check "key rewrap under load: exits 0, nothing left on older versions ($(tr '\n' ' ' <"$DIR/rewrap.out"))" \
@@ -350,6 +352,10 @@ fi
 
 # every order's personal data in the final database files: none in clear
 stop_daemon "sigterm exits 0 (at the end)"
+ctl audit verify --checkpoints "$WAYBILL_AUDIT_CHECKPOINTS" >"$DIR/verify-cp.out" 2>&1
+check "after rotations, retirement and restarts: the chain holds every checkpoint ($(tail -n 1 "$DIR/verify-cp.out"))" \
+	grep -q "holds all" "$DIR/verify-cp.out"
+check "after three key versions: the checkpoint key is still the first one's" test "$(ctl audit checkpoint-key)" = "$CP_KEY"
 for f in "$DIR/db" "$DIR/db-wal" "$DIR/db-shm"; do
 	if [ -e "$f" ]; then no_pii "final database files" "$f"; else ok "final: $(basename "$f") absent"; fi
 done

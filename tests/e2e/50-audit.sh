@@ -392,6 +392,37 @@ check "a line that is no checkpoint: audit verify exits non-zero" test $? -ne 0
 check "a line that is no checkpoint: says which line" grep -q "line $(grep -c . "$DIR/junk.cp"): not a checkpoint line" "$DIR/verify.out"
 verify_cp "$DB" "$DIR/no-such.cp"
 check "a missing checkpoint file: audit verify exits non-zero" test $? -ne 0
+WAYBILL_AUDIT_CHECKPOINTS=$DIR/junk.cp refuses "a last line that is no checkpoint" "$DB"
+check "a last line that is no checkpoint: the refusal says so" grep -q "last line is not a checkpoint" "$DIR/start.err"
+# Another daemon's (another key's) checkpoints: not ours, whatever they claim.
+"$WBCTL" --db "$DIR/other-key.db" --key-file "$DIR/other.key" audit verify >/dev/null 2>&1
+WAYBILL_AUDIT_CHECKPOINTS=$DIR/other.cp "$WBD" --db "$DIR/other-key.db" --key-file "$DIR/other.key" \
+	--listen "127.0.0.1:$(pick_port)" >/dev/null 2>&1 &
+OPID=$!
+sleep 1
+kill -TERM "$OPID"
+wait "$OPID"
+check "another key's daemon wrote a checkpoint" test -s "$DIR/other.cp"
+verify_cp "$DB" "$DIR/other.cp"
+check "another key's checkpoints: audit verify exits non-zero" test $? -ne 0
+check "another key's checkpoints: the signature does not verify" grep -q "signature does not verify" "$DIR/verify.out"
+
+# A write cut short by a crash: verify says so without failing; the next start ignores it,
+# ends the line and carries on; after that the line is reported.
+cp "$CPF" "$DIR/torn.cp"
+printf '%s' "$(tail -n 1 "$CPF" | head -c 100)" >>"$DIR/torn.cp"
+verify_cp "$DB" "$DIR/torn.cp"
+check "a torn last line: audit verify still exits 0" test $? -eq 0
+check "a torn last line: audit verify says line $(($(wc -l <"$CPF") + 1)) is incomplete" \
+	grep -q "checkpoint line $(($(wc -l <"$CPF") + 1)) is incomplete" "$DIR/verify.out"
+WAYBILL_AUDIT_CHECKPOINTS=$DIR/torn.cp daemon_up || fail "a torn last line: waybilld starts" "it did not"
+check "a torn last line: the start warns about it" grep -q "the last line is incomplete" "$DIR/log"
+stop_daemon "SIGTERM: exit 0 (after a torn checkpoint line)"
+check "a torn last line: the stop checkpoint is a line of its own" grep -qE "$CP_RE" <(tail -n 1 "$DIR/torn.cp")
+verify_cp "$DB" "$DIR/torn.cp"
+check "a torn line, now ended: audit verify names it as no checkpoint" grep -q "not a checkpoint line" "$DIR/verify.out"
+check "a torn line, now ended: the chain still holds every checkpoint" \
+	sh -c '! grep -q "lacks\|contradicts" "$1"' _ "$DIR/verify.out"
 
 # ---- (h) an outside verifier: openssl and the printed public key ------------------------------------------
 

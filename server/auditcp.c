@@ -34,6 +34,7 @@ struct auditcp {
 	pthread_cond_t wake;
 	int64_t last_seq; /* the last checkpoint written (or found at start) */
 	unsigned char last_head[HASH_BYTES];
+	bool lost; /* the chain no longer holds it: write no more */
 };
 
 /* The signed part of a line: everything before " sig=". */
@@ -309,10 +310,31 @@ static void checkpoint_once(struct auditcp *cp, bool force)
 		log_error("audit checkpoint: cannot read the chain's head");
 		return;
 	}
-	if (seq == 0)
+	if (seq == 0 && cp->last_seq == 0)
 		return; /* nothing to hold yet */
 	if (!force && seq == cp->last_seq && crypto_equal(head, cp->last_head, HASH_BYTES))
 		return;
+	/*
+	 * Entries deleted (or rewritten) under the running daemon: the writer
+	 * carries on from the shortened head, and a checkpoint of that would
+	 * bless it.  Write none, so the next start finds the last one
+	 * contradicted and refuses; audit verify --checkpoints shows where.
+	 */
+	if (cp->last_seq > 0) {
+		unsigned char h[HASH_BYTES];
+		enum st st = store_audit_at(cp->store, cp->last_seq, h);
+
+		if (st == ST_NOTFOUND ||
+		    (st == ST_OK && !crypto_equal(h, cp->last_head, HASH_BYTES)))
+			cp->lost = true;
+	}
+	if (cp->lost) {
+		log_error("audit checkpoint: the chain no longer holds the checkpoint at seq %lld "
+			  "(entries deleted or rewritten while running); writing no more, and the "
+			  "next start will refuse",
+			  (long long)cp->last_seq);
+		return;
+	}
 	n = auditcp_format(cp->kr, seq, head, (int64_t)time(NULL), line, sizeof(line));
 	if (n == 0) {
 		log_error("audit checkpoint: cannot format it");

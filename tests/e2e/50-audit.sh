@@ -445,4 +445,32 @@ check "openssl verifies the first checkpoint line too" test $? -eq 0
 ossl_verify "$(tail -n 1 "$DIR/edited.cp")"
 check "openssl rejects the edited line" test $? -ne 0
 
+# ---- (i) entries deleted under the running daemon --------------------------------------------------------
+# The writer carries on from whatever head the table has: a checkpoint of the shortened
+# chain would bless it.  The daemon must write none, say so, and the next start must refuse.
+
+cp "$CPF" "$DIR/live.cp"
+WAYBILL_AUDIT_CHECKPOINTS=$DIR/live.cp daemon_up --audit-checkpoint-s 1 || die restart "waybilld did not start (live)"
+for k in $(seq 0 19); do echo "$k /v1/orders/${TNS[$((k % 3))]}"; done | bulk GET "${TOK[adm1]}" "$DIR/live1"
+sleep 2.5
+HELD=$(tail -n 1 "$DIR/live.cp" | sed -E 's/^v1 seq=([0-9]+) .*/\1/')
+check "live: a checkpoint at the head (seq $HELD)" test "$HELD" = "$(rows "$DB")"
+sqlite3 "$DB" "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq > $((HELD - 10));
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+check "live: the newest 10 deleted under the daemon" test "$(rows "$DB")" = $((HELD - 10))
+for k in $(seq 0 29); do echo "$k /v1/orders/${TNS[$((k % 3))]}"; done | bulk GET "${TOK[adm1]}" "$DIR/live2"
+sleep 2.5
+check "live: the writer went on past seq $HELD" test "$(rows "$DB")" -gt "$HELD"
+check "live: no checkpoint blesses the rewritten chain" \
+	test "$(tail -n 1 "$DIR/live.cp" | sed -E 's/^v1 seq=([0-9]+) .*/\1/')" = "$HELD"
+check "live: the daemon says the chain no longer holds seq $HELD" \
+	grep -q "no longer holds the checkpoint at seq $HELD" "$DIR/log"
+stop_daemon "SIGTERM: exit 0 (after the live deletion)"
+check "live: not at stop either" \
+	test "$(tail -n 1 "$DIR/live.cp" | sed -E 's/^v1 seq=([0-9]+) .*/\1/')" = "$HELD"
+WAYBILL_AUDIT_CHECKPOINTS=$DIR/live.cp refuses "after a live deletion" "$DB"
+check "after a live deletion: the refusal says the chain contradicts its checkpoint" grep -q "contradicts" "$DIR/start.err"
+verify_cp "$DB" "$DIR/live.cp"
+check "after a live deletion: audit verify --checkpoints names seq $HELD" grep -q "(seq $HELD): the database contradicts it" "$DIR/verify.out"
+
 finish

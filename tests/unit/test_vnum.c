@@ -364,15 +364,82 @@ static void test_limiter(void)
 	/* A new window starts from zero. */
 	CHECK(!limiter_over(l, a, strlen(a), t + 60));
 	CHECK(limiter_hit(l, a, strlen(a), t + 60) == 1);
-	/* Many more keys than the capacity: no crash, recent keys still counted. */
-	for (int i = 0; i < 1000; i++) {
-		char k[16];
-		snprintf(k, sizeof(k), "k%d", i);
-		limiter_hit(l, k, strlen(k), t + 60);
+	/* Many more keys than the capacity: the keys counted already keep their
+	 * counts (a flood of other keys never resets one), and the keys the
+	 * table has no room for are refused (over any limit), not counted. */
+	{
+		int refused = 0;
+		for (int i = 0; i < 1000; i++) {
+			char k[16];
+			snprintf(k, sizeof(k), "k%d", i);
+			refused += limiter_hit(l, k, strlen(k), t + 60) == LIMITER_REFUSED;
+		}
+		CHECKF(refused >= 1000 - 16, "%d", refused);
+		CHECK(limiter_hit(l, "k999", 4, t + 60) == LIMITER_REFUSED);
 	}
-	CHECK(limiter_hit(l, "k999", 4, t + 60) == 2);
+	CHECK(limiter_hit(l, a, strlen(a), t + 61) == 2);
+	CHECK(limiter_hit(l, a, strlen(a), t + 62) == 3);
+	CHECK(limiter_over(l, a, strlen(a), t + 62));
+	/* The next window: old entries make room again. */
+	CHECK(limiter_hit(l, "k999", 4, t + 120) == 1);
+	CHECK(limiter_hit(l, a, strlen(a), t + 120) == 1);
+	CHECK(limiter_retry_after(l, t + 125) == 55);
 	limiter_free(l);
 	limiter_free(NULL);
+}
+
+struct seen {
+	int n;
+	unsigned total;
+	time_t start;
+};
+
+static void seen_one(const void *key, size_t len, time_t start, unsigned count, void *arg)
+{
+	struct seen *s = arg;
+	UNUSED(key);
+	UNUSED(len);
+	s->n++;
+	s->total += count;
+	s->start = start;
+}
+
+/* A tally limiter reports each key's count once its window is over, and
+ * keeps a slot with an unreported count from being reused. */
+static void test_tally(void)
+{
+	struct limiter *l = limiter_new_tally(60, 5, 4);
+	struct seen sn = {0};
+	time_t t = 6000;
+
+	CHECK(l != NULL);
+	for (int i = 0; i < 7; i++)
+		limiter_hit(l, "addr-a", 6, t + 1);
+	limiter_hit(l, "addr-b", 6, t + 2);
+	CHECK(limiter_report(l, t + 30, false, seen_one, &sn) == 0);
+	CHECK(limiter_hit(l, "addr-a", 6, t + 59) == 8);
+	/* The window is over: a, 8 and b, 1, each once. */
+	CHECK(limiter_report(l, t + 60, false, seen_one, &sn) == 2);
+	CHECK(sn.n == 2 && sn.total == 9 && sn.start == t);
+	CHECK(limiter_report(l, t + 61, false, seen_one, &sn) == 0);
+	/* At stop, the current window too. */
+	CHECK(limiter_hit(l, "addr-a", 6, t + 61) == 1);
+	CHECK(limiter_report(l, t + 62, true, seen_one, &sn) == 1);
+	CHECK(sn.n == 3 && sn.total == 10);
+	/* Not yet reported, an old count holds its slot: the table refuses new keys. */
+	limiter_free(l);
+	l = limiter_new_tally(60, 5, 1);
+	CHECK(limiter_hit(l, "addr-a", 6, t) == 1);
+	for (int i = 0; i < 200; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "x%d", i);
+		limiter_hit(l, k, strlen(k), t);
+	}
+	CHECK(limiter_hit(l, "addr-c", 6, t) == LIMITER_REFUSED);
+	sn = (struct seen){0};
+	CHECK(limiter_report(l, t + 60, false, seen_one, &sn) == 1);
+	CHECK(sn.total == 1);
+	limiter_free(l);
 }
 
 int main(void)
@@ -386,6 +453,7 @@ int main(void)
 	test_pool_parse();
 	test_called();
 	test_limiter();
+	test_tally();
 
 	snprintf(dir, sizeof(dir), "%s/waybill-vnum-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir) || crypto_init() != ST_OK)

@@ -146,6 +146,9 @@ struct pick_job {
 	enum st last;
 	int per_number[4]; /* picks per pool number 0..3 */
 	int switches;	   /* picks on another number than the pick before */
+	int ascents;	   /* picks whose extension is above the pick before's */
+	int low;	   /* picks with an extension below 1000 */
+	double ext_sum;
 };
 
 /* A bare order row for a binding to point at (bindings reference orders). */
@@ -179,6 +182,7 @@ static enum st job_pick(struct store *s, struct wjob *j)
 	struct pick_job *p = j->arg;
 	int64_t order_id;
 	char prev[16] = "";
+	int prev_ext = -1;
 
 	for (int i = 0; i < p->count; i++) {
 		if (!p->same_rcpt || i == 0) {
@@ -196,6 +200,10 @@ static enum st job_pick(struct store *s, struct wjob *j)
 		p->done++;
 		p->per_number[(p->vnum[10] - '0') & 3]++;
 		p->switches += prev[0] && strcmp(prev, p->vnum) != 0;
+		p->ascents += prev[0] && atoi(p->ext) > prev_ext;
+		p->low += atoi(p->ext) < 1000;
+		p->ext_sum += atoi(p->ext);
+		prev_ext = atoi(p->ext);
 		snprintf(prev, sizeof(prev), "%s", p->vnum);
 	}
 	return ST_OK;
@@ -235,30 +243,46 @@ static void sync_pool(const char *spec)
 	vnum_pool_release(&p);
 }
 
+#define SPREAD 2000
+
 static void test_spread(int64_t now)
 {
-	struct pick_job pk = {.count = 4 * VNUM_RUN, .now = now};
+	struct pick_job pk = {.count = SPREAD, .now = now};
 	struct pick_job two = {.count = 2, .now = now, .same_rcpt = true};
+	struct pick_job five = {.count = 5, .now = now, .same_rcpt = true};
 	struct vnum_stats vs;
 
 	sync_pool("17000000000-17000000003");
 	CHECK(run(job_pick, &pk) == ST_OK);
-	CHECK(pk.done == 4 * VNUM_RUN);
-	/* Runs of consecutive orders share a number (their index entries sit
-	 * together), and each run starts on the least loaded: one run each. */
+	CHECK(pk.done == SPREAD);
+	/* Each pick is a random free slot: about a quarter on each number (500,
+	 * sd 19), the number changing from one pick to the next three times in
+	 * four (1500, sd 19), extensions anywhere (mean 5000, sd 65; a tenth
+	 * below 1000) and rising from one pick to the next half of the time.
+	 * Handed out in sequence they would be 0000, 0001, ... */
 	for (int i = 0; i < 4; i++)
-		CHECK(pk.per_number[i] == VNUM_RUN);
-	CHECK(pk.switches == 3);
+		CHECKF(pk.per_number[i] > 400 && pk.per_number[i] < 600, "number %d: %d", i,
+		       pk.per_number[i]);
+	CHECKF(pk.switches > 1350 && pk.switches < 1650, "%d", pk.switches);
+	CHECKF(pk.ext_sum / SPREAD > 4600 && pk.ext_sum / SPREAD < 5400, "%f", pk.ext_sum / SPREAD);
+	CHECKF(pk.low > 120 && pk.low < 290, "%d", pk.low);
+	CHECKF(pk.ascents > 850 && pk.ascents < 1150, "%d", pk.ascents);
 	CHECK(store_vnum_stats(S, now, &vs) == ST_OK);
-	CHECK(vs.active == 4 * VNUM_RUN);
-	CHECK(vs.held == 4 * VNUM_RUN);
+	CHECK(vs.active == SPREAD);
+	CHECK(vs.held == SPREAD);
 	CHECK(vs.capacity == 4 * VNUM_EXTS);
 
-	/* Two orders for one recipient in a run: two numbers, so a call back
-	 * from that recipient to either number finds exactly one binding. */
+	/* Two orders for one recipient: two numbers, so a call back from that
+	 * recipient to either number finds exactly one binding. */
 	CHECK(run(job_pick, &two) == ST_OK);
 	CHECK(two.done == 2);
 	CHECK(two.switches == 1);
+	/* Five for one recipient on four numbers: the fifth has to share one. */
+	CHECK(run(job_pick, &five) == ST_OK);
+	CHECK(five.done == 5);
+	for (int i = 0; i < 4; i++)
+		CHECKF(five.per_number[i] >= 1 && five.per_number[i] <= 2, "number %d: %d", i,
+		       five.per_number[i]);
 }
 
 static void test_exhaustion(int64_t now)

@@ -58,6 +58,7 @@ struct request {
 	void *conn;
 	uint64_t t0_ns;
 	bool too_big, deferred, resumed, answered;
+	bool miss_taken; /* this answer's 404 is already counted towards miss_limit */
 	size_t body_cap;
 };
 

@@ -174,9 +174,10 @@ static const char *const sql_text[NSTMT] = {
 		    "AND released = 0",
     [S_VNUM_EXTS] = "SELECT ext, reusable_at FROM vnum_bindings WHERE vnum = ?1 AND "
 		    "released = 0",
-    /* Could a call back from this recipient to ?1 match a binding already? */
-    [S_VNUM_CLASH] = "SELECT 1 FROM vnum_bindings WHERE vnum = ?1 AND recipient_index = ?2 AND "
-		     "released = 0 AND (active_until IS NULL OR active_until > ?3) LIMIT 1",
+    /* The numbers on which a call back from this recipient could match a binding
+     * (vnum_bindings_holder, covering). */
+    [S_VNUM_CLASH] = "SELECT DISTINCT vnum FROM vnum_bindings WHERE recipient_index = ?1 AND "
+		     "released = 0 AND (active_until IS NULL OR active_until > ?2) LIMIT ?3",
     [S_VNUM_HOLD] = "UPDATE vnum_numbers SET held = held + ?2 WHERE vnum = ?1",
     [S_BIND_INSERT] = "INSERT INTO vnum_bindings (vnum, ext, order_id, recipient_index, "
 		      "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -1895,7 +1896,9 @@ static enum st slot_free(struct store *s, const char *vnum, const char *ext, int
  * again among the others; the outcome is then uniform over the numbers the
  * recipient does not hold, which an observer who does not know those cannot
  * tell from uniform.  Only when every number with room is one the
- * recipient holds do two of their orders share one.
+ * recipient holds, or they hold CLASH_MAX numbers already, do two of their
+ * orders share one.  Which numbers they hold is one look-up
+ * (vnum_bindings_holder, schema/0007) per order.
  *
  * First up to PICK_TRIES draws of a slot from the whole pool, each kept
  * when free (rejection sampling: uniform over the free slots); on a pool
@@ -1904,7 +1907,7 @@ static enum st slot_free(struct store *s, const char *vnum, const char *ext, int
  * run of orders shares a number any more: runs showed the order volume).
  */
 #define PICK_TRIES 64
-#define CLASH_MAX 16
+#define CLASH_MAX 8 /* numbers a recipient holds before their orders share one */
 
 static enum st vpool_load(struct store *s)
 {
@@ -1935,24 +1938,37 @@ static enum st vpool_load(struct store *s)
 	return ST_OK;
 }
 
-/* Does this recipient hold a binding on vnum that a call back could match? */
-static enum st rcpt_holds(struct store *s, const char *vnum, const unsigned char rcpt[HASH_BYTES],
-			  int64_t now, bool *holds)
+/* The numbers the recipient holds a binding on that a call back could match (up to CLASH_MAX). */
+struct held_by {
+	size_t n;
+	char vnum[CLASH_MAX][16];
+};
+
+static enum st rcpt_numbers(struct store *s, const unsigned char rcpt[HASH_BYTES], int64_t now,
+			    struct held_by *h)
 {
 	sqlite3_stmt *st = stmt(s->writer, S_VNUM_CLASH);
 	int rc;
 
-	*holds = false;
+	h->n = 0;
 	if (!st)
 		return ST_IO;
-	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, rcpt, HASH_BYTES, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	rc = sqlite3_step(st);
-	*holds = rc == SQLITE_ROW;
+	sqlite3_bind_blob(st, 1, rcpt, HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int(st, 3, CLASH_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && h->n < CLASH_MAX)
+		col_text(st, 0, h->vnum[h->n++], 16);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
+}
+
+static bool held_has(const struct held_by *h, const char *vnum)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (strcmp(h->vnum[i], vnum) == 0)
+			return true;
+	return false;
 }
 
 /* Take (vnum, ext): count it held; a slot whose rest ended gives the hold over. */
@@ -2041,13 +2057,13 @@ struct room {
 };
 
 /* The pool nearly full: a number weighted by its free extensions, then one of those. */
-static enum st pick_weighted(struct store *s, int64_t now, const unsigned char rcpt[HASH_BYTES],
+static enum st pick_weighted(struct store *s, int64_t now, const struct held_by *held, bool avoid,
 			     char vnum[16], char ext[8], int64_t *stale)
 {
 	struct room *rooms = NULL;
 	size_t n = 0, cap = 0;
 	uint64_t total = 0;
-	bool swept = false, avoid = true;
+	bool swept = false;
 	enum st res = ST_OK;
 	int rc;
 
@@ -2075,6 +2091,9 @@ again:
 			}
 			col_text(st, 0, rooms[n].vnum, 16);
 			rooms[n].free = (uint32_t)(VNUM_EXTS - sqlite3_column_int(st, 1));
+			/* Draw among the others; when none is left, share one. */
+			if (avoid && held_has(held, rooms[n].vnum))
+				rooms[n].free = 0;
 			total += rooms[n].free;
 			n++;
 		}
@@ -2084,6 +2103,10 @@ again:
 			free(rooms);
 			return ST_IO;
 		}
+	}
+	if (total == 0 && avoid && n > 0) {
+		avoid = false;
+		goto again;
 	}
 	if (total == 0 && !swept) {
 		/* Every number looks full: give back rests that ended, then look again. */
@@ -2099,26 +2122,10 @@ again:
 	while (total > 0) {
 		uint64_t r = crypto_uniform((uint32_t)total);
 		size_t i = 0;
-		bool holds = false;
 
 		while (r >= rooms[i].free) {
 			r -= rooms[i].free;
 			i++;
-		}
-		if (avoid) {
-			res = rcpt_holds(s, rooms[i].vnum, rcpt, now, &holds);
-			if (res != ST_OK)
-				break;
-		}
-		if (holds) {
-			/* Draw again among the others; when none is left, share one. */
-			total -= rooms[i].free;
-			rooms[i].free = 0;
-			if (total == 0) {
-				avoid = false;
-				goto again;
-			}
-			continue;
 		}
 		res = ext_draw(s, rooms[i].vnum, now, ext, stale);
 		if (res == ST_UNAVAILABLE) {
@@ -2142,8 +2149,9 @@ again:
 static enum st binding_pick(struct store *s, int64_t now, const unsigned char rcpt[HASH_BYTES],
 			    char vnum[16], char ext[8])
 {
-	size_t clash[CLASH_MAX], nclash = 0;
+	struct held_by held;
 	int64_t stale = 0;
+	bool avoid;
 	enum st res;
 
 	if (s->vpool_stale || !s->vpool) {
@@ -2151,13 +2159,17 @@ static enum st binding_pick(struct store *s, int64_t now, const unsigned char rc
 		if (res != ST_OK)
 			return res;
 	}
+	/* A recipient holding CLASH_MAX numbers or more shares one: someone
+	 * with that many parcels on the way calls back through the label's. */
+	res = rcpt_numbers(s, rcpt, now, &held);
+	if (res != ST_OK)
+		return res;
+	avoid = held.n < CLASH_MAX;
 	for (int t = 0; t < PICK_TRIES && s->vpool_n; t++) {
-		size_t i = crypto_uniform((uint32_t)s->vpool_n), k;
-		bool is_free, holds;
+		size_t i = crypto_uniform((uint32_t)s->vpool_n);
+		bool is_free;
 
-		for (k = 0; k < nclash && clash[k] != i; k++)
-			;
-		if (k < nclash)
+		if (avoid && held_has(&held, s->vpool[i]))
 			continue;
 		snprintf(ext, 8, "%04u", (unsigned)crypto_uniform(VNUM_EXTS));
 		res = slot_free(s, s->vpool[i], ext, now, &is_free, &stale);
@@ -2165,18 +2177,10 @@ static enum st binding_pick(struct store *s, int64_t now, const unsigned char rc
 			return res;
 		if (!is_free)
 			continue;
-		res = rcpt_holds(s, s->vpool[i], rcpt, now, &holds);
-		if (res != ST_OK)
-			return res;
-		if (holds) {
-			if (nclash < CLASH_MAX)
-				clash[nclash++] = i;
-			continue;
-		}
 		snprintf(vnum, 16, "%s", s->vpool[i]);
 		return slot_take(s, vnum, stale);
 	}
-	res = pick_weighted(s, now, rcpt, vnum, ext, &stale);
+	res = pick_weighted(s, now, &held, avoid, vnum, ext, &stale);
 	if (res != ST_OK)
 		return res;
 	return slot_take(s, vnum, stale);

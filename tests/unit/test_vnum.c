@@ -139,8 +139,9 @@ static enum st job_sync(struct store *s, struct wjob *j)
 struct pick_job {
 	int count; /* picks to make */
 	int64_t now;
-	bool same_rcpt; /* every pick for one recipient (else a new one each) */
-	int done;	/* picks that succeeded */
+	bool same_rcpt;			 /* every pick for one recipient (else a new one each) */
+	const unsigned char *reuse_rcpt; /* with same_rcpt: that recipient (else a new one) */
+	int done;			 /* picks that succeeded */
 	char vnum[16], ext[8];
 	unsigned char rcpt[HASH_BYTES]; /* the last pick's recipient index */
 	enum st last;
@@ -185,7 +186,9 @@ static enum st job_pick(struct store *s, struct wjob *j)
 	int prev_ext = -1;
 
 	for (int i = 0; i < p->count; i++) {
-		if (!p->same_rcpt || i == 0) {
+		if (p->reuse_rcpt && i == 0) {
+			memmove(p->rcpt, p->reuse_rcpt, sizeof(p->rcpt));
+		} else if (!p->same_rcpt || i == 0) {
 			rseq++;
 			memset(p->rcpt, 0x5a, sizeof(p->rcpt));
 			memcpy(p->rcpt, &rseq, sizeof(rseq));
@@ -329,6 +332,52 @@ static void test_exhaustion(int64_t now)
 	/* The new binding keeps its hash; the released one keeps none. */
 	CHECK(hashes("17100000000", "0000") == 1);
 	CHECK(hashes(NULL, NULL) == 0);
+}
+
+/*
+ * Only a binding a call back could still match steers a recipient's next
+ * order off its number: once it ended, where the next one lands is as for
+ * anyone.  On two numbers: while the first is open, the second order of
+ * the recipient always takes the other number; after it ended, either.
+ */
+static void test_avoid_open_only(int64_t now)
+{
+	int other = 0, same_after_end = 0;
+
+	sync_pool("17300000000-17300000001");
+	for (int k = 0; k < 40; k++) {
+		struct pick_job first = {.count = 1, .now = now};
+		struct pick_job again = {.count = 1, .now = now, .same_rcpt = true};
+		struct end_job e = {0};
+		int64_t id, until;
+		char v1[16];
+
+		CHECK(run(job_pick, &first) == ST_OK && first.done == 1);
+		snprintf(v1, sizeof(v1), "%s", first.vnum);
+		/* the same recipient again, while the first binding is open */
+		again.reuse_rcpt = first.rcpt;
+		CHECK(run(job_pick, &again) == ST_OK && again.done == 1);
+		other += strcmp(again.vnum, v1) != 0;
+		/* end both at once (cancelled), then once more */
+		CHECK(store_binding_find(S, first.vnum, first.ext, now, &id, &until) == ST_OK);
+		e = (struct end_job){
+		    .order_id = id, .until = now, .reusable = now + 86400, .now = now};
+		snprintf(e.vnum, sizeof(e.vnum), "%s", first.vnum);
+		snprintf(e.ext, sizeof(e.ext), "%s", first.ext);
+		CHECK(run(job_end, &e) == ST_OK);
+		CHECK(store_binding_find(S, again.vnum, again.ext, now, &id, &until) == ST_OK);
+		e.order_id = id;
+		snprintf(e.vnum, sizeof(e.vnum), "%s", again.vnum);
+		snprintf(e.ext, sizeof(e.ext), "%s", again.ext);
+		CHECK(run(job_end, &e) == ST_OK);
+		again = (struct pick_job){.count = 1, .now = now, .same_rcpt = true};
+		again.reuse_rcpt = first.rcpt;
+		CHECK(run(job_pick, &again) == ST_OK && again.done == 1);
+		same_after_end += strcmp(again.vnum, v1) == 0;
+	}
+	CHECK(other == 40);
+	/* half of 40 (sd 3.2): never 0 and never 40 */
+	CHECKF(same_after_end > 5 && same_after_end < 35, "%d", same_after_end);
 }
 
 static void test_lookups(int64_t now)
@@ -492,6 +541,7 @@ int main(void)
 		test_spread(now);
 		test_exhaustion(now);
 		test_lookups(now);
+		test_avoid_open_only(now);
 		store_close(S);
 	}
 	keyring_free(kr);

@@ -35,8 +35,8 @@ codes() {
 count() { # count FILE CODE
 	awk -v c="$2" '$2 == c' "$1" | wc -l
 }
-# A fixed-window limit counts per calendar minute: start a burst early in one,
-# so that it does not straddle two.
+# A fixed-window limit counts per calendar minute: start a burst early in one
+# (20 s of room; a burst takes a few), so that it does not straddle two.
 minute_start() {
 	local s
 	s=$(date +%S)

@@ -28,6 +28,10 @@ struct slot {
 	time_t window;
 	unsigned count;
 	bool reported; /* tally limiters: this count was handed to limiter_report */
+	/* Tally limiters: the count of an earlier window, not reported yet, kept
+	 * when the key was counted again in a new one before the report ran. */
+	time_t pwindow;
+	unsigned pcount;
 };
 
 struct tally_key {
@@ -117,7 +121,7 @@ static bool slot_reusable(const struct limiter *l, const struct slot *s, time_t 
 		return true;
 	if (s->window == window)
 		return false;
-	return !l->keys || s->reported || s->count == 0;
+	return !l->keys || ((s->reported || s->count == 0) && s->pcount == 0);
 }
 
 /* The slot for key (found, or claimed for it); NULL when the table has no room. */
@@ -146,6 +150,7 @@ static struct slot *slot_get(struct limiter *l, uint64_t k, const void *key, siz
 	reuse->window = window;
 	reuse->count = 0;
 	reuse->reported = false;
+	reuse->pcount = 0;
 	if (l->keys) {
 		struct tally_key *tk = &l->keys[reuse - l->slots];
 		tk->len = (unsigned char)(keylen < LIMITER_KEY_MAX ? keylen : LIMITER_KEY_MAX);
@@ -175,6 +180,11 @@ unsigned limiter_hit(struct limiter *l, const void *key, size_t keylen, time_t n
 	}
 	if (s->window != window) {
 		/* The key's own slot, from a window that has passed. */
+		if (l->keys && !s->reported && s->count) {
+			if (s->pcount == 0)
+				s->pwindow = s->window;
+			s->pcount += s->count; /* two windows unreported: merged, not lost */
+		}
 		s->window = window;
 		s->count = 0;
 		s->reported = false;
@@ -226,7 +236,15 @@ size_t limiter_report(struct limiter *l, time_t now, bool all,
 	pthread_mutex_lock(&l->lock);
 	for (size_t i = 0; i < l->cap; i++) {
 		struct slot *s = &l->slots[i];
-		if (s->key == 0 || s->reported || s->count == 0 || (s->window == window && !all))
+		if (s->key == 0)
+			continue;
+		if (s->pcount) {
+			fn(l->keys[i].b, l->keys[i].len, s->pwindow * (time_t)l->window_s,
+			   s->pcount, arg);
+			s->pcount = 0;
+			n++;
+		}
+		if (s->reported || s->count == 0 || (s->window == window && !all))
 			continue;
 		fn(l->keys[i].b, l->keys[i].len, s->window * (time_t)l->window_s, s->count, arg);
 		s->reported = true;

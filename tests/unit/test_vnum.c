@@ -499,6 +499,16 @@ static void test_tally(void)
 	CHECK(limiter_hit(l, "addr-a", 6, t + 61) == 1);
 	CHECK(limiter_report(l, t + 62, true, seen_one, &sn) == 1);
 	CHECK(sn.n == 3 && sn.total == 10);
+	/* Counted again in a new window before the report ran: the earlier
+	 * window's count is kept and reported with its own start. */
+	sn = (struct seen){0};
+	CHECK(limiter_hit(l, "addr-a", 6, t + 125) == 1);
+	CHECK(limiter_hit(l, "addr-a", 6, t + 181) == 1);
+	CHECK(limiter_hit(l, "addr-a", 6, t + 182) == 2);
+	CHECK(limiter_report(l, t + 183, false, seen_one, &sn) == 1);
+	CHECK(sn.n == 1 && sn.total == 1 && sn.start == t + 120);
+	CHECK(limiter_report(l, t + 240, false, seen_one, &sn) == 1);
+	CHECK(sn.n == 2 && sn.total == 3 && sn.start == t + 180);
 	/* Not yet reported, an old count holds its slot: the table refuses new keys. */
 	limiter_free(l);
 	l = limiter_new_tally(60, 5, 1);

@@ -795,6 +795,7 @@ static void auth_failed(struct request *r)
 struct report_ctx {
 	struct app *app;
 	size_t dropped;
+	bool wait; /* at stop: each entry committed before the stop checkpoint is taken */
 };
 
 static void auth_fail_report_one(const void *key, size_t len, time_t start, unsigned count,
@@ -817,13 +818,18 @@ static void auth_fail_report_one(const void *key, size_t len, time_t start, unsi
 	snprintf(j->audit.reason, sizeof(j->audit.reason), "addr=%s minute=%s count=%u limited=%u",
 		 a, minute, count, count > limit ? count - limit : 0);
 	j->result = "unauthorized";
+	if (c->wait) {
+		store_run(c->app->store, j);
+		free(j);
+		return;
+	}
 	j->done = audit_job_free;
 	store_submit(c->app->store, j);
 }
 
 static void auth_fail_report(struct app *app, bool all)
 {
-	struct report_ctx c = {app, 0};
+	struct report_ctx c = {app, 0, all};
 
 	limiter_report(app->auth_fails, time(NULL), all, auth_fail_report_one, &c);
 	if (c.dropped)

@@ -24,8 +24,11 @@
 #include "retention.h"
 #include "store.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <time.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 struct ctl {
@@ -459,8 +462,12 @@ int main(int argc, char **argv)
 	int i = 1;
 	char err[512];
 	const char *cfgfile = getenv("WAYBILL_CONFIG");
+	const struct rlimit no_core = {0, 0};
 
 	log_progname = "waybillctl";
+	/* No core file, no ptrace by our own user: either would hold keys and phones. */
+	if (setrlimit(RLIMIT_CORE, &no_core) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0)
+		fatal("cannot turn core dumps off: %s", strerror(errno));
 	umask(077); /* the database, its WAL and any key file: owner only */
 	log_threshold = LOG_WARN;
 	config_defaults(&c.cfg);

@@ -25,6 +25,8 @@
 #include <pthread.h>
 #include <unistd.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #define DRAIN_TIMEOUT_S 10
 #define LIMITER_KEYS 65536
@@ -94,8 +96,12 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int sig = 0;
 	enum log_level lvl;
+	const struct rlimit no_core = {0, 0};
 
 	log_progname = "waybilld";
+	/* No core file, no ptrace by our own user: either would hold opened orders and keys. */
+	if (setrlimit(RLIMIT_CORE, &no_core) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0)
+		fatal("cannot turn core dumps off: %s", strerror(errno));
 	umask(077); /* the database, its WAL and any key file: owner only */
 	config_defaults(&app.cfg);
 	if (config_load(&app.cfg, argc, argv, &help, err, sizeof(err)) != ST_OK)

@@ -62,7 +62,7 @@ static const struct opt opts[] = {
     {"db", S(db), "var/waybill.db", 0, 0, NULL, "SQLite database file"},
     {"key_file", S(key_file), "var/waybill.key", 0, 0, NULL, "root key file (mode 0600)"},
     {"tls_cert", S(tls_cert), "", 0, 0, NULL, "PEM certificate; HTTPS when set with tls_key"},
-    {"tls_key", S(tls_key), "", 0, 0, NULL, "PEM private key"},
+    {"tls_key", S(tls_key), "", 0, 0, NULL, "PEM private key, mode 0600"},
     {"templates", S(templates), "templates", 0, 0, NULL, "label template directory"},
     {"font", S(font), "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0, 0, NULL,
      "CJK TrueType font for labels"},

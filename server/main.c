@@ -126,6 +126,12 @@ int main(int argc, char **argv)
 		fatal("tls_cert %s: %s", app.cfg.tls_cert, strerror(errno));
 	if (app.cfg.tls_key[0] && access(app.cfg.tls_key, R_OK) != 0)
 		fatal("tls_key %s: %s", app.cfg.tls_key, strerror(errno));
+	if (app.cfg.tls_key[0]) {
+		struct stat sb;
+		if (stat(app.cfg.tls_key, &sb) == 0 && (sb.st_mode & (S_IRWXG | S_IRWXO)))
+			fatal("tls_key %s: mode %03o lets group or others in; chmod 600 it",
+			      app.cfg.tls_key, (unsigned)(sb.st_mode & 0777));
+	}
 	if (crypto_init() != ST_OK)
 		fatal("libsodium failed to initialise");
 	if (keyring_load(app.cfg.key_file, &app.kr, err, sizeof(err)) != ST_OK)

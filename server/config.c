@@ -77,6 +77,8 @@ static const struct opt opts[] = {
      "days an ended extension rests before reuse"},
     {"retention_days", L(retention_days), "30", 0, 3650, NULL,
      "erase personal data this long after delivery, return or cancellation"},
+    {"retention_open_days", L(retention_open_days), "180", 1, 3650, NULL,
+     "erase personal data of orders that never reach a final state this long after creation"},
     {"purge_interval_s", L(purge_interval_s), "3600", 1, 86400 * 7, NULL,
      "how often the daemon purges by itself"},
     {"admin_reveals_per_day", L(admin_reveals_per_day), "20", 0, 100000, NULL,

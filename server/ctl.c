@@ -351,15 +351,17 @@ static int cmd_purge(struct ctl *c, int argc, char **argv)
 {
 	bool dry = argc > 0 && strcmp(argv[0], "--dry-run") == 0;
 	int64_t n = 0;
+	struct purge_policy p;
 	enum st st;
 
 	if (argc > (dry ? 1 : 0))
 		usage();
+	retention_policy(&c->cfg, (int64_t)time(NULL), &p);
 	ctl_open(c);
 	if (dry)
-		st = store_purge_due(c->store, (int64_t)time(NULL), &n);
+		st = store_purge_due(c->store, &p, &n);
 	else
-		st = retention_run(c->store, (int64_t)time(NULL), c->actor, "operator", &n);
+		st = retention_run(c->store, &p, c->actor, "operator", &n);
 	ctl_close(c);
 	if (st != ST_OK)
 		fatal("purge: %s", st_name(st));

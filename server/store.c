@@ -78,6 +78,9 @@ enum stmt {
 	S_PURGE_ERASE,
 	S_PURGE_UNBIND,
 	S_PURGE_COUNT,
+	S_PURGE_DUE_OPEN,
+	S_PURGE_END_OPEN,
+	S_PURGE_COUNT_OPEN,
 	S_REWRAP_DUE,
 	S_REWRAP_SET,
 	S_REWRAP_ACCT_DUE,
@@ -212,6 +215,15 @@ static const char *const sql_text[NSTMT] = {
 		       "ext = ?3 AND released = 0 AND order_id = ?1",
     [S_PURGE_COUNT] = "SELECT count(*) FROM orders WHERE retain_until IS NOT NULL AND "
 		      "retain_until <= ?1 AND sealed IS NOT NULL",
+    /* Orders that never reached a final state, created at or before ?1 (orders_open_age). */
+    [S_PURGE_DUE_OPEN] = "SELECT id, vnum, ext FROM orders WHERE retain_until IS NULL AND "
+			 "sealed IS NOT NULL AND created_at <= ?1 ORDER BY created_at LIMIT ?2",
+    /* Their binding was never ended: it ends now (?4) and rests until ?5. */
+    [S_PURGE_END_OPEN] = "UPDATE vnum_bindings SET active_until = ?4, reusable_at = ?5, "
+			 "recipient_index = NULL WHERE vnum = ?2 AND ext = ?3 AND released = 0 "
+			 "AND order_id = ?1 AND reusable_at IS NULL",
+    [S_PURGE_COUNT_OPEN] = "SELECT count(*) FROM orders WHERE retain_until IS NULL AND "
+			   "sealed IS NOT NULL AND created_at <= ?1",
     /* From where the last batch stopped (?3), so a pass over the orders is one walk. */
     [S_REWRAP_DUE] = "SELECT id, tracking_no, kek_version, wrapped_dek FROM orders WHERE "
 		     "id > ?3 AND wrapped_dek IS NOT NULL AND kek_version <> ?1 ORDER BY id "
@@ -2145,47 +2157,65 @@ enum st store_w_reveal_take(struct store *s, const char *actor, const char *day,
 	return step_done(s->writer, st);
 }
 
-enum st store_w_purge_batch(struct store *s, int64_t now, int max, int64_t *n)
+/* Take up to max due orders of one kind (closed past retain_until, or open too long). */
+static enum st purge_due(struct store *s, enum stmt id, int64_t before, int max, int64_t *ids,
+			 char (*vnums)[16], char (*exts)[8], size_t *k)
 {
-	sqlite3_stmt *due = stmt(s->writer, S_PURGE_DUE);
-	int64_t ids[512];
-	char vnums[512][16], exts[512][8];
-	size_t k = 0;
+	sqlite3_stmt *due = stmt(s->writer, id);
 	int rc;
-	enum st res = ST_OK;
 
-	*n = 0;
+	*k = 0;
 	if (!due)
 		return ST_IO;
-	if (max > 512)
-		max = 512;
-	sqlite3_bind_int64(due, 1, now);
+	sqlite3_bind_int64(due, 1, before);
 	sqlite3_bind_int(due, 2, max);
-	while ((rc = sqlite3_step(due)) == SQLITE_ROW && k < (size_t)max) {
-		ids[k] = sqlite3_column_int64(due, 0);
-		col_text(due, 1, vnums[k], sizeof(vnums[k]));
-		col_text(due, 2, exts[k], sizeof(exts[k]));
-		k++;
+	while ((rc = sqlite3_step(due)) == SQLITE_ROW && *k < (size_t)max) {
+		ids[*k] = sqlite3_column_int64(due, 0);
+		col_text(due, 1, vnums[*k], sizeof(vnums[*k]));
+		col_text(due, 2, exts[*k], sizeof(exts[*k]));
+		(*k)++;
 	}
 	sqlite3_reset(due);
 	sqlite3_clear_bindings(due);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return ST_IO;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
+}
+
+enum st store_w_purge_batch(struct store *s, const struct purge_policy *p, int max, int64_t *n)
+{
+	int64_t ids[512];
+	char vnums[512][16], exts[512][8];
+	size_t k = 0, closed = 0;
+	enum st res;
+
+	*n = 0;
+	if (max > 512)
+		max = 512;
+	res = purge_due(s, S_PURGE_DUE, p->now, max, ids, vnums, exts, &closed);
+	if (res == ST_OK && p->open_before > 0 && closed < (size_t)max)
+		res = purge_due(s, S_PURGE_DUE_OPEN, p->open_before, max - (int)closed,
+				ids + closed, vnums + closed, exts + closed, &k);
+	if (res != ST_OK)
+		return res;
+	k += closed;
 	for (size_t i = 0; i < k && res == ST_OK; i++) {
 		sqlite3_stmt *st = stmt(s->writer, S_PURGE_ERASE);
 		if (!st)
 			return ST_IO;
 		sqlite3_bind_int64(st, 1, ids[i]);
-		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int64(st, 2, p->now);
 		res = step_done(s->writer, st);
 		if (res != ST_OK)
 			break;
-		st = stmt(s->writer, S_PURGE_UNBIND);
+		st = stmt(s->writer, i < closed ? S_PURGE_UNBIND : S_PURGE_END_OPEN);
 		if (!st)
 			return ST_IO;
 		sqlite3_bind_int64(st, 1, ids[i]);
 		sqlite3_bind_text(st, 2, vnums[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, exts[i], -1, SQLITE_STATIC);
+		if (i >= closed) {
+			sqlite3_bind_int64(st, 4, p->now);
+			sqlite3_bind_int64(st, 5, p->rest_until);
+		}
 		res = step_done(s->writer, st);
 	}
 	if (res == ST_OK)
@@ -2412,9 +2442,15 @@ static enum st count_query(struct store *s, enum stmt id, int64_t arg, int64_t *
 	return rc == SQLITE_ROW ? ST_OK : ST_IO;
 }
 
-enum st store_purge_due(struct store *s, int64_t now, int64_t *n)
+enum st store_purge_due(struct store *s, const struct purge_policy *p, int64_t *n)
 {
-	return count_query(s, S_PURGE_COUNT, now, n);
+	int64_t open = 0;
+	enum st st = count_query(s, S_PURGE_COUNT, p->now, n);
+
+	if (st == ST_OK && p->open_before > 0)
+		st = count_query(s, S_PURGE_COUNT_OPEN, p->open_before, &open);
+	*n += open;
+	return st;
 }
 
 enum st store_kek_in_use(struct store *s, uint32_t version, int64_t *n)

@@ -195,12 +195,18 @@ enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum,
 
 /* Count one admin reveal for actor on day; ST_LIMIT when limit were passed. */
 enum st store_w_reveal_take(struct store *s, const char *actor, const char *day, long limit);
+/* What a purge erases (retention.h computes it from the configuration). */
+struct purge_policy {
+	int64_t now;	     /* closed orders whose retain_until is at or before this */
+	int64_t open_before; /* open orders created at or before this (0: none) */
+	int64_t rest_until;  /* an erased open order's binding ends; its extension rests until */
+};
 /*
- * Erase the sealed data of up to max orders past their retention deadline:
- * blob, wrapped data key and body digest go, and their bindings lose the
- * recipient index.  *n gets how many.
+ * Erase the sealed data of up to max orders due under p: blob, wrapped data
+ * key and body digest go, and their bindings lose the recipient index (an
+ * open order's binding also ends).  *n gets how many.
  */
-enum st store_w_purge_batch(struct store *s, int64_t now, int max, int64_t *n);
+enum st store_w_purge_batch(struct store *s, const struct purge_policy *p, int max, int64_t *n);
 /* Rewrap up to max data keys to the keyring's current version. */
 enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n);
 
@@ -230,8 +236,8 @@ enum st store_binding_find(struct store *s, const char *vnum, const char *ext, i
 enum st store_binding_callback(struct store *s, const char *vnum,
 			       const unsigned char recipient_index[HASH_BYTES], int64_t now,
 			       int64_t *ids, size_t max, size_t *n);
-/* Orders whose personal data is due for erasure. */
-enum st store_purge_due(struct store *s, int64_t now, int64_t *n);
+/* Orders whose personal data is due for erasure under p. */
+enum st store_purge_due(struct store *s, const struct purge_policy *p, int64_t *n);
 /* Data keys (orders and account phones) wrapped by this key version. */
 enum st store_kek_in_use(struct store *s, uint32_t version, int64_t *n);
 /* Each audit entry (ts >= since, or all), in order, until fn returns false. */

@@ -77,9 +77,24 @@ struct order_row {
 	unsigned char wrapped_dek[WRAPPED_DEK_BYTES];
 	unsigned char *sealed; /* owned; NULL once erased */
 	size_t sealed_len;
+	int seal_bind; /* ORDER_SEAL_BOUND, or ORDER_SEAL_LEGACY before migration 0009 */
 };
 
 void order_row_release(struct order_row *r);
+
+/*
+ * What an order's sealed blob and data key are bound to (the "tn" argument
+ * of crypto_seal, crypto_open and crypto_rewrap): its tracking number and
+ * the clear columns that never change, "TN|depot|creator".  A row whose
+ * depot or creator was changed in the database then fails to open.  Rows
+ * sealed before migration 0009 were bound to "TN" and are resealed by
+ * store_open(); one that could not be (its key is missing) keeps the old
+ * binding until a later start can.
+ */
+#define ORDER_SEAL_LEGACY 0
+#define ORDER_SEAL_BOUND 1
+#define ORDER_BIND_MAX (CRYPTO_BIND_MAX + 1)
+void order_row_bind(const struct order_row *r, char out[ORDER_BIND_MAX]);
 
 /* An audit entry as stored; no personal data ever goes in one. */
 struct audit_entry {
@@ -149,10 +164,14 @@ enum st store_run(struct store *s, struct wjob *j);
  * transaction).  The _w_ marks them.
  */
 enum st store_w_order_get(struct store *s, const char *tn, struct order_row *out);
-/* *id gets the new row's id. */
+/*
+ * *id gets the new row's id.  The idempotency key is stored only as a keyed
+ * hash (it is the client's text and may carry anything).
+ */
 enum st store_w_order_insert(struct store *s, const struct order_row *r, const char *idem_key,
 			     const unsigned char digest[HASH_BYTES], int64_t *id);
-/* ST_NOTFOUND when no order of this creator has the key. */
+/* ST_NOTFOUND when no order of this creator has the key; ST_GONE when the
+ * order it names was erased (its digest went with its personal data). */
 enum st store_w_order_by_idem(struct store *s, const char *creator, const char *idem_key,
 			      char tn[TN_MAX], unsigned char digest[HASH_BYTES]);
 enum st store_w_order_set_status(struct store *s, int64_t id, const char *status, int64_t now,

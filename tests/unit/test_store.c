@@ -775,6 +775,20 @@ static struct t_model model[NORDERS];
 static const char *const creators[] = {"c1", "c2", "c3"};
 static const char *const depots[] = {"d1", "d1", "d2"};
 
+/* What order m is sealed bound to, as h_orders.c seals it (store.h, order_row_bind). */
+static const char *t_bind(const struct t_model *m, char out[ORDER_BIND_MAX])
+{
+	struct order_row r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.tracking_no, sizeof(r.tracking_no), "%s", m->tn);
+	snprintf(r.depot, sizeof(r.depot), "%s", m->depot);
+	snprintf(r.creator, sizeof(r.creator), "%s", m->creator);
+	r.seal_bind = ORDER_SEAL_BOUND;
+	order_row_bind(&r, out);
+	return out;
+}
+
 static void t_row(struct order_row *r, const struct t_model *m, struct sealed *sd)
 {
 	memset(r, 0, sizeof(*r));
@@ -796,11 +810,12 @@ static void t_row(struct order_row *r, const struct t_model *m, struct sealed *s
 	memcpy(r->wrapped_dek, sd->wrapped_dek, WRAPPED_DEK_BYTES);
 	r->sealed = sd->blob;
 	r->sealed_len = sd->blob_len;
+	r->seal_bind = ORDER_SEAL_BOUND;
 }
 
 static void t_row_cmp(const struct order_row *got, const struct t_model *m)
 {
-	char *plain = NULL;
+	char *plain = NULL, bind[ORDER_BIND_MAX];
 	size_t len = 0;
 
 	CHECK_STR(got->tracking_no, m->tn);
@@ -816,8 +831,10 @@ static void t_row_cmp(const struct order_row *got, const struct t_model *m)
 	CHECK(got->kek_version == 1 && got->seal_version == 1);
 	CHECK(got->sealed && got->sealed_len == strlen(m->plain) + SEAL_OVERHEAD);
 	/* What comes back opens to what went in. */
-	CHECK(crypto_open(kr, got->tracking_no, got->kek_version, got->seal_version,
-			  got->wrapped_dek, got->sealed, got->sealed_len, &plain, &len) == ST_OK);
+	CHECK(got->seal_bind == ORDER_SEAL_BOUND);
+	order_row_bind(got, bind);
+	CHECK(crypto_open(kr, bind, got->kek_version, got->seal_version, got->wrapped_dek,
+			  got->sealed, got->sealed_len, &plain, &len) == ST_OK);
 	if (plain) {
 		CHECK_STR(plain, m->plain);
 		free_wiped(plain, len + 1);
@@ -834,6 +851,7 @@ static bool t_in_scope(const struct t_model *m, enum role scope, const char *who
 static void test_orders(void)
 {
 	struct order_row got;
+	char bind[ORDER_BIND_MAX];
 
 	for (int i = 0; i < NORDERS; i++) {
 		struct t_model *m = &model[i];
@@ -855,7 +873,7 @@ static void test_orders(void)
 			snprintf(m->idem, sizeof(m->idem), "app-%d", i / 2);
 		crypto_body_digest(kr, m->plain, strlen(m->plain), m->digest);
 
-		CHECK(crypto_seal(kr, m->tn, m->plain, strlen(m->plain), &sd) == ST_OK);
+		CHECK(crypto_seal(kr, t_bind(m, bind), m->plain, strlen(m->plain), &sd) == ST_OK);
 		t_row(&r, m, &sd);
 		memset(&ti, 0, sizeof(ti));
 		ti.r = &r;
@@ -933,7 +951,7 @@ static void test_orders(void)
 		struct order_row r;
 		struct sealed sd;
 
-		CHECK(crypto_seal(kr, m.tn, m.plain, strlen(m.plain), &sd) == ST_OK);
+		CHECK(crypto_seal(kr, t_bind(&m, bind), m.plain, strlen(m.plain), &sd) == ST_OK);
 		t_row(&r, &m, &sd);
 		memset(&ti, 0, sizeof(ti));
 		ti.r = &r;

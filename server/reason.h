@@ -24,6 +24,10 @@
  *    ("收件人：张", "客户李"); words joined by a name dot ("阿依·买买提",
  *    "John·Smith").  Latin names are not recognised: the ticket rule is
  *    the control there.
+ *
+ * These stop the careless and the lazy leak (a pasted phone, a name typed
+ * in passing).  An insider who spells digits out in words gets through;
+ * the audit review of reasons is the control for that.
  */
 #ifndef WAYBILL_REASON_H
 #define WAYBILL_REASON_H

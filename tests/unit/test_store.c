@@ -1759,6 +1759,143 @@ static void test_beside(void)
 	t_chain_ok("beside");
 }
 
+/* One count from a closed database. */
+static int64_t t_count(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * Orders from before migration 0009: sealed bound to "TN" only, their
+ * idempotency key in the clear.  store_open() reseals those it can open and
+ * hashes every key; one it cannot open (a damaged blob here; a missing key
+ * version in life) keeps its old binding and is tried again at each start.
+ */
+static void test_reseal(void)
+{
+	static const char *const keys[] = {"old-0", "old-1", "old-2", "old-3"};
+	char path[600], err[512], sql[512];
+	struct store *s = NULL;
+	char tns[4][TN_MAX];
+
+	t_path(path, sizeof(path), "reseal.db");
+	CHECK(store_open(path, STORE_TOOL, kr, &s, err, sizeof(err)) == ST_OK);
+	if (!s)
+		return;
+	for (int i = 0; i < 4; i++) {
+		struct t_model m;
+		struct t_insert ti;
+		struct order_row r;
+		struct sealed sd;
+		struct wjob j = {0};
+
+		memset(&m, 0, sizeof(m));
+		tn_generate("WB", m.tn);
+		str_copy(tns[i], TN_MAX, m.tn);
+		snprintf(m.creator, sizeof(m.creator), "c1");
+		snprintf(m.depot, sizeof(m.depot), "d1");
+		snprintf(m.plain, sizeof(m.plain), "{\"n\":\"SECRET-%d\"}", i);
+		/* Sealed the old way: bound to the tracking number alone. */
+		CHECK(crypto_seal(kr, m.tn, m.plain, strlen(m.plain), &sd) == ST_OK);
+		t_row(&r, &m, &sd);
+		r.seal_bind = ORDER_SEAL_LEGACY;
+		memset(&ti, 0, sizeof(ti));
+		ti.r = &r;
+		ti.idem = keys[i];
+		crypto_body_digest(kr, m.plain, strlen(m.plain), ti.digest);
+		j.fn = job_order_insert;
+		j.arg = &ti;
+		j.no_audit = true;
+		CHECK(store_run(s, &j) == ST_OK);
+		sealed_release(&sd);
+	}
+	store_close(s);
+	s = NULL;
+	/* As the old code left them: clear keys; order 2 erased, order 3 damaged. */
+	for (int i = 0; i < 4; i++) {
+		snprintf(
+		    sql, sizeof(sql),
+		    "UPDATE orders SET idem_key = '%s', seal_bind = 0 WHERE tracking_no = '%s'",
+		    keys[i], tns[i]);
+		CHECK(t_sql(path, sql, NULL, 0) == SQLITE_OK);
+	}
+	snprintf(sql, sizeof(sql),
+		 "UPDATE orders SET sealed = NULL, wrapped_dek = NULL, body_digest = NULL, "
+		 "erased_at = 1 WHERE tracking_no = '%s'",
+		 tns[2]);
+	CHECK(t_sql(path, sql, NULL, 0) == SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE orders SET sealed = zeroblob(length(sealed)) WHERE tracking_no = '%s'",
+		 tns[3]);
+	CHECK(t_sql(path, sql, NULL, 0) == SQLITE_OK);
+
+	CHECK(store_open(path, STORE_TOOL, kr, &s, err, sizeof(err)) == ST_OK);
+	if (!s)
+		return;
+	CHECK(t_count(path, "SELECT count(*) FROM orders WHERE idem_key LIKE 'old-%'") == 0);
+	CHECK(t_count(path, "SELECT count(*) FROM orders WHERE seal_bind = 1") == 3);
+	for (int i = 0; i < 4; i++) {
+		struct order_row got;
+		struct t_idem ti = {"c1", keys[i], "", {0}};
+		struct wjob j = {0};
+		char bind[ORDER_BIND_MAX], *plain = NULL;
+		size_t len = 0;
+		enum st st;
+
+		/* Idempotency still finds each order by its old clear key. */
+		j.fn = job_order_idem;
+		j.arg = &ti;
+		j.no_audit = true;
+		st = store_run(s, &j);
+		CHECKF(st == (i == 2 ? ST_GONE : ST_OK), "order %d: %s", i, st_name(st));
+		if (i != 2)
+			CHECK_STR(ti.tn, tns[i]);
+		CHECK(store_order_get(s, tns[i], &got) == ST_OK);
+		order_row_bind(&got, bind);
+		if (i < 2) {
+			/* Resealed: opens under "TN|depot|creator", no longer under "TN". */
+			CHECK(got.seal_bind == ORDER_SEAL_BOUND);
+			CHECK(strcmp(bind, tns[i]) != 0 && strstr(bind, "|d1|c1"));
+			CHECK(crypto_open(kr, bind, got.kek_version, got.seal_version,
+					  got.wrapped_dek, got.sealed, got.sealed_len, &plain,
+					  &len) == ST_OK);
+			if (plain) {
+				CHECK(strstr(plain, "SECRET-") != NULL);
+				free_wiped(plain, len + 1);
+				plain = NULL;
+			}
+			CHECK(crypto_open(kr, got.tracking_no, got.kek_version, got.seal_version,
+					  got.wrapped_dek, got.sealed, got.sealed_len, &plain,
+					  &len) == ST_CRYPTO);
+		} else if (i == 2) {
+			CHECK(got.seal_bind == ORDER_SEAL_BOUND && !got.sealed);
+		} else {
+			CHECK(got.seal_bind == ORDER_SEAL_LEGACY);
+		}
+		order_row_release(&got);
+	}
+	store_close(s);
+	s = NULL;
+	/* A second start: the damaged one is tried again, and the audit counts it. */
+	CHECK(store_open(path, STORE_TOOL, kr, &s, err, sizeof(err)) == ST_OK);
+	store_close(s);
+	CHECK(t_count(path, "SELECT count(*) FROM orders WHERE seal_bind = 0") == 1);
+	CHECK(t_count(path, "SELECT count(*) FROM audit WHERE action = 'store.reseal' AND reason "
+			    "LIKE 'resealed 2 orders%1 could not be opened'") == 1);
+	CHECK(t_count(path, "SELECT count(*) FROM audit WHERE action = 'store.reseal' AND reason "
+			    "LIKE 'resealed 0 orders%1 could not be opened'") == 1);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -1799,6 +1936,7 @@ int main(void)
 		test_tamper(head);
 		test_reopen(head);
 		test_plans();
+		test_reseal();
 	}
 	keyring_free(kr);
 	{

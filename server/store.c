@@ -74,6 +74,7 @@ enum stmt {
 	S_VNUM_STATS,
 	S_REVEAL_GET,
 	S_REVEAL_PUT,
+	S_REVEAL_GIVE,
 	S_PURGE_DUE,
 	S_PURGE_ERASE,
 	S_PURGE_UNBIND,
@@ -104,6 +105,12 @@ enum stmt {
 	"origin_province, origin_city, origin_district, dest_province, dest_city, "                \
 	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "        \
 	"kek_version, seal_version, wrapped_dek, sealed, seal_bind"
+/* The same columns without the wrapped key and the sealed blob: lists open nothing. */
+#define ORDER_COLS_CLEAR                                                                           \
+	"id, tracking_no, status, created_at, updated_at, ended_at, depot, creator, courier, "     \
+	"origin_province, origin_city, origin_district, dest_province, dest_city, "                \
+	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "        \
+	"kek_version, seal_version, NULL, NULL, seal_bind"
 #define ACCOUNT_COLS                                                                               \
 	"id, name, role, depot, disabled, created_at, phone_index, phone_kek_version, "            \
 	"phone_seal_version, phone_wrapped_dek, phone_sealed"
@@ -137,7 +144,7 @@ static const char *const sql_text[NSTMT] = {
 		       "retain_until = ?5 WHERE id = ?1",
     [S_ORDER_COURIER] = "UPDATE orders SET courier = ?2, updated_at = ?3 WHERE id = ?1",
     [S_ORDER_PRINTS] = "UPDATE orders SET print_count = ?2 WHERE id = ?1",
-    [S_LIST_DEPOT] = "SELECT " ORDER_COLS " FROM orders WHERE depot = ?1 AND id > ?2 "
+    [S_LIST_DEPOT] = "SELECT " ORDER_COLS_CLEAR " FROM orders WHERE depot = ?1 AND id > ?2 "
 		     "AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4",
     /*
      * Created by or assigned to the courier: each side walks its own index
@@ -145,7 +152,7 @@ static const char *const sql_text[NSTMT] = {
      * for a courier with a million orders as with ten.  (With OR, SQLite
      * collected and sorted every matching order before taking a page.)
      */
-    [S_LIST_COURIER] = "SELECT " ORDER_COLS " FROM orders WHERE id IN ("
+    [S_LIST_COURIER] = "SELECT " ORDER_COLS_CLEAR " FROM orders WHERE id IN ("
 		       "SELECT id FROM (SELECT id FROM orders WHERE creator = ?1 AND id > ?2 "
 		       "AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4) UNION "
 		       "SELECT id FROM (SELECT id FROM orders WHERE courier = ?1 AND id > ?2 "
@@ -209,6 +216,8 @@ static const char *const sql_text[NSTMT] = {
     [S_REVEAL_GET] = "SELECT count FROM admin_reveals WHERE actor = ?1 AND day = ?2",
     [S_REVEAL_PUT] = "INSERT INTO admin_reveals (actor, day, count) VALUES (?1, ?2, 1) "
 		     "ON CONFLICT (actor, day) DO UPDATE SET count = count + 1",
+    [S_REVEAL_GIVE] = "UPDATE admin_reveals SET count = count - 1 "
+		      "WHERE actor = ?1 AND day = ?2 AND count > 0",
     [S_PURGE_DUE] = "SELECT id, vnum, ext FROM orders WHERE retain_until IS NOT NULL AND "
 		    "retain_until <= ?1 AND sealed IS NOT NULL LIMIT ?2",
     [S_PURGE_ERASE] = "UPDATE orders SET sealed = NULL, wrapped_dek = NULL, body_digest = NULL, "
@@ -2219,6 +2228,17 @@ enum st store_w_reveal_take(struct store *s, const char *actor, const char *day,
 	if (used >= limit)
 		return ST_LIMIT;
 	st = stmt(s->writer, S_REVEAL_PUT);
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
+	return step_done(s->writer, st);
+}
+
+enum st store_w_reveal_give(struct store *s, const char *actor, const char *day)
+{
+	sqlite3_stmt *st = stmt(s->writer, S_REVEAL_GIVE);
+
 	if (!st)
 		return ST_IO;
 	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);

@@ -214,6 +214,8 @@ enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum,
 
 /* Count one admin reveal for actor on day; ST_LIMIT when limit were passed. */
 enum st store_w_reveal_take(struct store *s, const char *actor, const char *day, long limit);
+/* Give back one reveal taken on day (one that failed to open); never below 0. */
+enum st store_w_reveal_give(struct store *s, const char *actor, const char *day);
 /* What a purge erases (retention.h computes it from the configuration). */
 struct purge_policy {
 	int64_t now;	     /* closed orders whose retain_until is at or before this */
@@ -277,7 +279,10 @@ struct order_query {
 	const char *after;  /* NULL: from the start; else the last tracking number seen */
 	int limit;
 };
-/* Fills rows[0..*n); *more is true when further rows follow. */
+/*
+ * Fills rows[0..*n); *more is true when further rows follow.  The rows hold
+ * the clear columns only: no wrapped key, no sealed blob (sealed is NULL).
+ */
 enum st store_order_list(struct store *s, const struct order_query *q, struct order_row *rows,
 			 size_t *n, bool *more);
 

@@ -32,42 +32,37 @@ before=$( [ -n "$coredir" ] && ls -A "$coredir" 2>/dev/null | sort)
 # A daemon started by someone who asked for cores, killed by SIGABRT.  The
 # kernel's own word on it is WCOREDUMP in the wait status (set whether the
 # core went to a file or to a pipe handler); python3 reads it for us.
-# abort_daemon [raise]: start it, SIGABRT it, print "up= limits= signal=
-# coredump="; with "raise", first lift its core limit from outside (root can,
-# with prlimit), so only PR_SET_DUMPABLE stands between it and a core.
+# abort_daemon: start it with an unlimited core limit in $DIR/cwd, SIGABRT
+# it, print "up= limits= signal= coredump=".
 abort_daemon() {
-python3 - "$WBD" "$DIR" "$(pick_port)" "$ROOT/templates" "${1:-}" 2>>"$DIR/log" <<'PY'
+python3 - "$WBD" "$DIR" "$(pick_port)" "$ROOT/templates" 2>>"$DIR/log" <<'PY'
 import os, resource, signal, sys, time, urllib.request
-wbd, d, port, templates, lift = sys.argv[1:6]
-def unlimited():
-    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+wbd, d, port, templates = sys.argv[1:5]
 pid = os.fork()
 if pid == 0:
     os.chdir(d + "/cwd")
-    unlimited()
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     fd = os.open(d + "/log", os.O_WRONLY | os.O_APPEND)
     os.dup2(fd, 2)
     os.execv(wbd, [wbd, "--db", d + "/db", "--key-file", d + "/key", "--listen",
                    "127.0.0.1:" + port, "--templates", templates])
-up = False
-for _ in range(200):
-    try:
-        urllib.request.urlopen("http://127.0.0.1:%s/healthz" % port, timeout=1)
-        up = True
-        break
-    except Exception:
-        time.sleep(0.05)
-limits = ""
-if lift:
-    inf = (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
-    resource.prlimit(pid, resource.RLIMIT_CORE, inf)
-with open("/proc/%d/limits" % pid) as f:
-    for line in f:
-        if line.startswith("Max core file size"):
-            limits = " ".join(line.split()[4:6])
-os.kill(pid, signal.SIGABRT)
-_, status = os.waitpid(pid, 0)
-print("up=%d limits=%s signal=%d coredump=%d" % (up, limits.replace(" ", ","),
+up, limits = False, ""
+try:
+    for _ in range(200):
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%s/healthz" % port, timeout=1)
+            up = True
+            break
+        except Exception:
+            time.sleep(0.05)
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max core file size"):
+                limits = ",".join(line.split()[4:6])
+finally:
+    os.kill(pid, signal.SIGABRT)
+    _, status = os.waitpid(pid, 0)
+print("up=%d limits=%s signal=%d coredump=%d" % (up, limits,
       os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0, os.WCOREDUMP(status)))
 PY
 }

@@ -92,10 +92,10 @@ check "refused reasons put no full-width or Chinese-numeral phone into the audit
 	bash -c '! jq -r ".[].reason // empty" "$1" | grep -Eq "１３８|一三八|张三"' _ "$DIR/aud2.json"
 reveal "$T1" "工单 CS-0712：收件人投诉"
 expect_status "reveal with a Chinese reason and a ticket: 200" 200 "$STATUS"
-# 80 Chinese characters (250 bytes) fit the audit entry whole and come back intact.
+# 87 characters, 80 of them Chinese (251 bytes), fit the audit entry whole and come back intact.
 LONG_R="工单 T-9 $(printf '诉%.0s' $(seq 80))"
 reveal "$T1" "$LONG_R"
-expect_status "reveal with an 86-character Chinese reason: 200" 200 "$STATUS"
+expect_status "reveal with an 87-character (251-byte) Chinese reason: 200" 200 "$STATUS"
 api GET "/v1/audit?tracking_no=$T1&limit=200" "${TOK[aud1]}"
 check "GET /v1/audit is valid UTF-8 after long Chinese reasons" iconv -f UTF-8 -t UTF-8 "$BODY"
 check "the long reason is in the audit whole, never cut" \

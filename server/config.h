@@ -26,6 +26,7 @@ struct config {
 	long vnum_grace_hours;
 	long vnum_quarantine_days;
 	long retention_days;
+	long retention_open_days;
 	long purge_interval_s;
 	long admin_reveals_per_day;
 	long label_reprints_max;

@@ -1037,6 +1037,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---- start and stop --------------------------------------------------- */
 
+/*
+ * The TLS we speak (GnuTLS priority string): TLS 1.3 and 1.2 only, ECDHE key
+ * exchange (forward secrecy: a stolen key does not open recorded traffic),
+ * AEAD ciphers only (AES-GCM, ChaCha20-Poly1305; no CBC, no RC4, no 3DES),
+ * no compression, safe renegotiation.  No RSA key exchange, no DHE.  Every
+ * maintained client (curl, Android 5+, iOS 9+, browsers since 2016) speaks
+ * it.  The README's TLS section repeats it.
+ */
+#define TLS_PRIORITIES                                                                             \
+	"NONE:+VERS-TLS1.3:+VERS-TLS1.2:+ECDHE-ECDSA:+ECDHE-RSA:+AES-256-GCM:+AES-128-GCM:"        \
+	"+CHACHA20-POLY1305:+AEAD:+SIGN-ALL:+GROUP-ALL:+COMP-NULL:%SAFE_RENEGOTIATION"
+
 static char *read_file(const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
@@ -1160,7 +1172,8 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_conns_per_ip,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_HTTPS_MEM_KEY,
-		    h->tls_key, MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert, MHD_OPTION_END);
+		    h->tls_key, MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert, MHD_OPTION_HTTPS_PRIORITIES,
+		    TLS_PRIORITIES, MHD_OPTION_END);
 	else
 		h->d = MHD_start_daemon(
 		    flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,

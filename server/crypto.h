@@ -30,8 +30,8 @@
 #define SEAL_OVERHEAD (24 + 16)
 #define TOKEN_CHARS 67 /* "wb_" + 64 hex, without the NUL */
 #define KEYRING_MAX_VERSIONS 255
-#define SIGN_PK_BYTES 32 /* Ed25519 public key */
-#define SIGN_BYTES 64	 /* Ed25519 signature */
+#define SIGN_PK_BYTES 32    /* Ed25519 public key */
+#define SIGN_BYTES 64	    /* Ed25519 signature */
 #define CRYPTO_BIND_MAX 127 /* bytes of a binding (the "tn" arguments below) */
 
 struct keyring;

@@ -94,7 +94,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	# setpriv execs waybilld: $! is the daemon itself (no function, no subshell).
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$WBD" --db "$DIR/nb/db" \
 		--key-file "$DIR/nb/key" --listen "127.0.0.1:$NPORT" --templates "$ROOT/templates" \
-		2>>"$DIR/log" &
+		--audit-checkpoints "$DIR/nb/audit.checkpoints" 2>>"$DIR/log" &
 	NPID=$!
 	for _ in $(seq 200); do
 		curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$NPORT/healthz" && break
@@ -102,6 +102,8 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 		sleep 0.05
 	done
 	check "waybilld runs as nobody" test "$(ps -o user= -p "$NPID" | tr -d ' ')" = nobody
+	# A daemon that is not there has no /proc entry to refuse: the checks below mean nothing.
+	kill -0 "$NPID" 2>/dev/null || die nobody "the daemon run as nobody is not running"
 	if as_nobody head -c 1 "/proc/$NPID/environ" >/dev/null 2>"$DIR/nb.err"; then
 		fail "another process of its user cannot read its /proc/PID/environ" "it could"
 	else

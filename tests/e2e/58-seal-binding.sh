@@ -19,7 +19,8 @@ sql() { sqlite3 "$DIR/db" "$@" 2>&1; }
 
 start_daemon
 stop_daemon "sigterm exits 0 (the fresh database is set aside)"
-rm -f "$DIR/db" "$DIR/db-wal" "$DIR/db-shm" "$DIR/db-lock"
+# The old database comes without checkpoints: the fresh one's file goes with it.
+rm -f "$DIR/db" "$DIR/db-wal" "$DIR/db-shm" "$DIR/db-lock" "$DIR/audit.checkpoints"
 cp "$LEGACY/db" "$DIR/db"
 cp "$LEGACY/key" "$DIR/key"
 chmod 600 "$DIR/db" "$DIR/key"

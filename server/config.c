@@ -308,7 +308,8 @@ enum st config_load(struct config *c, int argc, char **argv, bool *help, char *e
 
 void config_usage(FILE *f)
 {
-	fprintf(f, "usage: waybilld [--config FILE] [--OPTION VALUE]...\n\n"
+	fprintf(f, "usage: waybilld [--config FILE] [--OPTION VALUE]...\n"
+		   "       waybilld --version\n\n"
 		   "Options (file key, --flag form, WAYBILL_ environment form):\n");
 	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
 		char flag[64];

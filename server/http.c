@@ -18,6 +18,7 @@
 #include "limits.h"
 #include "log.h"
 #include "order.h"
+#include "version.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -113,6 +114,11 @@ char *http_metrics_text(struct app *app, size_t *len)
 	struct store_stats ss;
 	unsigned long long cum = 0;
 
+	sb_printf(&sb,
+		  "# HELP waybill_build_info The version and commit this daemon was built from.\n"
+		  "# TYPE waybill_build_info gauge\n"
+		  "waybill_build_info{version=\"%s\",commit=\"%s\"} 1\n",
+		  waybill_version, waybill_commit);
 	sb_printf(&sb, "# HELP waybill_http_requests_total HTTP requests by route and status.\n"
 		       "# TYPE waybill_http_requests_total counter\n");
 	for (size_t r = 0; r <= MAX_ROUTES; r++) {

@@ -20,6 +20,7 @@
 #include "vnum.h"
 #include "log.h"
 #include "store.h"
+#include "version.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -96,6 +97,11 @@ int main(int argc, char **argv)
 	enum log_level lvl;
 
 	log_progname = "waybilld";
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("waybilld %s (commit %s)\n", waybill_version, waybill_commit);
+			return 0;
+		}
 	umask(077); /* the database, its WAL and any key file: owner only */
 	config_defaults(&app.cfg);
 	if (config_load(&app.cfg, argc, argv, &help, err, sizeof(err)) != ST_OK)
@@ -150,6 +156,7 @@ int main(int argc, char **argv)
 		fatal("out of memory");
 	if (http_start(&app, &http, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
+	log_info("waybilld %s (commit %s)", waybill_version, waybill_commit);
 	if (retention_start(&app) != ST_OK)
 		fatal("cannot start the housekeeping thread");
 	log_info("waybilld ready (key version %u)", keyring_current(app.kr));

@@ -19,6 +19,7 @@
 #include "retention.h"
 #include "vnum.h"
 #include "log.h"
+#include "notify.h"
 #include "store.h"
 #include "version.h"
 
@@ -160,6 +161,7 @@ int main(int argc, char **argv)
 	if (retention_start(&app) != ST_OK)
 		fatal("cannot start the housekeeping thread");
 	log_info("waybilld ready (key version %u)", keyring_current(app.kr));
+	notify_ready();
 
 	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
 		bool changed;
@@ -171,6 +173,7 @@ int main(int argc, char **argv)
 				 keyring_current(app.kr));
 	}
 	log_info("signal %d: draining", sig);
+	notify_stopping();
 	http_stop(http, DRAIN_TIMEOUT_S);
 	retention_stop();
 	store_close(app.store);

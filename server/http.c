@@ -652,6 +652,75 @@ static void misses_note(struct request *r)
 	store_submit(r->app->store, j);
 }
 
+/* Whether sa is the configured trusted_proxy (an IPv4 peer may come IPv4-mapped). */
+static bool addr_is_proxy(const struct app *app, const struct sockaddr *sa)
+{
+	unsigned char want[16], got[16];
+	size_t n;
+
+	if (!app->cfg.trusted_proxy[0])
+		return false;
+	if (inet_pton(AF_INET, app->cfg.trusted_proxy, want) == 1)
+		n = 4;
+	else if (inet_pton(AF_INET6, app->cfg.trusted_proxy, want) == 1)
+		n = 16;
+	else
+		return false;
+	if (sa->sa_family == AF_INET) {
+		memcpy(got, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return n == 4 && memcmp(want, got, 4) == 0;
+	}
+	if (sa->sa_family != AF_INET6)
+		return false;
+	memcpy(got, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	if (n == 4)
+		return memcmp(got, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 &&
+		       memcmp(got + 12, want, 4) == 0;
+	return memcmp(want, got, 16) == 0;
+}
+
+/*
+ * The client's address, for the log: the TCP peer; when the peer is the
+ * trusted_proxy, the last address of its X-Forwarded-For instead (the one
+ * the proxy wrote: whatever stands before it came from the client).  A
+ * header from any other peer, or one that is no address, is ignored.
+ */
+static void client_addr(struct request *r, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	unsigned char bin[16];
+	const char *xff, *last;
+	char cand[48];
+	size_t n;
+
+	snprintf(r->addr, sizeof(r->addr), "-");
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			  r->addr, sizeof(r->addr));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  r->addr, sizeof(r->addr));
+	if (!addr_is_proxy(r->app, sa))
+		return;
+	xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
+	if (!xff)
+		return;
+	last = strrchr(xff, ',');
+	last = last ? last + 1 : xff;
+	last += strspn(last, " \t");
+	n = strcspn(last, " \t");
+	if (n == 0 || n >= sizeof(cand) || last[n + strspn(last + n, " \t")] != '\0')
+		return;
+	memcpy(cand, last, n);
+	cand[n] = '\0';
+	if (inet_pton(AF_INET, cand, bin) == 1 || inet_pton(AF_INET6, cand, bin) == 1)
+		str_copy(r->addr, sizeof(r->addr), cand);
+}
+
 /* Authenticate, check the role, and run the handler. */
 static void dispatch(struct request *r)
 {
@@ -713,6 +782,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->t0_ns = now_ns();
 		atomic_fetch_add(&app->inflight, 1);
 		request_id_new(r->id);
+		client_addr(r, c);
 		str_copy(r->method, sizeof(r->method), method);
 		r->route = route_find(method, url, r->tn, allow, sizeof(allow));
 		if (!r->route) {
@@ -816,9 +886,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		snprintf(r->tn, sizeof(r->tn), "(invalid)");
 	if (!(r->route && r->route->roles == 0 && r->status == 200))
 		log_msg(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN, r->id,
-			"%s %s%s%s %u %.2fms actor=%s%s", r->method,
+			"%s %s%s%s %u %.2fms actor=%s addr=%s%s", r->method,
 			r->route ? r->route->pattern : "(unmatched)", r->tn[0] ? " tn=" : "", r->tn,
-			r->status, ms, r->acct.name[0] ? r->acct.name : "-",
+			r->status, ms, r->acct.name[0] ? r->acct.name : "-", r->addr,
 			toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
 	request_free(r);
 	*con_cls = NULL;

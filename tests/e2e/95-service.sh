@@ -260,4 +260,87 @@ else
 	fail "strace: $nbad calls the unit would refuse" "$(grep '^BAD ' "$DIR/trace-report.txt" | sort -u | head -n 8 | tr '\n' '|')"
 fi
 
+# ---- the Containerfile --------------------------------------------------------
+
+CF=$ROOT/deploy/Containerfile
+check "Containerfile: VOLUME /var/lib/waybill" grep -qE '^VOLUME \["?/var/lib/waybill"?\]' "$CF"
+check "Containerfile: a HEALTHCHECK on /healthz" grep -qE '^HEALTHCHECK .*' "$CF"
+check "Containerfile: ... that asks /healthz" sh -c "sed -n '/^HEALTHCHECK/,/[^\\\\]\$/p' '$CF' | grep -q 'http://127.0.0.1:8080/healthz'"
+check "Containerfile: runs as an unprivileged user" grep -qx 'USER waybill' "$CF"
+# The build stage installs exactly the Makefile's DEB_BUILD; the runtime
+# stage a package for every library the binaries link (but libc).
+python3 - "$ROOT/Makefile" "$CF" >"$DIR/cf.txt" <<'PY'
+import re, sys
+mk = open(sys.argv[1]).read().replace("\\\n", " ")
+cf = open(sys.argv[2]).read().replace("\\\n", " ")
+deb = set(re.search(r"^DEB_BUILD\s*:=(.*)$", mk, re.M).group(1).split())
+stages = re.split(r"^FROM ", cf, flags=re.M)[1:]
+def pkgs(stage):
+    m = re.search(r"apt-get install -y --no-install-recommends ([^&]*)&&", stage)
+    return set(m.group(1).split()) if m else set()
+build, run = pkgs(stages[0]), pkgs(stages[1])
+print("build-only-in-Makefile:", " ".join(sorted(deb - build)))
+print("build-only-in-Containerfile:", " ".join(sorted(build - deb)))
+print("runtime:", " ".join(sorted(run)))
+PY
+check "Containerfile: the build stage has every DEB_BUILD package ($(sed -n 's/^build-only-in-Makefile: *//p' "$DIR/cf.txt"))" \
+	grep -qx 'build-only-in-Makefile: *' "$DIR/cf.txt"
+check "Containerfile: ... and no other ($(sed -n 's/^build-only-in-Containerfile: *//p' "$DIR/cf.txt"))" \
+	grep -qx 'build-only-in-Containerfile: *' "$DIR/cf.txt"
+runtime=" $(sed -n 's/^runtime: //p' "$DIR/cf.txt") "
+missing=
+for b in "$WBD" "$WBCTL"; do
+	while read -r lib path; do
+		pk=$(dpkg -S "$path" 2>/dev/null || dpkg -S "${path#/usr}" 2>/dev/null || dpkg -S "/usr$path" 2>/dev/null)
+		pk=${pk%%:*}
+		[ "$pk" = libc6 ] && continue
+		case $runtime in *" $pk "*) ;; *) missing="$missing $lib(${pk:-?})" ;; esac
+	done < <(ldd "$b" | awk '/=>/ { print $1, $3 }' | while read -r l p; do
+		readelf -d "$b" | grep -qF "[$l]" && echo "$l $p"; done)
+done
+check "Containerfile: the runtime stage installs every library the binaries link (missing:${missing:- none})" test -z "$missing"
+
+# .containerignore, read the way podman and docker read it (patterns from
+# the context's root; a directory excludes everything under it).
+for f in var/waybill.key var/waybill.db build/http.o build/.deps bin/waybilld tests/out/e2e/x.log \
+	.git/HEAD deploy/x.key x.db-wal; do
+	echo "out $f"
+done >"$DIR/ci-want"
+git -C "$ROOT" ls-files | sed 's/^/in /' >>"$DIR/ci-want"
+python3 - "$ROOT/.containerignore" "$DIR/ci-want" >"$DIR/ci-bad" <<'PY'
+import re, sys
+pats = []
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line or line.startswith("#"):
+        continue
+    neg = line.startswith("!")
+    p = line.lstrip("!").strip("/")
+    rx = ""
+    i = 0
+    while i < len(p):
+        if p.startswith("**/", i):
+            rx += "(.*/)?"; i += 3
+        elif p.startswith("**", i):
+            rx += ".*"; i += 2
+        elif p[i] == "*":
+            rx += "[^/]*"; i += 1
+        elif p[i] == "?":
+            rx += "[^/]"; i += 1
+        else:
+            rx += re.escape(p[i]); i += 1
+    pats.append((neg, re.compile(rx + "(/.*)?$")))
+for line in open(sys.argv[2]):
+    want, path = line.split(" ", 1)
+    path = path.strip()
+    excluded = False
+    for neg, rx in pats:
+        if rx.match(path):
+            excluded = not neg
+    if excluded != (want == "out"):
+        print("%s %s" % ("kept" if want == "out" else "dropped", path))
+PY
+check "containerignore: var/, build/, bin/, .git and key or database files stay out; every tracked file goes in ($(head -n 3 "$DIR/ci-bad" | tr '\n' ' '))" \
+	test ! -s "$DIR/ci-bad"
+
 finish

@@ -23,7 +23,8 @@ else
 fi
 VERSION=$(printf '%s' "$ver" | awk '{ print $2 }')
 COMMIT=$(printf '%s' "$ver" | sed 's/.*(commit \(.*\))$/\1/')
-check "--version names the commit checked out ($want_commit)" test "${COMMIT%-dirty}" = "$want_commit"
+check "--version names the commit checked out ($want_commit; after a commit, make rebuilds it)" \
+	test "${COMMIT%-dirty}" = "$want_commit"
 check "--version matches the Makefile's VERSION" \
 	test "$(sed -n 's/^VERSION := //p' "$ROOT/Makefile")" = "$VERSION"
 check "--version wins over a bad option, and needs no config" \
@@ -183,6 +184,28 @@ check "strace session: the daemon exits 0 ($rc)" test "$rc" = 0
 wait "$NLPID" 2>/dev/null
 check "strace session: READY=1 and STOPPING=1" \
 	test "$(grep -E '^(READY|STOPPING)=1$' "$DIR/notify2.log" | tr '\n' ' ')" = "READY=1 STOPPING=1 "
+
+# And once more serving HTTPS (GnuTLS reads its configuration, its keys).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj /CN=127.0.0.1 -keyout "$DIR/tls.key" -out "$DIR/tls.crt" 2>/dev/null
+chown "$RUNAS" "$DIR/tls.key" "$DIR/tls.crt"
+chmod 600 "$DIR/tls.key"
+PORT=$(pick_port)
+strace -f -qq -u "$RUNAS" -o "$DIR/trace-tls" "$WBD" --db "$DIR/state/waybill.db" \
+	--key-file "$DIR/state.key" --listen "127.0.0.1:$PORT" --templates "$ROOT/templates" \
+	--tls-cert "$DIR/tls.crt" --tls-key "$DIR/tls.key" 2>>"$DIR/log" &
+SPID=$!
+wait_until 60 curl -sk -o /dev/null "https://127.0.0.1:$PORT/healthz"
+DPID=$(pgrep -P "$SPID" | head -n 1)
+code=$(curl -sk -o "$BODY" -w '%{http_code}' -H "Authorization: Bearer ${TOK[c1]}" \
+	"https://127.0.0.1:$PORT/v1/orders/$(tn_of "$DIR/smap" 1)")
+expect_status "strace session over TLS: order view" 200 "$code"
+kill -TERM "$DPID"
+wait "$SPID"
+rc=$?
+DPID=
+check "strace session over TLS: the daemon exits 0 ($rc)" test "$rc" = 0
+cat "$DIR/trace-tls" >>"$DIR/trace"
 
 systemd-analyze syscall-filter >"$DIR/filters.txt" 2>/dev/null
 python3 - "$UNIT" "$DIR/filters.txt" "$DIR/trace" "$DIR/state/" >"$DIR/trace-report.txt" <<'PY'

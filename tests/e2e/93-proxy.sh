@@ -65,6 +65,30 @@ expect_addr "from trusted_proxy: an over-long value, the peer" "$(printf '1%.0s'
 check "text after a forwarded address never reaches the log" \
 	test "$(grep -c '198\.51\.100\.6' "$DIR/log")" = 0
 
+# Over IPv6: the proxy at ::1 is believed, written any way inet_pton reads.
+stop_daemon "sigterm exits 0 (before listening on [::1])"
+for tp in ::1 0:0:0:0:0:0:0:1; do
+	P6=$(pick_port)
+	"$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen "[::1]:$P6" --trusted-proxy "$tp" 2>>"$DIR/log" &
+	DPID=$!
+	wait_until 10 curl -gfs -o /dev/null "http://[::1]:$P6/healthz"
+	RID=$(curl -gs -o /dev/null -D - -H "X-Forwarded-For: 198.51.100.8" -H "Authorization: Bearer ${TOK[dep1]}" \
+		"http://[::1]:$P6/v1/orders?limit=1" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-request-id" { print $2 }')
+	got=$(addr_of "$RID")
+	if [ "$got" = 198.51.100.8 ]; then ok "IPv6: trusted_proxy $tp is believed"; else fail "IPv6: trusted_proxy $tp" "want addr=198.51.100.8, got addr=$got"; fi
+	stop_daemon "sigterm exits 0 (IPv6, trusted_proxy $tp)"
+done
+P6=$(pick_port)
+"$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen "[::1]:$P6" --trusted-proxy 127.0.0.1 2>>"$DIR/log" &
+DPID=$!
+wait_until 10 curl -gfs -o /dev/null "http://[::1]:$P6/healthz"
+RID=$(curl -gs -o /dev/null -D - -H "X-Forwarded-For: 198.51.100.9" -H "Authorization: Bearer ${TOK[dep1]}" \
+	"http://[::1]:$P6/v1/orders?limit=1" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-request-id" { print $2 }')
+got=$(addr_of "$RID")
+if [ "$got" = ::1 ]; then ok "IPv6: a peer ::1 is not trusted_proxy 127.0.0.1"; else fail "IPv6: peer ::1, trusted_proxy 127.0.0.1" "want addr=::1, got addr=$got"; fi
+stop_daemon "sigterm exits 0 (IPv6, trusted_proxy 127.0.0.1)"
+daemon_up --trusted-proxy 127.0.0.1 || die restart "waybilld did not come back on 127.0.0.1"
+
 for bad in 10.0.0.0/8 "[::1]" 127.0.0.1:8080 proxy.example; do
 	out=$("$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen 127.0.0.1:1 --trusted-proxy "$bad" 2>&1)
 	rc=$?

@@ -365,5 +365,7 @@ for line in open(sys.argv[2]):
 PY
 check "containerignore: var/, build/, bin/, .git and key or database files stay out; every tracked file goes in ($(head -n 3 "$DIR/ci-bad" | tr '\n' ' '))" \
 	test ! -s "$DIR/ci-bad"
+check ".dockerignore is .containerignore (docker reads only the former)" \
+	test "$(readlink "$ROOT/.dockerignore")" = .containerignore
 
 finish

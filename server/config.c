@@ -328,6 +328,11 @@ void config_usage(FILE *f)
 
 		for (size_t j = 0; j <= n; j++)
 			flag[j] = opts[i].name[j] == '_' ? '-' : opts[i].name[j];
-		fprintf(f, "  --%-24s %s (default \"%s\")\n", flag, opts[i].help, opts[i].def);
+		if (opts[i].type == OPT_LONG)
+			fprintf(f, "  --%-24s %s (default \"%s\", %ld..%ld)\n", flag, opts[i].help,
+				opts[i].def, opts[i].min, opts[i].max);
+		else
+			fprintf(f, "  --%-24s %s (default \"%s\")\n", flag, opts[i].help,
+				opts[i].def);
 	}
 }

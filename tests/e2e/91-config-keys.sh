@@ -2,7 +2,8 @@
 # 91-config-keys: the three lists of options agree, key for key and default
 # for default: `waybilld --help` (config.c's one option table), the README's
 # configuration table and deploy/waybill.conf (where every key has its
-# comment with "(default: X)", set or commented out).  A key added to one
+# comment with "(default: X)", set or commented out); and the README's
+# bounds of each integer option are the table's.  A key added to one
 # and not the others, or a default changed in one place only, fails here
 # (pgbouncer's optscan does the same for its docs).
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
@@ -27,15 +28,19 @@ res = []
 def ok(m): res.append("ok\t" + m)
 def bad(m, d): res.append("fail\t%s\t%s" % (m, d))
 
-# --help: "  --flag-name   help text (default "X")"
-hlp = {}
+# --help: "  --flag-name   help text (default "X")", integers "(default "X", MIN..MAX)"
+hlp, hbounds = {}, {}
 for line in open(help_f):
-    m = re.match(r'^  --([a-z0-9-]+) +.*\(default "(.*)"\)$', line.rstrip("\n"))
+    m = re.match(r'^  --([a-z0-9-]+) +.*\(default "(.*?)"(, (-?[0-9]+)\.\.(-?[0-9]+))?\)$',
+                 line.rstrip("\n"))
     if m:
-        hlp[m.group(1).replace("-", "_")] = m.group(2)
+        k = m.group(1).replace("-", "_")
+        hlp[k] = m.group(2)
+        if m.group(3):
+            hbounds[k] = (int(m.group(4)), int(m.group(5)))
 
-# README: the table under "## Configuration": | `k`[, `k2`] | `default` or none | ...
-rd, dup = {}, []
+# README: the table under "## Configuration": | `k`[, `k2`] | `default` or none | bounds | ...
+rd, rbounds, dup = {}, {}, []
 text = open(readme_f).read()
 sec = re.search(r"^## Configuration\n(.*?)(?=^## )", text, re.M | re.S)
 for line in (sec.group(1) if sec else "").splitlines():
@@ -46,10 +51,12 @@ for line in (sec.group(1) if sec else "").splitlines():
     d = cells[1]
     m = re.fullmatch(r"`(.*)`", d)
     d = m.group(1) if m else ("" if d == "none" else "?" + d)
+    b = re.fullmatch(r"(-?[0-9,]+)\s*[-\u2013]\s*(-?[0-9,]+)", cells[2]) if len(cells) > 2 else None
     for k in keys:
         if k in rd:
             dup.append(k)
         rd[k] = d
+        rbounds[k] = (int(b.group(1).replace(",", "")), int(b.group(2).replace(",", ""))) if b else cells[2] if len(cells) > 2 else ""
 
 # deploy/waybill.conf: "[# ]key = value   # comment (default: X)", comment
 # lines directly above belong to the key as well.
@@ -96,6 +103,15 @@ for name, other in (("the README table", rd), ("deploy/waybill.conf", cf)):
         bad("%s has --help's defaults" % name, "; ".join(wrong))
     else:
         ok("%s has --help's defaults" % name)
+wrong = ["%s: --help %d..%d, README \"%s\"" % (k, hbounds[k][0], hbounds[k][1],
+          rbounds[k] if isinstance(rbounds[k], str) else "%d-%d" % rbounds[k])
+         for k in sorted(hbounds) if k in rbounds and rbounds[k] != hbounds[k]]
+if len(hbounds) < 10:
+    bad("--help gives the bounds of the integer options", "found %d" % len(hbounds))
+elif wrong:
+    bad("the README table has --help's bounds for the %d integer options" % len(hbounds), "; ".join(wrong))
+else:
+    ok("the README table has --help's bounds for the %d integer options" % len(hbounds))
 for name, d in (("the README table", dup), ("deploy/waybill.conf", cdup)):
     if d:
         bad("%s names each key once" % name, " ".join(sorted(set(d))))

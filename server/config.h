@@ -14,6 +14,7 @@ struct config {
 	char trusted_proxy[64]; /* numeric address, or empty */
 	char db[512];
 	char key_file[512];
+	char audit_checkpoints[512];
 	char tls_cert[512];
 	char tls_key[512];
 	char templates[512];
@@ -22,6 +23,7 @@ struct config {
 	char vnum_pool[1024];
 	char log_level[8];
 	long threads;
+	long audit_checkpoint_s;
 	long vnum_grace_hours;
 	long vnum_quarantine_days;
 	long retention_days;

@@ -20,7 +20,7 @@
 
 #define KDF_CTX_KEK "wbKEK---"
 #define KDF_CTX_SUB "wbSUBKEY"
-enum { SUB_TOKEN = 1, SUB_AUDIT = 2, SUB_BLIND = 3, SUB_BODY = 4 };
+enum { SUB_TOKEN = 1, SUB_AUDIT = 2, SUB_BLIND = 3, SUB_BODY = 4, SUB_CHECKPOINT = 5 };
 
 struct keyring {
 	char path[512];		      /* re-read when versions are added */
@@ -34,6 +34,9 @@ struct keyring {
 	crypto_auth_hmacsha256_state audit_mac; /* keyed once: each entry starts from a copy */
 	unsigned char blind_key[KEY_BYTES];
 	unsigned char body_key[KEY_BYTES];
+	/* Ed25519, from a seed derived like the subkeys: signs audit checkpoints. */
+	unsigned char cp_pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char cp_sk[crypto_sign_SECRETKEYBYTES];
 	/* KEK of version v at kek[v - 1]; all-zero when retired. */
 	unsigned char kek[KEYRING_MAX_VERSIONS][KEY_BYTES];
 	bool retired[KEYRING_MAX_VERSIONS];
@@ -131,6 +134,12 @@ enum st keyring_load(const char *path, struct keyring **out, char *err, size_t e
 	crypto_auth_hmacsha256_init(&kr->audit_mac, kr->audit_key, KEY_BYTES);
 	crypto_kdf_derive_from_key(kr->blind_key, KEY_BYTES, SUB_BLIND, KDF_CTX_SUB, buf);
 	crypto_kdf_derive_from_key(kr->body_key, KEY_BYTES, SUB_BODY, KDF_CTX_SUB, buf);
+	{
+		unsigned char seed[crypto_sign_SEEDBYTES];
+		crypto_kdf_derive_from_key(seed, sizeof(seed), SUB_CHECKPOINT, KDF_CTX_SUB, buf);
+		crypto_sign_seed_keypair(kr->cp_pk, kr->cp_sk, seed);
+		sodium_memzero(seed, sizeof(seed));
+	}
 	for (uint32_t v = 1; v <= kr->nversions; v++) {
 		const unsigned char *root = buf + (size_t)(v - 1) * KEY_BYTES;
 		if (sodium_is_zero(root, KEY_BYTES)) {
@@ -262,76 +271,85 @@ static enum st keyring_reload(struct keyring *kr, const char *path, bool *change
 	return ST_OK;
 }
 
-/* Write len bytes to path atomically: temp file 0600, fsync, rename, fsync dir. */
+/* fsync the directory holding path, so a rename or link in it survives a crash. */
+static void sync_dir_of(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int dfd;
+
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+}
+
+/*
+ * Write len bytes to path atomically: "<path>.new" is created afresh
+ * (O_EXCL|O_NOFOLLOW, 0600: never through a symlink, never a file someone
+ * else made or left there), written, fsync'd, then moved into place and
+ * the directory fsync'd.  excl: a new key file (keygen), linked into place
+ * so an existing one is never replaced; else rename over the old one.
+ */
 static enum st write_key_file(const char *path, const unsigned char *buf, size_t len, bool excl,
 			      char *err, size_t errlen)
 {
 	char tmp[4096];
-	int fd;
+	struct stat old;
+	bool have_old;
 	enum st st = ST_IO;
+	int fd;
 
-	if (excl) {
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			return ST_IO;
-		}
-		if (write(fd, buf, len) != (ssize_t)len || fsync(fd) != 0) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			close(fd);
-			unlink(path);
-			return ST_IO;
-		}
-		close(fd);
-		return ST_OK;
-	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp)) {
 		snprintf(err, errlen, "key file path too long");
 		return ST_INVALID;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	have_old = lstat(path, &old) == 0;
+	if (have_old && !S_ISREG(old.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file (a symlink?); refusing to write it",
+			 path);
+		return ST_INVALID;
+	}
+	if (excl && have_old) {
+		snprintf(err, errlen, "%s: exists; refusing to overwrite a key file", path);
 		return ST_IO;
 	}
-	{
-		/* The new file keeps the old one's owner: the daemon's user must still read it. */
-		struct stat old;
-		if (stat(path, &old) == 0 && geteuid() == 0 &&
-		    fchown(fd, old.st_uid, old.st_gid) != 0) {
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST || errno == ELOOP)
+			snprintf(err, errlen,
+				 "%s exists (a symlink, or left by a run that died): refusing to "
+				 "write through it; check it and remove it",
+				 tmp);
+		else
 			snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-			close(fd);
-			unlink(tmp);
-			return ST_IO;
-		}
+		return ST_IO;
+	}
+	/* The new file keeps the old one's owner: the daemon's user must still read it. */
+	if (have_old && geteuid() == 0 && fchown(fd, old.st_uid, old.st_gid) != 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
 	}
 	if (fchmod(fd, 0600) != 0 || write(fd, buf, len) != (ssize_t)len || fsync(fd) != 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return ST_IO;
+		goto out;
 	}
-	close(fd);
-	if (rename(tmp, path) != 0) {
+	if (excl ? link(tmp, path) != 0 : rename(tmp, path) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return ST_IO;
+		goto out;
 	}
-	{
-		char dir[4096];
-		const char *slash = strrchr(path, '/');
-		int dfd;
-		if (slash)
-			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-		else
-			snprintf(dir, sizeof(dir), ".");
-		dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-	}
+	sync_dir_of(path);
 	st = ST_OK;
+out:
+	close(fd);
+	/* Renamed: gone already.  Linked or failed: the temporary name goes. */
+	if (st != ST_OK || excl)
+		unlink(tmp);
 	return st;
 }
 
@@ -587,6 +605,35 @@ void crypto_audit_mac(const struct keyring *kr, const unsigned char prev[HASH_BY
 	crypto_auth_hmacsha256_update(&st, entry, len);
 	crypto_auth_hmacsha256_final(&st, out);
 	sodium_memzero(&st, sizeof(st));
+}
+
+void crypto_checkpoint_key(const struct keyring *kr, unsigned char pk[SIGN_PK_BYTES])
+{
+	memcpy(pk, kr->cp_pk, SIGN_PK_BYTES);
+}
+
+void crypto_checkpoint_sign(const struct keyring *kr, const void *msg, size_t len,
+			    unsigned char sig[SIGN_BYTES])
+{
+	crypto_sign_detached(sig, NULL, msg, len, kr->cp_sk);
+}
+
+bool crypto_checkpoint_verify(const unsigned char pk[SIGN_PK_BYTES], const void *msg, size_t len,
+			      const unsigned char sig[SIGN_BYTES])
+{
+	return crypto_sign_verify_detached(sig, msg, len, pk) == 0;
+}
+
+bool crypto_hex_parse(const char *hex, size_t hexlen, unsigned char *out, size_t len)
+{
+	size_t got = 0;
+
+	if (hexlen != len * 2)
+		return false;
+	for (size_t i = 0; i < hexlen; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+			return false; /* lower case only: one spelling per value */
+	return sodium_hex2bin(out, len, hex, hexlen, NULL, &got, NULL) == 0 && got == len;
 }
 
 bool crypto_equal(const void *a, const void *b, size_t len)

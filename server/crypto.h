@@ -12,7 +12,9 @@
  * KEK of its version, associated data "TN|kek_version".  A blob or wrapped
  * key moved to another row fails to open.  Rewrapping touches only the DEK.
  *
- * Subkeys (crypto_kdf, from version 1): token hashing, audit MAC, blind index.
+ * Subkeys (crypto_kdf, from version 1): token hashing, audit MAC, blind index,
+ * and the seed of the Ed25519 key that signs audit checkpoints: every key
+ * file has one (old ones too), and it never changes with rotation.
  */
 #ifndef WAYBILL_CRYPTO_H
 #define WAYBILL_CRYPTO_H
@@ -25,6 +27,8 @@
 #define SEAL_OVERHEAD (24 + 16)
 #define TOKEN_CHARS 67 /* "wb_" + 64 hex, without the NUL */
 #define KEYRING_MAX_VERSIONS 255
+#define SIGN_PK_BYTES 32 /* Ed25519 public key */
+#define SIGN_BYTES 64	 /* Ed25519 signature */
 
 struct keyring;
 
@@ -50,7 +54,12 @@ bool keyring_has(const struct keyring *kr, uint32_t version);
 enum st keyring_refresh(struct keyring *kr, const char *path, bool *changed, char *err,
 			size_t errlen);
 
-/* Write a new key file with one fresh key (mode 0600, O_EXCL). */
+/*
+ * Key files are written to "<path>.new", created O_EXCL|O_NOFOLLOW mode 0600
+ * (refused when it exists: a symlink or a leftover is never written through),
+ * fsync'd, and moved into place; path itself must be a regular file or absent.
+ */
+/* Write a new key file with one fresh key (mode 0600); never replaces one. */
 enum st keyring_generate(const char *path, char *err, size_t errlen);
 /* Append a fresh key version (atomic replace); *version gets its number. */
 enum st keyring_rotate(const char *path, uint32_t *version, char *err, size_t errlen);
@@ -100,6 +109,16 @@ void crypto_body_digest(const struct keyring *kr, const void *body, size_t len,
 /* Audit chain link: MAC(prev || entry). */
 void crypto_audit_mac(const struct keyring *kr, const unsigned char prev[HASH_BYTES],
 		      const void *entry, size_t len, unsigned char out[HASH_BYTES]);
+/* The audit checkpoint key's public half (an outside verifier's). */
+void crypto_checkpoint_key(const struct keyring *kr, unsigned char pk[SIGN_PK_BYTES]);
+/* Ed25519 signature of msg under the audit checkpoint key. */
+void crypto_checkpoint_sign(const struct keyring *kr, const void *msg, size_t len,
+			    unsigned char sig[SIGN_BYTES]);
+/* True when sig is pk's signature of msg. */
+bool crypto_checkpoint_verify(const unsigned char pk[SIGN_PK_BYTES], const void *msg, size_t len,
+			      const unsigned char sig[SIGN_BYTES]);
+/* Exactly 2*len lower-case hex digits into out[len]; false on anything else. */
+bool crypto_hex_parse(const char *hex, size_t hexlen, unsigned char *out, size_t len);
 /* Constant-time equality. */
 bool crypto_equal(const void *a, const void *b, size_t len);
 

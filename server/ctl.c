@@ -7,7 +7,8 @@
  *   waybillctl [--db PATH] [--key-file PATH] [--config FILE] COMMAND ...
  *     account add --name NAME --role ROLE [--depot DEPOT] [--phone PHONE]
  *     account list | account disable NAME | token rotate NAME
- *     audit verify | audit export [--since TS]
+ *     audit verify [--checkpoints FILE] | audit export [--since TS]
+ *     audit checkpoint-key
  *     purge [--dry-run]
  *     key rotate | key rewrap | key retire VERSION
  */
@@ -15,6 +16,7 @@
 
 #include <sys/stat.h>
 #include "audit.h"
+#include "auditcp.h"
 
 #include <cJSON.h>
 #include "config.h"
@@ -45,7 +47,9 @@ NORETURN static void usage(void)
 	      "  account list\n"
 	      "  account disable NAME\n"
 	      "  token rotate NAME                                     prints the new token once\n"
-	      "  audit verify\n"
+	      "  audit verify [--checkpoints FILE]                     the chain (it must hold\n"
+	      "                                                      each checkpoint in FILE)\n"
+	      "  audit checkpoint-key                                  their public key, in hex\n"
 	      "  audit export [--since TS]                             JSON lines, with hashes\n"
 	      "  purge [--dry-run]                                     apply retention now\n"
 	      "  key rotate                                            add a key version\n"
@@ -253,13 +257,74 @@ static int cmd_account_change(struct ctl *c, const char *name, bool rotate)
 	return 0;
 }
 
-static int cmd_audit_verify(struct ctl *c)
+/* The checkpoints of a file, as marks the chain must hold. */
+struct cp_marks {
+	struct audit_mark *marks;
+	size_t *lineno; /* the line of each mark */
+	size_t n, cap;
+	int bad;
+};
+
+#define CP_MARKS_MAX ((size_t)1 << 24) /* 30 years of one a minute */
+
+static bool cp_collect(size_t lineno, enum st st, const struct auditcp_line *cp, bool sig_ok,
+		       bool incomplete, void *arg)
 {
+	struct cp_marks *m = arg;
+
+	if (st != ST_OK && incomplete) {
+		printf("warning: checkpoint line %zu is incomplete (a write cut short); not "
+		       "checked\n",
+		       lineno);
+		return true;
+	}
+	if (st != ST_OK) {
+		printf("BAD checkpoint line %zu: not a checkpoint line\n", lineno);
+		m->bad++;
+		return true;
+	}
+	if (!sig_ok) {
+		printf("BAD checkpoint line %zu (seq %lld): the signature does not verify (edited, "
+		       "forged, or another key)\n",
+		       lineno, (long long)cp->seq);
+		m->bad++;
+		return true;
+	}
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 1024;
+		struct audit_mark *nm;
+		size_t *nl;
+
+		if (cap > CP_MARKS_MAX)
+			fatal("audit verify: more than %zu checkpoints", CP_MARKS_MAX);
+		nm = realloc(m->marks, cap * sizeof(*nm));
+		if (nm)
+			m->marks = nm;
+		nl = realloc(m->lineno, cap * sizeof(*nl));
+		if (nl)
+			m->lineno = nl;
+		if (!nm || !nl)
+			fatal("out of memory");
+		m->cap = cap;
+	}
+	m->marks[m->n].seq = cp->seq;
+	memcpy(m->marks[m->n].head, cp->head, HASH_BYTES);
+	m->lineno[m->n++] = lineno;
+	return true;
+}
+
+static int cmd_audit_verify(struct ctl *c, int argc, char **argv)
+{
+	const char *cpfile = opt_value(argc, argv, "--checkpoints");
+	struct cp_marks m = {0};
 	struct audit_check chk;
 	char hex[HASH_BYTES * 2 + 1];
 	char err[512];
+	int rc = 0;
 	enum st st;
 
+	if (argc != (cpfile ? 2 : 0))
+		usage();
 	/*
 	 * store_open() refuses a broken chain; verify must report it instead,
 	 * so it walks the chain itself on a plain reader.
@@ -268,18 +333,64 @@ static int cmd_audit_verify(struct ctl *c)
 		fatal("libsodium failed to initialise");
 	if (keyring_load(c->cfg.key_file, &c->kr, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
-	st = store_audit_verify_path(c->cfg.db, c->kr, &chk, err, sizeof(err));
+	if (cpfile) {
+		unsigned char pk[SIGN_PK_BYTES];
+
+		crypto_checkpoint_key(c->kr, pk);
+		st = auditcp_each(cpfile, pk, cp_collect, &m, err, sizeof(err));
+		if (st != ST_OK)
+			fatal("audit verify: checkpoints %s", err);
+		if (m.n == 0 && m.bad == 0)
+			fatal("audit verify: %s holds no checkpoint", cpfile);
+	}
+	st = store_audit_verify_marks(c->cfg.db, c->kr, m.marks, m.n, &chk, err, sizeof(err));
 	keyring_free(c->kr);
 	if (st != ST_OK)
 		fatal("%s", err);
 	crypto_hex(chk.head, HASH_BYTES, hex);
 	if (chk.ok) {
 		printf("ok: %lld entries, head %s\n", (long long)chk.entries, hex);
-		return 0;
+	} else {
+		printf("BROKEN at seq %lld: %lld entries verify before it; %s\n",
+		       (long long)chk.bad_seq, (long long)chk.entries, chk.why);
+		rc = 1;
 	}
-	printf("BROKEN at seq %lld: %lld entries verify before it\n", (long long)chk.bad_seq,
-	       (long long)chk.entries);
-	return 1;
+	if (chk.mark_bad) {
+		const struct audit_mark *bad = &m.marks[chk.mark_index];
+		const char *what = chk.mark_missing
+				       ? "lacks it (no such entry): entries were deleted"
+				       : "contradicts it (that entry has another hash)";
+
+		printf("BAD checkpoint line %zu (seq %lld): the database %s\n",
+		       m.lineno[chk.mark_index], (long long)bad->seq, what);
+		rc = 1;
+	}
+	if (m.bad)
+		rc = 1;
+	if (cpfile && rc == 0)
+		printf("ok: the chain holds all %zu checkpoints of %s (the last at seq %lld)\n",
+		       m.n, cpfile, (long long)m.marks[m.n - 1].seq);
+	else if (cpfile)
+		printf("FAILED: %s\n", cpfile);
+	free(m.marks);
+	free(m.lineno);
+	return rc;
+}
+
+static int cmd_audit_checkpoint_key(struct ctl *c)
+{
+	unsigned char pk[SIGN_PK_BYTES];
+	char hex[SIGN_PK_BYTES * 2 + 1], err[512];
+
+	if (crypto_init() != ST_OK)
+		fatal("libsodium failed to initialise");
+	if (keyring_load(c->cfg.key_file, &c->kr, err, sizeof(err)) != ST_OK)
+		fatal("%s", err);
+	crypto_checkpoint_key(c->kr, pk);
+	keyring_free(c->kr);
+	crypto_hex(pk, SIGN_PK_BYTES, hex);
+	printf("%s\n", hex);
+	return 0;
 }
 
 static bool export_one(const struct audit_entry *e, void *arg)
@@ -441,6 +552,9 @@ static int cmd_key(struct ctl *c, int argc, char **argv)
 static int cmd_keygen(int argc, char **argv)
 {
 	const char *out = opt_value(argc, argv, "--out");
+	struct keyring *kr = NULL;
+	unsigned char pk[SIGN_PK_BYTES];
+	char hex[SIGN_PK_BYTES * 2 + 1];
 	char err[512];
 
 	if (!out)
@@ -449,7 +563,15 @@ static int cmd_keygen(int argc, char **argv)
 		fatal("libsodium failed to initialise");
 	if (keyring_generate(out, err, sizeof(err)) != ST_OK)
 		fatal("keygen: %s", err);
-	fprintf(stderr, "wrote a new root key to %s (mode 0600); keep a copy offline\n", out);
+	if (keyring_load(out, &kr, err, sizeof(err)) != ST_OK)
+		fatal("keygen: %s", err);
+	crypto_checkpoint_key(kr, pk);
+	keyring_free(kr);
+	crypto_hex(pk, SIGN_PK_BYTES, hex);
+	fprintf(stderr,
+		"wrote a new root key to %s (mode 0600); keep a copy offline\n"
+		"its audit checkpoint key (public, for outside verifiers): %s\n",
+		out, hex);
 	return 0;
 }
 
@@ -507,7 +629,10 @@ int main(int argc, char **argv)
 	if (strcmp(argv[i], "token") == 0 && strcmp(argv[i + 1], "rotate") == 0 && i + 2 < argc)
 		return cmd_account_change(&c, argv[i + 2], true);
 	if (strcmp(argv[i], "audit") == 0 && strcmp(argv[i + 1], "verify") == 0)
-		return cmd_audit_verify(&c);
+		return cmd_audit_verify(&c, argc - i - 2, argv + i + 2);
+	if (strcmp(argv[i], "audit") == 0 && strcmp(argv[i + 1], "checkpoint-key") == 0 &&
+	    i + 2 == argc)
+		return cmd_audit_checkpoint_key(&c);
 	if (strcmp(argv[i], "audit") == 0 && strcmp(argv[i + 1], "export") == 0)
 		return cmd_audit_export(&c, argc - i - 2, argv + i + 2);
 	if (strcmp(argv[i], "key") == 0)

@@ -4,8 +4,11 @@
  *
  * The quota is counted, and the audit entry carrying the reason written, in
  * one writer job; the order is opened only after that commit, so no
- * personal byte is sent unless the reveal is on record.  There is still no
- * route that searches by phone, name or address.
+ * personal byte is sent unless the reveal is on record.  When the open (or
+ * the answer) then fails, a second job gives the quota back and writes a
+ * second entry, result "open_failed:<status>": a reveal costs quota only
+ * when it is sent, and the log never shows a failed one as only "ok".
+ * There is still no route that searches by phone, name or address.
  */
 #include "common.h"
 #include "handlers.h"
@@ -24,6 +27,8 @@ struct reveal_state {
 	char day[16];
 	long quota;
 	char actor[NAME_MAX_BYTES];
+	enum st failed;	 /* why the open or the answer failed, once it did */
+	char result[32]; /* the second entry's result */
 };
 
 /* Does text hold a phone number: in any notation order.c accepts? */
@@ -89,6 +94,36 @@ static enum st tx_reveal(struct store *s, struct wjob *j)
 	return store_w_reveal_take(s, rs->actor, rs->day, rs->quota);
 }
 
+/* The reveal failed after it was on record: give its quota back. */
+static enum st tx_unreveal(struct store *s, struct wjob *j)
+{
+	struct reveal_state *rs = j->arg;
+	return store_w_reveal_give(s, rs->actor, rs->day);
+}
+
+static void cont_unreveal(struct request *r)
+{
+	struct reveal_state *rs = r->hstate;
+
+	/* This request's second entry records the failure: http.c need not. */
+	r->error_audited = true;
+	if (r->job.st != ST_OK) {
+		http_reply_st(r, ST_UNAVAILABLE);
+		return;
+	}
+	http_reply_st(r, rs->failed);
+}
+
+static void reveal_failed(struct request *r, enum st st)
+{
+	struct reveal_state *rs = r->hstate;
+
+	rs->failed = st;
+	snprintf(rs->result, sizeof(rs->result), "open_failed:%s", st_name(st));
+	r->job.result = rs->result;
+	http_defer(r, tx_unreveal, rs, cont_unreveal);
+}
+
 static void cont_reveal(struct request *r)
 {
 	struct order_row row;
@@ -113,7 +148,7 @@ static void cont_reveal(struct request *r)
 		st = view_open(r->app, &row, &o);
 	if (st != ST_OK) {
 		order_row_release(&row);
-		http_reply_st(r, st);
+		reveal_failed(r, st);
 		return;
 	}
 	st = order_to_submitted_json(&o, &as_posted, &len);
@@ -124,7 +159,7 @@ static void cont_reveal(struct request *r)
 		json_delete_wiped(v);
 		if (as_posted)
 			free_wiped(as_posted, len + 1);
-		http_reply_st(r, st != ST_OK ? st : ST_NOMEM);
+		reveal_failed(r, st != ST_OK ? st : ST_NOMEM);
 		return;
 	}
 	root = cJSON_CreateObject();
@@ -136,7 +171,7 @@ static void cont_reveal(struct request *r)
 	json = cJSON_PrintUnformatted(root);
 	json_delete_wiped(root);
 	if (!json) {
-		http_reply_st(r, ST_NOMEM);
+		reveal_failed(r, ST_NOMEM);
 		return;
 	}
 	http_reply_json(r, 200, json, true);

@@ -3,9 +3,10 @@
  *
  * The PDF is rendered first (on the HTTP thread, from masked values only),
  * then one writer job checks and moves each order's print count and appends
- * one audit entry per label; only once that commit is durable does the PDF
- * leave.  Past label_reprints_max the job fails with 429 and nothing is
- * sent.  A batch is all or nothing: an unknown or foreign tracking number
+ * one audit entry per label naming its order (in a batch, one-label batches
+ * included, next to the request's own entry); only once that commit is
+ * durable does the PDF leave.  Past label_reprints_max the job fails with
+ * 429 and nothing is sent.  A batch is all or nothing: an unknown or foreign tracking number
  * fails the whole request with its index, and prints nothing.
  */
 #include "common.h"
@@ -27,6 +28,7 @@ struct print_state {
 	size_t pdf_len;
 	long max_prints;  /* first print + reprints */
 	size_t bad_index; /* the label over its limit, for the error */
+	bool batch;	  /* POST /v1/labels: an entry per label, the job's is the request */
 	char actor[NAME_MAX_BYTES], role[12], request_id[REQID_BYTES];
 };
 
@@ -147,8 +149,9 @@ static enum st tx_print(struct store *s, struct wjob *j)
 		} else {
 			st = store_w_order_set_prints(s, row.id, row.print_count + 1);
 		}
-		if (st == ST_OK && ps->n > 1) {
-			/* One entry per label; the job's own entry is the batch. */
+		if (st == ST_OK && ps->batch) {
+			/* One entry per label, a one-label batch too; the job's own is the request.
+			 */
 			audit_entry_init(&e, ps->actor, ps->role,
 					 row.print_count ? "label.reprint" : "label.print",
 					 row.tracking_no, ps->request_id);
@@ -170,7 +173,7 @@ static void cont_print(struct request *r)
 
 	if (r->job.st == ST_LIMIT) {
 		char field[48];
-		snprintf(field, sizeof(field), ps->n > 1 ? "tracking_nos[%zu]" : "", ps->bad_index);
+		snprintf(field, sizeof(field), ps->batch ? "tracking_nos[%zu]" : "", ps->bad_index);
 		http_reply_error(r, ST_LIMIT, "reprint_limit",
 				 "this label was printed as often as allowed", field);
 		return;
@@ -332,18 +335,16 @@ void h_label_batch(struct request *r)
 		if (st != ST_OK) {
 			char field[48];
 			snprintf(field, sizeof(field), "tracking_nos[%zu]", i);
+			/* The refusal or the failure is audited against that order. */
+			snprintf(r->job.audit.tracking_no, sizeof(r->job.audit.tracking_no), "%s",
+				 tn_valid(r->app->cfg.tracking_prefix, ps->tns[i]) ? ps->tns[i]
+										   : "");
 			if (st == ST_NOTFOUND || st == ST_GONE) {
-				/* Audit the refusal against that order, then fail the batch. */
-				snprintf(r->job.audit.tracking_no, sizeof(r->job.audit.tracking_no),
-					 "%s",
-					 tn_valid(r->app->cfg.tracking_prefix, ps->tns[i])
-					     ? ps->tns[i]
-					     : "");
 				snprintf(r->job.audit.action, sizeof(r->job.audit.action),
 					 "label.batch");
 				http_audit_then_fail(r, st, denied ? "denied" : NULL, field);
 			} else {
-				http_reply_st(r, st);
+				http_reply_error(r, st, NULL, NULL, field);
 			}
 			return;
 		}
@@ -352,5 +353,6 @@ void h_label_batch(struct request *r)
 		return;
 	snprintf(r->job.audit.action, sizeof(r->job.audit.action), "label.batch");
 	snprintf(r->job.audit.reason, sizeof(r->job.audit.reason), "%zu labels", n);
+	ps->batch = true;
 	http_defer(r, tx_print, ps, cont_print);
 }

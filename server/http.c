@@ -346,6 +346,7 @@ void http_reply_error(struct request *r, enum st st, const char *code, const cha
 	if (field && *field)
 		cJSON_AddStringToObject(e, "field", field);
 	cJSON_AddStringToObject(e, "request_id", r->id);
+	r->error_st = st;
 	body = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	if (!body) {
@@ -462,6 +463,36 @@ void http_audit_then_error(struct request *r, enum st st, const char *result, co
 	/* The audit entry records result (or f->st's name); the request answers f->st. */
 	r->job.result = result;
 	http_defer(r, job_fail, f, cont_fail);
+}
+
+/*
+ * A 500 on an audited route is on record like any other outcome.  When a
+ * handler answered one without an entry saying so (no job of this request
+ * failed with that status), write one, result the status's name, then send
+ * the answer as it stands; 503 if even that entry cannot be written.
+ */
+static enum st job_error(struct store *s, struct wjob *j)
+{
+	struct request *r = j->ctx;
+	UNUSED(s);
+	return r->error_st;
+}
+
+static void cont_error(struct request *r)
+{
+	if (r->job.st != r->error_st)
+		http_reply_st(r, ST_UNAVAILABLE);
+}
+
+static bool audit_server_error(struct request *r)
+{
+	if (r->status != 500 || !r->route || !r->route->action || r->error_audited ||
+	    r->job.st == r->error_st)
+		return false;
+	r->error_audited = true;
+	r->job.result = NULL;
+	http_defer(r, job_error, NULL, cont_error);
+	return true;
 }
 
 /* ---- routing ---------------------------------------------------------- */
@@ -848,7 +879,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->resumed = false;
 		r->deferred = false;
 		r->cont(r);
-		if (r->deferred) /* the continuation handed on another job */
+		if (r->deferred || audit_server_error(r)) /* handed on another job */
 			return MHD_YES;
 		return send_answer(c, r);
 	}
@@ -861,7 +892,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 	}
 	dispatch(r);
-	if (r->deferred)
+	if (r->deferred || audit_server_error(r))
 		return MHD_YES;
 	return send_answer(c, r);
 }

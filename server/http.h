@@ -54,11 +54,14 @@ struct request {
 	void (*cont)(struct request *r);
 	void *hstate;		      /* the handler's own state */
 	void (*hstate_free)(void *p); /* frees hstate with the request */
+	bool error_audited;	      /* an entry of this request records its failure: a 500 needs
+					 no entry of its own (http.c audits every other one) */
 
 	/* http.c's own */
 	void *conn;
 	uint64_t t0_ns;
 	bool too_big, deferred, resumed, answered;
+	enum st error_st; /* of the last error answered */
 	size_t body_cap;
 };
 

@@ -3,12 +3,14 @@
  * clean stop on SIGTERM or SIGINT (stop accepting, drain, close).
  *
  * It refuses to start, with one line on stderr, on a bad key file, a
- * database that fails its quick check, or a broken audit chain.
+ * database that fails its quick check, a broken audit chain, or one that
+ * is behind (or contradicts) the last signed checkpoint in its file.
  */
 #include "common.h"
 
 #include <sys/stat.h>
 #include "app.h"
+#include "auditcp.h"
 #include "config.h"
 #include "crypto.h"
 #include "http.h"
@@ -91,6 +93,7 @@ int main(int argc, char **argv)
 {
 	static struct app app;
 	struct http_server *http = NULL;
+	struct auditcp *cp = NULL;
 	char err[512];
 	bool help;
 	sigset_t sigs;
@@ -136,6 +139,10 @@ int main(int argc, char **argv)
 	labels_check(&app);
 	if (store_open(app.cfg.db, STORE_DAEMON, app.kr, &app.store, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
+	/* The chain must still hold the last signed checkpoint (not shortened meanwhile). */
+	if (auditcp_open(app.cfg.audit_checkpoints, app.kr, app.store, &cp, err, sizeof(err)) !=
+	    ST_OK)
+		fatal("%s", err);
 	{
 		/* The configured pool becomes the pool; bindings on dropped numbers run out. */
 		struct pool_job pj;
@@ -160,6 +167,8 @@ int main(int argc, char **argv)
 	log_info("waybilld %s (commit %s)", waybill_version, waybill_commit);
 	if (retention_start(&app) != ST_OK)
 		fatal("cannot start the housekeeping thread");
+	if (auditcp_start(cp, app.cfg.audit_checkpoint_s) != ST_OK)
+		fatal("cannot start the audit checkpoint thread");
 	log_info("waybilld ready (key version %u)", keyring_current(app.kr));
 	notify_ready();
 
@@ -176,6 +185,7 @@ int main(int argc, char **argv)
 	notify_stopping();
 	http_stop(http, DRAIN_TIMEOUT_S);
 	retention_stop();
+	auditcp_close(cp); /* the stop checkpoint: after the last write */
 	store_close(app.store);
 	label_ctx_free(app.labels);
 	limiter_free(app.misses);

@@ -94,7 +94,8 @@ struct audit_entry {
 	char request_id[REQID_BYTES];
 	unsigned char prev[HASH_BYTES], hash[HASH_BYTES];
 	/* Appending: the row id of the order tracking_no names, when the job
-	 * knows it (0: looked up).  Not part of the chain's MAC. */
+	 * knows it (0: looked up).  Not part of the chain's MAC: verify checks
+	 * it against tracking_no instead. */
 	int64_t order_id;
 };
 
@@ -195,6 +196,8 @@ enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum,
 
 /* Count one admin reveal for actor on day; ST_LIMIT when limit were passed. */
 enum st store_w_reveal_take(struct store *s, const char *actor, const char *day, long limit);
+/* Give back one reveal taken on day (one that failed to open); never below 0. */
+enum st store_w_reveal_give(struct store *s, const char *actor, const char *day);
 /*
  * Erase the sealed data of up to max orders past their retention deadline:
  * blob, wrapped data key and body digest go, and their bindings lose the
@@ -252,7 +255,10 @@ struct order_query {
 	const char *after;  /* NULL: from the start; else the last tracking number seen */
 	int limit;
 };
-/* Fills rows[0..*n); *more is true when further rows follow. */
+/*
+ * Fills rows[0..*n); *more is true when further rows follow.  The rows hold
+ * the clear columns only: no wrapped key, no sealed blob (sealed is NULL).
+ */
 enum st store_order_list(struct store *s, const struct order_query *q, struct order_row *rows,
 			 size_t *n, bool *more);
 
@@ -268,6 +274,21 @@ struct audit_check {
 	bool ok;
 	int64_t entries;
 	int64_t bad_seq; /* first broken entry when !ok */
+	const char *why; /* when !ok: what is wrong with it (a constant) */
+	unsigned char head[HASH_BYTES];
+	bool mark_bad; /* a mark the chain lacks (mark_missing) or contradicts */
+	bool mark_missing;
+	size_t mark_index; /* which one, when mark_bad */
+};
+/*
+ * A (seq, head) the chain must still hold: a signed checkpoint's.  Each
+ * entry's chain link is checked, and so is its order_id (a look-up aid the
+ * MAC does not cover, so it must name the row of the order its tracking
+ * number names, or be NULL): a changed one would hide the entry from
+ * GET /v1/audit?tracking_no=.
+ */
+struct audit_mark {
+	int64_t seq;
 	unsigned char head[HASH_BYTES];
 };
 /* Walk the whole chain on a reader connection. */
@@ -275,6 +296,14 @@ enum st store_audit_verify(struct store *s, struct audit_check *out);
 /* The same on a database that is not open (it may be broken: no store_open). */
 enum st store_audit_verify_path(const char *path, const struct keyring *kr, struct audit_check *out,
 				char *err, size_t errlen);
+/* The same, and each of marks[0..nmarks) against the chain (mark_bad). */
+enum st store_audit_verify_marks(const char *path, const struct keyring *kr,
+				 const struct audit_mark *marks, size_t nmarks,
+				 struct audit_check *out, char *err, size_t errlen);
+/* The hash of entry seq; ST_NOTFOUND when the chain has none. */
+enum st store_audit_at(struct store *s, int64_t seq, unsigned char hash[HASH_BYTES]);
+/* The last committed entry's seq and hash (0 and zeros for an empty chain). */
+enum st store_audit_head(struct store *s, int64_t *seq, unsigned char head[HASH_BYTES]);
 
 /* Every statement reaches the big tables through an index (or is one of the
  * few that walk them on purpose); else ST_INTERNAL and the statement in bad. */

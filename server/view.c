@@ -1,5 +1,6 @@
 /*
- * view.c - the masked order view.
+ * view.c - the masked order view, and the list's summary (which holds no
+ * personal field at all).
  */
 #include "common.h"
 #include "view.h"
@@ -37,7 +38,7 @@ void view_time(int64_t t, char out[24])
 	strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void add_region(cJSON *obj, const char *p, const char *c, const char *d)
+static void add_region(cJSON *obj, const char *key, const char *p, const char *c, const char *d)
 {
 	char region[REGION_BYTES * 3];
 
@@ -46,7 +47,7 @@ static void add_region(cJSON *obj, const char *p, const char *c, const char *d)
 		snprintf(region, sizeof(region), "%s%s", p, d);
 	else
 		snprintf(region, sizeof(region), "%s%s%s", p, c, d);
-	cJSON_AddStringToObject(obj, "region", region);
+	cJSON_AddStringToObject(obj, key, region);
 }
 
 static void add_masked(cJSON *obj, const char *key, const struct masked *m)
@@ -79,14 +80,14 @@ cJSON *view_order(const struct order_row *r, const struct order *o)
 	add_masked(snd, "name", &m);
 	mask_phone(o->sender.phone, &m);
 	add_masked(snd, "phone", &m);
-	add_region(snd, r->origin_province, r->origin_city, r->origin_district);
+	add_region(snd, "region", r->origin_province, r->origin_city, r->origin_district);
 
 	rcp = cJSON_AddObjectToObject(v, "recipient");
 	mask_name(o->recipient.name, &m);
 	add_masked(rcp, "name", &m);
 	mask_phone(o->recipient.phone, &m);
 	add_masked(rcp, "phone", &m);
-	add_region(rcp, r->dest_province, r->dest_city, r->dest_district);
+	add_region(rcp, "region", r->dest_province, r->dest_city, r->dest_district);
 	mask_address(o->recipient.address, &m);
 	add_masked(rcp, "address", &m);
 	explicit_bzero(&m, sizeof(m));
@@ -101,6 +102,33 @@ cJSON *view_order(const struct order_row *r, const struct order *o)
 		cJSON_AddNullToObject(v, "virtual_number");
 		cJSON_AddNullToObject(v, "extension");
 	}
+	return v;
+}
+
+cJSON *view_summary(const struct order_row *r)
+{
+	cJSON *v = cJSON_CreateObject(), *parcel;
+	char ts[24];
+
+	if (!v)
+		return NULL;
+	/* The clear columns alone: the sealed blob is neither needed nor opened. */
+	cJSON_AddStringToObject(v, "tracking_no", r->tracking_no);
+	cJSON_AddStringToObject(v, "status", r->status);
+	cJSON_AddStringToObject(v, "depot", r->depot);
+	if (r->courier[0])
+		cJSON_AddStringToObject(v, "courier", r->courier);
+	else
+		cJSON_AddNullToObject(v, "courier");
+	view_time(r->created_at, ts);
+	cJSON_AddStringToObject(v, "created_at", ts);
+	view_time(r->updated_at ? r->updated_at : r->created_at, ts);
+	cJSON_AddStringToObject(v, "updated_at", ts);
+	add_region(v, "destination", r->dest_province, r->dest_city, r->dest_district);
+	parcel = cJSON_AddObjectToObject(v, "parcel");
+	cJSON_AddNumberToObject(parcel, "weight_g", r->weight_g);
+	cJSON_AddNumberToObject(parcel, "count", r->count);
+	cJSON_AddNumberToObject(v, "prints", r->print_count);
 	return v;
 }
 

@@ -1,6 +1,7 @@
 /*
  * view.h - what non-admin reads return: the order view of API.md, built
- * from the clear columns and the masked personal fields.  Masking happens
+ * from the clear columns and the masked personal fields, and the list's
+ * summary, built from the clear columns alone.  Masking happens
  * here and only here (with mask.c); nothing else formats personal data for
  * output.
  */
@@ -23,6 +24,13 @@ enum st view_open(struct app *app, const struct order_row *r, struct order *o);
 
 /* The masked view of a row and its opened order; NULL when out of memory. */
 cJSON *view_order(const struct order_row *r, const struct order *o);
+
+/*
+ * The list's summary of a row (API.md "The order summary"): clear columns
+ * only, no personal field in any form, masked or not; nothing is opened.
+ * NULL when out of memory.
+ */
+cJSON *view_summary(const struct order_row *r);
 
 /* Open and render in one step: *json is malloc'd (wipe it). */
 enum st view_order_json(struct app *app, const struct order_row *r, char **json);

@@ -24,6 +24,7 @@ ctl() { "$BIN/waybillctl" --db "$dir/db" --key-file "$dir/key" "$@"; }
 courier=$(ctl account add --name bc --role courier --depot d1)
 depot=$(ctl account add --name bd --role depot --depot d1)
 "$BIN/waybilld" --db "$dir/db" --key-file "$dir/key" --listen "127.0.0.1:$port" \
+	--audit-checkpoints "$dir/audit.checkpoints" \
 	--log-level warn --label-reprints-max 1000 2>"$dir/log" &
 pid=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done

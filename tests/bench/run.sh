@@ -24,6 +24,7 @@ echo "raw SQLite, one durable transaction per order-sized row: $ceiling rows/s (
 ctl() { "$BIN/waybillctl" --db "$dir/db" --key-file "$dir/key" "$@"; }
 tok=$(ctl account add --name bench --role courier --depot d1)
 "$BIN/waybilld" --db "$dir/db" --key-file "$dir/key" --listen "127.0.0.1:$port" \
+	--audit-checkpoints "$dir/audit.checkpoints" \
 	--log-level warn 2>"$dir/log" &
 pid=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done

@@ -13,6 +13,7 @@ C2_PHONE=${PHONE[c2]}
 TOK[none]=-
 TOK[bad]=wb_$(printf '%064d' 0 | tr 0 a)
 CALLERS=(c1 c2 c3 c4 dep1 dep2 adm1 aud1 tel1 none bad dis1)
+declare -A LIST_ROWS
 
 # The order under test: made by c1 (depot d1), assigned to c2.
 fixture 0 >"$DIR/o.json"
@@ -176,6 +177,14 @@ for who in c1 c2 c3 c4 dep1 dep2; do
 	case $who in c3 | dep2) want=1 ;; *) want=0 ;; esac
 	got=$(jq --arg tn "$TN2" '[.orders[] | select(.tracking_no == $tn)] | length' "$BODY")
 	if [ "$got" = "$want" ]; then ok "list as $who: d2 order listed $want time(s)"; else fail "list as $who: d2 order listed" "want $want, got $got"; fi
+	# A row is a summary: none of the view's masked fields, nor the phones' last four.
+	check "list as $who: rows are summaries, no masked name or phone, no last four digits" \
+		jq -e --slurpfile v "$DIR/view.json" '[.orders[] | .. | strings] as $s |
+			all(.orders[]; keys == ["courier", "created_at", "depot", "destination", "parcel", "prints",
+				"status", "tracking_no", "updated_at"]) and
+			([$v[0] | (.sender, .recipient) | .name, .phone, (.phone | .[-4:])] as $m |
+			 all($s[]; . as $x | ($m | index($x)) == null and (test("\\*") | not)))' "$BODY"
+	LIST_ROWS[$who]=$(jq '.orders | length' "$BODY")
 done
 api GET "/v1/orders/$TN2" "${TOK[c3]}"
 expect_status "c3 reads its own d2 order" 200 "$STATUS"
@@ -221,6 +230,11 @@ api GET "/v1/audit?tracking_no=$TN&limit=1000" "${TOK[aud1]}"
 want=$(grep -c " $TN\$" "$DIR/denied")
 got=$(jq '[.entries[] | select(.result == "denied" and .tracking_no == "'"$TN"'")] | length' "$BODY")
 if [ "$got" = "$want" ]; then ok "audit?tracking_no=TN: $want denied entries"; else fail "audit?tracking_no=TN: denied entries" "want $want, got $got"; fi
+for who in c1 c2 c3 c4 dep1 dep2; do
+	check "audit: $who's list is one order.list entry naming no order, with its count (${LIST_ROWS[$who]})" \
+		jq -e --arg w "$who" --arg n "${LIST_ROWS[$who]} orders" \
+		'[.[] | select(.actor == $w and .action == "order.list" and .reason == $n)] | length >= 1 and all(.tracking_no == null)' "$DIR/audit.json"
+done
 check "audit?tracking_no=TN: only that order's entries" jq -e --arg tn "$TN" '.entries | length > 0 and all(.tracking_no == $tn)' "$BODY"
 check "audit?tracking_no=TN: the reads that worked are there" \
 	jq -e '[.entries[] | select(.action == "order.read" and .result == "ok") | .actor] | sort == ["adm1","c1","c2","dep1"]' "$BODY"

@@ -24,6 +24,7 @@ api POST "/v1/orders/${TNS[0]}/status" "${TOK[c2]}" -d '{"status":"picked_up"}'
 api GET "/v1/orders/${TNS[1]}" "${TOK[adm1]}"
 api GET "/v1/orders/${TNS[1]}" "${TOK[c3]}"  # denied
 api GET "/v1/orders/${TNS[2]}" "${TOK[aud1]}" # denied
+api GET "/v1/orders/$(tn_make 1234567890123456)" "${TOK[dep1]}" # no such order: an entry without a row id
 api GET "/v1/orders?limit=10" "${TOK[dep1]}"
 api GET "/v1/audit?limit=5" "${TOK[aud1]}"
 api GET /v1/audit/verify "${TOK[aud1]}"
@@ -165,6 +166,41 @@ check "swapped entries: audit verify exits non-zero" test $? -ne 0
 check "swapped entries: audit verify names seq $A" grep -Eq "seq $A([^0-9]|\$)" "$DIR/verify.out"
 refuses "swapped entries" "$T"
 
+# ---- (d2) the order look-up aid ------------------------------------------------------------
+# audit.order_id is outside the MAC, and GET /v1/audit?tracking_no= finds an order's
+# entries through it: pointing it elsewhere (or moving the order's row id) must not
+# quietly hide them.  verify checks it against the tracking number the MAC covers.
+
+FIRST1=$(sqlite3 "$DB" "SELECT min(seq) FROM audit WHERE tracking_no = '${TNS[1]}'")
+check "order ${TNS[1]}: its entries carry its row id" \
+	test "$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE tracking_no = '${TNS[1]}' AND order_id IS NOT NULL")" -ge 2
+T=$(copy orderid.db)
+untrigger "$T"
+sqlite3 "$T" "UPDATE audit SET order_id = -1 WHERE tracking_no = '${TNS[1]}'"
+verify_db "$T"
+check "order_id = -1: audit verify exits non-zero" test $? -ne 0
+check "order_id = -1: audit verify names seq $FIRST1" grep -Eq "seq $FIRST1([^0-9]|\$)" "$DIR/verify.out"
+check "order_id = -1: audit verify says it is the order_id" grep -q order_id "$DIR/verify.out"
+refuses "order_id = -1" "$T"
+
+T=$(copy orderrow.db)
+sqlite3 "$T" "UPDATE orders SET id = id + 100000 WHERE tracking_no = '${TNS[1]}'"
+verify_db "$T"
+check "the order's row id moved: audit verify exits non-zero" test $? -ne 0
+check "the order's row id moved: audit verify names seq $FIRST1" grep -Eq "seq $FIRST1([^0-9]|\$)" "$DIR/verify.out"
+
+T=$(copy orphan.db)
+untrigger "$T"
+# A refused guess (no order) has no row id; giving it one would hide it from its tracking number.
+ORPHAN=$(sqlite3 "$DB" "SELECT min(seq) FROM audit WHERE order_id IS NULL AND tracking_no IS NOT NULL")
+check "a refused guess is audited without a row id" test -n "$ORPHAN"
+if [ -n "$ORPHAN" ]; then
+	sqlite3 "$T" "UPDATE audit SET order_id = 1 WHERE seq = $ORPHAN"
+	verify_db "$T"
+	check "an entry without an order given a row id: audit verify exits non-zero" test $? -ne 0
+	check "... names seq $ORPHAN" grep -Eq "seq $ORPHAN([^0-9]|\$)" "$DIR/verify.out"
+fi
+
 # ---- (e) the untouched chain ------------------------------------------------------------------------
 
 T=$(copy copy.db)
@@ -233,4 +269,208 @@ stop_daemon "SIGTERM: exit 0"
 dump "$DB" >"$DIR/audit2.dump"
 check "the probes were audited" test "$(wc -l <"$DIR/audit2.dump")" -gt "$(wc -l <"$DIR/audit.dump")"
 no_pii "audit table after a phone and a name in the path" "$DIR/audit2.dump"
+# ---- (f) signed checkpoints: the chain cannot be shortened quietly ----------------------------------
+# Every audit_checkpoint_s (and at stop) the daemon appends "v1 seq=N head=HEX ts=... sig=HEX"
+# to $WAYBILL_AUDIT_CHECKPOINTS (lib.sh points it into $DIR) and logs it.  Deleting the newest
+# entries leaves a chain that verifies on its own; the checkpoints must catch it.
+
+CPF=$WAYBILL_AUDIT_CHECKPOINTS
+CP_RE='^v1 seq=[1-9][0-9]* head=[0-9a-f]{64} ts=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z sig=[0-9a-f]{128}$'
+check "checkpoints: the daemon wrote its file" test -s "$CPF"
+check "checkpoints: the file is mode 600" test "$(stat -c %a "$CPF" 2>/dev/null)" = 600
+check "checkpoints: every line is a checkpoint line" test "$(grep -cvE "$CP_RE" "$CPF")" = 0
+check "checkpoints: one at each stop so far (3 stops)" test "$(grep -cE "$CP_RE" "$CPF")" -ge 3
+check "checkpoints: the stop checkpoint holds the chain's head" \
+	test "$(tail -n 1 "$CPF" | sed -E 's/^v1 seq=([0-9]+) head=([0-9a-f]+) .*/\1 \2/')" = \
+	"$(sqlite3 -separator ' ' "$DB" 'SELECT seq, lower(hex(hash)) FROM audit ORDER BY seq DESC LIMIT 1')"
+check "checkpoints: each is in the log too" grep -qF "audit checkpoint: $(tail -n 1 "$CPF")" "$DIR/log"
+no_pii "checkpoint file" "$CPF"
+
+# A running daemon writes one every audit_checkpoint_s when the head moved (here 1 s).
+C0=$(grep -c . "$CPF")
+daemon_up --audit-checkpoint-s 1 || die restart "waybilld did not start with audit_checkpoint_s 1"
+# Enough audited reads that the newest hundred can be deleted below.
+for k in $(seq 0 119); do echo "$k /v1/orders/${TNS[$((k % 3))]}"; done | bulk GET "${TOK[adm1]}" "$DIR/reads"
+check "120 audited reads: all 200" test "$(grep -c ' 200$' "$DIR/reads.codes")" = 120
+sleep 2.5
+C1=$(grep -c . "$CPF")
+check "checkpoints: a new one while running, with no stop ($C0 -> $C1 lines)" test "$C1" -gt "$C0"
+sleep 1.5
+C2=$(grep -c . "$CPF")
+check "checkpoints: none while the head stands still ($C1 -> $C2 lines)" test "$C2" = "$C1"
+stop_daemon "SIGTERM: exit 0 (checkpoints every second)"
+check "checkpoints: the stop one too" test "$(grep -c . "$CPF")" -gt "$C2"
+M=$(rows "$DB")
+check "checkpoints: the last one is at the head, seq $M" grep -q "^v1 seq=$M " <(tail -n 1 "$CPF")
+
+# verify_cp DB [FILE]: audit verify --checkpoints; output in $DIR/verify.out, status returned.
+verify_cp() {
+	"$WBCTL" --db "$1" --key-file "$DIR/key" audit verify --checkpoints "${2:-$CPF}" >"$DIR/verify.out" 2>&1
+}
+verify_cp "$DB"
+check "audit verify --checkpoints: the untouched chain holds them all (exit 0)" test $? -eq 0
+check "audit verify --checkpoints: says so" grep -q "holds all $(grep -c . "$CPF") checkpoints" "$DIR/verify.out"
+
+for cut in 1 100 all; do
+	T=$(copy "cut$cut.db")
+	untrigger "$T"
+	if [ "$cut" = all ]; then
+		sqlite3 "$T" "DELETE FROM audit"
+		left=0
+	else
+		sqlite3 "$T" "DELETE FROM audit WHERE seq > $((M - cut))"
+		left=$((M - cut))
+	fi
+	check "newest $cut deleted: $left rows left" test "$(rows "$T")" = "$left"
+	verify_db "$T"
+	check "newest $cut deleted: the chain alone still verifies (why checkpoints are needed)" test $? -eq 0
+	verify_cp "$T"
+	check "newest $cut deleted: audit verify --checkpoints exits non-zero" test $? -ne 0
+	gone=$(sed -nE 's/^BAD checkpoint line [0-9]+ \(seq ([0-9]+)\): the database lacks it.*/\1/p' "$DIR/verify.out")
+	check "newest $cut deleted: audit verify names a checkpoint the database lacks (seq ${gone:-none})" \
+		test "${gone:-0}" -gt "$left"
+	refuses "newest $cut deleted" "$T"
+	check "newest $cut deleted: the refusal says the chain is behind its last checkpoint, seq $M" \
+		grep -q "behind its last checkpoint: .* holds seq $M," "$DIR/start.err"
+done
+
+# An older copy of the database brought back and written on (its own daemon, another
+# checkpoint file) reaches seq $M again with other entries: it contradicts the checkpoints.
+T=$(copy old.db)
+untrigger "$T"
+sqlite3 "$T" "DELETE FROM audit WHERE seq > $N"
+OPORT=$(pick_port)
+WAYBILL_AUDIT_CHECKPOINTS=$DIR/old.checkpoints "$WBD" --db "$T" --key-file "$DIR/key" \
+	--listen "127.0.0.1:$OPORT" 2>>"$DIR/old.log" &
+OPID=$!
+for _ in $(seq 100); do curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$OPORT/healthz" && break; sleep 0.1; done
+SAVED_URL=$URL
+URL=http://127.0.0.1:$OPORT
+for k in $(seq 0 $((M - N + 4))); do echo "$k /v1/orders/${TNS[0]}"; done | bulk GET "${TOK[adm1]}" "$DIR/reads2"
+URL=$SAVED_URL
+kill -TERM "$OPID"
+wait "$OPID"
+check "older copy written on: its daemon stopped cleanly" test $? -eq 0
+check "older copy written on: it reaches past seq $M" test "$(rows "$T")" -gt "$M"
+verify_db "$T"
+check "older copy written on: its chain alone verifies" test $? -eq 0
+verify_cp "$T"
+check "older copy written on: audit verify --checkpoints exits non-zero" test $? -ne 0
+check "older copy written on: it says the database contradicts a checkpoint" grep -q "contradicts" "$DIR/verify.out"
+refuses "older copy written on" "$T"
+check "older copy written on: the refusal says it contradicts the checkpoint" grep -q "contradicts" "$DIR/start.err"
+
+# ---- (g) edited and forged checkpoint lines -----------------------------------------------------------
+
+LAST=$(tail -n 1 "$CPF")
+SEQ_LAST=$(printf '%s\n' "$LAST" | sed -E 's/^v1 seq=([0-9]+) .*/\1/')
+# Claim a lower seq (as if the chain had been shorter): the signature no longer matches.
+cp "$CPF" "$DIR/edited.cp"
+printf '%s\n' "$LAST" | sed -E "s/^v1 seq=[0-9]+ /v1 seq=$((SEQ_LAST - 1)) /" >>"$DIR/edited.cp"
+LINES_E=$(grep -c . "$DIR/edited.cp")
+verify_cp "$DB" "$DIR/edited.cp"
+check "an edited checkpoint line: audit verify exits non-zero" test $? -ne 0
+check "an edited checkpoint line: names its line and seq, and the signature" \
+	grep -Eq "line $LINES_E \(seq $((SEQ_LAST - 1))\): the signature does not verify" "$DIR/verify.out"
+WAYBILL_AUDIT_CHECKPOINTS=$DIR/edited.cp refuses "an edited last checkpoint" "$DB"
+check "an edited last checkpoint: the refusal says the signature is bad" grep -q "bad signature" "$DIR/start.err"
+# A head swapped for another, signature kept.
+cp "$CPF" "$DIR/forged.cp"
+printf '%s\n' "$LAST" | sed -E "s/head=[0-9a-f]{64}/head=$(printf '%064d' 0)/" >>"$DIR/forged.cp"
+verify_cp "$DB" "$DIR/forged.cp"
+check "a forged head: audit verify exits non-zero" test $? -ne 0
+check "a forged head: the signature does not verify" grep -q "signature does not verify" "$DIR/verify.out"
+# Signed with another key (someone's own): not ours.
+"$WBCTL" --db "$DIR/other-key.db" --key-file "$DIR/other.key" account add --name x1 --role auditor >/dev/null 2>&1
+"$WBCTL" --db "$DIR/other-key.db" --key-file "$DIR/other.key" audit checkpoint-key >"$DIR/other.pk"
+check "checkpoint-key: another key file has another key" test "$(cat "$DIR/other.pk")" != "$(ctl audit checkpoint-key)"
+# Not a checkpoint line at all.
+cp "$CPF" "$DIR/junk.cp"
+echo "v1 seq=1 head=zz" >>"$DIR/junk.cp"
+verify_cp "$DB" "$DIR/junk.cp"
+check "a line that is no checkpoint: audit verify exits non-zero" test $? -ne 0
+check "a line that is no checkpoint: says which line" grep -q "line $(grep -c . "$DIR/junk.cp"): not a checkpoint line" "$DIR/verify.out"
+verify_cp "$DB" "$DIR/no-such.cp"
+check "a missing checkpoint file: audit verify exits non-zero" test $? -ne 0
+WAYBILL_AUDIT_CHECKPOINTS=$DIR/junk.cp refuses "a last line that is no checkpoint" "$DB"
+check "a last line that is no checkpoint: the refusal says so" grep -q "last line is not a checkpoint" "$DIR/start.err"
+# Another daemon's (another key's) checkpoints: not ours, whatever they claim.
+"$WBCTL" --db "$DIR/other-key.db" --key-file "$DIR/other.key" audit verify >/dev/null 2>&1
+WAYBILL_AUDIT_CHECKPOINTS=$DIR/other.cp "$WBD" --db "$DIR/other-key.db" --key-file "$DIR/other.key" \
+	--listen "127.0.0.1:$(pick_port)" >/dev/null 2>&1 &
+OPID=$!
+sleep 1
+kill -TERM "$OPID"
+wait "$OPID"
+check "another key's daemon wrote a checkpoint" test -s "$DIR/other.cp"
+verify_cp "$DB" "$DIR/other.cp"
+check "another key's checkpoints: audit verify exits non-zero" test $? -ne 0
+check "another key's checkpoints: the signature does not verify" grep -q "signature does not verify" "$DIR/verify.out"
+
+# A write cut short by a crash: verify says so without failing; the next start ignores it,
+# ends the line and carries on; after that the line is reported.
+cp "$CPF" "$DIR/torn.cp"
+printf '%s' "$(tail -n 1 "$CPF" | head -c 100)" >>"$DIR/torn.cp"
+verify_cp "$DB" "$DIR/torn.cp"
+check "a torn last line: audit verify still exits 0" test $? -eq 0
+check "a torn last line: audit verify says line $(($(wc -l <"$CPF") + 1)) is incomplete" \
+	grep -q "checkpoint line $(($(wc -l <"$CPF") + 1)) is incomplete" "$DIR/verify.out"
+WAYBILL_AUDIT_CHECKPOINTS=$DIR/torn.cp daemon_up || fail "a torn last line: waybilld starts" "it did not"
+check "a torn last line: the start warns about it" grep -q "the last line is incomplete" "$DIR/log"
+stop_daemon "SIGTERM: exit 0 (after a torn checkpoint line)"
+check "a torn last line: the stop checkpoint is a line of its own" grep -qE "$CP_RE" <(tail -n 1 "$DIR/torn.cp")
+verify_cp "$DB" "$DIR/torn.cp"
+check "a torn line, now ended: audit verify names it as no checkpoint" grep -q "not a checkpoint line" "$DIR/verify.out"
+check "a torn line, now ended: the chain still holds every checkpoint" \
+	sh -c '! grep -q "lacks\|contradicts" "$1"' _ "$DIR/verify.out"
+
+# ---- (h) an outside verifier: openssl and the printed public key ------------------------------------------
+
+PK=$(ctl audit checkpoint-key)
+check "audit checkpoint-key: 64 hex digits" grep -Eq '^[0-9a-f]{64}$' <(printf '%s\n' "$PK")
+hex2bin() { python3 -c 'import sys, binascii; sys.stdout.buffer.write(binascii.unhexlify(sys.argv[1]))' "$1"; }
+# Ed25519 SubjectPublicKeyInfo: a fixed 12-byte prefix, then the 32 raw bytes.
+hex2bin "302a300506032b6570032100$PK" >"$DIR/cp-pk.der"
+openssl pkey -pubin -inform DER -in "$DIR/cp-pk.der" -out "$DIR/cp-pk.pem" 2>"$DIR/openssl.err"
+check "openssl takes the printed key as an Ed25519 public key" grep -q "BEGIN PUBLIC KEY" "$DIR/cp-pk.pem"
+ossl_verify() { # LINE: openssl's verdict on one checkpoint line
+	printf '%s' "${1% sig=*}" >"$DIR/cp-msg"
+	hex2bin "${1##* sig=}" >"$DIR/cp-sig"
+	openssl pkeyutl -verify -pubin -inkey "$DIR/cp-pk.pem" -rawin -in "$DIR/cp-msg" -sigfile "$DIR/cp-sig" >"$DIR/openssl.out" 2>&1
+}
+ossl_verify "$LAST"
+check "openssl verifies the last checkpoint line with the printed key" test $? -eq 0
+ossl_verify "$(head -n 1 "$CPF")"
+check "openssl verifies the first checkpoint line too" test $? -eq 0
+ossl_verify "$(tail -n 1 "$DIR/edited.cp")"
+check "openssl rejects the edited line" test $? -ne 0
+
+# ---- (i) entries deleted under the running daemon --------------------------------------------------------
+# The writer carries on from whatever head the table has: a checkpoint of the shortened
+# chain would bless it.  The daemon must write none, say so, and the next start must refuse.
+
+cp "$CPF" "$DIR/live.cp"
+WAYBILL_AUDIT_CHECKPOINTS=$DIR/live.cp daemon_up --audit-checkpoint-s 1 || die restart "waybilld did not start (live)"
+for k in $(seq 0 19); do echo "$k /v1/orders/${TNS[$((k % 3))]}"; done | bulk GET "${TOK[adm1]}" "$DIR/live1"
+sleep 2.5
+HELD=$(tail -n 1 "$DIR/live.cp" | sed -E 's/^v1 seq=([0-9]+) .*/\1/')
+check "live: a checkpoint at the head (seq $HELD)" test "$HELD" = "$(rows "$DB")"
+sqlite3 "$DB" "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq > $((HELD - 10));
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+check "live: the newest 10 deleted under the daemon" test "$(rows "$DB")" = $((HELD - 10))
+for k in $(seq 0 29); do echo "$k /v1/orders/${TNS[$((k % 3))]}"; done | bulk GET "${TOK[adm1]}" "$DIR/live2"
+sleep 2.5
+check "live: the writer went on past seq $HELD" test "$(rows "$DB")" -gt "$HELD"
+check "live: no checkpoint blesses the rewritten chain" \
+	test "$(tail -n 1 "$DIR/live.cp" | sed -E 's/^v1 seq=([0-9]+) .*/\1/')" = "$HELD"
+check "live: the daemon says the chain no longer holds seq $HELD" \
+	grep -q "no longer holds the checkpoint at seq $HELD" "$DIR/log"
+stop_daemon "SIGTERM: exit 0 (after the live deletion)"
+check "live: not at stop either" \
+	test "$(tail -n 1 "$DIR/live.cp" | sed -E 's/^v1 seq=([0-9]+) .*/\1/')" = "$HELD"
+WAYBILL_AUDIT_CHECKPOINTS=$DIR/live.cp refuses "after a live deletion" "$DB"
+check "after a live deletion: the refusal says the chain contradicts its checkpoint" grep -q "contradicts" "$DIR/start.err"
+verify_cp "$DB" "$DIR/live.cp"
+check "after a live deletion: audit verify --checkpoints names seq $HELD" grep -q "(seq $HELD): the database contradicts it" "$DIR/verify.out"
+
 finish

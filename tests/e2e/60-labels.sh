@@ -231,6 +231,38 @@ check "batch: a label.print audit entry per label" \
 audit_all "$DIR/a_dep1.json" "actor=dep1"
 check "batch: one label.batch entry for the request, ok, saying 100 labels" \
 	jq -e '[.[] | select(.action == "label.batch" and .result == "ok")] | length == 1 and (.[0].reason | test("100"))' "$DIR/a_dep1.json"
+check "batch: each of the 100 labels has its own label.print entry, ok, naming its order" \
+	jq -e --slurpfile t <(jq -R . "$DIR/batch.tns") '. as $e | $t | length == 100 and
+		all(. as $x | [$e[] | select(.action == "label.print" and .result == "ok" and .tracking_no == $x)] | length == 1)' "$DIR/a_dep1.json"
+
+# A one-label batch and a single label: each label's entry names its order
+# (a one-label batch used to be audited as the request alone, with no number).
+fixture 304 >"$DIR/o304.json"
+api POST /v1/orders "${TOK[c1]}" "$DIR/o304.json"
+expect_status "setup: fixture 304 created" 201 "$STATUS"
+ONE=$(jb .tracking_no)
+fixture 305 >"$DIR/o305.json"
+api POST /v1/orders "${TOK[c1]}" "$DIR/o305.json"
+expect_status "setup: fixture 305 created" 201 "$STATUS"
+SINGLE=$(jb .tracking_no)
+for k in 1 2; do
+	post_pdf "${TOK[dep1]}" /v1/labels "{\"tracking_nos\":[\"$ONE\"]}" "$DIR/one$k.pdf"
+	expect_status "one-label batch, print $k: 200" 200 "$STATUS"
+done
+check "one-label batch: one page" grep -Eq '^Pages: +1$' <(pdfinfo "$DIR/one1.pdf" 2>/dev/null)
+audit_all "$DIR/a_one.json" "tracking_no=$ONE"
+check "one-label batch: its label.print, then label.reprint, entries name the order, ok" \
+	jq -e --arg t "$ONE" '[.[] | select(.action | test("^label\\.(print|reprint)$"))] |
+		map([.action, .tracking_no, .result]) == [["label.print", $t, "ok"], ["label.reprint", $t, "ok"]]' "$DIR/a_one.json"
+audit_all "$DIR/a_one_req.json" "actor=dep1"
+check "one-label batch: each label entry shares its request id with the request's label.batch entry" \
+	jq -e --arg t "$ONE" '(map(select(.action == "label.batch" and .reason == "1 labels") | .request_id) | sort) ==
+		(map(select(.tracking_no == $t and (.action | test("^label\\.(print|reprint)$"))) | .request_id) | sort)' "$DIR/a_one_req.json"
+get_pdf "${TOK[dep1]}" "/v1/orders/$SINGLE/label.pdf" "$DIR/single.pdf"
+expect_status "single label: 200" 200 "$STATUS"
+audit_all "$DIR/a_single.json" "tracking_no=$SINGLE"
+check "single label: one label.print entry naming the order, ok" \
+	jq -e --arg t "$SINGLE" '[.[] | select(.action | test("^label"))] | map([.action, .tracking_no, .result]) == [["label.print", $t, "ok"]]' "$DIR/a_single.json"
 
 # one foreign order (depot d2) at index 7: 404 naming it, no PDF, nothing printed
 fixture 303 >"$DIR/o303.json"

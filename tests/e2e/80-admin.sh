@@ -143,6 +143,39 @@ check "audit: adm2's reveals carry their reasons, the refused one too" \
 check "audit: adm2's third reveal is on record as refused" \
 	jq -e '[.[] | select(.action == "admin.reveal")][2].result != "ok"' "$DIR/aud3.json"
 
+# ---- a reveal whose open fails: on record before and after, and free ------------------------
+# The reveal's entry (with its reason) is written before the order is opened;
+# when the open then fails, a second entry says so and the quota is given back.
+
+T4=$(tn_of "$DIR/map" 4)
+T5=$(tn_of "$DIR/map" 5)
+stop_daemon "sigterm exits 0 (before breaking two orders)"
+sqlite3 "$DIR/db" "UPDATE orders SET sealed = CAST(zeroblob(length(sealed)) AS BLOB) WHERE tracking_no = '$T4';
+	UPDATE orders SET sealed = NULL WHERE tracking_no = '$T5'"
+daemon_up --admin-reveals-per-day 1 || die restart "waybilld did not come back"
+add_account adm4 admin || die setup "account adm4"
+quota_used() { sqlite3 "$DIR/db" "SELECT coalesce(sum(count), 0) FROM admin_reveals WHERE actor = '$1'"; }
+reveal "$T4" "ticket F-1" adm4
+expect_error "reveal of an order whose ciphertext no longer opens" 500 integrity_error
+RID_F1=$(jb .error.request_id)
+check "failed open: no order in the answer" bash -c '! grep -q "\"order\"" "$1"' _ "$BODY"
+reveal "$T5" "ticket F-2" adm4
+expect_error "reveal of an order whose sealed data is gone" 410 gone
+audit_all "$DIR/aud6.json" "actor=adm4"
+check "failed open: two admin.reveal entries for the request, the first ok, the second saying the open failed" \
+	jq -e --arg r "$RID_F1" --arg t "$T4" '[.[] | select(.request_id == $r)] | length == 2
+		and all(.action == "admin.reveal" and .tracking_no == $t and .reason == "ticket F-1")
+		and .[0].result == "ok" and (.[1].result | test("^open_failed")) and .[0].seq < .[1].seq' "$DIR/aud6.json"
+check "gone before the open: one entry, result gone" \
+	jq -e --arg t "$T5" '[.[] | select(.tracking_no == $t)] | length == 1 and .[0].result == "gone"' "$DIR/aud6.json"
+check "failed opens spend no quota (admin_reveals count 0)" test "$(quota_used adm4)" = 0
+reveal "$T1" "ticket F-3" adm4
+expect_status "quota 1: adm4's first successful reveal after two failed ones: 200" 200 "$STATUS"
+check "a successful reveal spends one" test "$(quota_used adm4)" = 1
+reveal "$T1" "ticket F-4" adm4
+expect_status "quota 1: adm4's second successful one: 429" 429 "$STATUS"
+no_pii "failed reveals: audit entries" "$DIR/aud6.json"
+
 # ---- enumeration: miss_limit 5 -------------------------------------------------------------
 
 stop_daemon "sigterm exits 0 (before --miss-limit 5)"

@@ -73,8 +73,10 @@ for i in $(seq 20 49); do
 done
 check "the 30 orders not due: masked view, label and admin reveal 200${bad:+ (not:$bad)}" test -z "$bad"
 api GET "/v1/orders?limit=200" "${TOK[dep1]}"
-check "list: the 20 erased orders show as erased, with no personal fields" \
-	jq -e '[.orders[] | select(.erased == true)] | length == 20 and all(has("recipient") | not)' "$BODY"
+check "list: the 20 erased orders are listed as summaries like the rest (a list opens nothing)" \
+	jq -e --argjson t "$(printf '%s\n' "${TNS[@]:0:20}" | jq -R . | jq -sc .)" \
+	'[.orders[] | select(.tracking_no as $x | $t | index($x))] | length == 20 and all(keys ==
+		["courier", "created_at", "depot", "destination", "parcel", "prints", "status", "tracking_no", "updated_at"])' "$BODY"
 route_body=$(jq -nc --arg v "$V_DELIVERED" --arg e "$E_DELIVERED" '{caller: "+8613900000002", called: $v, extension: $e}')
 api POST /v1/calls/route "${TOK[tel1]}" -d "$route_body"
 expect_status "a purged order's binding forwards nowhere (the phone is gone): 404" 404 "$STATUS"
@@ -122,8 +124,10 @@ L0=$!
 load 1 &
 L1=$!
 sleep 3
+CP_KEY=$(ctl audit checkpoint-key)
 ctl key rotate >"$DIR/rotate.out" 2>&1
 check "key rotate: version 2 is current" grep -q "key version 2 is current" "$DIR/rotate.out"
+check "key rotate: the audit checkpoint key stays the same" test "$(ctl audit checkpoint-key)" = "$CP_KEY"
 sleep 2
 ctl key rewrap >"$DIR/rewrap.out" 2>&1
 check "key rewrap under load: exits 0, nothing left on older versions ($(tr '\n' ' ' <"$DIR/rewrap.out"))" \
@@ -202,8 +206,62 @@ if ctl key retire 2 >"$DIR/retire2a.out" 2>&1; then
 else
 	ok "key retire 2 while it is current refuses"
 fi
+# ---- key file writes: a fresh temporary file, never through a symlink ------------------------
+# Someone who can write the key's directory plants "<key>.new" as a symlink: a rotate that
+# followed it would write the new key where they can read it (and leave a symlink as the key).
+cp "$DIR/key" "$DIR/key.before"
+printf 'decoy\n' >"$DIR/decoy" && chmod 644 "$DIR/decoy"
+ln -s "$DIR/decoy" "$DIR/key.new"
+if ctl key rotate >"$DIR/rotate-link.out" 2>&1; then
+	fail "key rotate refuses when key.new is a symlink" "it succeeded"
+else
+	ok "key rotate refuses when key.new is a symlink: $(head -c 200 "$DIR/rotate-link.out")"
+fi
+check "symlinked key.new: the refusal names it" grep -q 'key.new' "$DIR/rotate-link.out"
+check "symlinked key.new: its target is untouched" test "$(cat "$DIR/decoy")" = decoy
+check "symlinked key.new: its target is still mode 644" test "$(stat -c %a "$DIR/decoy")" = 644
+check "symlinked key.new: the key file is still a regular file" test -f "$DIR/key" -a ! -L "$DIR/key"
+check "symlinked key.new: the key file is unchanged" cmp -s "$DIR/key" "$DIR/key.before"
+rm -f "$DIR/key.new"
+# A regular file left there (by a run that died, or by someone else) is not reused either.
+printf 'left\n' >"$DIR/key.new" && chmod 666 "$DIR/key.new"
+if ctl key rotate >"$DIR/rotate-left.out" 2>&1; then
+	fail "key rotate refuses a key.new left in place" "it succeeded"
+else
+	ok "key rotate refuses a key.new left in place"
+fi
+check "left key.new: untouched" test "$(cat "$DIR/key.new")" = left
+check "left key.new: the key file is unchanged" cmp -s "$DIR/key" "$DIR/key.before"
+rm -f "$DIR/key.new" "$DIR/key.before"
+# keygen never writes through a symlink or over a key.
+ln -s "$DIR/decoy" "$DIR/gen-link.key"
+if "$WBCTL" keygen --out "$DIR/gen-link.key" >/dev/null 2>&1; then
+	fail "keygen refuses a symlink as --out" "it succeeded"
+else
+	ok "keygen refuses a symlink as --out"
+fi
+check "keygen through a symlink: its target is untouched" test "$(cat "$DIR/decoy")" = decoy
+ln -s "$DIR/no-such-file" "$DIR/gen-dangling.key"
+if "$WBCTL" keygen --out "$DIR/gen-dangling.key" >/dev/null 2>&1; then
+	fail "keygen refuses a dangling symlink as --out" "it succeeded"
+else
+	ok "keygen refuses a dangling symlink as --out"
+fi
+check "keygen through a dangling symlink: nothing created" test ! -e "$DIR/no-such-file"
+if "$WBCTL" keygen --out "$DIR/key" >/dev/null 2>&1; then
+	fail "keygen refuses to overwrite a key file" "it succeeded"
+else
+	ok "keygen refuses to overwrite a key file"
+fi
+"$WBCTL" keygen --out "$DIR/gen.key" 2>/dev/null
+check "keygen: a 32-byte key file" test "$(stat -c %s "$DIR/gen.key")" = 32
+check "keygen: mode 600" test "$(stat -c %a "$DIR/gen.key")" = 600
+check "keygen: no temporary file left" test ! -e "$DIR/gen.key.new"
 ctl key rotate >"$DIR/rotate3.out" 2>&1
 check "second key rotate: version 3" grep -q "key version 3 is current" "$DIR/rotate3.out"
+check "second key rotate: the key file is mode 600" test "$(stat -c %a "$DIR/key")" = 600
+check "second key rotate: a regular file of 3 keys" test -f "$DIR/key" -a ! -L "$DIR/key" -a "$(stat -c %s "$DIR/key")" = 96
+check "second key rotate: no key.new left" test ! -e "$DIR/key.new"
 ctl key rewrap >"$DIR/rewrap3.out" 2>&1
 check "second rewrap: nothing left on older versions" grep -q "; 0 left on older versions" "$DIR/rewrap3.out"
 if ctl key retire 2 >"$DIR/retire2.out" 2>&1; then ok "key retire 2 succeeds"; else fail "key retire 2 succeeds" "$(cat "$DIR/retire2.out")"; fi
@@ -296,6 +354,10 @@ fi
 
 # every order's personal data in the final database files: none in clear
 stop_daemon "sigterm exits 0 (at the end)"
+ctl audit verify --checkpoints "$WAYBILL_AUDIT_CHECKPOINTS" >"$DIR/verify-cp.out" 2>&1
+check "after rotations, retirement and restarts: the chain holds every checkpoint ($(tail -n 1 "$DIR/verify-cp.out"))" \
+	grep -q "holds all" "$DIR/verify-cp.out"
+check "after three key versions: the checkpoint key is still the first one's" test "$(ctl audit checkpoint-key)" = "$CP_KEY"
 for f in "$DIR/db" "$DIR/db-wal" "$DIR/db-shm"; do
 	if [ -e "$f" ]; then no_pii "final database files" "$f"; else ok "final: $(basename "$f") absent"; fi
 done

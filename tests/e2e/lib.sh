@@ -200,6 +200,8 @@ start_daemon() {
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
 	BODY=$DIR/body
+	# Each test's daemons sign their own checkpoints (the default is under var/).
+	export WAYBILL_AUDIT_CHECKPOINTS=$DIR/audit.checkpoints
 	: >"$DIR/bodies"
 	: >"$DIR/error_bodies"
 	[ -x "$WBD" ] && [ -x "$WBCTL" ] || die setup "no $WBD or $WBCTL: run make"

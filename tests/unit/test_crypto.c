@@ -1,7 +1,8 @@
 /*
  * test_crypto.c - the keyring (files, modes, sizes, rotation, retirement),
  * envelope encryption (round trips, rows swapped, bits flipped, versions),
- * keyed hashes, audit MACs and the CSPRNG helpers of crypto.h.
+ * keyed hashes, audit MACs, the audit checkpoint key and the CSPRNG helpers
+ * of crypto.h.
  */
 #include "../../server/common.h"
 #include "../../server/crypto.h"
@@ -819,6 +820,60 @@ static void test_equal_hex(void)
 	}
 }
 
+/*
+ * The audit checkpoint key: one per key file, derived from version 1, so a
+ * key file written before it existed has one, and rotation keeps it.
+ */
+static void test_checkpoint_key(const struct keyring *ka, const struct keyring *kb)
+{
+	static const char msg[] = "v1 seq=42 head=00 ts=2026-12-01T00:00:00Z";
+	unsigned char pa[SIGN_PK_BYTES], pb[SIGN_PK_BYTES], pc[SIGN_PK_BYTES], sig[SIGN_BYTES];
+	unsigned char bad[sizeof(msg)], raw[4];
+	char path[512], err[512];
+	struct keyring *kc, *kc2;
+	uint32_t v = 0;
+
+	crypto_checkpoint_key(ka, pa);
+	crypto_checkpoint_key(kb, pb);
+	CHECK(memcmp(pa, pb, SIGN_PK_BYTES) != 0);
+	crypto_checkpoint_sign(ka, msg, strlen(msg), sig);
+	CHECK(crypto_checkpoint_verify(pa, msg, strlen(msg), sig));
+	CHECK(!crypto_checkpoint_verify(pb, msg, strlen(msg), sig));
+	CHECK(!crypto_checkpoint_verify(pa, msg, strlen(msg) - 1, sig));
+	for (size_t i = 0; i < strlen(msg); i++) {
+		memcpy(bad, msg, sizeof(msg));
+		bad[i] ^= 1;
+		CHECKF(!crypto_checkpoint_verify(pa, bad, strlen(msg), sig), "byte %zu", i);
+	}
+	sig[7] ^= 0x40;
+	CHECK(!crypto_checkpoint_verify(pa, msg, strlen(msg), sig));
+
+	/* Rotation adds KEKs; the checkpoint key stays, so old checkpoints still verify. */
+	kc = fresh("cp.key", path, sizeof(path));
+	CHECK(kc != NULL);
+	if (!kc)
+		return;
+	crypto_checkpoint_key(kc, pc);
+	CHECK(keyring_rotate(path, &v, err, sizeof(err)) == ST_OK && v == 2);
+	kc2 = load(path);
+	CHECK(kc2 != NULL);
+	if (kc2) {
+		crypto_checkpoint_key(kc2, pb);
+		CHECK(memcmp(pb, pc, SIGN_PK_BYTES) == 0);
+		CHECK(keyring_current(kc2) == 2);
+	}
+	keyring_free(kc2);
+	keyring_free(kc);
+
+	/* Hex in: lower case, exact length. */
+	CHECK(crypto_hex_parse("00ff7a10", 8, raw, 4) && raw[1] == 0xff && raw[2] == 0x7a);
+	CHECK(!crypto_hex_parse("00FF7a10", 8, raw, 4));
+	CHECK(!crypto_hex_parse("00ff7a1", 7, raw, 4));
+	CHECK(!crypto_hex_parse("00ff7a10aa", 10, raw, 4));
+	CHECK(!crypto_hex_parse("00ff7a1g", 8, raw, 4));
+	CHECK(!crypto_hex_parse("00 f7a10", 8, raw, 4));
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -842,6 +897,7 @@ int main(void)
 		test_bitflips(ka);
 		test_tokens(ka, pa, kb);
 		test_audit_mac(ka, kb);
+		test_checkpoint_key(ka, kb);
 	}
 	keyring_free(ka);
 	keyring_free(kb);

@@ -1522,6 +1522,85 @@ static void test_tamper(unsigned char head[HASH_BYTES])
 }
 
 /* Nothing personal in the file: the sealed marker never appears in clear. */
+/*
+ * Marks (signed checkpoints' seq and head) against the chain, and the
+ * order look-up aid outside the MAC: an insider who shortens the chain or
+ * points an entry's order_id elsewhere is caught.
+ */
+static void test_marks(const unsigned char head[HASH_BYTES])
+{
+	int64_t last = n_audit, seq = 0;
+	struct audit_mark m[3];
+	struct audit_check chk;
+	struct store *s2 = NULL;
+	unsigned char h[HASH_BYTES];
+	char err[512], msg[256], copy[512];
+
+	m[0].seq = 1;
+	CHECK(store_open(db_path, STORE_TOOL, kr, &s2, err, sizeof(err)) == ST_OK);
+	if (!s2)
+		return;
+	CHECK(store_audit_head(s2, &seq, h) == ST_OK);
+	CHECK(seq == last && memcmp(h, head, HASH_BYTES) == 0);
+	CHECK(store_audit_at(s2, 1, m[0].head) == ST_OK);
+	CHECK(store_audit_at(s2, last, h) == ST_OK && memcmp(h, head, HASH_BYTES) == 0);
+	CHECK(store_audit_at(s2, last + 1, h) == ST_NOTFOUND);
+	CHECK(store_audit_at(s2, 0, h) == ST_NOTFOUND);
+	store_close(s2);
+
+	m[1].seq = last;
+	memcpy(m[1].head, head, HASH_BYTES);
+	CHECK(store_audit_verify_marks(db_path, kr, m, 2, &chk, err, sizeof(err)) == ST_OK);
+	CHECK(chk.ok && !chk.mark_bad);
+	/* A mark past the end: the database lacks it. */
+	m[2].seq = last + 1;
+	memcpy(m[2].head, head, HASH_BYTES);
+	CHECK(store_audit_verify_marks(db_path, kr, m, 3, &chk, err, sizeof(err)) == ST_OK);
+	CHECK(chk.ok && chk.mark_bad && chk.mark_missing && chk.mark_index == 2);
+	/* A mark with another head: the database contradicts it. */
+	m[2].seq = last;
+	m[2].head[0] ^= 1;
+	CHECK(store_audit_verify_marks(db_path, kr, m, 3, &chk, err, sizeof(err)) == ST_OK);
+	CHECK(chk.mark_bad && !chk.mark_missing && chk.mark_index == 2);
+
+	/* The newest entry deleted: the chain alone still verifies; the mark does not. */
+	t_path(copy, sizeof(copy), "marks-cut.db");
+	CHECK(t_copy(db_path, copy));
+	{
+		char sql[128];
+		snprintf(sql, sizeof(sql), "DELETE FROM audit WHERE seq = %lld", (long long)last);
+		CHECK(t_sql(copy, "DROP TRIGGER audit_no_delete", msg, sizeof(msg)) == SQLITE_OK);
+		CHECK(t_sql(copy, sql, msg, sizeof(msg)) == SQLITE_OK);
+	}
+	CHECK(store_audit_verify_marks(copy, kr, m, 2, &chk, err, sizeof(err)) == ST_OK);
+	CHECK(chk.ok && chk.entries == last - 1);
+	CHECK(chk.mark_bad && chk.mark_missing && chk.mark_index == 1);
+
+	/* order_id pointed away from the order its tracking number names. */
+	t_path(copy, sizeof(copy), "marks-orderid.db");
+	CHECK(t_copy(db_path, copy));
+	CHECK(t_sql(copy,
+		    "DROP TRIGGER audit_no_update; UPDATE audit SET order_id = -1 WHERE seq = "
+		    "(SELECT max(seq) FROM audit WHERE order_id IS NOT NULL)",
+		    msg, sizeof(msg)) == SQLITE_OK);
+	CHECK(store_audit_verify_path(copy, kr, &chk, err, sizeof(err)) == ST_OK);
+	CHECK(!chk.ok && chk.bad_seq > 0 && chk.bad_seq <= last);
+	CHECK(chk.why && strstr(chk.why, "order_id"));
+	CHECK(store_open(copy, STORE_DAEMON, kr, &s2, err, sizeof(err)) != ST_OK);
+	CHECK(strstr(err, "order_id") != NULL);
+	store_close(s2);
+	s2 = NULL;
+	/* And the order's own row id moved instead (no trigger guards orders). */
+	t_path(copy, sizeof(copy), "marks-orderrow.db");
+	CHECK(t_copy(db_path, copy));
+	CHECK(t_sql(copy,
+		    "UPDATE orders SET id = id + 1000000 WHERE id = (SELECT order_id FROM audit "
+		    "WHERE order_id IS NOT NULL ORDER BY seq LIMIT 1)",
+		    msg, sizeof(msg)) == SQLITE_OK);
+	CHECK(store_audit_verify_path(copy, kr, &chk, err, sizeof(err)) == ST_OK);
+	CHECK(!chk.ok && chk.why && strstr(chk.why, "order_id"));
+}
+
 static void test_at_rest(void)
 {
 	size_t len = 0;
@@ -1779,6 +1858,7 @@ int main(void)
 		S = NULL;
 		test_at_rest();
 		test_tamper(head);
+		test_marks(head);
 		test_reopen(head);
 		test_plans();
 	}

@@ -22,6 +22,8 @@ struct app {
 	struct label_ctx *labels;
 	struct limiter *misses;	     /* 404s per token per 10 minutes */
 	struct limiter *call_routes; /* call routes per caller number per hour */
+	struct limiter *call_tokens; /* call routes per telephony token per minute */
+	struct limiter *auth_fails;  /* 401s per client address per minute (http.c's) */
 	atomic_ullong orders_created;
 	atomic_ullong labels_printed;
 	atomic_int inflight;

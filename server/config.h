@@ -31,6 +31,8 @@ struct config {
 	long admin_reveals_per_day;
 	long label_reprints_max;
 	long call_routes_per_hour;
+	long call_routes_per_token_per_minute;
+	long auth_failures_per_minute;
 	long miss_limit;
 	long max_batch_labels;
 	long conn_timeout_s;

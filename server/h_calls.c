@@ -6,13 +6,23 @@
  *            order's  -> forward_to the recipient's phone;
  *   caller = the recipient's phone, called = number, no extension -> the
  *            assigned courier's phone, when exactly one active binding of
- *            that number has this recipient;
+ *            that number has this recipient and the order is out for
+ *            delivery (or delivered, within the binding's grace period);
  *   anything else, or an ended binding -> 404.
  *
- * Every request with a JSON body is audited (tracking number and result,
- * never a phone) before it answers, invalid phones included; every one
- * with a valid caller counts against call_routes_per_hour for that caller.
- * Its 404s do not count towards miss_limit: stale labels make them normal.
+ * The answer is what a switch needs and no more: {"forward_to","call_id"}.
+ * The call id is random and the route's audit entry holds it (reason
+ * "call_id=..."), next to the order's tracking number, so a call on the
+ * platform's side can be traced to the order without the platform ever
+ * learning the tracking number.
+ *
+ * Limits: every request counts against call_routes_per_token_per_minute for
+ * the telephony token, before anything else (a sweep of extensions or of
+ * phones runs into it whatever callers it claims); every one with a valid
+ * caller also against call_routes_per_hour for that caller; and its 404s
+ * count towards the token's miss_limit like anyone's (http.c).  Every
+ * request with a JSON body is audited (tracking number and result, never a
+ * phone) before it answers, invalid phones included.
  */
 #include "common.h"
 #include "handlers.h"
@@ -25,6 +35,10 @@
 #include "vnum.h"
 
 #include <time.h>
+
+#define CALL_ID_BYTES 16
+/* "9f3a-01bc-...": hex in groups of four, so no run of digits looks like a phone. */
+#define CALL_ID_CHARS (CALL_ID_BYTES * 2 + CALL_ID_BYTES / 2 - 1)
 
 struct route_req {
 	char caller[PHONE_E164_MAX];
@@ -117,7 +131,28 @@ static enum st route_recipient_to_courier(struct request *r, const struct route_
 	st = binding_order(r, ids[0], row, &c);
 	if (st != ST_OK)
 		return st;
+	/* A recipient reaches the courier only while the parcel is on its way to
+	 * them (a delivered order's binding routes until its grace period ends). */
+	if (strcmp(row->status, "out_for_delivery") != 0 && strcmp(row->status, "delivered") != 0)
+		return ST_NOTFOUND;
 	return courier_phone(r->app, &c, forward);
+}
+
+/* A fresh call id from the CSPRNG, formatted as CALL_ID_CHARS characters. */
+static void call_id_new(char out[CALL_ID_CHARS + 1])
+{
+	unsigned char raw[CALL_ID_BYTES];
+	char hex[CALL_ID_BYTES * 2 + 1];
+	size_t o = 0;
+
+	crypto_random(raw, sizeof(raw));
+	crypto_hex(raw, sizeof(raw), hex);
+	for (size_t i = 0; i < CALL_ID_BYTES * 2; i++) {
+		if (i && i % 4 == 0)
+			out[o++] = '-';
+		out[o++] = hex[i];
+	}
+	out[o] = '\0';
 }
 
 void h_call_route(struct request *r)
@@ -125,12 +160,19 @@ void h_call_route(struct request *r)
 	const char *const keys[] = {"caller", "called", "extension", NULL};
 	struct route_req q = {0};
 	unsigned char caller_idx[HASH_BYTES];
-	char forward[PHONE_E164_MAX] = "";
+	char forward[PHONE_E164_MAX] = "", call_id[CALL_ID_CHARS + 1];
 	struct order_row row = {0};
 	cJSON *root, *caller, *called, *ext, *resp;
 	char *json;
 	enum st st;
 
+	if (limiter_hit(r->app->call_tokens, &r->acct.id, sizeof(r->acct.id), time(NULL)) >
+	    limiter_limit(r->app->call_tokens)) {
+		snprintf(r->extra_header[1], sizeof(r->extra_header[1]), "Retry-After:%u",
+			 limiter_retry_after(r->app->call_tokens, time(NULL)));
+		http_audit_then_fail(r, ST_LIMIT, NULL, NULL);
+		return;
+	}
 	if (body_object(r, keys, &root) != ST_OK)
 		return;
 	caller = cJSON_GetObjectItemCaseSensitive(root, "caller");
@@ -163,6 +205,8 @@ void h_call_route(struct request *r)
 	if (limiter_hit(r->app->call_routes, caller_idx, HASH_BYTES, time(NULL)) >
 	    limiter_limit(r->app->call_routes)) {
 		explicit_bzero(&q, sizeof(q));
+		snprintf(r->extra_header[1], sizeof(r->extra_header[1]), "Retry-After:%u",
+			 limiter_retry_after(r->app->call_routes, time(NULL)));
 		http_audit_then_fail(r, ST_LIMIT, NULL, "caller");
 		return;
 	}
@@ -178,9 +222,11 @@ void h_call_route(struct request *r)
 			http_reply_st(r, st);
 		return;
 	}
+	call_id_new(call_id);
+	snprintf(r->job.audit.reason, sizeof(r->job.audit.reason), "call_id=%s", call_id);
 	resp = cJSON_CreateObject();
 	cJSON_AddStringToObject(resp, "forward_to", forward);
-	cJSON_AddStringToObject(resp, "tracking_no", row.tracking_no);
+	cJSON_AddStringToObject(resp, "call_id", call_id);
 	explicit_bzero(forward, sizeof(forward));
 	order_row_release(&row);
 	json = cJSON_PrintUnformatted(resp);

@@ -438,6 +438,9 @@ static enum st job_fail(struct store *s, struct wjob *j)
 	return f->st; /* rolled back; the audit entry records the result */
 }
 
+static bool misses_count(const struct request *r);
+static bool miss_take(struct request *r);
+
 void http_audit_then_fail(struct request *r, enum st st, const char *result, const char *field)
 {
 	http_audit_then_error(r, st, result, NULL, NULL, field);
@@ -451,6 +454,13 @@ void http_audit_then_error(struct request *r, enum st st, const char *result, co
 	if (!f) {
 		http_reply_st(r, ST_NOMEM);
 		return;
+	}
+	/* A 404 is reserved against miss_limit before it is audited: past the
+	 * limit it is a 429, and the entry says the request was blocked. */
+	if (st == ST_NOTFOUND && misses_count(r) && !r->miss_taken && !miss_take(r)) {
+		st = ST_LIMIT;
+		result = "blocked";
+		code = message = field = NULL;
 	}
 	f->st = st;
 	f->code = code;
@@ -557,10 +567,13 @@ static const struct route *route_find(const char *method, const char *path, char
 
 /* ---- the libmicrohttpd callbacks -------------------------------------- */
 
+struct reporter;
+
 struct http_server {
 	struct MHD_Daemon *d;
 	struct app *app;
 	char *tls_cert, *tls_key;
+	struct reporter *rep; /* writes the authentication failures' audit entries */
 };
 
 static uint64_t now_ns(void)
@@ -608,6 +621,11 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 
 	if (!r->answered)
 		http_reply_st(r, ST_INTERNAL);
+	/* The last moment a 404 can be counted before it leaves: past miss_limit
+	 * it leaves as a 429, so no token ever gets more than miss_limit 404s,
+	 * however many requests it has in flight. */
+	if (r->status == 404 && misses_count(r) && !r->miss_taken && !miss_take(r))
+		http_reply_st(r, ST_LIMIT);
 	b = malloc(sizeof(*b));
 	if (!b)
 		return MHD_NO;
@@ -648,13 +666,19 @@ static void request_id_new(char id[REQID_BYTES])
 }
 
 /*
- * Whose 404s count towards miss_limit: every authenticated caller but the
- * call platform, for which stale labels make 404s routine (its own limit is
- * per caller number).
+ * Whose 404s count towards miss_limit: every authenticated caller, the call
+ * platform's token included (a sweep of extensions or phones is 404s).
  */
 static bool misses_count(const struct request *r)
 {
-	return r->acct.name[0] && r->acct.role != ROLE_TELEPHONY;
+	return r->acct.name[0] != '\0';
+}
+
+/* "Retry-After:N" for the window of l, as the answer's second extra header. */
+static void retry_after(struct request *r, const struct limiter *l)
+{
+	snprintf(r->extra_header[1], sizeof(r->extra_header[1]), "Retry-After:%u",
+		 limiter_retry_after(l, time(NULL)));
 }
 
 static void audit_job_free(struct wjob *j)
@@ -662,25 +686,184 @@ static void audit_job_free(struct wjob *j)
 	free(j);
 }
 
-/* One more 404 for this token; at the limit, the event itself is audited. */
-static void misses_note(struct request *r)
+/*
+ * Reserve one more 404 for this token, before it is answered (or audited);
+ * false when that would pass miss_limit: then it must answer 429.  At the
+ * limit, the event itself is audited.
+ */
+static bool miss_take(struct request *r)
 {
 	struct wjob *j;
+	unsigned n = limiter_hit(r->app->misses, &r->acct.id, sizeof(r->acct.id), time(NULL));
 
-	if (limiter_hit(r->app->misses, &r->acct.id, sizeof(r->acct.id), time(NULL)) !=
-	    limiter_limit(r->app->misses))
-		return;
+	r->miss_taken = true;
+	if (n > limiter_limit(r->app->misses)) {
+		retry_after(r, r->app->misses);
+		return false;
+	}
+	if (n != limiter_limit(r->app->misses))
+		return true;
 	log_warn("enumeration: %s reached miss_limit; 429 for the rest of the window",
 		 r->acct.name);
 	j = calloc(1, sizeof(*j));
 	if (!j)
-		return;
+		return true;
 	audit_entry_init(&j->audit, r->acct.name, role_name(r->acct.role), "enumeration", NULL,
 			 r->id);
 	snprintf(j->audit.reason, sizeof(j->audit.reason), "miss_limit reached");
 	j->result = "blocked";
 	j->done = audit_job_free;
 	store_submit(r->app->store, j);
+	return true;
+}
+
+/* ---- authentication failures, per client address ----------------------- */
+
+/*
+ * Requests without a valid token are counted per client address (IPv6 by
+ * its /64) in a tally limiter, not audited one by one: a flood of them
+ * would otherwise write an audit entry (and a commit) each.  The report
+ * thread writes one "auth.fail" entry per address and minute, with the
+ * count, once the minute is over (and at stop).  Past
+ * auth_failures_per_minute the address gets 429 with Retry-After instead of
+ * 401.  A valid token from the same address is never refused for them.
+ */
+#define AUTH_FAIL_KEYS 16384
+
+/* The limiter key of the request's client address: family, then address bytes. */
+static size_t client_key(struct request *r, unsigned char key[LIMITER_KEY_MAX])
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	memset(key, 0, LIMITER_KEY_MAX);
+	if (sa && sa->sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return 5;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		const unsigned char *a =
+		    ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+		if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
+			key[0] = 4;
+			memcpy(key + 1, a + 12, 4);
+			return 5;
+		}
+		key[0] = 6;
+		memcpy(key + 1, a, 8);
+		return 9;
+	}
+	return 1; /* unknown: all such requests share one count */
+}
+
+static void client_key_format(const unsigned char *key, size_t len, char *out, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (len == 5 && key[0] == 4 && inet_ntop(AF_INET, key + 1, a, sizeof(a))) {
+		snprintf(out, cap, "%s", a);
+	} else if (len == 9 && key[0] == 6) {
+		unsigned char full[16] = {0};
+		memcpy(full, key + 1, 8);
+		if (inet_ntop(AF_INET6, full, a, sizeof(a)))
+			snprintf(out, cap, "%s/64", a);
+		else
+			snprintf(out, cap, "unknown");
+	} else {
+		snprintf(out, cap, "unknown");
+	}
+}
+
+static void auth_failed(struct request *r)
+{
+	unsigned char key[LIMITER_KEY_MAX];
+	size_t len = client_key(r, key);
+	unsigned n = limiter_hit(r->app->auth_fails, key, len, time(NULL));
+
+	if (n <= limiter_limit(r->app->auth_fails)) {
+		http_reply_st(r, ST_UNAUTH);
+		return;
+	}
+	if (n == limiter_limit(r->app->auth_fails) + 1) {
+		char a[INET6_ADDRSTRLEN + 4];
+		client_key_format(key, len, a, sizeof(a));
+		log_warn("auth: %s passed auth_failures_per_minute; 429 for the rest of the minute",
+			 a);
+	}
+	retry_after(r, r->app->auth_fails);
+	http_reply_error(r, ST_LIMIT, "too_many_auth_failures",
+			 "too many requests without a valid token; try later", NULL);
+}
+
+struct report_ctx {
+	struct app *app;
+	size_t dropped;
+};
+
+static void auth_fail_report_one(const void *key, size_t len, time_t start, unsigned count,
+				 void *arg)
+{
+	struct report_ctx *c = arg;
+	unsigned limit = limiter_limit(c->app->auth_fails);
+	char a[INET6_ADDRSTRLEN + 4], minute[24];
+	struct wjob *j = calloc(1, sizeof(*j));
+	struct tm tm;
+
+	if (!j) {
+		c->dropped++;
+		return;
+	}
+	client_key_format(key, len, a, sizeof(a));
+	gmtime_r(&start, &tm);
+	strftime(minute, sizeof(minute), "%Y-%m-%dT%H:%MZ", &tm);
+	audit_entry_init(&j->audit, "-", "-", "auth.fail", NULL, "");
+	snprintf(j->audit.reason, sizeof(j->audit.reason), "addr=%s minute=%s count=%u limited=%u",
+		 a, minute, count, count > limit ? count - limit : 0);
+	j->result = "unauthorized";
+	j->done = audit_job_free;
+	store_submit(c->app->store, j);
+}
+
+static void auth_fail_report(struct app *app, bool all)
+{
+	struct report_ctx c = {app, 0};
+
+	limiter_report(app->auth_fails, time(NULL), all, auth_fail_report_one, &c);
+	if (c.dropped)
+		log_warn("auth: out of memory; %zu addresses' failure counts not audited",
+			 c.dropped);
+}
+
+struct reporter {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop, started;
+	struct app *app;
+};
+
+static void *reporter_main(void *arg)
+{
+	struct reporter *rp = arg;
+
+	pthread_setname_np(pthread_self(), "wb-authfail");
+	pthread_mutex_lock(&rp->lock);
+	while (!rp->stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&rp->wake, &rp->lock, &ts);
+		if (rp->stop)
+			break;
+		pthread_mutex_unlock(&rp->lock);
+		auth_fail_report(rp->app, false);
+		pthread_mutex_lock(&rp->lock);
+	}
+	pthread_mutex_unlock(&rp->lock);
+	return NULL;
 }
 
 /* Whether sa is the configured trusted_proxy (an IPv4 peer may come IPv4-mapped). */
@@ -769,10 +952,7 @@ static void dispatch(struct request *r)
 			return;
 		}
 		if (st != ST_OK) {
-			if (rt->action)
-				http_audit_then_fail(r, ST_UNAUTH, NULL, NULL);
-			else
-				http_reply_st(r, ST_UNAUTH);
+			auth_failed(r);
 			return;
 		}
 		if (!(rt->roles & (unsigned)r->acct.role)) {
@@ -785,6 +965,7 @@ static void dispatch(struct request *r)
 		if (misses_count(r) &&
 		    limiter_over(r->app->misses, &r->acct.id, sizeof(r->acct.id), time(NULL))) {
 			/* Enumeration: this token collected miss_limit 404s in this window. */
+			retry_after(r, r->app->misses);
 			http_audit_then_fail(r, ST_LIMIT, "blocked", NULL);
 			return;
 		}
@@ -909,8 +1090,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	ms = (double)(now_ns() - r->t0_ns) / 1e6;
 	metrics_count(r->route, r->status, ms);
-	if (r->status == 404 && misses_count(r))
-		misses_note(r);
 	/* Method, route pattern, tracking number, status, time, caller: never a body or a query. */
 	/* The tracking number only when it is one: a path may carry anything. */
 	if (r->tn[0] && !tn_valid(app->cfg.tracking_prefix, r->tn))
@@ -1013,6 +1192,12 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 	if (!h)
 		return ST_NOMEM;
 	h->app = app;
+	app->auth_fails =
+	    limiter_new_tally(60, (unsigned)app->cfg.auth_failures_per_minute, AUTH_FAIL_KEYS);
+	if (!app->auth_fails) {
+		free(h);
+		return ST_NOMEM;
+	}
 	if (routes_count > MAX_ROUTES) {
 		snprintf(err, errlen, "too many routes for the metrics table");
 		free(h);
@@ -1061,6 +1246,22 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		free(h);
 		return ST_IO;
 	}
+	h->rep = calloc(1, sizeof(*h->rep));
+	if (h->rep) {
+		h->rep->app = app;
+		pthread_mutex_init(&h->rep->lock, NULL);
+		pthread_cond_init(&h->rep->wake, NULL);
+		h->rep->started = pthread_create(&h->rep->thread, NULL, reporter_main, h->rep) == 0;
+	}
+	if (!h->rep || !h->rep->started) {
+		snprintf(err, errlen, "cannot start the authentication-failure reporter");
+		MHD_stop_daemon(h->d);
+		free(h->rep);
+		free(h->tls_cert);
+		free(h->tls_key);
+		free(h);
+		return ST_NOMEM;
+	}
 	log_info("http: listening on %s%s with %ld threads", app->cfg.listen,
 		 (flags & MHD_USE_TLS) ? " (TLS)" : "", threads);
 	*out = h;
@@ -1081,6 +1282,18 @@ void http_stop(struct http_server *h, int drain_timeout_s)
 		log_warn("http: %d requests still in flight at shutdown",
 			 atomic_load(&h->app->inflight));
 	MHD_stop_daemon(h->d);
+	/* No request runs now: the last counts, this minute's too, go to the audit log. */
+	pthread_mutex_lock(&h->rep->lock);
+	h->rep->stop = true;
+	pthread_cond_signal(&h->rep->wake);
+	pthread_mutex_unlock(&h->rep->lock);
+	pthread_join(h->rep->thread, NULL);
+	pthread_cond_destroy(&h->rep->wake);
+	pthread_mutex_destroy(&h->rep->lock);
+	free(h->rep);
+	auth_fail_report(h->app, true);
+	limiter_free(h->app->auth_fails);
+	h->app->auth_fails = NULL;
 	if (h->tls_key)
 		free_wiped(h->tls_key, strlen(h->tls_key));
 	free(h->tls_cert);

@@ -62,6 +62,7 @@ struct request {
 	uint64_t t0_ns;
 	bool too_big, deferred, resumed, answered;
 	enum st error_st; /* of the last error answered */
+	bool miss_taken;  /* this answer's 404 is already counted towards miss_limit */
 	size_t body_cap;
 };
 

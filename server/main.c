@@ -160,7 +160,9 @@ int main(int argc, char **argv)
 	}
 	app.misses = limiter_new(600, (unsigned)app.cfg.miss_limit, LIMITER_KEYS);
 	app.call_routes = limiter_new(3600, (unsigned)app.cfg.call_routes_per_hour, LIMITER_KEYS);
-	if (!app.misses || !app.call_routes)
+	app.call_tokens =
+	    limiter_new(60, (unsigned)app.cfg.call_routes_per_token_per_minute, LIMITER_KEYS);
+	if (!app.misses || !app.call_routes || !app.call_tokens)
 		fatal("out of memory");
 	if (http_start(&app, &http, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
@@ -190,6 +192,7 @@ int main(int argc, char **argv)
 	label_ctx_free(app.labels);
 	limiter_free(app.misses);
 	limiter_free(app.call_routes);
+	limiter_free(app.call_tokens);
 	keyring_free(app.kr);
 	log_info("stopped");
 	return 0;

@@ -58,11 +58,12 @@ enum stmt {
 	S_ORDER_BINDING,
 	S_VNUM_OUT,
 	S_VNUM_IN,
-	S_VNUM_PICK,
-	S_VNUM_GET,
+	S_VNUM_LIST,
+	S_VNUM_ROOM,
 	S_VNUM_SLOT,
+	S_VNUM_EXTS,
+	S_VNUM_CLASH,
 	S_VNUM_HOLD,
-	S_VNUM_FULL,
 	S_BIND_INSERT,
 	S_BIND_RECIPIENT,
 	S_BIND_END,
@@ -176,15 +177,17 @@ static const char *const sql_text[NSTMT] = {
     [S_VNUM_OUT] = "UPDATE vnum_numbers SET in_pool = 0",
     [S_VNUM_IN] = "INSERT INTO vnum_numbers (vnum, in_pool) VALUES (?1, 1) "
 		  "ON CONFLICT (vnum) DO UPDATE SET in_pool = 1",
-    /* The least loaded number, but not ?2 (the run's number, when it must be avoided). */
-    [S_VNUM_PICK] = "SELECT vnum, next_ext FROM vnum_numbers WHERE in_pool = 1 AND held < ?1 "
-		    "AND vnum <> ?2 ORDER BY held, vnum LIMIT 1",
-    [S_VNUM_GET] = "SELECT vnum, next_ext FROM vnum_numbers WHERE vnum = ?2 AND in_pool = 1 "
-		   "AND held < ?1",
+    [S_VNUM_LIST] = "SELECT vnum FROM vnum_numbers WHERE in_pool = 1",
+    [S_VNUM_ROOM] = "SELECT vnum, held FROM vnum_numbers WHERE in_pool = 1 AND held < ?1",
     [S_VNUM_SLOT] = "SELECT id, reusable_at FROM vnum_bindings WHERE vnum = ?1 AND ext = ?2 "
 		    "AND released = 0",
-    [S_VNUM_HOLD] = "UPDATE vnum_numbers SET held = held + ?2, next_ext = ?3 WHERE vnum = ?1",
-    [S_VNUM_FULL] = "UPDATE vnum_numbers SET held = ?2 WHERE vnum = ?1",
+    [S_VNUM_EXTS] = "SELECT ext, reusable_at FROM vnum_bindings WHERE vnum = ?1 AND "
+		    "released = 0",
+    /* The numbers on which a call back from this recipient could match a binding
+     * (vnum_bindings_holder, covering). */
+    [S_VNUM_CLASH] = "SELECT DISTINCT vnum FROM vnum_bindings WHERE recipient_index = ?1 AND "
+		     "released = 0 AND (active_until IS NULL OR active_until > ?2) LIMIT ?3",
+    [S_VNUM_HOLD] = "UPDATE vnum_numbers SET held = held + ?2 WHERE vnum = ?1",
     [S_BIND_INSERT] = "INSERT INTO vnum_bindings (vnum, ext, order_id, recipient_index, "
 		      "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     /* An open binding holds its extension: released = 0 (and so uses vnum_bindings_held). */
@@ -324,10 +327,10 @@ struct store {
 
 	int64_t rewrap_after[2]; /* the last order and account rewrapped (writer only) */
 
-	/* The virtual number serving the current run of new bindings (writer only). */
-	char vrun_vnum[16];
-	int vrun_left, vrun_n;
-	unsigned char vrun_rcpt[VNUM_RUN][8]; /* recipients in the run (index prefixes) */
+	/* The pool's numbers, to draw one from (writer only; reloaded after a sync). */
+	char (*vpool)[16];
+	size_t vpool_n;
+	bool vpool_stale;
 
 	/* The audit chain as the running batch sees it. */
 	int64_t audit_seq;
@@ -1932,6 +1935,7 @@ enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n)
 	if (!st)
 		return ST_IO;
 	res = step_done(s->writer, st);
+	s->vpool_stale = true;
 	for (size_t i = 0; i < n && res == ST_OK; i++) {
 		st = stmt(s->writer, S_VNUM_IN);
 		if (!st)
@@ -1973,131 +1977,316 @@ static enum st slot_free(struct store *s, const char *vnum, const char *ext, int
 }
 
 /*
- * Which number: a run of up to VNUM_RUN consecutive orders shares one, so
- * their entries in vnum_bindings_held (number, extension) sit side by side
- * and a group commit writes a page or two of that index instead of a page
- * per order.  Each run starts on the least loaded number, which keeps the
- * pool level to within a run.  An order whose recipient already has one in
- * the run goes to another number when one has room: a recipient calling a
- * number back must match exactly one binding, and the parcels of a split
- * order come in one after another.  (Orders far apart in time meet on a
- * number by chance, as they did when every order took the least loaded.)
+ * Which number and extension: drawn uniformly at random (CSPRNG) from the
+ * free (number, extension) slots of the pool, so what a client is handed
+ * says nothing about other orders: not how many there were (extensions are
+ * not handed out in sequence), nor whether this recipient had one.  A
+ * recipient calling a number back must match exactly one binding, so a
+ * number on which the recipient already holds an open binding is drawn
+ * again among the others; the outcome is then uniform over the numbers the
+ * recipient does not hold, which an observer who does not know those cannot
+ * tell from uniform.  Only when every number with room is one the
+ * recipient holds, or they hold CLASH_MAX numbers already, do two of their
+ * orders share one.  Which numbers they hold is one look-up
+ * (vnum_bindings_holder, schema/0007) per order.
+ *
+ * First up to PICK_TRIES draws of a slot from the whole pool, each kept
+ * when free (rejection sampling: uniform over the free slots); on a pool
+ * that full, a draw of a number weighted by its free extensions, then of
+ * one of those.  Entries of vnum_bindings_held land on random pages (no
+ * run of orders shares a number any more: runs showed the order volume).
  */
-static bool run_has(const struct store *s, const unsigned char rcpt[HASH_BYTES])
+#define PICK_TRIES 64
+#define CLASH_MAX 8 /* numbers a recipient holds before their orders share one */
+
+static enum st vpool_load(struct store *s)
 {
-	for (int i = 0; i < s->vrun_n; i++)
-		if (memcmp(s->vrun_rcpt[i], rcpt, sizeof(s->vrun_rcpt[i])) == 0)
+	sqlite3_stmt *st = stmt(s->writer, S_VNUM_LIST);
+	size_t cap = 0;
+	int rc;
+
+	if (!st)
+		return ST_IO;
+	s->vpool_n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (s->vpool_n == cap) {
+			size_t ncap = cap ? cap * 2 : 128;
+			void *np = realloc(s->vpool, ncap * sizeof(*s->vpool));
+			if (!np) {
+				sqlite3_reset(st);
+				return ST_NOMEM;
+			}
+			s->vpool = np;
+			cap = ncap;
+		}
+		col_text(st, 0, s->vpool[s->vpool_n++], 16);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return ST_IO;
+	s->vpool_stale = false;
+	return ST_OK;
+}
+
+/* The numbers the recipient holds a binding on that a call back could match (up to CLASH_MAX). */
+struct held_by {
+	size_t n;
+	char vnum[CLASH_MAX][16];
+};
+
+static enum st rcpt_numbers(struct store *s, const unsigned char rcpt[HASH_BYTES], int64_t now,
+			    struct held_by *h)
+{
+	sqlite3_stmt *st = stmt(s->writer, S_VNUM_CLASH);
+	int rc;
+
+	h->n = 0;
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_blob(st, 1, rcpt, HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int(st, 3, CLASH_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && h->n < CLASH_MAX)
+		col_text(st, 0, h->vnum[h->n++], 16);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
+}
+
+static bool held_has(const struct held_by *h, const char *vnum)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (strcmp(h->vnum[i], vnum) == 0)
 			return true;
 	return false;
 }
 
-static void run_note(struct store *s, const char *vnum, const unsigned char rcpt[HASH_BYTES],
-		     bool in_run)
+/* Take (vnum, ext): count it held; a slot whose rest ended gives the hold over. */
+static enum st slot_take(struct store *s, const char *vnum, int64_t stale)
 {
-	if (!in_run) {
-		snprintf(s->vrun_vnum, sizeof(s->vrun_vnum), "%s", vnum);
-		s->vrun_left = VNUM_RUN;
-		s->vrun_n = 0;
+	sqlite3_stmt *st = stmt(s->writer, S_VNUM_HOLD);
+	enum st res;
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, stale ? 0 : 1);
+	res = step_done(s->writer, st);
+	if (res == ST_OK && stale) {
+		st = stmt(s->writer, S_BIND_RELEASE);
+		if (!st)
+			return ST_IO;
+		sqlite3_bind_int64(st, 1, stale);
+		res = step_done(s->writer, st);
 	}
-	s->vrun_left--;
-	memcpy(s->vrun_rcpt[s->vrun_n++], rcpt, sizeof(s->vrun_rcpt[0]));
+	return res;
+}
+
+/* A uniformly random free extension of vnum into ext; ST_UNAVAILABLE when none is. */
+static enum st ext_draw(struct store *s, const char *vnum, int64_t now, char ext[8], int64_t *stale)
+{
+	sqlite3_stmt *st;
+	unsigned char *busy;
+	uint32_t nfree = 0, k;
+	enum st res;
+	int rc;
+
+	for (int t = 0; t < PICK_TRIES; t++) {
+		bool is_free;
+		snprintf(ext, 8, "%04u", (unsigned)crypto_uniform(VNUM_EXTS));
+		res = slot_free(s, vnum, ext, now, &is_free, stale);
+		if (res != ST_OK || is_free)
+			return res;
+	}
+	/* Nearly full: list what is busy and take the k-th free one. */
+	st = stmt(s->writer, S_VNUM_EXTS);
+	busy = calloc(VNUM_EXTS, 1);
+	if (!st || !busy) {
+		free(busy);
+		return st ? ST_NOMEM : ST_IO;
+	}
+	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *e = sqlite3_column_text(st, 0);
+		int x = e ? atoi((const char *)e) : -1;
+		/* Open, or resting through now: as slot_free decides. */
+		if (x >= 0 && x < VNUM_EXTS &&
+		    (sqlite3_column_type(st, 1) == SQLITE_NULL ||
+		     sqlite3_column_int64(st, 1) >= now))
+			busy[x] = 1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		free(busy);
+		return ST_IO;
+	}
+	for (int x = 0; x < VNUM_EXTS; x++)
+		nfree += !busy[x];
+	res = ST_UNAVAILABLE;
+	if (nfree) {
+		k = crypto_uniform(nfree);
+		for (int x = 0; x < VNUM_EXTS; x++) {
+			if (busy[x] || k--)
+				continue;
+			bool is_free;
+			snprintf(ext, 8, "%04d", x);
+			res = slot_free(s, vnum, ext, now, &is_free, stale);
+			if (res == ST_OK && !is_free)
+				res = ST_INTERNAL;
+			break;
+		}
+	}
+	free(busy);
+	return res;
+}
+
+struct room {
+	char vnum[16];
+	uint32_t free;
+};
+
+/* The pool nearly full: a number weighted by its free extensions, then one of those. */
+static enum st pick_weighted(struct store *s, int64_t now, const struct held_by *held, bool avoid,
+			     char vnum[16], char ext[8], int64_t *stale)
+{
+	struct room *rooms = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t total = 0;
+	bool swept = false;
+	enum st res = ST_OK;
+	int rc;
+
+again:
+	n = 0;
+	total = 0;
+	{
+		sqlite3_stmt *st = stmt(s->writer, S_VNUM_ROOM);
+		if (!st) {
+			free(rooms);
+			return ST_IO;
+		}
+		sqlite3_bind_int(st, 1, VNUM_EXTS);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				void *np = realloc(rooms, ncap * sizeof(*rooms));
+				if (!np) {
+					sqlite3_reset(st);
+					free(rooms);
+					return ST_NOMEM;
+				}
+				rooms = np;
+				cap = ncap;
+			}
+			col_text(st, 0, rooms[n].vnum, 16);
+			rooms[n].free = (uint32_t)(VNUM_EXTS - sqlite3_column_int(st, 1));
+			/* Draw among the others; when none is left, share one. */
+			if (avoid && held_has(held, rooms[n].vnum))
+				rooms[n].free = 0;
+			total += rooms[n].free;
+			n++;
+		}
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_DONE) {
+			free(rooms);
+			return ST_IO;
+		}
+	}
+	if (total == 0 && avoid && n > 0) {
+		avoid = false;
+		goto again;
+	}
+	if (total == 0 && !swept) {
+		/* Every number looks full: give back rests that ended, then look again. */
+		int64_t released = 0;
+		swept = true;
+		res = store_w_binding_sweep(s, now, &released);
+		if (res != ST_OK || released == 0) {
+			free(rooms);
+			return res != ST_OK ? res : ST_UNAVAILABLE;
+		}
+		goto again;
+	}
+	while (total > 0) {
+		uint64_t r = crypto_uniform((uint32_t)total);
+		size_t i = 0;
+
+		while (r >= rooms[i].free) {
+			r -= rooms[i].free;
+			i++;
+		}
+		res = ext_draw(s, rooms[i].vnum, now, ext, stale);
+		if (res == ST_UNAVAILABLE) {
+			/* Its held count ran ahead of what is free: try the others. */
+			total -= rooms[i].free;
+			rooms[i].free = 0;
+			res = ST_UNAVAILABLE;
+			continue;
+		}
+		if (res == ST_OK)
+			snprintf(vnum, 16, "%s", rooms[i].vnum);
+		break;
+	}
+	if (total == 0 && res == ST_OK)
+		res = ST_UNAVAILABLE;
+	free(rooms);
+	return res;
+}
+
+/* vnum and ext are written only on ST_OK. */
+static enum st binding_pick(struct store *s, int64_t now, const unsigned char rcpt[HASH_BYTES],
+			    char vnum[16], char ext[8])
+{
+	struct held_by held;
+	int64_t stale = 0;
+	bool avoid;
+	enum st res;
+
+	if (s->vpool_stale || !s->vpool) {
+		res = vpool_load(s);
+		if (res != ST_OK)
+			return res;
+	}
+	/* A recipient holding CLASH_MAX numbers or more shares one: someone
+	 * with that many parcels on the way calls back through the label's. */
+	res = rcpt_numbers(s, rcpt, now, &held);
+	if (res != ST_OK)
+		return res;
+	avoid = held.n < CLASH_MAX;
+	for (int t = 0; t < PICK_TRIES && s->vpool_n; t++) {
+		size_t i = crypto_uniform((uint32_t)s->vpool_n);
+		bool is_free;
+
+		if (avoid && held_has(&held, s->vpool[i]))
+			continue;
+		snprintf(ext, 8, "%04u", (unsigned)crypto_uniform(VNUM_EXTS));
+		res = slot_free(s, s->vpool[i], ext, now, &is_free, &stale);
+		if (res != ST_OK)
+			return res;
+		if (!is_free)
+			continue;
+		snprintf(vnum, 16, "%s", s->vpool[i]);
+		return slot_take(s, vnum, stale);
+	}
+	res = pick_weighted(s, now, &held, avoid, vnum, ext, &stale);
+	if (res != ST_OK)
+		return res;
+	return slot_take(s, vnum, stale);
 }
 
 enum st store_w_binding_pick(struct store *s, int64_t now, const unsigned char rcpt[HASH_BYTES],
 			     char vnum[16], char ext[8])
 {
-	bool swept = false, avoid = true;
+	char v[16] = "", e[8] = "";
+	enum st res = binding_pick(s, now, rcpt, v, e);
 
-	/* A few numbers at most: held counts can lag behind rests that ended. */
-	for (int attempt = 0; attempt < 4; attempt++) {
-		bool clash = avoid && s->vrun_left > 0 && run_has(s, rcpt);
-		bool in_run = s->vrun_left > 0 && !clash;
-		sqlite3_stmt *st = stmt(s->writer, in_run ? S_VNUM_GET : S_VNUM_PICK);
-		int rc, next, e = -1, tries;
-		int64_t stale = 0;
-		enum st res;
-
-		if (!st)
-			return ST_IO;
-		sqlite3_bind_int(st, 1, VNUM_EXTS);
-		sqlite3_bind_text(st, 2, in_run || clash ? s->vrun_vnum : "", -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_DONE && (in_run || clash)) {
-			/* The run's number is full or left the pool: a new run.  Or it
-			 * is the only one with room: the recipient shares it. */
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			if (in_run)
-				s->vrun_left = 0;
-			else
-				avoid = false;
-			attempt--;
-			continue;
-		}
-		if (rc == SQLITE_DONE && !swept) {
-			/* Every number looks full: give back rests that ended, then look again. */
-			int64_t n = 0;
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			swept = true;
-			res = store_w_binding_sweep(s, now, &n);
-			if (res != ST_OK)
-				return res;
-			if (n == 0)
-				return ST_UNAVAILABLE;
-			attempt--;
-			continue;
-		}
-		if (rc != SQLITE_ROW) {
-			sqlite3_reset(st);
-			return rc == SQLITE_DONE ? ST_UNAVAILABLE : ST_IO;
-		}
-		col_text(st, 0, vnum, 16);
-		next = sqlite3_column_int(st, 1) % VNUM_EXTS;
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-
-		for (tries = 0; tries < VNUM_EXTS; tries++) {
-			bool is_free;
-			int cand = (next + tries) % VNUM_EXTS;
-
-			snprintf(ext, 8, "%04d", cand);
-			res = slot_free(s, vnum, ext, now, &is_free, &stale);
-			if (res != ST_OK)
-				return res;
-			if (is_free) {
-				e = cand;
-				break;
-			}
-		}
-		st = stmt(s->writer, e < 0 ? S_VNUM_FULL : S_VNUM_HOLD);
-		if (!st)
-			return ST_IO;
-		sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
-		if (e < 0) {
-			/* Every extension is held: say so, and try the next number. */
-			sqlite3_bind_int(st, 2, VNUM_EXTS);
-			res = step_done(s->writer, st);
-			if (res != ST_OK)
-				return res;
-			continue;
-		}
-		/* Reusing a slot whose rest ended: its old binding gives the hold over. */
-		sqlite3_bind_int(st, 2, stale ? 0 : 1);
-		sqlite3_bind_int(st, 3, (e + 1) % VNUM_EXTS);
-		res = step_done(s->writer, st);
-		if (res == ST_OK && stale) {
-			st = stmt(s->writer, S_BIND_RELEASE);
-			if (!st)
-				return ST_IO;
-			sqlite3_bind_int64(st, 1, stale);
-			res = step_done(s->writer, st);
-		}
-		if (res == ST_OK && !clash)
-			run_note(s, vnum, rcpt, in_run);
-		return res;
+	if (res == ST_OK) {
+		memcpy(vnum, v, sizeof(v));
+		memcpy(ext, e, sizeof(e));
 	}
-	return ST_UNAVAILABLE;
+	return res;
 }
 
 enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ext, int64_t order_id,
@@ -2892,5 +3081,6 @@ void store_close(struct store *s)
 	pthread_cond_destroy(&s->wake);
 	pthread_cond_destroy(&s->ckpt_wake);
 	pthread_cond_destroy(&s->ckpt_idle);
+	free(s->vpool);
 	free(s);
 }

@@ -170,13 +170,13 @@ enum st store_w_account_token(struct store *s, const char *name,
 enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n);
 /*
  * Take a free (number, extension): no extension held by an open binding or
- * resting before its reusable time.  Runs of consecutive orders share a
- * number, each run on the least loaded one, and a recipient gets a number
- * other than the one of their last orders when another has room.
- * ST_UNAVAILABLE when the pool is exhausted.  Then bind it to the order
- * with store_w_binding_insert, in the same job.
+ * resting before its reusable time.  Drawn uniformly at random from the
+ * free ones (CSPRNG), avoiding numbers on which this recipient already
+ * holds an open binding while another has room; nothing else a client can
+ * see about other orders changes the draw.  ST_UNAVAILABLE when the pool is
+ * exhausted.  Then bind it to the order with store_w_binding_insert, in the
+ * same job.
  */
-#define VNUM_RUN 256
 enum st store_w_binding_pick(struct store *s, int64_t now,
 			     const unsigned char recipient_index[HASH_BYTES], char vnum[16],
 			     char ext[8]);

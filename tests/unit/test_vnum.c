@@ -139,13 +139,17 @@ static enum st job_sync(struct store *s, struct wjob *j)
 struct pick_job {
 	int count; /* picks to make */
 	int64_t now;
-	bool same_rcpt; /* every pick for one recipient (else a new one each) */
-	int done;	/* picks that succeeded */
+	bool same_rcpt;			 /* every pick for one recipient (else a new one each) */
+	const unsigned char *reuse_rcpt; /* with same_rcpt: that recipient (else a new one) */
+	int done;			 /* picks that succeeded */
 	char vnum[16], ext[8];
 	unsigned char rcpt[HASH_BYTES]; /* the last pick's recipient index */
 	enum st last;
 	int per_number[4]; /* picks per pool number 0..3 */
 	int switches;	   /* picks on another number than the pick before */
+	int ascents;	   /* picks whose extension is above the pick before's */
+	int low;	   /* picks with an extension below 1000 */
+	double ext_sum;
 };
 
 /* A bare order row for a binding to point at (bindings reference orders). */
@@ -179,9 +183,12 @@ static enum st job_pick(struct store *s, struct wjob *j)
 	struct pick_job *p = j->arg;
 	int64_t order_id;
 	char prev[16] = "";
+	int prev_ext = -1;
 
 	for (int i = 0; i < p->count; i++) {
-		if (!p->same_rcpt || i == 0) {
+		if (p->reuse_rcpt && i == 0) {
+			memmove(p->rcpt, p->reuse_rcpt, sizeof(p->rcpt));
+		} else if (!p->same_rcpt || i == 0) {
 			rseq++;
 			memset(p->rcpt, 0x5a, sizeof(p->rcpt));
 			memcpy(p->rcpt, &rseq, sizeof(rseq));
@@ -196,6 +203,10 @@ static enum st job_pick(struct store *s, struct wjob *j)
 		p->done++;
 		p->per_number[(p->vnum[10] - '0') & 3]++;
 		p->switches += prev[0] && strcmp(prev, p->vnum) != 0;
+		p->ascents += prev[0] && atoi(p->ext) > prev_ext;
+		p->low += atoi(p->ext) < 1000;
+		p->ext_sum += atoi(p->ext);
+		prev_ext = atoi(p->ext);
 		snprintf(prev, sizeof(prev), "%s", p->vnum);
 	}
 	return ST_OK;
@@ -235,30 +246,46 @@ static void sync_pool(const char *spec)
 	vnum_pool_release(&p);
 }
 
+#define SPREAD 2000
+
 static void test_spread(int64_t now)
 {
-	struct pick_job pk = {.count = 4 * VNUM_RUN, .now = now};
+	struct pick_job pk = {.count = SPREAD, .now = now};
 	struct pick_job two = {.count = 2, .now = now, .same_rcpt = true};
+	struct pick_job five = {.count = 5, .now = now, .same_rcpt = true};
 	struct vnum_stats vs;
 
 	sync_pool("17000000000-17000000003");
 	CHECK(run(job_pick, &pk) == ST_OK);
-	CHECK(pk.done == 4 * VNUM_RUN);
-	/* Runs of consecutive orders share a number (their index entries sit
-	 * together), and each run starts on the least loaded: one run each. */
+	CHECK(pk.done == SPREAD);
+	/* Each pick is a random free slot: about a quarter on each number (500,
+	 * sd 19), the number changing from one pick to the next three times in
+	 * four (1500, sd 19), extensions anywhere (mean 5000, sd 65; a tenth
+	 * below 1000) and rising from one pick to the next half of the time.
+	 * Handed out in sequence they would be 0000, 0001, ... */
 	for (int i = 0; i < 4; i++)
-		CHECK(pk.per_number[i] == VNUM_RUN);
-	CHECK(pk.switches == 3);
+		CHECKF(pk.per_number[i] > 400 && pk.per_number[i] < 600, "number %d: %d", i,
+		       pk.per_number[i]);
+	CHECKF(pk.switches > 1350 && pk.switches < 1650, "%d", pk.switches);
+	CHECKF(pk.ext_sum / SPREAD > 4600 && pk.ext_sum / SPREAD < 5400, "%f", pk.ext_sum / SPREAD);
+	CHECKF(pk.low > 120 && pk.low < 290, "%d", pk.low);
+	CHECKF(pk.ascents > 850 && pk.ascents < 1150, "%d", pk.ascents);
 	CHECK(store_vnum_stats(S, now, &vs) == ST_OK);
-	CHECK(vs.active == 4 * VNUM_RUN);
-	CHECK(vs.held == 4 * VNUM_RUN);
+	CHECK(vs.active == SPREAD);
+	CHECK(vs.held == SPREAD);
 	CHECK(vs.capacity == 4 * VNUM_EXTS);
 
-	/* Two orders for one recipient in a run: two numbers, so a call back
-	 * from that recipient to either number finds exactly one binding. */
+	/* Two orders for one recipient: two numbers, so a call back from that
+	 * recipient to either number finds exactly one binding. */
 	CHECK(run(job_pick, &two) == ST_OK);
 	CHECK(two.done == 2);
 	CHECK(two.switches == 1);
+	/* Five for one recipient on four numbers: the fifth has to share one. */
+	CHECK(run(job_pick, &five) == ST_OK);
+	CHECK(five.done == 5);
+	for (int i = 0; i < 4; i++)
+		CHECKF(five.per_number[i] >= 1 && five.per_number[i] <= 2, "number %d: %d", i,
+		       five.per_number[i]);
 }
 
 static void test_exhaustion(int64_t now)
@@ -305,6 +332,52 @@ static void test_exhaustion(int64_t now)
 	/* The new binding keeps its hash; the released one keeps none. */
 	CHECK(hashes("17100000000", "0000") == 1);
 	CHECK(hashes(NULL, NULL) == 0);
+}
+
+/*
+ * Only a binding a call back could still match steers a recipient's next
+ * order off its number: once it ended, where the next one lands is as for
+ * anyone.  On two numbers: while the first is open, the second order of
+ * the recipient always takes the other number; after it ended, either.
+ */
+static void test_avoid_open_only(int64_t now)
+{
+	int other = 0, same_after_end = 0;
+
+	sync_pool("17300000000-17300000001");
+	for (int k = 0; k < 40; k++) {
+		struct pick_job first = {.count = 1, .now = now};
+		struct pick_job again = {.count = 1, .now = now, .same_rcpt = true};
+		struct end_job e = {0};
+		int64_t id, until;
+		char v1[16];
+
+		CHECK(run(job_pick, &first) == ST_OK && first.done == 1);
+		snprintf(v1, sizeof(v1), "%s", first.vnum);
+		/* the same recipient again, while the first binding is open */
+		again.reuse_rcpt = first.rcpt;
+		CHECK(run(job_pick, &again) == ST_OK && again.done == 1);
+		other += strcmp(again.vnum, v1) != 0;
+		/* end both at once (cancelled), then once more */
+		CHECK(store_binding_find(S, first.vnum, first.ext, now, &id, &until) == ST_OK);
+		e = (struct end_job){
+		    .order_id = id, .until = now, .reusable = now + 86400, .now = now};
+		snprintf(e.vnum, sizeof(e.vnum), "%s", first.vnum);
+		snprintf(e.ext, sizeof(e.ext), "%s", first.ext);
+		CHECK(run(job_end, &e) == ST_OK);
+		CHECK(store_binding_find(S, again.vnum, again.ext, now, &id, &until) == ST_OK);
+		e.order_id = id;
+		snprintf(e.vnum, sizeof(e.vnum), "%s", again.vnum);
+		snprintf(e.ext, sizeof(e.ext), "%s", again.ext);
+		CHECK(run(job_end, &e) == ST_OK);
+		again = (struct pick_job){.count = 1, .now = now, .same_rcpt = true};
+		again.reuse_rcpt = first.rcpt;
+		CHECK(run(job_pick, &again) == ST_OK && again.done == 1);
+		same_after_end += strcmp(again.vnum, v1) == 0;
+	}
+	CHECK(other == 40);
+	/* half of 40 (sd 3.2): never 0 and never 40 */
+	CHECKF(same_after_end > 5 && same_after_end < 35, "%d", same_after_end);
 }
 
 static void test_lookups(int64_t now)
@@ -364,15 +437,92 @@ static void test_limiter(void)
 	/* A new window starts from zero. */
 	CHECK(!limiter_over(l, a, strlen(a), t + 60));
 	CHECK(limiter_hit(l, a, strlen(a), t + 60) == 1);
-	/* Many more keys than the capacity: no crash, recent keys still counted. */
-	for (int i = 0; i < 1000; i++) {
-		char k[16];
-		snprintf(k, sizeof(k), "k%d", i);
-		limiter_hit(l, k, strlen(k), t + 60);
+	/* Many more keys than the capacity: the keys counted already keep their
+	 * counts (a flood of other keys never resets one), and the keys the
+	 * table has no room for are refused (over any limit), not counted. */
+	{
+		int refused = 0;
+		for (int i = 0; i < 1000; i++) {
+			char k[16];
+			snprintf(k, sizeof(k), "k%d", i);
+			refused += limiter_hit(l, k, strlen(k), t + 60) == LIMITER_REFUSED;
+		}
+		CHECKF(refused >= 1000 - 16, "%d", refused);
+		CHECK(limiter_hit(l, "k999", 4, t + 60) == LIMITER_REFUSED);
 	}
-	CHECK(limiter_hit(l, "k999", 4, t + 60) == 2);
+	CHECK(limiter_hit(l, a, strlen(a), t + 61) == 2);
+	CHECK(limiter_hit(l, a, strlen(a), t + 62) == 3);
+	CHECK(limiter_over(l, a, strlen(a), t + 62));
+	/* The next window: old entries make room again. */
+	CHECK(limiter_hit(l, "k999", 4, t + 120) == 1);
+	CHECK(limiter_hit(l, a, strlen(a), t + 120) == 1);
+	CHECK(limiter_retry_after(l, t + 125) == 55);
 	limiter_free(l);
 	limiter_free(NULL);
+}
+
+struct seen {
+	int n;
+	unsigned total;
+	time_t start;
+};
+
+static void seen_one(const void *key, size_t len, time_t start, unsigned count, void *arg)
+{
+	struct seen *s = arg;
+	UNUSED(key);
+	UNUSED(len);
+	s->n++;
+	s->total += count;
+	s->start = start;
+}
+
+/* A tally limiter reports each key's count once its window is over, and
+ * keeps a slot with an unreported count from being reused. */
+static void test_tally(void)
+{
+	struct limiter *l = limiter_new_tally(60, 5, 4);
+	struct seen sn = {0};
+	time_t t = 6000;
+
+	CHECK(l != NULL);
+	for (int i = 0; i < 7; i++)
+		limiter_hit(l, "addr-a", 6, t + 1);
+	limiter_hit(l, "addr-b", 6, t + 2);
+	CHECK(limiter_report(l, t + 30, false, seen_one, &sn) == 0);
+	CHECK(limiter_hit(l, "addr-a", 6, t + 59) == 8);
+	/* The window is over: a, 8 and b, 1, each once. */
+	CHECK(limiter_report(l, t + 60, false, seen_one, &sn) == 2);
+	CHECK(sn.n == 2 && sn.total == 9 && sn.start == t);
+	CHECK(limiter_report(l, t + 61, false, seen_one, &sn) == 0);
+	/* At stop, the current window too. */
+	CHECK(limiter_hit(l, "addr-a", 6, t + 61) == 1);
+	CHECK(limiter_report(l, t + 62, true, seen_one, &sn) == 1);
+	CHECK(sn.n == 3 && sn.total == 10);
+	/* Counted again in a new window before the report ran: the earlier
+	 * window's count is kept and reported with its own start. */
+	sn = (struct seen){0};
+	CHECK(limiter_hit(l, "addr-a", 6, t + 125) == 1);
+	CHECK(limiter_hit(l, "addr-a", 6, t + 181) == 1);
+	CHECK(limiter_hit(l, "addr-a", 6, t + 182) == 2);
+	CHECK(limiter_report(l, t + 183, false, seen_one, &sn) == 1);
+	CHECK(sn.n == 1 && sn.total == 1 && sn.start == t + 120);
+	CHECK(limiter_report(l, t + 240, false, seen_one, &sn) == 1);
+	CHECK(sn.n == 2 && sn.total == 3 && sn.start == t + 180);
+	/* Not yet reported, an old count holds its slot: the table refuses new keys. */
+	limiter_free(l);
+	l = limiter_new_tally(60, 5, 1);
+	CHECK(limiter_hit(l, "addr-a", 6, t) == 1);
+	for (int i = 0; i < 200; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "x%d", i);
+		limiter_hit(l, k, strlen(k), t);
+	}
+	CHECK(limiter_hit(l, "addr-c", 6, t) == LIMITER_REFUSED);
+	sn = (struct seen){0};
+	CHECK(limiter_report(l, t + 60, false, seen_one, &sn) == 1);
+	CHECK(sn.total == 1);
+	limiter_free(l);
 }
 
 int main(void)
@@ -386,6 +536,7 @@ int main(void)
 	test_pool_parse();
 	test_called();
 	test_limiter();
+	test_tally();
 
 	snprintf(dir, sizeof(dir), "%s/waybill-vnum-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir) || crypto_init() != ST_OK)
@@ -400,6 +551,7 @@ int main(void)
 		test_spread(now);
 		test_exhaustion(now);
 		test_lookups(now);
+		test_avoid_open_only(now);
 		store_close(S);
 	}
 	keyring_free(kr);

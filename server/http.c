@@ -730,23 +730,22 @@ static bool miss_take(struct request *r)
  */
 #define AUTH_FAIL_KEYS 16384
 
-/* The limiter key of the request's client address: family, then address bytes. */
+/*
+ * The limiter key of the request's client address (r->addr: the TCP peer,
+ * or the client behind trusted_proxy): family, then address bytes.
+ */
 static size_t client_key(struct request *r, unsigned char key[LIMITER_KEY_MAX])
 {
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 	static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	unsigned char a[16];
 
 	memset(key, 0, LIMITER_KEY_MAX);
-	if (sa && sa->sa_family == AF_INET) {
+	if (inet_pton(AF_INET, r->addr, a) == 1) {
 		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		memcpy(key + 1, a, 4);
 		return 5;
 	}
-	if (sa && sa->sa_family == AF_INET6) {
-		const unsigned char *a =
-		    ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+	if (inet_pton(AF_INET6, r->addr, a) == 1) {
 		if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
 			key[0] = 4;
 			memcpy(key + 1, a + 12, 4);

@@ -87,6 +87,29 @@ RID=$(curl -gs -o /dev/null -D - -H "X-Forwarded-For: 198.51.100.9" -H "Authoriz
 got=$(addr_of "$RID")
 if [ "$got" = ::1 ]; then ok "IPv6: a peer ::1 is not trusted_proxy 127.0.0.1"; else fail "IPv6: peer ::1, trusted_proxy 127.0.0.1" "want addr=::1, got addr=$got"; fi
 stop_daemon "sigterm exits 0 (IPv6, trusted_proxy 127.0.0.1)"
+
+# auth_failures_per_minute counts per client: behind the proxy, per the
+# address it forwarded (else every client shares the proxy's count, and its
+# audit entries name the proxy); from any other peer, per that peer, however
+# its X-Forwarded-For changes.
+# nobearer XFF: GET /v1/orders without a token, that header; prints the status.
+nobearer() {
+	curl -s -o /dev/null -w '%{http_code}' -H "X-Forwarded-For: $1" "$URL/v1/orders"
+}
+daemon_up --trusted-proxy 127.0.0.1 --auth-failures-per-minute 3 || die restart "waybilld did not start"
+codes=$(for x in 1 2 3 4; do nobearer 198.51.100.20; echo; done | tr '\n' ' ')
+check "behind trusted_proxy: a client's 4th request without a token is 429 ($codes)" test "$codes" = "401 401 401 429 "
+code=$(nobearer 198.51.100.21)
+check "behind trusted_proxy: another client behind the same proxy still gets 401 ($code)" test "$code" = 401
+stop_daemon "sigterm exits 0 (auth failures behind trusted_proxy)"
+wait_until 10 sh -c "'$WBCTL' --db '$DIR/db' --key-file '$DIR/key' audit export | grep -q '198.51.100.20'"
+ctl audit export | grep '"auth.fail"' >"$DIR/authfail.jsonl"
+check "behind trusted_proxy: the auth.fail audit entry names the client, not the proxy" \
+	grep -q '198\.51\.100\.20' "$DIR/authfail.jsonl"
+daemon_up --auth-failures-per-minute 3 || die restart "waybilld did not start"
+codes=$(for x in 1 2 3 4; do nobearer "198.51.100.3$x"; echo; done | tr '\n' ' ')
+check "no trusted_proxy: a new X-Forwarded-For each time does not escape the count ($codes)" test "$codes" = "401 401 401 429 "
+stop_daemon "sigterm exits 0 (auth failures, no trusted_proxy)"
 daemon_up --trusted-proxy 127.0.0.1 || die restart "waybilld did not come back on 127.0.0.1"
 
 for bad in 10.0.0.0/8 "[::1]" 127.0.0.1:8080 proxy.example; do

@@ -1291,6 +1291,16 @@ void http_stop(struct http_server *h, int drain_timeout_s)
 	pthread_mutex_destroy(&h->rep->lock);
 	free(h->rep);
 	auth_fail_report(h->app, true);
+	{
+		/*
+		 * Those entries (and any enumeration entry of the last requests) were
+		 * only queued: an empty job behind them returns once they are durable,
+		 * so the stop checkpoint that follows covers them.
+		 */
+		struct wjob barrier = {0};
+		barrier.no_audit = true;
+		store_run(h->app->store, &barrier);
+	}
 	limiter_free(h->app->auth_fails);
 	h->app->auth_fails = NULL;
 	if (h->tls_key)

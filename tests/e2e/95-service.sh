@@ -62,9 +62,9 @@ with open(out, "a", buffering=1) as f:
             f.write(line + "\n")
         if "READY=1" in msg.split("\n"):
             try:
-                code = urllib.request.urlopen("http://127.0.0.1:%s/healthz" % port, timeout=2).status
+                code = urllib.request.urlopen("http://127.0.0.1:%s/healthz" % port, timeout=20).status
             except Exception as e:
-                code = "error"
+                code = "error (%s)" % e
             f.write("HEALTHZ_AT_READY=%s\n" % code)
         if "STOPPING=1" in msg.split("\n"):
             break

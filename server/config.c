@@ -6,6 +6,7 @@
 #include "config.h"
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -54,11 +55,21 @@ static bool check_listen(const char *v)
 	return errno == 0 && *end == '\0' && port > 0 && port < 65536;
 }
 
+/* A numeric IPv4 or IPv6 address (no brackets, no port), or empty for none. */
+static bool check_address(const char *v)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return !*v || inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1;
+}
+
 #define S(field) OPT_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field)
 #define L(field) OPT_LONG, offsetof(struct config, field), 0
 
 static const struct opt opts[] = {
     {"listen", S(listen), "127.0.0.1:8080", 0, 0, check_listen, "address and port (HOST:PORT)"},
+    {"trusted_proxy", S(trusted_proxy), "", 0, 0, check_address,
+     "the reverse proxy's address: X-Forwarded-For is believed from it alone"},
     {"db", S(db), "var/waybill.db", 0, 0, NULL, "SQLite database file"},
     {"key_file", S(key_file), "var/waybill.key", 0, 0, NULL, "root key file (mode 0600)"},
     {"audit_checkpoints", S(audit_checkpoints), "var/audit.checkpoints", 0, 0, NULL,
@@ -318,7 +329,8 @@ enum st config_load(struct config *c, int argc, char **argv, bool *help, char *e
 
 void config_usage(FILE *f)
 {
-	fprintf(f, "usage: waybilld [--config FILE] [--OPTION VALUE]...\n\n"
+	fprintf(f, "usage: waybilld [--config FILE] [--OPTION VALUE]...\n"
+		   "       waybilld --version\n\n"
 		   "Options (file key, --flag form, WAYBILL_ environment form):\n");
 	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
 		char flag[64];
@@ -326,6 +338,11 @@ void config_usage(FILE *f)
 
 		for (size_t j = 0; j <= n; j++)
 			flag[j] = opts[i].name[j] == '_' ? '-' : opts[i].name[j];
-		fprintf(f, "  --%-24s %s (default \"%s\")\n", flag, opts[i].help, opts[i].def);
+		if (opts[i].type == OPT_LONG)
+			fprintf(f, "  --%-24s %s (default \"%s\", %ld..%ld)\n", flag, opts[i].help,
+				opts[i].def, opts[i].min, opts[i].max);
+		else
+			fprintf(f, "  --%-24s %s (default \"%s\")\n", flag, opts[i].help,
+				opts[i].def);
 	}
 }

@@ -18,6 +18,7 @@
 #include "limits.h"
 #include "log.h"
 #include "order.h"
+#include "version.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -113,6 +114,11 @@ char *http_metrics_text(struct app *app, size_t *len)
 	struct store_stats ss;
 	unsigned long long cum = 0;
 
+	sb_printf(&sb,
+		  "# HELP waybill_build_info The version and commit this daemon was built from.\n"
+		  "# TYPE waybill_build_info gauge\n"
+		  "waybill_build_info{version=\"%s\",commit=\"%s\"} 1\n",
+		  waybill_version, waybill_commit);
 	sb_printf(&sb, "# HELP waybill_http_requests_total HTTP requests by route and status.\n"
 		       "# TYPE waybill_http_requests_total counter\n");
 	for (size_t r = 0; r <= MAX_ROUTES; r++) {
@@ -724,23 +730,22 @@ static bool miss_take(struct request *r)
  */
 #define AUTH_FAIL_KEYS 16384
 
-/* The limiter key of the request's client address: family, then address bytes. */
+/*
+ * The limiter key of the request's client address (r->addr: the TCP peer,
+ * or the client behind trusted_proxy): family, then address bytes.
+ */
 static size_t client_key(struct request *r, unsigned char key[LIMITER_KEY_MAX])
 {
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 	static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	unsigned char a[16];
 
 	memset(key, 0, LIMITER_KEY_MAX);
-	if (sa && sa->sa_family == AF_INET) {
+	if (inet_pton(AF_INET, r->addr, a) == 1) {
 		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		memcpy(key + 1, a, 4);
 		return 5;
 	}
-	if (sa && sa->sa_family == AF_INET6) {
-		const unsigned char *a =
-		    ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+	if (inet_pton(AF_INET6, r->addr, a) == 1) {
 		if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
 			key[0] = 4;
 			memcpy(key + 1, a + 12, 4);
@@ -795,7 +800,6 @@ static void auth_failed(struct request *r)
 struct report_ctx {
 	struct app *app;
 	size_t dropped;
-	bool wait; /* at stop: each entry committed before the stop checkpoint is taken */
 };
 
 static void auth_fail_report_one(const void *key, size_t len, time_t start, unsigned count,
@@ -818,18 +822,13 @@ static void auth_fail_report_one(const void *key, size_t len, time_t start, unsi
 	snprintf(j->audit.reason, sizeof(j->audit.reason), "addr=%s minute=%s count=%u limited=%u",
 		 a, minute, count, count > limit ? count - limit : 0);
 	j->result = "unauthorized";
-	if (c->wait) {
-		store_run(c->app->store, j);
-		free(j);
-		return;
-	}
 	j->done = audit_job_free;
 	store_submit(c->app->store, j);
 }
 
 static void auth_fail_report(struct app *app, bool all)
 {
-	struct report_ctx c = {app, 0, all};
+	struct report_ctx c = {app, 0};
 
 	limiter_report(app->auth_fails, time(NULL), all, auth_fail_report_one, &c);
 	if (c.dropped)
@@ -864,6 +863,75 @@ static void *reporter_main(void *arg)
 	}
 	pthread_mutex_unlock(&rp->lock);
 	return NULL;
+}
+
+/* Whether sa is the configured trusted_proxy (an IPv4 peer may come IPv4-mapped). */
+static bool addr_is_proxy(const struct app *app, const struct sockaddr *sa)
+{
+	unsigned char want[16], got[16];
+	size_t n;
+
+	if (!app->cfg.trusted_proxy[0])
+		return false;
+	if (inet_pton(AF_INET, app->cfg.trusted_proxy, want) == 1)
+		n = 4;
+	else if (inet_pton(AF_INET6, app->cfg.trusted_proxy, want) == 1)
+		n = 16;
+	else
+		return false;
+	if (sa->sa_family == AF_INET) {
+		memcpy(got, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return n == 4 && memcmp(want, got, 4) == 0;
+	}
+	if (sa->sa_family != AF_INET6)
+		return false;
+	memcpy(got, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	if (n == 4)
+		return memcmp(got, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 &&
+		       memcmp(got + 12, want, 4) == 0;
+	return memcmp(want, got, 16) == 0;
+}
+
+/*
+ * The client's address, for the log: the TCP peer; when the peer is the
+ * trusted_proxy, the last address of its X-Forwarded-For instead (the one
+ * the proxy wrote: whatever stands before it came from the client).  A
+ * header from any other peer, or one that is no address, is ignored.
+ */
+static void client_addr(struct request *r, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	unsigned char bin[16];
+	const char *xff, *last;
+	char cand[48];
+	size_t n;
+
+	snprintf(r->addr, sizeof(r->addr), "-");
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			  r->addr, sizeof(r->addr));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  r->addr, sizeof(r->addr));
+	if (!addr_is_proxy(r->app, sa))
+		return;
+	xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
+	if (!xff)
+		return;
+	last = strrchr(xff, ',');
+	last = last ? last + 1 : xff;
+	last += strspn(last, " \t");
+	n = strcspn(last, " \t");
+	if (n == 0 || n >= sizeof(cand) || last[n + strspn(last + n, " \t")] != '\0')
+		return;
+	memcpy(cand, last, n);
+	cand[n] = '\0';
+	if (inet_pton(AF_INET, cand, bin) == 1 || inet_pton(AF_INET6, cand, bin) == 1)
+		str_copy(r->addr, sizeof(r->addr), cand);
 }
 
 /* Authenticate, check the role, and run the handler. */
@@ -925,6 +993,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->t0_ns = now_ns();
 		atomic_fetch_add(&app->inflight, 1);
 		request_id_new(r->id);
+		client_addr(r, c);
 		str_copy(r->method, sizeof(r->method), method);
 		r->route = route_find(method, url, r->tn, allow, sizeof(allow));
 		if (!r->route) {
@@ -1026,9 +1095,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		snprintf(r->tn, sizeof(r->tn), "(invalid)");
 	if (!(r->route && r->route->roles == 0 && r->status == 200))
 		log_msg(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN, r->id,
-			"%s %s%s%s %u %.2fms actor=%s%s", r->method,
+			"%s %s%s%s %u %.2fms actor=%s addr=%s%s", r->method,
 			r->route ? r->route->pattern : "(unmatched)", r->tn[0] ? " tn=" : "", r->tn,
-			r->status, ms, r->acct.name[0] ? r->acct.name : "-",
+			r->status, ms, r->acct.name[0] ? r->acct.name : "-", r->addr,
 			toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
 	request_free(r);
 	*con_cls = NULL;
@@ -1235,6 +1304,16 @@ void http_stop(struct http_server *h, int drain_timeout_s)
 	pthread_mutex_destroy(&h->rep->lock);
 	free(h->rep);
 	auth_fail_report(h->app, true);
+	{
+		/*
+		 * Those entries (and any enumeration entry of the last requests) were
+		 * only queued: an empty job behind them returns once they are durable,
+		 * so the stop checkpoint that follows covers them.
+		 */
+		struct wjob barrier = {0};
+		barrier.no_audit = true;
+		store_run(h->app->store, &barrier);
+	}
 	limiter_free(h->app->auth_fails);
 	h->app->auth_fails = NULL;
 	if (h->tls_key)

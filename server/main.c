@@ -21,7 +21,9 @@
 #include "retention.h"
 #include "vnum.h"
 #include "log.h"
+#include "notify.h"
 #include "store.h"
+#include "version.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -105,6 +107,11 @@ int main(int argc, char **argv)
 	/* No core file, no ptrace by our own user: either would hold opened orders and keys. */
 	if (setrlimit(RLIMIT_CORE, &no_core) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0)
 		fatal("cannot turn core dumps off: %s", strerror(errno));
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("waybilld %s (commit %s)\n", waybill_version, waybill_commit);
+			return 0;
+		}
 	umask(077); /* the database, its WAL and any key file: owner only */
 	config_defaults(&app.cfg);
 	if (config_load(&app.cfg, argc, argv, &help, err, sizeof(err)) != ST_OK)
@@ -171,11 +178,13 @@ int main(int argc, char **argv)
 		fatal("out of memory");
 	if (http_start(&app, &http, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
+	log_info("waybilld %s (commit %s)", waybill_version, waybill_commit);
 	if (retention_start(&app) != ST_OK)
 		fatal("cannot start the housekeeping thread");
 	if (auditcp_start(cp, app.cfg.audit_checkpoint_s) != ST_OK)
 		fatal("cannot start the audit checkpoint thread");
 	log_info("waybilld ready (key version %u)", keyring_current(app.kr));
+	notify_ready();
 
 	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
 		bool changed;
@@ -187,6 +196,7 @@ int main(int argc, char **argv)
 				 keyring_current(app.kr));
 	}
 	log_info("signal %d: draining", sig);
+	notify_stopping();
 	http_stop(http, DRAIN_TIMEOUT_S);
 	retention_stop();
 	auditcp_close(cp); /* the stop checkpoint: after the last write */

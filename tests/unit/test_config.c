@@ -96,6 +96,7 @@ struct field {
 
 static const struct field fields[] = {
     FS(listen),
+    FS(trusted_proxy),
     FS(db),
     FS(key_file),
     FS(tls_cert),
@@ -411,6 +412,14 @@ static const struct bad_case bad_values[] = {
     {"listen", "127.0.0.1:-80"},
     {"listen", ""},
     {"listen", "localhost"},
+    /* trusted_proxy: one numeric address, nothing around it */
+    {"trusted_proxy", "10.0.0.0/8"},
+    {"trusted_proxy", "[::1]"},
+    {"trusted_proxy", "127.0.0.1:8080"},
+    {"trusted_proxy", "localhost"},
+    {"trusted_proxy", "1.2.3"},
+    {"trusted_proxy", "127.0.0.1,10.0.0.1"},
+    {"trusted_proxy", "::1%lo"},
 };
 
 static const struct bad_case good_values[] = {
@@ -433,6 +442,11 @@ static const struct bad_case good_values[] = {
     {"listen", "0.0.0.0:1"},
     {"listen", "localhost:65535"},
     {"listen", "[::1]:8443"},
+    {"trusted_proxy", ""},
+    {"trusted_proxy", "127.0.0.1"},
+    {"trusted_proxy", "::1"},
+    {"trusted_proxy", "2001:db8::1"},
+    {"trusted_proxy", "::ffff:10.0.0.1"},
 };
 
 static void test_bad_values(void)

@@ -32,6 +32,8 @@
 #include <microhttpd.h>
 
 #define BODY_CHUNK 4096
+#define RETRY_AFTER_429 "60" /* seconds, when no limiter window says otherwise */
+#define RETRY_AFTER_503 "5"
 
 /* ---- metrics --------------------------------------------------------- */
 
@@ -646,6 +648,11 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 			MHD_add_response_header(resp, r->extra_header[i], colon + 1);
 		}
 	}
+	/* Every 429 and 503 says when to come back: the limiter's own window when
+	 * one set it, else a default (a quota, a full disk, an empty pool). */
+	if ((r->status == 429 || r->status == 503) && !MHD_get_response_header(resp, "Retry-After"))
+		MHD_add_response_header(resp, "Retry-After",
+					r->status == 429 ? RETRY_AFTER_429 : RETRY_AFTER_503);
 	ret = MHD_queue_response(c, r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;

@@ -525,29 +525,43 @@ static bool path_match(const char *pattern, const char *path, char tn[TN_MAX])
 	return *pattern == '\0' && *path == '\0';
 }
 
+/* A GET route whose answer spends something (routes.c says which): no HEAD there. */
+static bool head_refused(const struct route *rt)
+{
+	for (size_t i = 0; i < routes_head_refused_count; i++)
+		if (rt->action && strcmp(rt->action, routes_head_refused[i]) == 0)
+			return true;
+	return false;
+}
+
 /*
- * The route for method and path.  When none matches but the path takes other
- * methods, allow gets them ("GET, POST") for the 405's Allow header.
+ * The route for method and path; HEAD finds the GET route (libmicrohttpd
+ * drops the body).  When none matches but the path takes other methods,
+ * allow gets them ("GET, HEAD, POST") for the 405's Allow header.
  */
 static const struct route *route_find(const char *method, const char *path, char tn[TN_MAX],
 				      char *allow, size_t allow_len)
 {
-	static const char *const methods[] = {"GET", "POST"};
+	static const char *const methods[] = {"GET", "HEAD", "POST"};
 	bool takes[ARRAY_SIZE(methods)] = {false};
+	bool head = strcmp(method, "HEAD") == 0;
 	size_t used = 0;
 
 	allow[0] = '\0';
 	for (size_t i = 0; i < routes_count; i++) {
 		char t[TN_MAX] = "";
+		bool get = strcmp(routes[i].method, "GET") == 0;
 
 		if (!path_match(routes[i].pattern, path, t))
 			continue;
-		if (strcmp(routes[i].method, method) == 0) {
+		if (strcmp(routes[i].method, method) == 0 ||
+		    (head && get && !head_refused(&routes[i]))) {
 			memcpy(tn, t, TN_MAX);
 			return &routes[i];
 		}
 		for (size_t m = 0; m < ARRAY_SIZE(methods); m++)
-			if (strcmp(routes[i].method, methods[m]) == 0)
+			if (strcmp(routes[i].method, methods[m]) == 0 ||
+			    (get && m == 1 && !head_refused(&routes[i])))
 				takes[m] = true;
 	}
 	for (size_t m = 0; m < ARRAY_SIZE(methods); m++) {

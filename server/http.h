@@ -29,6 +29,9 @@ struct route {
 
 extern const struct route routes[];
 extern const size_t routes_count;
+/* Audit actions of GET routes whose answer spends something: HEAD is refused there. */
+extern const char *const routes_head_refused[];
+extern const size_t routes_head_refused_count;
 
 struct request {
 	struct app *app;

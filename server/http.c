@@ -32,6 +32,14 @@
 #include <microhttpd.h>
 
 #define BODY_CHUNK 4096
+/*
+ * A body over the route's limit, sent without "Expect: 100-continue" (so
+ * the client is already sending it), is read and dropped up to this many
+ * bytes before the 413 goes out: closing with unread data makes the kernel
+ * reset the connection, and the client sees a broken pipe instead of the
+ * answer (nginx's lingering close).  Beyond it the connection is closed.
+ */
+#define DISCARD_MAX (8u << 20)
 #define RETRY_AFTER_429 "60" /* seconds, when no limiter window says otherwise */
 #define RETRY_AFTER_503 "5"
 
@@ -925,6 +933,14 @@ static void dispatch(struct request *r)
 	rt->handler(r);
 }
 
+/* The client waits for "100 Continue" before it sends the body. */
+static bool expects_continue(struct request *r)
+{
+	const char *e = http_header(r, "Expect");
+
+	return e && strcasecmp(e, "100-continue") == 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -965,6 +981,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			char *end;
 			unsigned long long n = strtoull(cl, &end, 10);
 			if (*end || n > r->route->max_body) {
+				/* Already on its way: read it, drop it, then answer. */
+				if (!*end && n <= DISCARD_MAX && !expects_continue(r)) {
+					r->too_big = true;
+					return MHD_YES;
+				}
 				http_reply_st(r, ST_TOOBIG);
 				return send_answer(c, r);
 			}
@@ -976,10 +997,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (r->too_big || r->answered)
-			return MHD_YES;
+		if (r->too_big || r->answered) {
+			/* Dropped, up to a bound (a chunked body has none of its own). */
+			r->discarded += n;
+			return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+		}
 		if (r->body_len + n > r->route->max_body) {
 			r->too_big = true;
+			r->discarded = r->body_len + n;
 			return MHD_YES;
 		}
 		if (r->body_len + n + 1 > r->body_cap) {

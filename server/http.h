@@ -66,6 +66,8 @@ struct request {
 	enum st error_st; /* of the last error answered */
 	bool miss_taken;  /* this answer's 404 is already counted towards miss_limit */
 	size_t body_cap;
+
+	size_t discarded; /* body bytes read and dropped after a 413 was decided */
 };
 
 /* A query argument, or NULL. */

@@ -189,6 +189,19 @@ raw opt "DELETE /v1/orders HTTP/1.1\r\n$H$A\r\n"
 case $(hdr Allow) in *HEAD*) ok "405 on the order list: Allow names HEAD ($(hdr Allow))" ;;
 *) fail "405 on the order list: Allow names HEAD" "$(hdr Allow)" ;; esac
 
+# A 503: the audit entry cannot be written (a trigger refuses it, as a full disk would).
+stop_daemon "SIGTERM before the audit fault: exit 0"
+sqlite3 "$DIR/db" "CREATE TRIGGER audit_fault BEFORE INSERT ON audit
+	BEGIN SELECT RAISE(ABORT, 'disk full'); END;"
+daemon_up || die restart "waybilld did not come back"
+raw 503 "GET /v1/orders/$TN HTTP/1.1\r\n$H$A\r\n"
+expect_error "a read that cannot be audited: 503" 503 unavailable ""
+ra=$(hdr Retry-After)
+[ -n "$ra" ] && [ "$ra" -gt 0 ] 2>/dev/null && ok "503: Retry-After $ra" || fail "503: Retry-After" "none"
+raw 503 "HEAD /v1/orders/$TN HTTP/1.1\r\n$H$A\r\n"
+expect_status "a HEAD that cannot be audited: 503 too" 503 "$STATUS"
+[ -n "$(hdr Retry-After)" ] && ok "HEAD 503: Retry-After" || fail "HEAD 503: Retry-After" "none"
+
 # ---- the error bodies ------------------------------------------------------------------
 
 grep -a '^{' "$DIR/error_bodies" >"$DIR/eb.jsonl"

@@ -983,7 +983,9 @@ struct header_scan {
  * strlen: a NUL byte inside a value ("Bearer <token>\0junk") is invisible in
  * the value.  It shows in what follows it: after a value's end come one or
  * two NULs and then the next header's name (or the empty line's NULs), never
- * other bytes.  Nothing else in the buffer is read.
+ * other bytes.  Nothing else in the buffer is read.  A folded line (obs-fold,
+ * which RFC 9112 lets a server refuse with 400) is joined in place and
+ * fails the same test.
  */
 static bool header_followed_by(const char *end, const char *next)
 {
@@ -1028,7 +1030,8 @@ static bool request_head_ok(struct request *r, const char *version)
 	if (hs.end && hs.end[1] != '\0') /* the last header: the empty line follows */
 		hs.nul = true;
 	if (hs.nul) {
-		http_reply_error(r, ST_MALFORMED, "bad_header", "a header holds a NUL byte", NULL);
+		http_reply_error(r, ST_MALFORMED, "bad_header",
+				 "a header holds a NUL byte or a folded line", NULL);
 		return false;
 	}
 	if (hs.content_lengths > 1 || (hs.content_lengths && hs.chunked)) {

@@ -98,6 +98,8 @@ raw_error "NUL byte in the token (a header follows)" 400 bad_header \
 	"GET /v1/orders HTTP/1.1\r\n${H}Authorization: Bearer $T\000x\r\nAccept: */*\r\n\r\n"
 raw_error "NUL byte in another header" 400 bad_header \
 	"GET /v1/orders HTTP/1.1\r\n${H}User-Agent: a\000b\r\n$A\r\n"
+raw_error "a folded header line (obs-fold)" 400 bad_header \
+	"GET /v1/orders HTTP/1.1\r\n$H${A}X-Folded: a\r\n b\r\nAccept: */*\r\n\r\n"
 raw_error "%%00 in the token" 401 unauthorized \
 	"GET /v1/orders HTTP/1.1\r\n${H}Authorization: Bearer $T%%00\r\n\r\n"
 still_serving "after the bad request lines"

@@ -33,6 +33,16 @@
 #include <microhttpd.h>
 
 #define BODY_CHUNK 4096
+/*
+ * A body over the route's limit, sent without "Expect: 100-continue" (so
+ * the client is already sending it), is read and dropped up to this many
+ * bytes before the 413 goes out: closing with unread data makes the kernel
+ * reset the connection, and the client sees a broken pipe instead of the
+ * answer (nginx's lingering close).  Beyond it the connection is closed.
+ */
+#define DISCARD_MAX (8u << 20)
+#define RETRY_AFTER_429 "60" /* seconds, when no limiter window says otherwise */
+#define RETRY_AFTER_503 "5"
 
 /* ---- metrics --------------------------------------------------------- */
 
@@ -529,29 +539,43 @@ static bool path_match(const char *pattern, const char *path, char tn[TN_MAX])
 	return *pattern == '\0' && *path == '\0';
 }
 
+/* A GET route whose answer spends something (routes.c says which): no HEAD there. */
+static bool head_refused(const struct route *rt)
+{
+	for (size_t i = 0; i < routes_head_refused_count; i++)
+		if (rt->action && strcmp(rt->action, routes_head_refused[i]) == 0)
+			return true;
+	return false;
+}
+
 /*
- * The route for method and path.  When none matches but the path takes other
- * methods, allow gets them ("GET, POST") for the 405's Allow header.
+ * The route for method and path; HEAD finds the GET route (libmicrohttpd
+ * drops the body).  When none matches but the path takes other methods,
+ * allow gets them ("GET, HEAD, POST") for the 405's Allow header.
  */
 static const struct route *route_find(const char *method, const char *path, char tn[TN_MAX],
 				      char *allow, size_t allow_len)
 {
-	static const char *const methods[] = {"GET", "POST"};
+	static const char *const methods[] = {"GET", "HEAD", "POST"};
 	bool takes[ARRAY_SIZE(methods)] = {false};
+	bool head = strcmp(method, "HEAD") == 0;
 	size_t used = 0;
 
 	allow[0] = '\0';
 	for (size_t i = 0; i < routes_count; i++) {
 		char t[TN_MAX] = "";
+		bool get = strcmp(routes[i].method, "GET") == 0;
 
 		if (!path_match(routes[i].pattern, path, t))
 			continue;
-		if (strcmp(routes[i].method, method) == 0) {
+		if (strcmp(routes[i].method, method) == 0 ||
+		    (head && get && !head_refused(&routes[i]))) {
 			memcpy(tn, t, TN_MAX);
 			return &routes[i];
 		}
 		for (size_t m = 0; m < ARRAY_SIZE(methods); m++)
-			if (strcmp(routes[i].method, methods[m]) == 0)
+			if (strcmp(routes[i].method, methods[m]) == 0 ||
+			    (get && m == 1 && !head_refused(&routes[i])))
 				takes[m] = true;
 	}
 	for (size_t m = 0; m < ARRAY_SIZE(methods); m++) {
@@ -652,6 +676,11 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 			MHD_add_response_header(resp, r->extra_header[i], colon + 1);
 		}
 	}
+	/* Every 429 and 503 says when to come back: the limiter's own window when
+	 * one set it, else a default (a quota, a full disk, an empty pool). */
+	if ((r->status == 429 || r->status == 503) && !MHD_get_response_header(resp, "Retry-After"))
+		MHD_add_response_header(resp, "Retry-After",
+					r->status == 429 ? RETRY_AFTER_429 : RETRY_AFTER_503);
 	ret = MHD_queue_response(c, r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -972,29 +1001,142 @@ static void dispatch(struct request *r)
 	rt->handler(r);
 }
 
+/*
+ * libmicrohttpd's URI log callback: it runs on the raw request line, before
+ * the path is unescaped, so it sees what the handler cannot (%00 and %2F are
+ * decoded by then, a NUL byte cuts the string short).  The request is born
+ * here, so even an answer libmicrohttpd gives itself completes it.
+ */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct app *app = cls;
+	struct request *r = calloc(1, sizeof(*r));
+	size_t path_len;
+
+	if (!r)
+		return NULL;
+	r->app = app;
+	r->conn = c;
+	r->t0_ns = now_ns();
+	atomic_fetch_add(&app->inflight, 1);
+	request_id_new(r->id);
+	if (!uri) {
+		r->bad_uri = true;
+		return r;
+	}
+	/* The version follows the URI and one space: a NUL byte ends it early. */
+	r->uri_end = (uintptr_t)(uri + strlen(uri));
+	path_len = strcspn(uri, "?");
+	for (const char *p = uri; *p; p++) {
+		if (*p != '%')
+			continue;
+		if (p[1] == '0' && p[2] == '0')
+			r->bad_uri = true; /* a NUL, anywhere */
+		else if ((size_t)(p - uri) < path_len && p[1] == '2' &&
+			 (p[2] == 'F' || p[2] == 'f'))
+			r->bad_uri = true; /* a slash inside a path segment */
+	}
+	return r;
+}
+
+struct header_scan {
+	unsigned content_lengths;
+	bool nul, chunked;
+	const char *end; /* where the previous header's value ended */
+};
+
+/*
+ * libmicrohttpd keeps header lines where they arrived in its read buffer,
+ * each line's CR and LF overwritten with NULs, and measures a value with
+ * strlen: a NUL byte inside a value ("Bearer <token>\0junk") is invisible in
+ * the value.  It shows in what follows it: after a value's end come one or
+ * two NULs and then the next header's name (or the empty line's NULs), never
+ * other bytes.  Nothing else in the buffer is read.  A folded line (obs-fold,
+ * which RFC 9112 lets a server refuse with 400) is joined in place and
+ * fails the same test.
+ */
+static bool header_followed_by(const char *end, const char *next)
+{
+	return next == end + 1 || (next == end + 2 && end[1] == '\0');
+}
+
+static enum MHD_Result header_scan_one(void *cls, enum MHD_ValueKind kind, const char *key,
+				       size_t key_size, const char *value, size_t value_size)
+{
+	struct header_scan *hs = cls;
+	UNUSED(kind);
+
+	if (strlen(key) != key_size || (value && strlen(value) != value_size))
+		hs->nul = true;
+	if (hs->end && !header_followed_by(hs->end, key))
+		hs->nul = true;
+	hs->end = value ? value + value_size : NULL;
+	if (strcasecmp(key, "Content-Length") == 0)
+		hs->content_lengths++;
+	if (strcasecmp(key, "Transfer-Encoding") == 0)
+		hs->chunked = true;
+	return MHD_YES;
+}
+
+/*
+ * What the request line and headers must not hold, whatever the route: a NUL
+ * (a token "abc\0xyz" would otherwise be read as "abc"), a slash smuggled into
+ * a segment as %2F, more than one Content-Length, or one beside
+ * Transfer-Encoding (the two ways a proxy and this daemon could disagree on
+ * where the body ends).  Answers 400 and returns false.
+ */
+static bool request_head_ok(struct request *r, const char *version)
+{
+	struct header_scan hs = {0, false, false, NULL};
+
+	if (r->bad_uri || (uintptr_t)version != r->uri_end + 1) {
+		http_reply_error(r, ST_MALFORMED, "bad_path",
+				 "the path holds a NUL or an encoded slash", NULL);
+		return false;
+	}
+	MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, header_scan_one, &hs);
+	if (hs.end && hs.end[1] != '\0') /* the last header: the empty line follows */
+		hs.nul = true;
+	if (hs.nul) {
+		http_reply_error(r, ST_MALFORMED, "bad_header",
+				 "a header holds a NUL byte or a folded line", NULL);
+		return false;
+	}
+	if (hs.content_lengths > 1 || (hs.content_lengths && hs.chunked)) {
+		http_reply_error(r, ST_MALFORMED, "bad_content_length",
+				 "more than one Content-Length, or one with Transfer-Encoding",
+				 NULL);
+		return false;
+	}
+	return true;
+}
+
+/* The client waits for "100 Continue" before it sends the body. */
+static bool expects_continue(struct request *r)
+{
+	const char *e = http_header(r, "Expect");
+
+	return e && strcasecmp(e, "100-continue") == 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
 {
-	struct app *app = cls;
 	struct request *r = *con_cls;
-	UNUSED(version);
+	UNUSED(cls);
 
-	if (!r) {
+	if (!r) /* on_uri found no memory */
+		return MHD_NO;
+	if (!r->started) {
 		char allow[64];
 		const char *cl;
 
-		r = calloc(1, sizeof(*r));
-		if (!r)
-			return MHD_NO;
-		*con_cls = r;
-		r->app = app;
-		r->conn = c;
-		r->t0_ns = now_ns();
-		atomic_fetch_add(&app->inflight, 1);
-		request_id_new(r->id);
+		r->started = true;
 		client_addr(r, c);
 		str_copy(r->method, sizeof(r->method), method);
+		if (!request_head_ok(r, version))
+			return send_answer(c, r);
 		r->route = route_find(method, url, r->tn, allow, sizeof(allow));
 		if (!r->route) {
 			if (allow[0]) {
@@ -1013,6 +1155,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			char *end;
 			unsigned long long n = strtoull(cl, &end, 10);
 			if (*end || n > r->route->max_body) {
+				/* Already on its way: read it, drop it, then answer. */
+				if (!*end && n <= DISCARD_MAX && !expects_continue(r)) {
+					r->too_big = true;
+					return MHD_YES;
+				}
 				http_reply_st(r, ST_TOOBIG);
 				return send_answer(c, r);
 			}
@@ -1024,10 +1171,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (r->too_big || r->answered)
-			return MHD_YES;
+		if (r->too_big || r->answered) {
+			/* Dropped, up to a bound (a chunked body has none of its own). */
+			r->discarded += n;
+			return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+		}
 		if (r->body_len + n > r->route->max_body) {
 			r->too_big = true;
+			r->discarded = r->body_len + n;
 			return MHD_YES;
 		}
 		if (r->body_len + n + 1 > r->body_cap) {
@@ -1087,6 +1238,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	if (!r)
 		return;
+	if (!r->started) /* libmicrohttpd answered it itself (a bad Content-Length) */
+		snprintf(r->method, sizeof(r->method), "-");
 	ms = (double)(now_ns() - r->t0_ns) / 1e6;
 	metrics_count(r->route, r->status, ms);
 	/* Method, route pattern, tracking number, status, time, caller: never a body or a query. */
@@ -1240,16 +1393,17 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		    NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_conns_per_ip,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_HTTPS_MEM_KEY,
-		    h->tls_key, MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert, MHD_OPTION_HTTPS_PRIORITIES,
-		    TLS_PRIORITIES, MHD_OPTION_END);
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_URI_LOG_CALLBACK,
+		    on_uri, app, MHD_OPTION_HTTPS_MEM_KEY, h->tls_key, MHD_OPTION_HTTPS_MEM_CERT,
+		    h->tls_cert, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
 	else
 		h->d = MHD_start_daemon(
 		    flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
 		    NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_conns_per_ip,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_END);
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_URI_LOG_CALLBACK,
+		    on_uri, app, MHD_OPTION_END);
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s (in use, or not allowed)",
 			 app->cfg.listen);

@@ -29,6 +29,9 @@ struct route {
 
 extern const struct route routes[];
 extern const size_t routes_count;
+/* Audit actions of GET routes whose answer spends something: HEAD is refused there. */
+extern const char *const routes_head_refused[];
+extern const size_t routes_head_refused_count;
 
 struct request {
 	struct app *app;
@@ -64,6 +67,11 @@ struct request {
 	enum st error_st; /* of the last error answered */
 	bool miss_taken;  /* this answer's 404 is already counted towards miss_limit */
 	size_t body_cap;
+
+	size_t discarded;  /* body bytes read and dropped after a 413 was decided */
+	bool started;	   /* on_request has seen its first call */
+	bool bad_uri;	   /* the raw URI held %00, a NUL byte, or %2F in the path */
+	uintptr_t uri_end; /* where the raw URI ended (NUL byte check), from on_uri */
 };
 
 /* A query argument, or NULL. */

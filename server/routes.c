@@ -28,3 +28,14 @@ const struct route routes[] = {
 };
 
 const size_t routes_count = ARRAY_SIZE(routes);
+
+/*
+ * HEAD is served wherever GET is, through the GET handler (libmicrohttpd
+ * sends the headers and drops the body), except where the GET itself spends
+ * something: a print counted against reprint_limit, a reveal from the
+ * admin's daily quota.  A HEAD must never spend either, and answering it
+ * without running the handler could not give GET's status (404, 410, 429):
+ * those answer 405 with Allow: GET.
+ */
+const char *const routes_head_refused[] = {"label.print", "admin.reveal"};
+const size_t routes_head_refused_count = ARRAY_SIZE(routes_head_refused);

@@ -261,16 +261,17 @@ wrong() { # METHOD PATH ALLOW
 	[ "$allow" = "$3" ] || BAD_ALLOW+=("$1 ${2/$TN/TN}: Allow '$allow', want '$3'")
 }
 BAD_ALLOW=()
-wrong DELETE "/v1/orders/$TN" GET
-wrong PUT "/v1/orders/$TN" GET
-wrong PATCH /v1/orders "GET, POST"
-wrong DELETE /v1/orders "GET, POST"
+wrong DELETE "/v1/orders/$TN" "GET, HEAD"
+wrong PUT "/v1/orders/$TN" "GET, HEAD"
+wrong PATCH /v1/orders "GET, HEAD, POST"
+wrong DELETE /v1/orders "GET, HEAD, POST"
 wrong GET "/v1/orders/$TN/assign" POST
 wrong GET "/v1/orders/$TN/status" POST
-wrong POST /v1/audit GET
-wrong POST /v1/audit/verify GET
-wrong POST /healthz GET
-wrong DELETE /metrics GET
+wrong POST /v1/audit "GET, HEAD"
+wrong POST /v1/audit/verify "GET, HEAD"
+wrong POST /healthz "GET, HEAD"
+wrong DELETE /metrics "GET, HEAD"
+wrong DELETE "/v1/orders/$TN/label.pdf" GET # a HEAD would spend a print
 # RFC 9110 15.5.6: a 405 lists the methods the path does support.
 if [ ${#BAD_ALLOW[@]} -eq 0 ]; then
 	ok "405 answers: Allow lists exactly the path's methods"

@@ -132,6 +132,10 @@ $(BUILD)/bench/label_render: tests/bench/label_render.c tests/unit/label_sample.
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -Iserver -o $@ $< $(BUILD)/libwaybill.a $(PKG_LIBS) $(LIBS)
 
+$(BUILD)/bench/audit_fill: tests/bench/audit_fill.c $(BUILD)/libwaybill.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -Iserver -o $@ $< $(BUILD)/libwaybill.a $(PKG_LIBS) $(LIBS)
+
 bench: all $(BUILD)/bench/sqlite_ceiling $(BUILD)/bench/label_render
 	@BIN=$(BIN) BUILD=$(BUILD) sh tests/bench/run.sh
 

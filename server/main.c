@@ -2,9 +2,11 @@
  * main.c - waybilld: configuration, keys, storage, the listener, and a
  * clean stop on SIGTERM or SIGINT (stop accepting, drain, close).
  *
- * It refuses to start, with one line on stderr, on a bad key file, a
- * database that fails its quick check, a broken audit chain, or one that
- * is behind (or contradicts) the last signed checkpoint in its file.
+ * It refuses to start, with one line on stderr, on a bad key file, an
+ * audit chain that is behind (or contradicts) the last signed checkpoint
+ * in its file, or whose entries after that checkpoint do not link.  The
+ * database's quick check and the walk of the whole chain read everything,
+ * so they run beside serving (auditcp.c): a failure turns /readyz to 503.
  */
 #include "common.h"
 

@@ -170,7 +170,7 @@ static const char *const sql_text[NSTMT] = {
 			"SELECT seq FROM audit WHERE order_id IS NULL AND tracking_no = ?1) "
 			"AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR ts >= ?3) AND seq > ?4 "
 			"ORDER BY seq LIMIT ?5",
-    [S_AUDIT_ALL] = "SELECT " AUDIT_COLS " FROM audit ORDER BY seq",
+    [S_AUDIT_ALL] = "SELECT " AUDIT_COLS " FROM audit WHERE seq > ?1 ORDER BY seq",
     [S_ORDER_BY_ID] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
     [S_ORDER_BINDING] = "UPDATE orders SET vnum = ?2, ext = ?3 WHERE id = ?1",
     [S_VNUM_OUT] = "UPDATE vnum_numbers SET in_pool = 0",
@@ -249,8 +249,8 @@ static const char *const sql_text[NSTMT] = {
      * tracking-number index.
      */
     [S_AUDIT_LINK_BAD] = "SELECT min(seq) FROM audit a NOT INDEXED WHERE order_id IS NOT NULL "
-			 "AND tracking_no IS NOT (SELECT tracking_no FROM orders o WHERE "
-			 "o.id = a.order_id)",
+			 "AND seq > ?1 AND tracking_no IS NOT (SELECT tracking_no FROM "
+			 "orders o WHERE o.id = a.order_id)",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
@@ -1109,13 +1109,18 @@ static enum st audit_marks_check(struct conn *c, const struct audit_mark *marks,
 	return ST_OK;
 }
 
-static enum st audit_walk(const struct keyring *kr, struct conn *c, const struct audit_mark *marks,
+/*
+ * Walk the chain after entry from_seq, whose hash is from_head (0 and
+ * zeros: the whole chain), and the look-up aids of those entries.
+ */
+static enum st audit_walk(const struct keyring *kr, struct conn *c, int64_t from_seq,
+			  const unsigned char from_head[HASH_BYTES], const struct audit_mark *marks,
 			  size_t nmarks, struct audit_check *out)
 {
 	sqlite3_stmt *st = stmt(c, S_AUDIT_ALL), *link = stmt(c, S_AUDIT_LINK_BAD);
 	unsigned char prev[HASH_BYTES] = {0};
 	struct audit_entry e;
-	int64_t expect = 1;
+	int64_t expect = from_seq + 1;
 	int rc;
 	enum st res = ST_OK;
 
@@ -1123,6 +1128,10 @@ static enum st audit_walk(const struct keyring *kr, struct conn *c, const struct
 	out->ok = true;
 	if (!st || !link)
 		return ST_IO;
+	if (from_head)
+		memcpy(prev, from_head, HASH_BYTES);
+	sqlite3_bind_int64(st, 1, from_seq);
+	sqlite3_bind_int64(link, 1, from_seq);
 	/* One read transaction: a consistent snapshot however long the walk. */
 	sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1149,7 +1158,7 @@ static enum st audit_walk(const struct keyring *kr, struct conn *c, const struct
 			if (out->ok || seq < out->bad_seq) {
 				out->ok = false;
 				out->bad_seq = seq;
-				out->entries = seq - 1;
+				out->entries = seq - 1 - from_seq;
 				out->why = "its order_id is not the row of the order it names";
 			}
 		} else if (rc != SQLITE_ROW) {
@@ -2535,6 +2544,8 @@ enum st store_audit_each(struct store *s, const char *since,
 		return ST_IO;
 	if (since)
 		sqlite3_bind_text(st, 1, since, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, 0);
 	sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		audit_from_row(st, &e);
@@ -2692,7 +2703,26 @@ enum st store_audit_verify(struct store *s, struct audit_check *out)
 {
 	struct conn *c = reader(s);
 
-	return c ? audit_walk(s->kr, c, NULL, 0, out) : ST_IO;
+	return c ? audit_walk(s->kr, c, 0, NULL, NULL, 0, out) : ST_IO;
+}
+
+enum st store_quick_check(struct store *s, char *err, size_t errlen)
+{
+	struct conn *c = reader(s);
+
+	if (!c) {
+		snprintf(err, errlen, "quick_check: no reader connection");
+		return ST_IO;
+	}
+	return quick_check(c, err, errlen);
+}
+
+enum st store_audit_verify_from(struct store *s, int64_t seq, const unsigned char head[HASH_BYTES],
+				struct audit_check *out)
+{
+	struct conn *c = reader(s);
+
+	return c ? audit_walk(s->kr, c, seq, head, NULL, 0, out) : ST_IO;
 }
 
 enum st store_audit_verify_marks(const char *path, const struct keyring *kr,
@@ -2704,7 +2734,7 @@ enum st store_audit_verify_marks(const char *path, const struct keyring *kr,
 
 	if (st != ST_OK)
 		return st;
-	st = audit_walk(kr, c, marks, nmarks, out);
+	st = audit_walk(kr, c, 0, NULL, marks, nmarks, out);
 	if (st != ST_OK)
 		snprintf(err, errlen, "audit chain: cannot read it");
 	conn_close(c);
@@ -2758,7 +2788,7 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 		   struct store **out, char *err, size_t errlen)
 {
 	struct store *s = calloc(1, sizeof(*s));
-	struct audit_check chk;
+	struct audit_check chk = {0};
 	char hex[HASH_BYTES * 2 + 1];
 	enum st st;
 
@@ -2799,7 +2829,8 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 	st = conn_open(path, true, &s->writer, err, errlen);
 	if (st != ST_OK)
 		goto fail;
-	st = quick_check(s->writer, err, errlen);
+	/* A daemon runs it beside serving (store_quick_check): it reads the whole file. */
+	st = s->tool ? quick_check(s->writer, err, errlen) : ST_OK;
 	if (st != ST_OK)
 		goto fail;
 	if (!guard(s, GUARD_SECTION, F_WRLCK, true)) {
@@ -2811,12 +2842,18 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 	guard(s, GUARD_SECTION, F_UNLCK, false);
 	if (st != ST_OK)
 		goto fail;
-	st = audit_walk(kr, s->writer, NULL, 0, &chk);
+	/*
+	 * A tool walks the whole chain before it appends to it.  A daemon's
+	 * start walks only what follows the last signed checkpoint (auditcp.c),
+	 * so that a start costs the same after years of entries; the whole
+	 * walk then runs beside the serving daemon.
+	 */
+	st = s->tool ? audit_walk(kr, s->writer, 0, NULL, NULL, 0, &chk) : ST_OK;
 	if (st != ST_OK) {
 		snprintf(err, errlen, "audit chain: cannot read it");
 		goto fail;
 	}
-	if (!chk.ok) {
+	if (s->tool && !chk.ok) {
 		snprintf(err, errlen,
 			 "audit chain broken at seq %lld (after %lld good entries): %s",
 			 (long long)chk.bad_seq, (long long)chk.entries, chk.why);
@@ -2824,9 +2861,11 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 		goto fail;
 	}
 	/* Logged only at debug: a daemon's start may still refuse on its checkpoints. */
-	crypto_hex(chk.head, HASH_BYTES, hex);
-	log_debug("store: %s: audit chain verified, %lld entries, head %s", path,
-		  (long long)chk.entries, hex);
+	if (s->tool) {
+		crypto_hex(chk.head, HASH_BYTES, hex);
+		log_debug("store: %s: audit chain verified, %lld entries, head %s", path,
+			  (long long)chk.entries, hex);
+	}
 	s->ckpt_frames = CKPT_FRAMES_LONG;
 	/* Checkpoints are ours to run (see "Checkpoints"), never SQLite's own. */
 	st = exec_sql(s->writer->db, "PRAGMA wal_autocheckpoint = 0", err, errlen);

@@ -103,8 +103,10 @@ struct audit_entry {
 
 /*
  * Open (creating if needed) the database: pragmas (WAL, synchronous=FULL,
- * secure_delete=ON, foreign_keys=ON), migrations, quick_check, and a walk of
- * the audit chain.  Starts the writer thread.  On failure err holds one line.
+ * secure_delete=ON, foreign_keys=ON), migrations, and for a STORE_TOOL a
+ * quick_check and a walk of the whole audit chain (a daemon walks from its
+ * last checkpoint, store_audit_verify_from, and runs the rest beside
+ * serving: auditcp.c).  Starts the writer thread.  On failure err holds one line.
  * The keyring is borrowed and must outlive the store.
  *
  * One STORE_DAEMON store per database runs the checkpoints, on a thread of
@@ -293,6 +295,15 @@ struct audit_mark {
 };
 /* Walk the whole chain on a reader connection. */
 enum st store_audit_verify(struct store *s, struct audit_check *out);
+/* PRAGMA quick_check on a reader connection; err says what it found. */
+enum st store_quick_check(struct store *s, char *err, size_t errlen);
+/*
+ * Walk only the entries after seq, the first of which must link to head (a
+ * signed checkpoint's): what a daemon's start checks.  out->entries counts
+ * the entries walked.
+ */
+enum st store_audit_verify_from(struct store *s, int64_t seq, const unsigned char head[HASH_BYTES],
+				struct audit_check *out);
 /* The same on a database that is not open (it may be broken: no store_open). */
 enum st store_audit_verify_path(const char *path, const struct keyring *kr, struct audit_check *out,
 				char *err, size_t errlen);

@@ -11,6 +11,7 @@ N=${1:-1000000}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${BIN:-$ROOT/bin}
 BUILD=${BUILD:-$ROOT/build}
+cd "$ROOT" || exit 1
 D=$(mktemp -d "${TMPDIR:-/tmp}/waybill-startup.XXXXXX") || exit 1
 trap 'kill "$P" 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT
 export WAYBILL_AUDIT_CHECKPOINTS=$D/audit.checkpoints
@@ -33,7 +34,7 @@ start() {
 	wait "$P"
 	echo "$t1 - $t0" | bc
 }
-start >/dev/null
+start >/dev/null || { echo "the first start failed"; tail -3 "$D/log"; exit 1; }
 best=
 for i in 1 2 3; do
 	t=$(start)

@@ -134,10 +134,12 @@ int main(int argc, char **argv)
 	labels_check(&app);
 	if (store_open(app.cfg.db, STORE_DAEMON, app.kr, &app.store, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
+	store_set_min_free(app.store, (uint64_t)app.cfg.min_free_mb << 20);
 	/* The chain must still hold the last signed checkpoint (not shortened meanwhile). */
 	if (auditcp_open(app.cfg.audit_checkpoints, app.kr, app.store, &cp, err, sizeof(err)) !=
 	    ST_OK)
 		fatal("%s", err);
+	app.audit_cp = cp;
 	{
 		/* The configured pool becomes the pool; bindings on dropped numbers run out. */
 		struct pool_job pj;
@@ -173,6 +175,7 @@ int main(int argc, char **argv)
 			log_info("SIGHUP: key file re-read (current version %u); other settings "
 				 "need a restart",
 				 keyring_current(app.kr));
+		retention_key_check(&app);
 	}
 	log_info("signal %d: draining", sig);
 	http_stop(http, DRAIN_TIMEOUT_S);

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -334,7 +335,114 @@ struct store {
 	unsigned char audit_head[HASH_BYTES];
 
 	struct store_stats stats;
+
+	/*
+	 * Whether writing works, for /readyz and for one log line each way
+	 * (wfail_set).  min_free: below that many free bytes on the database's
+	 * filesystem the writer refuses batches before they write, so the
+	 * room for a checkpoint stays (store_set_min_free).
+	 */
+	atomic_int wfail;
+	pthread_mutex_t wfail_lock; /* orders the log lines of wfail_set */
+	uint64_t wfail_since_ns, wfail_refused;
+	uint64_t min_free;
+	int page_size;
+	bool batch_audit_failed; /* writer only: an entry of the batch was refused */
+	bool batch_audited;	 /* writer only: the batch wrote an entry */
 };
+
+/* ---- whether writing works -------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+enum { WF_NONE, WF_DISK, WF_COMMIT, WF_AUDIT };
+static const char *const wfail_names[] = {NULL, "disk", "store", "audit"};
+static const char *const wfail_why[] = {NULL, "free space below min_free_mb", "a commit failed",
+					"an audit entry cannot be written"};
+
+/*
+ * Is the room on the database's filesystem below what must stay free?
+ * That is min_free plus what a checkpoint would need to copy the log's
+ * pages not yet copied (pending frames, s->lock held by the caller) into
+ * the database file, which may grow by a page for each: so a checkpoint
+ * always finds room, whatever the bound (the incident: a log of 14.5 MiB
+ * on an 18 MiB disk that no checkpoint could copy back).
+ */
+static bool space_low(const struct store *s, int pending)
+{
+	struct statvfs sv;
+	uint64_t need;
+
+	if (!s->min_free || statvfs(s->path, &sv) != 0)
+		return false;
+	need = s->min_free + (uint64_t)(pending > 0 ? pending : 0) * (uint64_t)s->page_size;
+	return (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize < need;
+}
+
+static int pending_frames(struct store *s)
+{
+	int n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->wal_frames - s->ckpt_done;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/*
+ * Writing starts failing or recovers: one line each way, however many
+ * batches fail between them (a failed batch itself logs nothing).
+ */
+static void wfail_set(struct store *s, int to)
+{
+	pthread_mutex_lock(&s->wfail_lock);
+	int from = atomic_exchange(&s->wfail, to);
+	if (from == WF_NONE && to != WF_NONE) {
+		s->wfail_since_ns = mono_ns();
+		s->wfail_refused = 0;
+		log_error("store: writing failed (%s): writes and audited reads answer 503 until "
+			  "it recovers",
+			  wfail_why[to]);
+	} else if (from != WF_NONE && to == WF_NONE) {
+		log_info("store: writing recovered after %.1f s (%llu batches refused meanwhile)",
+			 (double)(mono_ns() - s->wfail_since_ns) / 1e9,
+			 (unsigned long long)s->wfail_refused);
+	}
+	if (to != WF_NONE)
+		s->wfail_refused++;
+	pthread_mutex_unlock(&s->wfail_lock);
+}
+
+void store_set_min_free(struct store *s, uint64_t bytes)
+{
+	sqlite3_stmt *st = NULL;
+
+	s->page_size = 4096;
+	if (sqlite3_prepare_v2(s->writer->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		s->page_size = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	s->min_free = bytes;
+}
+
+const char *store_trouble(struct store *s)
+{
+	int wf = atomic_load(&s->wfail);
+
+	/* The disk as it is now: it may fill while nothing writes. */
+	if (space_low(s, pending_frames(s)))
+		return wfail_names[WF_DISK];
+	if (wf == WF_DISK) {
+		wfail_set(s, WF_NONE); /* the room is back: say so as /readyz does */
+		return NULL;
+	}
+	return wfail_names[wf];
+}
 
 /* ---- names ----------------------------------------------------------- */
 
@@ -938,7 +1046,8 @@ static enum st step_done(struct conn *c, sqlite3_stmt *st)
 	enum st res = ST_OK;
 
 	if (rc != SQLITE_DONE) {
-		if (rc != SQLITE_CONSTRAINT)
+		/* A full disk is the writer's to report, once (see wfail_set). */
+		if (rc != SQLITE_CONSTRAINT && rc != SQLITE_FULL)
 			log_error("store: step: %s", sqlite3_errmsg(c->db));
 		res = sql_status(rc);
 		if (res == ST_OK)
@@ -1241,13 +1350,6 @@ static void batch_fail(struct wjob *jobs, enum st st)
 		j->st = st;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* What the writer keeps in memory about the open transaction. */
 struct wstate {
 	int64_t audit_seq, rewrap_after[2];
@@ -1312,11 +1414,14 @@ static bool run_jobs(struct store *s, struct wjob *jobs, bool safe)
 			snprintf(j->audit.result, sizeof(j->audit.result), "%s",
 				 j->result ? j->result : st_name(st));
 			if (store_w_audit_append(s, &j->audit) != ST_OK) {
+				s->batch_audit_failed = true;
 				if (!safe)
 					return false;
 				run_plain(s, S_ROLLBACK_TO);
 				wstate_restore(s, &w);
 				st = ST_UNAVAILABLE;
+			} else {
+				s->batch_audited = true;
 			}
 		}
 		if (safe)
@@ -1390,6 +1495,7 @@ static void run_batch(struct store *s, struct wjob *jobs, size_t n)
 	size_t bucket = 0;
 	uint64_t t0 = mono_ns(), t1 = t0, t2 = t0;
 	bool safe = false, section = false;
+	sqlite3_int64 changes0 = 0;
 
 	pthread_mutex_lock(&s->txn_lock);
 	if (s->tool) {
@@ -1399,7 +1505,15 @@ static void run_batch(struct store *s, struct wjob *jobs, size_t n)
 			goto done;
 		}
 	}
+	/* Below the bound nothing more is written: what room is left is the checkpoint's. */
+	if (space_low(s, pending_frames(s))) {
+		wfail_set(s, WF_DISK);
+		batch_fail(jobs, ST_UNAVAILABLE);
+		goto done;
+	}
+	changes0 = sqlite3_total_changes64(s->writer->db);
 again:
+	s->batch_audit_failed = s->batch_audited = false;
 	pthread_mutex_lock(&s->lock);
 	s->txn_seq = s->ckpt_seq;
 	pthread_mutex_unlock(&s->lock);
@@ -1424,13 +1538,22 @@ again:
 	}
 	t1 = mono_ns();
 	if (!run_plain(s, S_COMMIT)) {
-		log_error("store: commit failed: %s", sqlite3_errmsg(s->writer->db));
-		run_plain(s, S_ROLLBACK);
+		/* A full disk rolls the transaction back itself: no ROLLBACK then. */
+		if (!sqlite3_get_autocommit(s->writer->db))
+			run_plain(s, S_ROLLBACK);
 		wstate_restore(s, &w0);
 		batch_fail(jobs, ST_UNAVAILABLE);
+		wfail_set(s, WF_COMMIT);
 		pthread_mutex_lock(&s->lock);
 		s->stats.commit_fail++;
 		pthread_mutex_unlock(&s->lock);
+	} else if (s->batch_audit_failed) {
+		wfail_set(s, WF_AUDIT);
+	} else if ((sqlite3_total_changes64(s->writer->db) != changes0 &&
+		    (s->batch_audited || atomic_load(&s->wfail) != WF_AUDIT)) ||
+		   atomic_load(&s->wfail) == WF_DISK) {
+		/* Only a commit that wrote shows that writing works again. */
+		wfail_set(s, WF_NONE);
 	}
 	t2 = mono_ns();
 done:
@@ -1569,6 +1692,10 @@ static void *ckpt_main(void *arg)
 			pthread_cond_timedwait(&s->ckpt_wake, &s->lock, &ts);
 		if (s->stopping)
 			break;
+		/* Space back while nothing writes: say so without waiting for a write. */
+		if (atomic_load(&s->wfail) == WF_DISK &&
+		    !space_low(s, s->wal_frames - s->ckpt_done))
+			wfail_set(s, WF_NONE);
 		/* The writer's share of the time since the last look. */
 		uint64_t busy = s->stats.exec_ns, t = mono_ns();
 		if (t - t0 >= 250000000) {
@@ -2804,6 +2931,7 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->txn_lock, NULL);
+	pthread_mutex_init(&s->wfail_lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	pthread_cond_init(&s->ckpt_wake, NULL);
 	pthread_cond_init(&s->ckpt_idle, NULL);
@@ -2928,6 +3056,7 @@ void store_close(struct store *s)
 	pthread_key_delete(s->reader_key);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->txn_lock);
+	pthread_mutex_destroy(&s->wfail_lock);
 	pthread_cond_destroy(&s->wake);
 	pthread_cond_destroy(&s->ckpt_wake);
 	pthread_cond_destroy(&s->ckpt_idle);

@@ -320,6 +320,24 @@ enum st store_audit_head(struct store *s, int64_t *seq, unsigned char head[HASH_
  * few that walk them on purpose); else ST_INTERNAL and the statement in bad. */
 enum st store_plans_check(struct store *s, char *bad, size_t badlen);
 
+/* ---- whether it can do its work (/readyz) ------------------------------ */
+
+/*
+ * Refuse every batch (ST_UNAVAILABLE, before it writes) while the
+ * database's filesystem has fewer than bytes free beyond what a checkpoint
+ * needs to copy the log's pending pages back (a page each), so that one
+ * always finds room; 0: no bound at all.  Call before the first job (it
+ * reads the page size on the writer's connection).
+ */
+void store_set_min_free(struct store *s, uint64_t bytes);
+/*
+ * Why writing fails now, or NULL: "disk" (free space below the bound),
+ * "store" (the last commit failed, until one that writes succeeds), "audit"
+ * (the last batch could not write an audit entry).  Writing failing and
+ * recovering is logged once each way.
+ */
+const char *store_trouble(struct store *s);
+
 /* ---- counters for /metrics ------------------------------------------- */
 #define STORE_COMMIT_BUCKETS 9
 struct store_stats {

@@ -243,7 +243,7 @@ check "audit entries: no personal data of the order" sh -c "! LC_ALL=C grep -q -
 # ---- unknown routes and wrong methods ---------------------------------------------------------
 
 for p in / /v1 /v1/nope /v2/orders "/v1/orders/$TN/extra" /v1/orders/ "/v1/orders/$TN/" \
-	/v1/audit/ /v1/audit/verify/x /healthz/x; do
+	/v1/audit/ /v1/audit/verify/x /healthz/x /readyz/x; do
 	api GET "$p" "${TOK[adm1]}"
 	expect_status "GET $p: 404" 404 "$STATUS"
 	error_shape_ok || fail "GET $p: error body" "$(cat "$BODY")"
@@ -268,6 +268,7 @@ wrong GET "/v1/orders/$TN/status" POST
 wrong POST /v1/audit GET
 wrong POST /v1/audit/verify GET
 wrong POST /healthz GET
+wrong POST /readyz GET
 wrong DELETE /metrics GET
 # RFC 9110 15.5.6: a 405 lists the methods the path does support.
 if [ ${#BAD_ALLOW[@]} -eq 0 ]; then

@@ -6,7 +6,7 @@
 # with write access to the database might try:
 #  - edit an entry after the last checkpoint: the start refuses, naming it;
 #  - edit one before it: the daemon starts, but the whole walk finds it and
-#    logs it (and `audit verify` names it);
+#    /readyz answers 503 "audit" (and `audit verify` names it);
 #  - hide the checkpoints (an empty file): the start walks everything.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -19,6 +19,8 @@ expect_status "an order" 201 "$STATUS"
 tn=$(jb .tracking_no)
 for _ in 1 2 3; do api GET "/v1/orders/$tn" "${TOK[dep1]}"; done
 expect_status "audited reads" 200 "$STATUS"
+api GET /readyz -
+expect_status "/readyz 200 on an untouched chain" 200 "$STATUS"
 stop_daemon "sigterm exits 0 (first checkpoint)"
 A=$(tail -n 1 "$CPF" | sed -E 's/^v1 seq=([0-9]+) .*/\1/')
 cp "$CPF" "$DIR/old.cp"
@@ -67,10 +69,13 @@ export WAYBILL_AUDIT_CHECKPOINTS=$DIR/early.cp
 daemon_up --db "$T" || die start "waybilld did not start on a chain edited before its checkpoint"
 ok "an entry before the checkpoint edited: the start goes on"
 for _ in $(seq 100); do
-	grep -q "audit chain broken at seq 2 " "$DIR/log" && break
+	api GET /readyz -
+	[ "$STATUS" = 503 ] && break
 	sleep 0.1
 done
-check "the whole walk finds it: the log names the entry" grep -q "audit chain broken at seq 2 " "$DIR/log"
+expect_status "the whole walk finds it: /readyz 503" 503 "$STATUS"
+check "/readyz names the audit" test "$(jb '.reasons | join(",")')" = audit
+check "the log names the entry" grep -q "audit chain broken at seq 2 " "$DIR/log"
 api GET /healthz -
 expect_status "/healthz stays 200" 200 "$STATUS"
 stop_daemon "sigterm exits 0 (edited chain)"
@@ -86,5 +91,7 @@ for _ in $(seq 50); do
 done
 check "the untouched chain's whole walk is logged" \
 	test "$(grep -c 'the whole walk verified' "$DIR/log")" -gt "$walks"
+api GET /readyz -
+expect_status "/readyz 200 on the untouched chain" 200 "$STATUS"
 stop_daemon
 finish

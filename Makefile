@@ -2,7 +2,7 @@
 # Both install missing Debian packages first (apt-get, as root or via sudo).
 
 CC      ?= cc
-PKGS    := libmicrohttpd libcjson sqlite3 libsodium harfbuzz harfbuzz-subset
+PKGS    := libmicrohttpd libcjson sqlite3 libsodium harfbuzz harfbuzz-subset zlib
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wno-unused-parameter
 OPT     ?= -O2 -g
@@ -16,7 +16,7 @@ BIN     ?= bin
 # when missing, so a configured machine pays nothing.
 DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libcjson-dev libhpdf-dev \
              libsqlite3-dev libsodium-dev libzint-dev libharfbuzz-dev libgnutls28-dev \
-             fonts-wqy-microhei
+             fonts-wqy-microhei zlib1g-dev
 DEB_TEST  := curl jq sqlite3 poppler-utils zbar-tools qpdf tesseract-ocr \
              tesseract-ocr-chi-sim wrk python3 openssl
 DEB_FUZZ  := clang libclang-rt-14-dev

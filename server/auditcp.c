@@ -279,6 +279,19 @@ static enum st check_last(struct auditcp *cp, char *err, size_t errlen)
 		return ST_IO;
 	}
 	st = store_audit_at(cp->store, last.seq, h);
+	if (st == ST_GONE) {
+		/*
+		 * Archived since (waybillctl audit archive): the signed archive
+		 * checkpoint vouches for it, and the chain continues from there.
+		 */
+		if (store_audit_base(cp->store, &cp->last_seq, cp->last_head) != ST_OK) {
+			snprintf(err, errlen,
+				 "audit chain: its archive checkpoint does not verify");
+			return ST_CRYPTO;
+		}
+		snprintf(cp->last_ts, sizeof(cp->last_ts), "archived");
+		return ST_OK;
+	}
 	if (st == ST_NOTFOUND) {
 		snprintf(err, errlen,
 			 "audit chain is behind its last checkpoint: %s holds seq %lld, the "
@@ -410,6 +423,7 @@ static void checkpoint_once(struct auditcp *cp, bool force)
 		unsigned char h[HASH_BYTES];
 		enum st st = store_audit_at(cp->store, cp->last_seq, h);
 
+		/* ST_GONE: archived meanwhile, under a signed archive checkpoint. */
 		if (st == ST_NOTFOUND ||
 		    (st == ST_OK && !crypto_equal(h, cp->last_head, HASH_BYTES)))
 			cp->lost = true;

@@ -209,6 +209,16 @@ enum st store_w_purge_batch(struct store *s, int64_t now, int max, int64_t *n);
 /* Rewrap up to max data keys to the keyring's current version. */
 enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n);
 
+/*
+ * Archiving: delete entries up to last (which must be before the head) and
+ * record the signed archive checkpoint (first, last, head, ts, sig; see
+ * audit_archive_msg) the chain now continues from.  Only `waybillctl audit
+ * archive` calls it, after writing and re-reading the archive.
+ */
+enum st store_w_audit_archive(struct store *s, int64_t first, int64_t last,
+			      const unsigned char head[HASH_BYTES], const char *ts,
+			      const unsigned char sig[SIGN_BYTES]);
+
 /* Append one more audit entry (besides the job's own). */
 enum st store_w_audit_append(struct store *s, const struct audit_entry *e);
 
@@ -281,6 +291,11 @@ struct audit_check {
 	bool mark_bad; /* a mark the chain lacks (mark_missing) or contradicts */
 	bool mark_missing;
 	size_t mark_index; /* which one, when mark_bad */
+	/* Marks before the archive checkpoint: audit verify --archive checks those. */
+	size_t marks_archived;
+	int64_t base_seq; /* the whole walk began after this archived entry (0: at seq 1) */
+	unsigned char base_head[HASH_BYTES]; /* its hash */
+	int64_t head_seq;		     /* the last entry walked */
 };
 /*
  * A (seq, head) the chain must still hold: a signed checkpoint's.  Each
@@ -311,8 +326,17 @@ enum st store_audit_verify_path(const char *path, const struct keyring *kr, stru
 enum st store_audit_verify_marks(const char *path, const struct keyring *kr,
 				 const struct audit_mark *marks, size_t nmarks,
 				 struct audit_check *out, char *err, size_t errlen);
-/* The hash of entry seq; ST_NOTFOUND when the chain has none. */
+/*
+ * The hash of entry seq; ST_NOTFOUND when the chain has none, ST_GONE when
+ * it was archived (a signed archive checkpoint covers it).
+ */
 enum st store_audit_at(struct store *s, int64_t seq, unsigned char hash[HASH_BYTES]);
+/*
+ * The archived entry the live chain continues from, and its hash (0 and
+ * zeros when nothing was archived); ST_CRYPTO when the database's archive
+ * checkpoint does not verify.
+ */
+enum st store_audit_base(struct store *s, int64_t *last, unsigned char head[HASH_BYTES]);
 /* The last committed entry's seq and hash (0 and zeros for an empty chain). */
 enum st store_audit_head(struct store *s, int64_t *seq, unsigned char head[HASH_BYTES]);
 

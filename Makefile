@@ -2,7 +2,7 @@
 # Both install missing Debian packages first (apt-get, as root or via sudo).
 
 CC      ?= cc
-PKGS    := libmicrohttpd libcjson sqlite3 libsodium harfbuzz harfbuzz-subset libsystemd
+PKGS    := libmicrohttpd libcjson sqlite3 libsodium harfbuzz harfbuzz-subset libsystemd zlib
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wno-unused-parameter
 OPT     ?= -O2 -g
@@ -16,7 +16,7 @@ BIN     ?= bin
 # when missing, so a configured machine pays nothing.
 DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libcjson-dev libhpdf-dev \
              libsqlite3-dev libsodium-dev libzint-dev libharfbuzz-dev libgnutls28-dev \
-             fonts-wqy-microhei libsystemd-dev
+             fonts-wqy-microhei libsystemd-dev zlib1g-dev
 DEB_TEST  := curl jq sqlite3 poppler-utils zbar-tools qpdf tesseract-ocr \
              tesseract-ocr-chi-sim wrk python3 openssl systemd strace nginx
 DEB_FUZZ  := clang libclang-rt-14-dev
@@ -148,6 +148,10 @@ $(BUILD)/bench/sqlite_ceiling: tests/bench/sqlite_ceiling.c | $(DEPS_STAMP)
 
 $(BUILD)/bench/label_render: tests/bench/label_render.c tests/unit/label_sample.c $(BUILD)/libwaybill.a
 	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -Iserver -o $@ $< $(BUILD)/libwaybill.a $(PKG_LIBS) $(LIBS)
+
+$(BUILD)/bench/audit_fill: tests/bench/audit_fill.c $(BUILD)/libwaybill.a
+	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -Iserver -o $@ $< $(BUILD)/libwaybill.a $(PKG_LIBS) $(LIBS)
 
 bench: all $(BUILD)/bench/sqlite_ceiling $(BUILD)/bench/label_render

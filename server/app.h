@@ -12,6 +12,7 @@
 
 #include <stdatomic.h>
 
+struct auditcp;
 struct label_ctx;
 struct limiter;
 
@@ -27,6 +28,8 @@ struct app {
 	atomic_ullong orders_created;
 	atomic_ullong labels_printed;
 	atomic_int inflight;
+	struct auditcp *audit_cp; /* the signed checkpoints, and the chain's trouble */
+	atomic_bool key_missing;  /* the key file cannot be opened (retention_key_check) */
 };
 
 #endif

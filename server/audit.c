@@ -59,6 +59,18 @@ bool audit_link_ok(const struct keyring *kr, const struct audit_entry *e)
 	return crypto_equal(want, e->hash, HASH_BYTES);
 }
 
+size_t audit_archive_msg(char *out, size_t cap, int64_t first, int64_t last,
+			 const unsigned char head[HASH_BYTES], const char *ts)
+{
+	char hex[HASH_BYTES * 2 + 1];
+	int n;
+
+	crypto_hex(head, HASH_BYTES, hex);
+	n = snprintf(out, cap, "v1 archive first=%lld last=%lld head=%s ts=%s", (long long)first,
+		     (long long)last, hex, ts);
+	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
 void audit_now(char ts[32])
 {
 	struct timespec now;

@@ -17,6 +17,16 @@ void audit_link(const struct keyring *kr, struct audit_entry *e);
 bool audit_link_ok(const struct keyring *kr, const struct audit_entry *e);
 /* An entry as the auditors' JSON (GET /v1/audit, audit export); NULL on no memory. */
 cJSON *audit_entry_json(const struct audit_entry *e);
+/*
+ * The signed text of an archive checkpoint: entries first..last were moved
+ * to an archive and the live chain continues from last, whose hash is head
+ * (ts: when, "YYYY-MM-DDTHH:MM:SSZ").  "v1 archive first=F last=L head=HEX
+ * ts=TS"; it cannot be mistaken for a checkpoint line ("v1 seq=...").
+ * Returns its length (< cap), or 0 when it does not fit.
+ */
+size_t audit_archive_msg(char *out, size_t cap, int64_t first, int64_t last,
+			 const unsigned char head[HASH_BYTES], const char *ts);
+
 /* Current UTC time as "2026-11-22T10:00:00.123Z". */
 void audit_now(char ts[32]);
 /*

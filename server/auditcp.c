@@ -12,6 +12,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -34,7 +35,15 @@ struct auditcp {
 	pthread_cond_t wake;
 	int64_t last_seq; /* the last checkpoint written (or found at start) */
 	unsigned char last_head[HASH_BYTES];
-	bool lost; /* the chain no longer holds it: write no more */
+	char last_ts[24]; /* the one found at start */
+	bool lost;	  /* the chain no longer holds it: write no more */
+	/* The whole walk beside the serving daemon (see auditcp_start). */
+	pthread_t walker;
+	bool walker_started;
+	/* What /readyz reports: NULL, "audit" (a break, or lost), "store". */
+	_Atomic(const char *) trouble;
+	int64_t start_seq; /* the checkpoint the start walked from */
+	unsigned char start_head[HASH_BYTES];
 };
 
 /* The signed part of a line: everything before " sig=". */
@@ -250,10 +259,8 @@ static enum st check_last(struct auditcp *cp, char *err, size_t errlen)
 			return ST_IO;
 		}
 	}
-	if (!found) {
-		log_info("audit checkpoints %s: none yet", cp->path);
-		return ST_OK;
-	}
+	if (!found)
+		return ST_OK; /* none yet: check_tail walks it all, and says so */
 	crypto_checkpoint_key(cp->kr, pk);
 	if (auditcp_parse(line, strlen(line), pk, &last, &sig_ok) != ST_OK) {
 		snprintf(err, errlen, "audit_checkpoints %s: its last line is not a checkpoint",
@@ -272,6 +279,19 @@ static enum st check_last(struct auditcp *cp, char *err, size_t errlen)
 		return ST_IO;
 	}
 	st = store_audit_at(cp->store, last.seq, h);
+	if (st == ST_GONE) {
+		/*
+		 * Archived since (waybillctl audit archive): the signed archive
+		 * checkpoint vouches for it, and the chain continues from there.
+		 */
+		if (store_audit_base(cp->store, &cp->last_seq, cp->last_head) != ST_OK) {
+			snprintf(err, errlen,
+				 "audit chain: its archive checkpoint does not verify");
+			return ST_CRYPTO;
+		}
+		snprintf(cp->last_ts, sizeof(cp->last_ts), "archived");
+		return ST_OK;
+	}
 	if (st == ST_NOTFOUND) {
 		snprintf(err, errlen,
 			 "audit chain is behind its last checkpoint: %s holds seq %lld, the "
@@ -293,9 +313,88 @@ static enum st check_last(struct auditcp *cp, char *err, size_t errlen)
 	}
 	cp->last_seq = last.seq;
 	memcpy(cp->last_head, last.head, HASH_BYTES);
-	log_info("audit checkpoints %s: the chain holds the last one (seq %lld, %s)", cp->path,
-		 (long long)last.seq, last.ts);
+	memcpy(cp->last_ts, last.ts, sizeof(cp->last_ts));
 	return ST_OK;
+}
+
+/*
+ * The start's walk: only the entries after the last checkpoint (all of
+ * them when there is none), so a start costs the same at any length of
+ * chain.  What came before, the checkpoint's signature vouches for; the
+ * whole walk runs afterwards, beside the serving daemon (walker_main).
+ */
+static enum st check_tail(struct auditcp *cp, char *err, size_t errlen)
+{
+	struct audit_check chk;
+	char hex[HASH_BYTES * 2 + 1];
+	enum st st = store_audit_verify_from(cp->store, cp->last_seq, cp->last_head, &chk);
+
+	if (st != ST_OK) {
+		snprintf(err, errlen, "audit chain: cannot read it");
+		return st;
+	}
+	if (!chk.ok) {
+		snprintf(err, errlen,
+			 "audit chain broken at seq %lld (%lld good entries after the checkpoint "
+			 "at seq %lld): %s",
+			 (long long)chk.bad_seq, (long long)chk.entries, (long long)cp->last_seq,
+			 chk.why);
+		return ST_CRYPTO;
+	}
+	cp->start_seq = cp->last_seq;
+	memcpy(cp->start_head, cp->last_head, HASH_BYTES);
+	crypto_hex(chk.head, HASH_BYTES, hex);
+	if (cp->last_seq == 0)
+		log_info("audit checkpoints %s: none yet; the whole chain verified: %lld entries, "
+			 "head %s",
+			 cp->path, (long long)chk.entries, hex);
+	else
+		log_info("audit checkpoints %s: the chain holds the last one (seq %lld, %s); "
+			 "audit chain verified from the checkpoint at seq %lld: %lld entries after "
+			 "it, head %s",
+			 cp->path, (long long)cp->last_seq, cp->last_ts, (long long)cp->last_seq,
+			 (long long)chk.entries, hex);
+	return ST_OK;
+}
+
+/* The whole chain, once, beside the serving daemon: a break turns /readyz to 503. */
+static void *walker_main(void *arg)
+{
+	struct auditcp *cp = arg;
+	struct audit_check chk;
+	struct timespec t0, t1;
+	char err[256];
+
+	pthread_setname_np(pthread_self(), "wb-audit-walk");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* It reads the whole file, so it runs here too, not before serving. */
+	if (store_quick_check(cp->store, err, sizeof(err)) != ST_OK) {
+		log_error("store: %s; /readyz answers 503 (store)", err);
+		atomic_store(&cp->trouble, "store");
+		return NULL;
+	}
+	if (store_audit_verify(cp->store, &chk) != ST_OK) {
+		log_error("audit chain: the whole walk could not read it");
+		atomic_store(&cp->trouble, "audit");
+		return NULL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!chk.ok) {
+		log_error("audit chain broken at seq %lld (after %lld good entries): %s; /readyz "
+			  "answers 503 (audit) until it is looked into",
+			  (long long)chk.bad_seq, (long long)chk.entries, chk.why);
+		atomic_store(&cp->trouble, "audit");
+		return NULL;
+	}
+	log_info("audit chain: the whole walk verified %lld entries in %.1f s",
+		 (long long)chk.entries,
+		 (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return NULL;
+}
+
+const char *auditcp_trouble(struct auditcp *cp)
+{
+	return cp ? atomic_load(&cp->trouble) : NULL;
 }
 
 /* Append a checkpoint of the chain's head: when it moved, or always (force). */
@@ -324,11 +423,13 @@ static void checkpoint_once(struct auditcp *cp, bool force)
 		unsigned char h[HASH_BYTES];
 		enum st st = store_audit_at(cp->store, cp->last_seq, h);
 
+		/* ST_GONE: archived meanwhile, under a signed archive checkpoint. */
 		if (st == ST_NOTFOUND ||
 		    (st == ST_OK && !crypto_equal(h, cp->last_head, HASH_BYTES)))
 			cp->lost = true;
 	}
 	if (cp->lost) {
+		atomic_store(&cp->trouble, "audit");
 		log_error("audit checkpoint: the chain no longer holds the checkpoint at seq %lld "
 			  "(entries deleted or rewritten while running); writing no more, and the "
 			  "next start will refuse",
@@ -376,9 +477,6 @@ enum st auditcp_open(const char *path, const struct keyring *kr, struct store *s
 		     struct auditcp **out, char *err, size_t errlen)
 {
 	struct auditcp *cp = calloc(1, sizeof(*cp));
-	char hex[HASH_BYTES * 2 + 1];
-	unsigned char head[HASH_BYTES];
-	int64_t seq;
 	enum st st;
 
 	*out = NULL;
@@ -402,10 +500,7 @@ enum st auditcp_open(const char *path, const struct keyring *kr, struct store *s
 	st = check_last(cp, err, errlen);
 	if (st != ST_OK)
 		goto out;
-	if (store_audit_head(s, &seq, head) == ST_OK) {
-		crypto_hex(head, HASH_BYTES, hex);
-		log_info("audit chain verified: %lld entries, head %s", (long long)seq, hex);
-	}
+	st = check_tail(cp, err, errlen);
 out:
 	if (st != ST_OK) {
 		auditcp_close(cp);
@@ -421,6 +516,9 @@ enum st auditcp_start(struct auditcp *cp, long interval_s)
 	if (pthread_create(&cp->thread, NULL, checkpoint_main, cp) != 0)
 		return ST_INTERNAL;
 	cp->started = true;
+	if (pthread_create(&cp->walker, NULL, walker_main, cp) != 0)
+		return ST_INTERNAL;
+	cp->walker_started = true;
 	return ST_OK;
 }
 
@@ -428,6 +526,8 @@ void auditcp_close(struct auditcp *cp)
 {
 	if (!cp)
 		return;
+	if (cp->walker_started)
+		pthread_join(cp->walker, NULL);
 	if (cp->started) {
 		pthread_mutex_lock(&cp->lock);
 		cp->stopping = true;

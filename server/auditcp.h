@@ -54,13 +54,23 @@ enum st auditcp_each(const char *path, const unsigned char pk[SIGN_PK_BYTES], au
  * The daemon's checkpoints.  auditcp_open refuses (one line in err) when
  * the file cannot be read or appended to, when its last line is not a
  * checkpoint or its signature is bad, or when the chain in s is behind or
- * contradicts it.  auditcp_start runs the timer thread; auditcp_close
+ * contradicts it, or when an entry after that checkpoint does not link (the
+ * start walks only those: its cost does not grow with the chain).
+ * auditcp_start runs the timer thread; auditcp_close
  * stops it and writes the stop checkpoint.  kr and s are borrowed.
  */
 struct auditcp;
 enum st auditcp_open(const char *path, const struct keyring *kr, struct store *s,
 		     struct auditcp **out, char *err, size_t errlen);
 enum st auditcp_start(struct auditcp *cp, long interval_s);
+/*
+ * What keeps the chain from being trusted, for /readyz: "audit" once the
+ * whole walk (which auditcp_start runs beside the serving daemon, after the
+ * open's walk from the last checkpoint) found a break or the chain lost a
+ * checkpoint under the running daemon, "store" when the database failed its
+ * quick check (run there too); NULL while neither.
+ */
+const char *auditcp_trouble(struct auditcp *cp);
 void auditcp_close(struct auditcp *cp);
 
 #endif

@@ -71,6 +71,8 @@ static const struct opt opts[] = {
     {"trusted_proxy", S(trusted_proxy), "", 0, 0, check_address,
      "the reverse proxy's address: X-Forwarded-For is believed from it alone"},
     {"db", S(db), "var/waybill.db", 0, 0, NULL, "SQLite database file"},
+    {"min_free_mb", L(min_free_mb), "64", 0, 1048576, NULL,
+     "refuse writes (503) below this much free space beside db (0 = no bound)"},
     {"key_file", S(key_file), "var/waybill.key", 0, 0, NULL, "root key file (mode 0600)"},
     {"audit_checkpoints", S(audit_checkpoints), "var/audit.checkpoints", 0, 0, NULL,
      "append-only file of signed audit checkpoints"},

@@ -23,6 +23,7 @@ struct config {
 	char vnum_pool[1024];
 	char log_level[8];
 	long threads;
+	long min_free_mb;
 	long audit_checkpoint_s;
 	long vnum_grace_hours;
 	long vnum_quarantine_days;

@@ -7,7 +7,8 @@
  *   waybillctl [--db PATH] [--key-file PATH] [--config FILE] COMMAND ...
  *     account add --name NAME --role ROLE [--depot DEPOT] [--phone PHONE]
  *     account list | account disable NAME | token rotate NAME
- *     audit verify [--checkpoints FILE] | audit export [--since TS]
+ *     audit verify [--checkpoints FILE] [--archive FILE]... | audit export [--since TS]
+ *     audit archive --before TS --out FILE
  *     audit checkpoint-key
  *     purge [--dry-run]
  *     key rotate | key rewrap | key retire VERSION
@@ -15,6 +16,7 @@
 #include "common.h"
 
 #include <sys/stat.h>
+#include "archive.h"
 #include "audit.h"
 #include "auditcp.h"
 
@@ -50,8 +52,11 @@ NORETURN static void usage(void)
 	      "  account list\n"
 	      "  account disable NAME\n"
 	      "  token rotate NAME                                     prints the new token once\n"
-	      "  audit verify [--checkpoints FILE]                     the chain (it must hold\n"
-	      "                                                      each checkpoint in FILE)\n"
+	      "  audit verify [--checkpoints FILE] [--archive FILE]... the chain (it must hold\n"
+	      "                                                      each checkpoint in FILE,\n"
+	      "                                                      and continue the archives)\n"
+	      "  audit archive --before TS --out FILE                  move older entries into\n"
+	      "                                                      a signed archive\n"
 	      "  audit checkpoint-key                                  their public key, in hex\n"
 	      "  audit export [--since TS]                             JSON lines, with hashes\n"
 	      "  purge [--dry-run]                                     apply retention now\n"
@@ -347,18 +352,66 @@ static bool cp_collect(size_t lineno, enum st st, const struct auditcp_line *cp,
 	return true;
 }
 
+#define ARCHIVES_MAX 256
+
+/*
+ * The archives, oldest first: each must continue the one before it (the
+ * first starts at seq 1), and the live chain the last.  *last and head get
+ * where the last one ends; the return is 0 when all verify.
+ */
+static int verify_archives(struct ctl *c, const char **files, size_t n, int64_t *last,
+			   unsigned char head[HASH_BYTES])
+{
+	char err[512], hex[HASH_BYTES * 2 + 1];
+	int rc = 0;
+
+	*last = 0;
+	memset(head, 0, HASH_BYTES);
+	for (size_t i = 0; i < n; i++) {
+		struct archive_info a;
+
+		if (archive_verify(files[i], c->kr, *last + 1, head, &a, err, sizeof(err)) != ST_OK)
+			fatal("audit verify: archive %s", err);
+		if (!a.ok) {
+			if (a.bad_seq)
+				printf("BAD archive %s at seq %lld: %s\n", files[i],
+				       (long long)a.bad_seq, a.why);
+			else
+				printf("BAD archive %s: %s\n", files[i], a.why);
+			return 1;
+		}
+		crypto_hex(a.head, HASH_BYTES, hex);
+		printf("ok: archive %s: entries %lld..%lld, head %s (signed %s)\n", files[i],
+		       (long long)a.first, (long long)a.last, hex, a.ts);
+		*last = a.last;
+		memcpy(head, a.head, HASH_BYTES);
+	}
+	return rc;
+}
+
 static int cmd_audit_verify(struct ctl *c, int argc, char **argv)
 {
-	const char *cpfile = opt_value(argc, argv, "--checkpoints");
+	const char *cpfile = NULL, *archives[ARCHIVES_MAX];
+	size_t narchives = 0;
 	struct cp_marks m = {0};
 	struct audit_check chk;
 	char hex[HASH_BYTES * 2 + 1];
 	char err[512];
+	unsigned char arch_head[HASH_BYTES];
+	int64_t arch_last = 0;
 	int rc = 0;
 	enum st st;
 
-	if (argc != (cpfile ? 2 : 0))
-		usage();
+	for (int i = 0; i < argc; i += 2) {
+		if (i + 1 >= argc)
+			usage();
+		if (strcmp(argv[i], "--checkpoints") == 0 && !cpfile)
+			cpfile = argv[i + 1];
+		else if (strcmp(argv[i], "--archive") == 0 && narchives < ARCHIVES_MAX)
+			archives[narchives++] = argv[i + 1];
+		else
+			usage();
+	}
 	/*
 	 * store_open() refuses a broken chain; verify must report it instead,
 	 * so it walks the chain itself on a plain reader.
@@ -377,10 +430,30 @@ static int cmd_audit_verify(struct ctl *c, int argc, char **argv)
 		if (m.n == 0 && m.bad == 0)
 			fatal("audit verify: %s holds no checkpoint", cpfile);
 	}
+	if (narchives)
+		rc = verify_archives(c, archives, narchives, &arch_last, arch_head);
 	st = store_audit_verify_marks(c->cfg.db, c->kr, m.marks, m.n, &chk, err, sizeof(err));
 	keyring_free(c->kr);
 	if (st != ST_OK)
 		fatal("%s", err);
+	if (chk.base_seq && !narchives)
+		printf("note: the live chain continues from archived entry %lld (a signed archive "
+		       "checkpoint); check the archives with --archive\n",
+		       (long long)chk.base_seq);
+	if (narchives && rc == 0 &&
+	    (chk.base_seq != arch_last || !crypto_equal(chk.base_head, arch_head, HASH_BYTES))) {
+		printf("BAD: the live chain does not continue from the last archive (it continues "
+		       "from seq %lld, the archive ends at seq %lld)\n",
+		       (long long)chk.base_seq, (long long)arch_last);
+		rc = 1;
+	} else if (narchives && rc == 0) {
+		printf("ok: the live chain continues from the last archive (seq %lld)\n",
+		       (long long)arch_last);
+	}
+	if (chk.marks_archived)
+		printf("note: %zu checkpoints fall in the archived part (the archive's signature "
+		       "covers them)\n",
+		       chk.marks_archived);
 	crypto_hex(chk.head, HASH_BYTES, hex);
 	if (chk.ok) {
 		printf("ok: %lld entries, head %s\n", (long long)chk.entries, hex);
@@ -409,6 +482,105 @@ static int cmd_audit_verify(struct ctl *c, int argc, char **argv)
 	free(m.marks);
 	free(m.lineno);
 	return rc;
+}
+
+struct archive_scan {
+	const char *before;
+	int64_t last; /* the last entry older than before */
+};
+
+static bool archive_scan_one(const struct audit_entry *e, void *arg)
+{
+	struct archive_scan *a = arg;
+
+	if (strcmp(e->ts, a->before) >= 0)
+		return false;
+	a->last = e->seq;
+	return true;
+}
+
+struct archive_job {
+	struct archive_info info;
+};
+
+static enum st tx_audit_archive(struct store *s, struct wjob *j)
+{
+	struct archive_job *aj = j->arg;
+
+	return store_w_audit_archive(s, aj->info.first, aj->info.last, aj->info.head, aj->info.ts,
+				     aj->info.sig);
+}
+
+/*
+ * Move the entries older than --before out of the database: written to a
+ * new signed archive, read back and verified, and only then deleted in one
+ * transaction that records the archive checkpoint the chain continues
+ * from.  The chain's newest entry always stays.  The open refuses a broken
+ * chain, so only verified entries move.
+ */
+static int cmd_audit_archive(struct ctl *c, int argc, char **argv)
+{
+	const char *before = opt_value(argc, argv, "--before");
+	const char *outfile = opt_value(argc, argv, "--out");
+	struct archive_scan scan = {0};
+	struct archive_job aj;
+	struct archive_info check;
+	struct wjob j = {0};
+	unsigned char base_head[HASH_BYTES], head[HASH_BYTES];
+	char bound[32], err[512], hex[HASH_BYTES * 2 + 1];
+	int64_t base = 0, head_seq = 0;
+	enum st st;
+
+	if (argc != 4 || !before || !outfile)
+		usage();
+	if (!audit_since_parse(before, bound))
+		fatal("audit archive: --before wants a UTC time like 2026-11-22 or "
+		      "2026-11-22T10:00:00Z");
+	ctl_open(c);
+	if (store_audit_base(c->store, &base, base_head) != ST_OK)
+		fatal("audit archive: the database's archive checkpoint does not verify");
+	if (store_audit_head(c->store, &head_seq, head) != ST_OK)
+		fatal("audit archive: cannot read the chain's head");
+	scan.before = bound;
+	scan.last = base;
+	if (store_audit_each(c->store, NULL, archive_scan_one, &scan) != ST_OK)
+		fatal("audit archive: cannot read the chain");
+	if (scan.last >= head_seq)
+		scan.last = head_seq - 1; /* the newest entry stays: the chain goes on from it */
+	if (scan.last <= base) {
+		printf("nothing to archive: no entry before %s but the chain's last\n", before);
+		ctl_close(c);
+		return 0;
+	}
+	memset(&aj, 0, sizeof(aj));
+	err[0] = '\0';
+	if (archive_write(outfile, c->store, c->kr, base + 1, scan.last, &aj.info, err,
+			  sizeof(err)) != ST_OK)
+		fatal("audit archive: %s", err);
+	/* Read back what was written before anything is deleted. */
+	if (archive_verify(outfile, c->kr, base + 1, base_head, &check, err, sizeof(err)) !=
+		ST_OK ||
+	    !check.ok || check.last != aj.info.last ||
+	    !crypto_equal(check.head, aj.info.head, HASH_BYTES))
+		fatal("audit archive: %s does not verify when read back; nothing was deleted",
+		      outfile);
+	j.fn = tx_audit_archive;
+	j.arg = &aj;
+	job_audit(c, &j, "audit.archive");
+	snprintf(j.audit.reason, sizeof(j.audit.reason), "entries %lld-%lld",
+		 (long long)aj.info.first, (long long)aj.info.last);
+	st = store_run(c->store, &j);
+	ctl_close(c);
+	if (st != ST_OK)
+		fatal("audit archive: the entries could not be deleted (%s); %s holds them, the "
+		      "database still does too",
+		      st_name(st), outfile);
+	crypto_hex(aj.info.head, HASH_BYTES, hex);
+	printf("archived entries %lld..%lld (%lld) to %s; the chain continues from seq %lld, head "
+	       "%s\n",
+	       (long long)aj.info.first, (long long)aj.info.last, (long long)aj.info.entries,
+	       outfile, (long long)aj.info.last, hex);
+	return 0;
 }
 
 static int cmd_audit_checkpoint_key(struct ctl *c)
@@ -675,6 +847,8 @@ int main(int argc, char **argv)
 		return cmd_audit_checkpoint_key(&c);
 	if (strcmp(argv[i], "audit") == 0 && strcmp(argv[i + 1], "export") == 0)
 		return cmd_audit_export(&c, argc - i - 2, argv + i + 2);
+	if (strcmp(argv[i], "audit") == 0 && strcmp(argv[i + 1], "archive") == 0)
+		return cmd_audit_archive(&c, argc - i - 2, argv + i + 2);
 	if (strcmp(argv[i], "key") == 0)
 		return cmd_key(&c, argc - i - 1, argv + i + 1);
 	usage();

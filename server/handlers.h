@@ -12,6 +12,7 @@
 
 /* h_health.c */
 void h_healthz(struct request *r);
+void h_readyz(struct request *r);
 void h_metrics(struct request *r);
 
 /* h_orders.c */

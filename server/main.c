@@ -2,9 +2,11 @@
  * main.c - waybilld: configuration, keys, storage, the listener, and a
  * clean stop on SIGTERM or SIGINT (stop accepting, drain, close).
  *
- * It refuses to start, with one line on stderr, on a bad key file, a
- * database that fails its quick check, a broken audit chain, or one that
- * is behind (or contradicts) the last signed checkpoint in its file.
+ * It refuses to start, with one line on stderr, on a bad key file, an
+ * audit chain that is behind (or contradicts) the last signed checkpoint
+ * in its file, or whose entries after that checkpoint do not link.  The
+ * database's quick check and the walk of the whole chain read everything,
+ * so they run beside serving (auditcp.c): a failure turns /readyz to 503.
  */
 #include "common.h"
 
@@ -151,10 +153,12 @@ int main(int argc, char **argv)
 	labels_check(&app);
 	if (store_open(app.cfg.db, STORE_DAEMON, app.kr, &app.store, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
+	store_set_min_free(app.store, (uint64_t)app.cfg.min_free_mb << 20);
 	/* The chain must still hold the last signed checkpoint (not shortened meanwhile). */
 	if (auditcp_open(app.cfg.audit_checkpoints, app.kr, app.store, &cp, err, sizeof(err)) !=
 	    ST_OK)
 		fatal("%s", err);
+	app.audit_cp = cp;
 	{
 		/* The configured pool becomes the pool; bindings on dropped numbers run out. */
 		struct pool_job pj;
@@ -194,6 +198,7 @@ int main(int argc, char **argv)
 			log_info("SIGHUP: key file re-read (current version %u); other settings "
 				 "need a restart",
 				 keyring_current(app.kr));
+		retention_key_check(&app);
 	}
 	log_info("signal %d: draining", sig);
 	notify_stopping();

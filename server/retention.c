@@ -7,9 +7,12 @@
 #include "audit.h"
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TICK_S 5
 
@@ -75,12 +78,30 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static bool stopping, started;
 
+void retention_key_check(struct app *app)
+{
+	int fd = open(app->cfg.key_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int e = errno;
+	bool was;
+
+	if (fd >= 0)
+		close(fd);
+	was = atomic_exchange(&app->key_missing, fd < 0);
+	if (fd < 0 && !was)
+		log_error("keys: key file %s cannot be opened (%s); the loaded keys still serve, "
+			  "/readyz answers 503 (key) until it is back",
+			  app->cfg.key_file, strerror(e));
+	else if (fd >= 0 && was)
+		log_info("keys: key file %s can be opened again", app->cfg.key_file);
+}
+
 static void key_refresh(struct app *app, struct timespec *seen)
 {
 	struct stat sb;
 	char err[256];
 	bool changed;
 
+	retention_key_check(app);
 	if (stat(app->cfg.key_file, &sb) != 0)
 		return;
 	if (sb.st_mtim.tv_sec == seen->tv_sec && sb.st_mtim.tv_nsec == seen->tv_nsec)

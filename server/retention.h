@@ -39,5 +39,11 @@ enum st retention_run(struct store *s, const struct purge_policy *p, const char 
  */
 enum st retention_start(struct app *app);
 void retention_stop(void);
+/*
+ * Can the key file be opened?  Sets app->key_missing (/readyz 503 "key"),
+ * logging once when it goes and once when it is back.  The housekeeping
+ * thread calls it every few seconds, and main.c on SIGHUP.
+ */
+void retention_key_check(struct app *app);
 
 #endif

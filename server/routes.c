@@ -10,6 +10,7 @@
 
 const struct route routes[] = {
     {"GET", "/healthz", h_healthz, 0, 0, NULL},
+    {"GET", "/readyz", h_readyz, 0, 0, NULL},
     {"GET", "/metrics", h_metrics, 0, 0, NULL},
     {"POST", "/v1/orders", h_order_create, ROLE_COURIER, 64 * KB, "order.create"},
     {"GET", "/v1/orders", h_order_list, ROLE_COURIER | ROLE_DEPOT, 0, "order.list"},

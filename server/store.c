@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -177,7 +178,7 @@ static const char *const sql_text[NSTMT] = {
 			"SELECT seq FROM audit WHERE order_id IS NULL AND tracking_no = ?1) "
 			"AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR ts >= ?3) AND seq > ?4 "
 			"ORDER BY seq LIMIT ?5",
-    [S_AUDIT_ALL] = "SELECT " AUDIT_COLS " FROM audit ORDER BY seq",
+    [S_AUDIT_ALL] = "SELECT " AUDIT_COLS " FROM audit WHERE seq > ?1 ORDER BY seq",
     [S_ORDER_BY_ID] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
     [S_ORDER_BINDING] = "UPDATE orders SET vnum = ?2, ext = ?3 WHERE id = ?1",
     [S_VNUM_OUT] = "UPDATE vnum_numbers SET in_pool = 0",
@@ -268,8 +269,8 @@ static const char *const sql_text[NSTMT] = {
      * tracking-number index.
      */
     [S_AUDIT_LINK_BAD] = "SELECT min(seq) FROM audit a NOT INDEXED WHERE order_id IS NOT NULL "
-			 "AND tracking_no IS NOT (SELECT tracking_no FROM orders o WHERE "
-			 "o.id = a.order_id)",
+			 "AND seq > ?1 AND tracking_no IS NOT (SELECT tracking_no FROM "
+			 "orders o WHERE o.id = a.order_id)",
     /* Rows from before migration 0009 (orders_seal_legacy), after the cursor ?2. */
     [S_RESEAL_DUE] = "SELECT id, tracking_no, depot, creator, kek_version, seal_version, "
 		     "wrapped_dek, sealed, idem_key FROM orders WHERE seal_bind = 0 AND id > ?2 "
@@ -361,7 +362,114 @@ struct store {
 	unsigned char audit_head[HASH_BYTES];
 
 	struct store_stats stats;
+
+	/*
+	 * Whether writing works, for /readyz and for one log line each way
+	 * (wfail_set).  min_free: below that many free bytes on the database's
+	 * filesystem the writer refuses batches before they write, so the
+	 * room for a checkpoint stays (store_set_min_free).
+	 */
+	atomic_int wfail;
+	pthread_mutex_t wfail_lock; /* orders the log lines of wfail_set */
+	uint64_t wfail_since_ns, wfail_refused;
+	uint64_t min_free;
+	int page_size;
+	bool batch_audit_failed; /* writer only: an entry of the batch was refused */
+	bool batch_audited;	 /* writer only: the batch wrote an entry */
 };
+
+/* ---- whether writing works -------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+enum { WF_NONE, WF_DISK, WF_COMMIT, WF_AUDIT };
+static const char *const wfail_names[] = {NULL, "disk", "store", "audit"};
+static const char *const wfail_why[] = {NULL, "free space below min_free_mb", "a commit failed",
+					"an audit entry cannot be written"};
+
+/*
+ * Is the room on the database's filesystem below what must stay free?
+ * That is min_free plus what a checkpoint would need to copy the log's
+ * pages not yet copied (pending frames, s->lock held by the caller) into
+ * the database file, which may grow by a page for each: so a checkpoint
+ * always finds room, whatever the bound (the incident: a log of 14.5 MiB
+ * on an 18 MiB disk that no checkpoint could copy back).
+ */
+static bool space_low(const struct store *s, int pending)
+{
+	struct statvfs sv;
+	uint64_t need;
+
+	if (!s->min_free || statvfs(s->path, &sv) != 0)
+		return false;
+	need = s->min_free + (uint64_t)(pending > 0 ? pending : 0) * (uint64_t)s->page_size;
+	return (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize < need;
+}
+
+static int pending_frames(struct store *s)
+{
+	int n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->wal_frames - s->ckpt_done;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/*
+ * Writing starts failing or recovers: one line each way, however many
+ * batches fail between them (a failed batch itself logs nothing).
+ */
+static void wfail_set(struct store *s, int to)
+{
+	pthread_mutex_lock(&s->wfail_lock);
+	int from = atomic_exchange(&s->wfail, to);
+	if (from == WF_NONE && to != WF_NONE) {
+		s->wfail_since_ns = mono_ns();
+		s->wfail_refused = 0;
+		log_error("store: writing failed (%s): writes and audited reads answer 503 until "
+			  "it recovers",
+			  wfail_why[to]);
+	} else if (from != WF_NONE && to == WF_NONE) {
+		log_info("store: writing recovered after %.1f s (%llu batches refused meanwhile)",
+			 (double)(mono_ns() - s->wfail_since_ns) / 1e9,
+			 (unsigned long long)s->wfail_refused);
+	}
+	if (to != WF_NONE)
+		s->wfail_refused++;
+	pthread_mutex_unlock(&s->wfail_lock);
+}
+
+void store_set_min_free(struct store *s, uint64_t bytes)
+{
+	sqlite3_stmt *st = NULL;
+
+	s->page_size = 4096;
+	if (sqlite3_prepare_v2(s->writer->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		s->page_size = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	s->min_free = bytes;
+}
+
+const char *store_trouble(struct store *s)
+{
+	int wf = atomic_load(&s->wfail);
+
+	/* The disk as it is now: it may fill while nothing writes. */
+	if (space_low(s, pending_frames(s)))
+		return wfail_names[WF_DISK];
+	if (wf == WF_DISK) {
+		wfail_set(s, WF_NONE); /* the room is back: say so as /readyz does */
+		return NULL;
+	}
+	return wfail_names[wf];
+}
 
 /* ---- names ----------------------------------------------------------- */
 
@@ -980,7 +1088,8 @@ static enum st step_done(struct conn *c, sqlite3_stmt *st)
 	enum st res = ST_OK;
 
 	if (rc != SQLITE_DONE) {
-		if (rc != SQLITE_CONSTRAINT)
+		/* A full disk is the writer's to report, once (see wfail_set). */
+		if (rc != SQLITE_CONSTRAINT && rc != SQLITE_FULL)
 			log_error("store: step: %s", sqlite3_errmsg(c->db));
 		res = sql_status(rc);
 		if (res == ST_OK)
@@ -1105,8 +1214,86 @@ static enum st quick_check(struct conn *c, char *err, size_t errlen)
 	return res;
 }
 
+/*
+ * Where the live chain starts after an archive (schema 0010): *found false
+ * when nothing was archived.  *sig_ok tells whether its signature is the
+ * audit checkpoint key's: a row without one covers nothing.
+ */
+struct audit_base {
+	int64_t first, last;
+	unsigned char head[HASH_BYTES];
+	char ts[24];
+	unsigned char sig[SIGN_BYTES];
+};
+
+static enum st audit_base_load(const struct keyring *kr, struct conn *c, struct audit_base *b,
+			       bool *found, bool *sig_ok)
+{
+	sqlite3_stmt *st = NULL;
+	enum st res = ST_OK;
+	int rc;
+
+	*found = *sig_ok = false;
+	memset(b, 0, sizeof(*b));
+	if (sqlite3_prepare_v2(c->db, "SELECT first, last, head, ts, sig FROM audit_base", -1, &st,
+			       NULL) != SQLITE_OK)
+		return ST_IO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *h = sqlite3_column_blob(st, 2), *g = sqlite3_column_blob(st, 4);
+		unsigned char pk[SIGN_PK_BYTES];
+		char msg[256];
+		size_t n;
+
+		*found = true;
+		b->first = sqlite3_column_int64(st, 0);
+		b->last = sqlite3_column_int64(st, 1);
+		col_text(st, 3, b->ts, sizeof(b->ts));
+		if (h && sqlite3_column_bytes(st, 2) == HASH_BYTES && g &&
+		    sqlite3_column_bytes(st, 4) == SIGN_BYTES) {
+			memcpy(b->head, h, HASH_BYTES);
+			memcpy(b->sig, g, SIGN_BYTES);
+			n = audit_archive_msg(msg, sizeof(msg), b->first, b->last, b->head, b->ts);
+			crypto_checkpoint_key(kr, pk);
+			*sig_ok = n > 0 && b->first >= 1 && b->last >= b->first &&
+				  crypto_checkpoint_verify(pk, msg, n, b->sig);
+		}
+	} else if (rc != SQLITE_DONE) {
+		res = ST_IO;
+	}
+	sqlite3_finalize(st);
+	return res;
+}
+
 /* The hash of entry seq: ST_NOTFOUND when the chain has no such entry. */
-static enum st audit_hash_at(struct conn *c, int64_t seq, unsigned char out[HASH_BYTES])
+static enum st audit_hash_at_row(struct conn *c, int64_t seq, unsigned char out[HASH_BYTES]);
+
+/*
+ * The hash of entry seq: ST_NOTFOUND when the chain has no such entry,
+ * ST_GONE when a signed archive checkpoint says it was archived (then the
+ * archive's own verify answers for it); the archived last entry's hash is
+ * the checkpoint's head.
+ */
+static enum st audit_hash_at(const struct keyring *kr, struct conn *c, int64_t seq,
+			     unsigned char out[HASH_BYTES])
+{
+	struct audit_base b;
+	bool found, sig_ok;
+	enum st st = audit_hash_at_row(c, seq, out);
+
+	if (st != ST_NOTFOUND || seq < 1)
+		return st;
+	if (audit_base_load(kr, c, &b, &found, &sig_ok) != ST_OK)
+		return ST_IO;
+	if (!found || !sig_ok || seq > b.last)
+		return ST_NOTFOUND;
+	if (seq < b.last)
+		return ST_GONE;
+	memcpy(out, b.head, HASH_BYTES);
+	return ST_OK;
+}
+
+static enum st audit_hash_at_row(struct conn *c, int64_t seq, unsigned char out[HASH_BYTES])
 {
 	sqlite3_stmt *st = stmt(c, S_AUDIT_AT);
 	enum st res = ST_NOTFOUND;
@@ -1130,14 +1317,19 @@ static enum st audit_hash_at(struct conn *c, int64_t seq, unsigned char out[HASH
 }
 
 /* Each mark against the chain: the first it lacks or contradicts goes in out. */
-static enum st audit_marks_check(struct conn *c, const struct audit_mark *marks, size_t nmarks,
+static enum st audit_marks_check(const struct keyring *kr, struct conn *c,
+				 const struct audit_mark *marks, size_t nmarks,
 				 struct audit_check *out)
 {
 	unsigned char h[HASH_BYTES];
 
 	for (size_t i = 0; i < nmarks; i++) {
-		enum st st = audit_hash_at(c, marks[i].seq, h);
+		enum st st = audit_hash_at(kr, c, marks[i].seq, h);
 
+		if (st == ST_GONE) {
+			out->marks_archived++; /* verify --archive checks those */
+			continue;
+		}
 		if (st == ST_NOTFOUND ||
 		    (st == ST_OK && !crypto_equal(h, marks[i].head, HASH_BYTES))) {
 			out->mark_bad = true;
@@ -1151,13 +1343,18 @@ static enum st audit_marks_check(struct conn *c, const struct audit_mark *marks,
 	return ST_OK;
 }
 
-static enum st audit_walk(const struct keyring *kr, struct conn *c, const struct audit_mark *marks,
+/*
+ * Walk the chain after entry from_seq, whose hash is from_head (0 and
+ * zeros: the whole chain), and the look-up aids of those entries.
+ */
+static enum st audit_walk(const struct keyring *kr, struct conn *c, int64_t from_seq,
+			  const unsigned char from_head[HASH_BYTES], const struct audit_mark *marks,
 			  size_t nmarks, struct audit_check *out)
 {
 	sqlite3_stmt *st = stmt(c, S_AUDIT_ALL), *link = stmt(c, S_AUDIT_LINK_BAD);
 	unsigned char prev[HASH_BYTES] = {0};
 	struct audit_entry e;
-	int64_t expect = 1;
+	int64_t expect = from_seq + 1;
 	int rc;
 	enum st res = ST_OK;
 
@@ -1167,6 +1364,35 @@ static enum st audit_walk(const struct keyring *kr, struct conn *c, const struct
 		return ST_IO;
 	/* One read transaction: a consistent snapshot however long the walk. */
 	sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+	if (from_head) {
+		memcpy(prev, from_head, HASH_BYTES);
+	} else {
+		/* The whole chain: from the signed archive checkpoint, when there is one. */
+		struct audit_base b;
+		bool found, sig_ok;
+
+		if (audit_base_load(kr, c, &b, &found, &sig_ok) != ST_OK) {
+			sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+			return ST_IO;
+		}
+		if (found && !sig_ok) {
+			out->ok = false;
+			out->bad_seq = b.last + 1;
+			out->why = "the archive checkpoint it starts from does not verify (forged, "
+				   "or another key)";
+			sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+			return ST_OK;
+		}
+		if (found) {
+			from_seq = b.last;
+			expect = b.last + 1;
+			memcpy(prev, b.head, HASH_BYTES);
+			out->base_seq = b.last;
+			memcpy(out->base_head, b.head, HASH_BYTES);
+		}
+	}
+	sqlite3_bind_int64(st, 1, from_seq);
+	sqlite3_bind_int64(link, 1, from_seq);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		audit_from_row(st, &e);
 		if (e.seq != expect || !crypto_equal(e.prev, prev, HASH_BYTES) ||
@@ -1174,6 +1400,9 @@ static enum st audit_walk(const struct keyring *kr, struct conn *c, const struct
 			out->ok = false;
 			out->bad_seq = e.seq != expect && e.seq > expect ? expect : e.seq;
 			out->why = "the entry does not link to the one before it";
+			if (out->entries == 0 && e.seq > expect)
+				out->why = "the chain starts after it with no signed archive "
+					   "checkpoint covering what is missing (entries deleted?)";
 			break;
 		}
 		memcpy(prev, e.hash, HASH_BYTES);
@@ -1182,6 +1411,12 @@ static enum st audit_walk(const struct keyring *kr, struct conn *c, const struct
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		res = sql_status(rc) == ST_OK ? ST_IO : sql_status(rc);
+	/* An archive always leaves the head and its own entry: none at all is a deletion. */
+	if (res == ST_OK && out->ok && out->base_seq && out->entries == 0 && !from_head) {
+		out->ok = false;
+		out->bad_seq = out->base_seq + 1;
+		out->why = "no entry follows the archive checkpoint (entries deleted?)";
+	}
 	sqlite3_reset(st);
 	/* An entry whose look-up aid is not its order's row would hide from GET /v1/audit. */
 	if (res == ST_OK) {
@@ -1191,7 +1426,7 @@ static enum st audit_walk(const struct keyring *kr, struct conn *c, const struct
 			if (out->ok || seq < out->bad_seq) {
 				out->ok = false;
 				out->bad_seq = seq;
-				out->entries = seq - 1;
+				out->entries = seq - 1 - from_seq;
 				out->why = "its order_id is not the row of the order it names";
 			}
 		} else if (rc != SQLITE_ROW) {
@@ -1200,9 +1435,10 @@ static enum st audit_walk(const struct keyring *kr, struct conn *c, const struct
 		sqlite3_reset(link);
 	}
 	if (res == ST_OK && nmarks)
-		res = audit_marks_check(c, marks, nmarks, out);
+		res = audit_marks_check(kr, c, marks, nmarks, out);
 	sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
 	memcpy(out->head, prev, HASH_BYTES);
+	out->head_seq = expect - 1;
 	return res;
 }
 
@@ -1274,13 +1510,6 @@ static void batch_fail(struct wjob *jobs, enum st st)
 		j->st = st;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* What the writer keeps in memory about the open transaction. */
 struct wstate {
 	int64_t audit_seq, rewrap_after[2];
@@ -1345,11 +1574,14 @@ static bool run_jobs(struct store *s, struct wjob *jobs, bool safe)
 			snprintf(j->audit.result, sizeof(j->audit.result), "%s",
 				 j->result ? j->result : st_name(st));
 			if (store_w_audit_append(s, &j->audit) != ST_OK) {
+				s->batch_audit_failed = true;
 				if (!safe)
 					return false;
 				run_plain(s, S_ROLLBACK_TO);
 				wstate_restore(s, &w);
 				st = ST_UNAVAILABLE;
+			} else {
+				s->batch_audited = true;
 			}
 		}
 		if (safe)
@@ -1423,6 +1655,7 @@ static void run_batch(struct store *s, struct wjob *jobs, size_t n)
 	size_t bucket = 0;
 	uint64_t t0 = mono_ns(), t1 = t0, t2 = t0;
 	bool safe = false, section = false;
+	sqlite3_int64 changes0 = 0;
 
 	pthread_mutex_lock(&s->txn_lock);
 	if (s->tool) {
@@ -1432,7 +1665,15 @@ static void run_batch(struct store *s, struct wjob *jobs, size_t n)
 			goto done;
 		}
 	}
+	/* Below the bound nothing more is written: what room is left is the checkpoint's. */
+	if (space_low(s, pending_frames(s))) {
+		wfail_set(s, WF_DISK);
+		batch_fail(jobs, ST_UNAVAILABLE);
+		goto done;
+	}
+	changes0 = sqlite3_total_changes64(s->writer->db);
 again:
+	s->batch_audit_failed = s->batch_audited = false;
 	pthread_mutex_lock(&s->lock);
 	s->txn_seq = s->ckpt_seq;
 	pthread_mutex_unlock(&s->lock);
@@ -1457,13 +1698,22 @@ again:
 	}
 	t1 = mono_ns();
 	if (!run_plain(s, S_COMMIT)) {
-		log_error("store: commit failed: %s", sqlite3_errmsg(s->writer->db));
-		run_plain(s, S_ROLLBACK);
+		/* A full disk rolls the transaction back itself: no ROLLBACK then. */
+		if (!sqlite3_get_autocommit(s->writer->db))
+			run_plain(s, S_ROLLBACK);
 		wstate_restore(s, &w0);
 		batch_fail(jobs, ST_UNAVAILABLE);
+		wfail_set(s, WF_COMMIT);
 		pthread_mutex_lock(&s->lock);
 		s->stats.commit_fail++;
 		pthread_mutex_unlock(&s->lock);
+	} else if (s->batch_audit_failed) {
+		wfail_set(s, WF_AUDIT);
+	} else if ((sqlite3_total_changes64(s->writer->db) != changes0 &&
+		    (s->batch_audited || atomic_load(&s->wfail) != WF_AUDIT)) ||
+		   atomic_load(&s->wfail) == WF_DISK) {
+		/* Only a commit that wrote shows that writing works again. */
+		wfail_set(s, WF_NONE);
 	}
 	t2 = mono_ns();
 done:
@@ -1602,6 +1852,10 @@ static void *ckpt_main(void *arg)
 			pthread_cond_timedwait(&s->ckpt_wake, &s->lock, &ts);
 		if (s->stopping)
 			break;
+		/* Space back while nothing writes: say so without waiting for a write. */
+		if (atomic_load(&s->wfail) == WF_DISK &&
+		    !space_low(s, s->wal_frames - s->ckpt_done))
+			wfail_set(s, WF_NONE);
 		/* The writer's share of the time since the last look. */
 		uint64_t busy = s->stats.exec_ns, t = mono_ns();
 		if (t - t0 >= 250000000) {
@@ -2997,6 +3251,8 @@ enum st store_audit_each(struct store *s, const char *since,
 		return ST_IO;
 	if (since)
 		sqlite3_bind_text(st, 1, since, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, 0);
 	sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		audit_from_row(st, &e);
@@ -3154,7 +3410,26 @@ enum st store_audit_verify(struct store *s, struct audit_check *out)
 {
 	struct conn *c = reader(s);
 
-	return c ? audit_walk(s->kr, c, NULL, 0, out) : ST_IO;
+	return c ? audit_walk(s->kr, c, 0, NULL, NULL, 0, out) : ST_IO;
+}
+
+enum st store_quick_check(struct store *s, char *err, size_t errlen)
+{
+	struct conn *c = reader(s);
+
+	if (!c) {
+		snprintf(err, errlen, "quick_check: no reader connection");
+		return ST_IO;
+	}
+	return quick_check(c, err, errlen);
+}
+
+enum st store_audit_verify_from(struct store *s, int64_t seq, const unsigned char head[HASH_BYTES],
+				struct audit_check *out)
+{
+	struct conn *c = reader(s);
+
+	return c ? audit_walk(s->kr, c, seq, head, NULL, 0, out) : ST_IO;
 }
 
 enum st store_audit_verify_marks(const char *path, const struct keyring *kr,
@@ -3166,7 +3441,7 @@ enum st store_audit_verify_marks(const char *path, const struct keyring *kr,
 
 	if (st != ST_OK)
 		return st;
-	st = audit_walk(kr, c, marks, nmarks, out);
+	st = audit_walk(kr, c, 0, NULL, marks, nmarks, out);
 	if (st != ST_OK)
 		snprintf(err, errlen, "audit chain: cannot read it");
 	conn_close(c);
@@ -3183,7 +3458,75 @@ enum st store_audit_at(struct store *s, int64_t seq, unsigned char hash[HASH_BYT
 {
 	struct conn *c = reader(s);
 
-	return c ? audit_hash_at(c, seq, hash) : ST_IO;
+	return c ? audit_hash_at(s->kr, c, seq, hash) : ST_IO;
+}
+
+enum st store_audit_base(struct store *s, int64_t *last, unsigned char head[HASH_BYTES])
+{
+	struct conn *c = reader(s);
+	struct audit_base b;
+	bool found, sig_ok;
+
+	*last = 0;
+	memset(head, 0, HASH_BYTES);
+	if (!c || audit_base_load(s->kr, c, &b, &found, &sig_ok) != ST_OK)
+		return ST_IO;
+	if (found && !sig_ok)
+		return ST_CRYPTO;
+	if (found) {
+		*last = b.last;
+		memcpy(head, b.head, HASH_BYTES);
+	}
+	return ST_OK;
+}
+
+/*
+ * The audit table refuses DELETE (schema 0001's trigger).  Archiving is
+ * the one deliberate exception: the trigger is dropped and made again
+ * inside the batch's transaction, so no other writer ever sees it missing.
+ */
+static const char audit_no_delete_sql[] = "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+					  "BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END";
+
+enum st store_w_audit_archive(struct store *s, int64_t first, int64_t last,
+			      const unsigned char head[HASH_BYTES], const char *ts,
+			      const unsigned char sig[SIGN_BYTES])
+{
+	sqlite3 *db = s->writer->db;
+	sqlite3_stmt *st = NULL;
+	char err[256];
+	enum st res = ST_IO;
+
+	if (last >= s->audit_seq)
+		return ST_INVALID; /* the head stays: the writer continues from it */
+	if (exec_sql(db, "DROP TRIGGER audit_no_delete", err, sizeof(err)) != ST_OK)
+		return ST_IO;
+	if (sqlite3_prepare_v2(db, "DELETE FROM audit WHERE seq <= ?1", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, last);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT OR REPLACE INTO audit_base (id, first, last, head, ts, sig) "
+			       "VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, last);
+	sqlite3_bind_blob(st, 3, head, HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, sig, SIGN_BYTES, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	res = ST_OK;
+out:
+	sqlite3_finalize(st);
+	/* Made again whatever happened; on failure the batch rolls back anyway. */
+	if (exec_sql(db, audit_no_delete_sql, err, sizeof(err)) != ST_OK)
+		res = ST_IO;
+	return res;
 }
 
 enum st store_audit_head(struct store *s, int64_t *seq, unsigned char head[HASH_BYTES])
@@ -3220,7 +3563,7 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 		   struct store **out, char *err, size_t errlen)
 {
 	struct store *s = calloc(1, sizeof(*s));
-	struct audit_check chk;
+	struct audit_check chk = {0};
 	char hex[HASH_BYTES * 2 + 1];
 	enum st st;
 
@@ -3236,6 +3579,7 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->txn_lock, NULL);
+	pthread_mutex_init(&s->wfail_lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	pthread_cond_init(&s->ckpt_wake, NULL);
 	pthread_cond_init(&s->ckpt_idle, NULL);
@@ -3261,7 +3605,8 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 	st = conn_open(path, true, &s->writer, err, errlen);
 	if (st != ST_OK)
 		goto fail;
-	st = quick_check(s->writer, err, errlen);
+	/* A daemon runs it beside serving (store_quick_check): it reads the whole file. */
+	st = s->tool ? quick_check(s->writer, err, errlen) : ST_OK;
 	if (st != ST_OK)
 		goto fail;
 	if (!guard(s, GUARD_SECTION, F_WRLCK, true)) {
@@ -3273,12 +3618,18 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 	guard(s, GUARD_SECTION, F_UNLCK, false);
 	if (st != ST_OK)
 		goto fail;
-	st = audit_walk(kr, s->writer, NULL, 0, &chk);
+	/*
+	 * A tool walks the whole chain before it appends to it.  A daemon's
+	 * start walks only what follows the last signed checkpoint (auditcp.c),
+	 * so that a start costs the same after years of entries; the whole
+	 * walk then runs beside the serving daemon.
+	 */
+	st = s->tool ? audit_walk(kr, s->writer, 0, NULL, NULL, 0, &chk) : ST_OK;
 	if (st != ST_OK) {
 		snprintf(err, errlen, "audit chain: cannot read it");
 		goto fail;
 	}
-	if (!chk.ok) {
+	if (s->tool && !chk.ok) {
 		snprintf(err, errlen,
 			 "audit chain broken at seq %lld (after %lld good entries): %s",
 			 (long long)chk.bad_seq, (long long)chk.entries, chk.why);
@@ -3286,9 +3637,11 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 		goto fail;
 	}
 	/* Logged only at debug: a daemon's start may still refuse on its checkpoints. */
-	crypto_hex(chk.head, HASH_BYTES, hex);
-	log_debug("store: %s: audit chain verified, %lld entries, head %s", path,
-		  (long long)chk.entries, hex);
+	if (s->tool) {
+		crypto_hex(chk.head, HASH_BYTES, hex);
+		log_debug("store: %s: audit chain verified, %lld entries, head %s", path,
+			  (long long)chk.entries, hex);
+	}
 	s->ckpt_frames = CKPT_FRAMES_LONG;
 	/* Checkpoints are ours to run (see "Checkpoints"), never SQLite's own. */
 	st = exec_sql(s->writer->db, "PRAGMA wal_autocheckpoint = 0", err, errlen);
@@ -3354,6 +3707,7 @@ void store_close(struct store *s)
 	pthread_key_delete(s->reader_key);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->txn_lock);
+	pthread_mutex_destroy(&s->wfail_lock);
 	pthread_cond_destroy(&s->wake);
 	pthread_cond_destroy(&s->ckpt_wake);
 	pthread_cond_destroy(&s->ckpt_idle);

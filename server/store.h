@@ -118,8 +118,10 @@ struct audit_entry {
 
 /*
  * Open (creating if needed) the database: pragmas (WAL, synchronous=FULL,
- * secure_delete=ON, foreign_keys=ON), migrations, quick_check, and a walk of
- * the audit chain.  Starts the writer thread.  On failure err holds one line.
+ * secure_delete=ON, foreign_keys=ON), migrations, and for a STORE_TOOL a
+ * quick_check and a walk of the whole audit chain (a daemon walks from its
+ * last checkpoint, store_audit_verify_from, and runs the rest beside
+ * serving: auditcp.c).  Starts the writer thread.  On failure err holds one line.
  * The keyring is borrowed and must outlive the store.
  *
  * One STORE_DAEMON store per database runs the checkpoints, on a thread of
@@ -232,6 +234,16 @@ enum st store_w_purge_batch(struct store *s, const struct purge_policy *p, int m
 /* Rewrap up to max data keys to the keyring's current version. */
 enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n);
 
+/*
+ * Archiving: delete entries up to last (which must be before the head) and
+ * record the signed archive checkpoint (first, last, head, ts, sig; see
+ * audit_archive_msg) the chain now continues from.  Only `waybillctl audit
+ * archive` calls it, after writing and re-reading the archive.
+ */
+enum st store_w_audit_archive(struct store *s, int64_t first, int64_t last,
+			      const unsigned char head[HASH_BYTES], const char *ts,
+			      const unsigned char sig[SIGN_BYTES]);
+
 /* Append one more audit entry (besides the job's own). */
 enum st store_w_audit_append(struct store *s, const struct audit_entry *e);
 
@@ -304,6 +316,11 @@ struct audit_check {
 	bool mark_bad; /* a mark the chain lacks (mark_missing) or contradicts */
 	bool mark_missing;
 	size_t mark_index; /* which one, when mark_bad */
+	/* Marks before the archive checkpoint: audit verify --archive checks those. */
+	size_t marks_archived;
+	int64_t base_seq; /* the whole walk began after this archived entry (0: at seq 1) */
+	unsigned char base_head[HASH_BYTES]; /* its hash */
+	int64_t head_seq;		     /* the last entry walked */
 };
 /*
  * A (seq, head) the chain must still hold: a signed checkpoint's.  Each
@@ -318,6 +335,15 @@ struct audit_mark {
 };
 /* Walk the whole chain on a reader connection. */
 enum st store_audit_verify(struct store *s, struct audit_check *out);
+/* PRAGMA quick_check on a reader connection; err says what it found. */
+enum st store_quick_check(struct store *s, char *err, size_t errlen);
+/*
+ * Walk only the entries after seq, the first of which must link to head (a
+ * signed checkpoint's): what a daemon's start checks.  out->entries counts
+ * the entries walked.
+ */
+enum st store_audit_verify_from(struct store *s, int64_t seq, const unsigned char head[HASH_BYTES],
+				struct audit_check *out);
 /* The same on a database that is not open (it may be broken: no store_open). */
 enum st store_audit_verify_path(const char *path, const struct keyring *kr, struct audit_check *out,
 				char *err, size_t errlen);
@@ -325,14 +351,41 @@ enum st store_audit_verify_path(const char *path, const struct keyring *kr, stru
 enum st store_audit_verify_marks(const char *path, const struct keyring *kr,
 				 const struct audit_mark *marks, size_t nmarks,
 				 struct audit_check *out, char *err, size_t errlen);
-/* The hash of entry seq; ST_NOTFOUND when the chain has none. */
+/*
+ * The hash of entry seq; ST_NOTFOUND when the chain has none, ST_GONE when
+ * it was archived (a signed archive checkpoint covers it).
+ */
 enum st store_audit_at(struct store *s, int64_t seq, unsigned char hash[HASH_BYTES]);
+/*
+ * The archived entry the live chain continues from, and its hash (0 and
+ * zeros when nothing was archived); ST_CRYPTO when the database's archive
+ * checkpoint does not verify.
+ */
+enum st store_audit_base(struct store *s, int64_t *last, unsigned char head[HASH_BYTES]);
 /* The last committed entry's seq and hash (0 and zeros for an empty chain). */
 enum st store_audit_head(struct store *s, int64_t *seq, unsigned char head[HASH_BYTES]);
 
 /* Every statement reaches the big tables through an index (or is one of the
  * few that walk them on purpose); else ST_INTERNAL and the statement in bad. */
 enum st store_plans_check(struct store *s, char *bad, size_t badlen);
+
+/* ---- whether it can do its work (/readyz) ------------------------------ */
+
+/*
+ * Refuse every batch (ST_UNAVAILABLE, before it writes) while the
+ * database's filesystem has fewer than bytes free beyond what a checkpoint
+ * needs to copy the log's pending pages back (a page each), so that one
+ * always finds room; 0: no bound at all.  Call before the first job (it
+ * reads the page size on the writer's connection).
+ */
+void store_set_min_free(struct store *s, uint64_t bytes);
+/*
+ * Why writing fails now, or NULL: "disk" (free space below the bound),
+ * "store" (the last commit failed, until one that writes succeeds), "audit"
+ * (the last batch could not write an audit entry).  Writing failing and
+ * recovering is logged once each way.
+ */
+const char *store_trouble(struct store *s);
 
 /* ---- counters for /metrics ------------------------------------------- */
 #define STORE_COMMIT_BUCKETS 9

@@ -245,7 +245,7 @@ check "audit entries: no personal data of the order" sh -c "! LC_ALL=C grep -q -
 # ---- unknown routes and wrong methods ---------------------------------------------------------
 
 for p in / /v1 /v1/nope /v2/orders "/v1/orders/$TN/extra" /v1/orders/ "/v1/orders/$TN/" \
-	/v1/audit/ /v1/audit/verify/x /healthz/x; do
+	/v1/audit/ /v1/audit/verify/x /healthz/x /readyz/x; do
 	api GET "$p" "${TOK[adm1]}"
 	expect_status "GET $p: 404" 404 "$STATUS"
 	error_shape_ok || fail "GET $p: error body" "$(cat "$BODY")"
@@ -270,6 +270,7 @@ wrong GET "/v1/orders/$TN/status" POST
 wrong POST /v1/audit "GET, HEAD"
 wrong POST /v1/audit/verify "GET, HEAD"
 wrong POST /healthz "GET, HEAD"
+wrong POST /readyz "GET, HEAD"
 wrong DELETE /metrics "GET, HEAD"
 wrong DELETE "/v1/orders/$TN/label.pdf" GET # a HEAD would spend a print
 # RFC 9110 15.5.6: a 405 lists the methods the path does support.

@@ -43,6 +43,10 @@ expect_error "a denied attempt that cannot be audited is refused too" 503 unavai
 
 api GET /healthz -
 expect_status "the daemon still serves" 200 "$STATUS"
+api GET /readyz -
+expect_status "/readyz: not ready while entries cannot be written" 503 "$STATUS"
+check "/readyz names the audit" test "$(jb '.reasons | join(",")')" = audit
+check "one 'writing failed' line for all the refusals" test "$(grep -c 'writing failed' "$DIR/log")" = 1
 no_pii "no personal data in the refusals" "$DIR/error_bodies" "$DIR/log"
 
 # The fault cleared, the service carries on where it was.

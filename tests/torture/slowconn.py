@@ -82,28 +82,23 @@ def flood(port, addrs, conns, seconds, probes, token, fixtures):
         return s
 
     def keep():
-        # Reopen what the server closed; every open one gets one more byte a second.
-        last = 0.0
+        # Once a second: reopen what the server closed, one more byte on the rest.
         while time.monotonic() < stop:
+            t0 = time.monotonic()
             for k in range(conns):
                 s = slots[k]
-                if s is None or closed(s):
-                    if s is not None:
-                        s.close()
-                    slots[k] = opener(k)
-                    pos[k] = 0
-            if time.monotonic() - last >= 1.0:
-                last = time.monotonic()
-                for k in range(conns):
-                    s = slots[k]
-                    if s is None:
-                        continue
+                if s is not None and not closed(s):
                     try:
                         s.send(HEAD[pos[k]:pos[k] + 1])
                         pos[k] = (pos[k] + 1) % (len(HEAD) - 4)
+                        continue
                     except OSError:
                         pass
-            time.sleep(0.05)
+                if s is not None:
+                    s.close()
+                slots[k] = opener(k)
+                pos[k] = 0
+            time.sleep(max(0.0, 1.0 - (time.monotonic() - t0)))
 
     t = threading.Thread(target=keep, daemon=True)
     t.start()

@@ -789,7 +789,9 @@ static void *watchdog_main(void *arg)
 
 		for (struct conn_slot *s = cs->live; s; s = s->next) {
 			int ph = atomic_load(&s->phase);
-			uint64_t age = now - atomic_load(&s->since_ns);
+			uint64_t since = atomic_load(&s->since_ns);
+			/* A phase that began after this pass took the time is no age at all. */
+			uint64_t age = since < now ? now - since : 0;
 
 			if (s->cut || s->fd < 0 || ph == PH_HANDLED)
 				continue;

@@ -26,16 +26,17 @@ HEAD = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 4000 + b
 
 
 def closed(s):
-    t = s.gettimeout()
-    s.settimeout(0)  # a look, never a wait
     try:
-        return s.recv(1, socket.MSG_PEEK) == b""
+        t = s.gettimeout()
+        s.settimeout(0)  # a look, never a wait
+        try:
+            return s.recv(1, socket.MSG_PEEK) == b""
+        finally:
+            s.settimeout(t)
     except BlockingIOError:
         return False
-    except OSError:
+    except OSError:  # closed meanwhile by the other thread
         return True
-    finally:
-        s.settimeout(t)
 
 
 def trickle(port, what, interval, limit):
@@ -103,7 +104,7 @@ def flood(port, addrs, conns, seconds, probes, token, fixtures):
     t = threading.Thread(target=keep, daemon=True)
     t.start()
     time.sleep(min(5.0, seconds / 3))
-    held = sum(1 for s in slots if s is not None and not closed(s))
+    held = sum(1 for s in list(slots) if s is not None and not closed(s))
     lat, lat_h, lat_o, ok_h, ok_o, answered = [], [], [], 0, 0, 0
     run = os.urandom(4).hex()
     for i in range(probes * 2):

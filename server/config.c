@@ -115,6 +115,14 @@ static const struct opt opts[] = {
      "idle connection timeout in seconds"},
     {"max_conns_per_ip", L(max_conns_per_ip), "256", 1, 65535, NULL,
      "concurrent connections per client address"},
+    {"max_connections", L(max_connections), "4096", 16, 1000000, NULL,
+     "concurrent connections in all (kept below the open-file limit)"},
+    {"header_timeout_s", L(header_timeout_s), "10", 1, 3600, NULL,
+     "time for a request's line and headers, however slowly they trickle"},
+    {"body_timeout_s", L(body_timeout_s), "60", 1, 3600, NULL,
+     "time for a request's body once its headers are in"},
+    {"drain_s", L(drain_s), "10", 1, 600, NULL,
+     "time SIGTERM gives requests in flight before the daemon stops"},
     {"log_level", S(log_level), "info", 0, 0, check_level, "error, warn, info or debug"},
 };
 

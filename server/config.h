@@ -39,6 +39,10 @@ struct config {
 	long max_batch_labels;
 	long conn_timeout_s;
 	long max_conns_per_ip;
+	long max_connections;
+	long header_timeout_s;
+	long body_timeout_s;
+	long drain_s;
 };
 
 /* Fill with defaults. */

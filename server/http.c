@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +44,14 @@
 #define DISCARD_MAX (8u << 20)
 #define RETRY_AFTER_429 "60" /* seconds, when no limiter window says otherwise */
 #define RETRY_AFTER_503 "5"
+
+/* Set by http_stop: new requests answer 503, every answer closes its connection. */
+static atomic_bool stopping;
+/* Requests waiting on the writer (their connections suspended). */
+static atomic_int suspended;
+/* Set at the end of the drain, under defer_lock: no request may wait on the writer now. */
+static pthread_mutex_t defer_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool closing;
 
 /* ---- metrics --------------------------------------------------------- */
 
@@ -418,8 +427,18 @@ void http_defer(struct request *r, wjob_fn fn, void *arg, void (*cont)(struct re
 	/* A path segment that is no tracking number (a phone, a name) is never recorded. */
 	if (!j->audit.tracking_no[0] && tn_valid(r->app->cfg.tracking_prefix, r->tn))
 		str_copy(j->audit.tracking_no, sizeof(j->audit.tracking_no), r->tn);
+	pthread_mutex_lock(&defer_lock);
+	if (closing) {
+		/* The drain is over and libmicrohttpd stops: no connection may wait. */
+		pthread_mutex_unlock(&defer_lock);
+		http_reply_error(r, ST_UNAVAILABLE, "shutting_down",
+				 "the service is stopping; try again", NULL);
+		return;
+	}
 	r->cont = cont;
 	r->deferred = true;
+	atomic_fetch_add(&suspended, 1);
+	pthread_mutex_unlock(&defer_lock);
 	MHD_suspend_connection(r->conn);
 	store_submit(r->app->store, j);
 }
@@ -598,6 +617,7 @@ struct http_server {
 	struct app *app;
 	char *tls_cert, *tls_key;
 	struct reporter *rep; /* writes the authentication failures' audit entries */
+	struct conns *conns;  /* counts per address, the header and body deadlines */
 };
 
 static uint64_t now_ns(void)
@@ -605,6 +625,291 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- connections: counts per address, total deadlines ----------------- */
+
+/*
+ * libmicrohttpd's own limits are a per-address cap, a total and an idle
+ * timeout.  Alone they let a few addresses (each under its cap) take every
+ * connection, and a request trickled a byte at a time never time out.  So
+ * each connection is counted here by client address (IPv6 by its /64):
+ * past CONN_SHARE_PCT of max_connections, an address holding CONN_FEW or
+ * more gets no new one, which keeps the rest for addresses holding few.
+ * And a watchdog closes a connection whose request line and headers take
+ * longer than header_timeout_s in all (counted from the connection's start
+ * or its previous answer), or whose body takes longer than body_timeout_s
+ * once the headers are in.
+ */
+#define CONN_SHARE_PCT 80
+#define CONN_FEW 8
+#define CONN_BUCKETS 1024
+#define CONN_FD_RESERVE 64 /* files kept for the database, logs and keys */
+
+static size_t addr_key(const struct sockaddr *sa, unsigned char key[LIMITER_KEY_MAX]);
+
+enum conn_phase { PH_HEADERS, PH_BODY, PH_HANDLED };
+
+struct conn_slot {
+	struct conn_slot *prev, *next;
+	struct addr_count *addr;
+	int fd;
+	bool cut;
+	atomic_int phase;
+	atomic_ullong since_ns;
+};
+
+struct addr_count {
+	struct addr_count *next;
+	unsigned char key[LIMITER_KEY_MAX];
+	size_t len;
+	unsigned n;
+};
+
+struct conns {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool stop, started;
+	struct conn_slot *live;
+	struct addr_count *bucket[CONN_BUCKETS];
+	unsigned total, share_at;
+	unsigned long long refused, refused_logged;
+	uint64_t header_ns, body_ns;
+};
+
+static size_t addr_bucket(const unsigned char *key, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h % CONN_BUCKETS;
+}
+
+/* The count of key; with create, made when missing (NULL when out of memory). */
+static struct addr_count *addr_find(struct conns *cs, const unsigned char *key, size_t len,
+				    bool create)
+{
+	size_t b = addr_bucket(key, len);
+	struct addr_count *a;
+
+	for (a = cs->bucket[b]; a; a = a->next)
+		if (a->len == len && memcmp(a->key, key, len) == 0)
+			return a;
+	if (!create)
+		return NULL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	memcpy(a->key, key, len);
+	a->len = len;
+	a->next = cs->bucket[b];
+	cs->bucket[b] = a;
+	return a;
+}
+
+static void addr_drop(struct conns *cs, struct addr_count *a)
+{
+	struct addr_count **pp = &cs->bucket[addr_bucket(a->key, a->len)];
+
+	while (*pp && *pp != a)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = a->next;
+	free(a);
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct conns *cs = cls;
+	unsigned char key[LIMITER_KEY_MAX];
+	size_t len = addr_key(addr, key);
+	bool ok = true;
+	UNUSED(addrlen);
+
+	if (atomic_load(&stopping))
+		return MHD_NO;
+	pthread_mutex_lock(&cs->lock);
+	if (cs->total >= cs->share_at) {
+		const struct addr_count *a = addr_find(cs, key, len, false);
+		if (a && a->n >= CONN_FEW) {
+			ok = false;
+			cs->refused++;
+		}
+	}
+	pthread_mutex_unlock(&cs->lock);
+	return ok ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct conns *cs = cls;
+	struct conn_slot *slot = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ai =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		const union MHD_ConnectionInfo *fi =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		unsigned char key[LIMITER_KEY_MAX];
+		size_t len = addr_key(ai ? ai->client_addr : NULL, key);
+
+		slot = calloc(1, sizeof(*slot));
+		if (!slot)
+			return; /* not counted, no deadline: only when memory runs out */
+		slot->fd = fi ? fi->connect_fd : -1;
+		atomic_store(&slot->phase, PH_HEADERS);
+		atomic_store(&slot->since_ns, now_ns());
+		pthread_mutex_lock(&cs->lock);
+		slot->addr = addr_find(cs, key, len, true);
+		if (slot->addr)
+			slot->addr->n++;
+		slot->next = cs->live;
+		if (cs->live)
+			cs->live->prev = slot;
+		cs->live = slot;
+		cs->total++;
+		pthread_mutex_unlock(&cs->lock);
+		*socket_context = slot;
+		return;
+	}
+	if (code != MHD_CONNECTION_NOTIFY_CLOSED || !slot)
+		return;
+	/* Before libmicrohttpd closes the socket: the watchdog never sees a stale fd. */
+	pthread_mutex_lock(&cs->lock);
+	if (slot->prev)
+		slot->prev->next = slot->next;
+	else
+		cs->live = slot->next;
+	if (slot->next)
+		slot->next->prev = slot->prev;
+	if (slot->addr && --slot->addr->n == 0)
+		addr_drop(cs, slot->addr);
+	cs->total--;
+	pthread_mutex_unlock(&cs->lock);
+	free(slot);
+	*socket_context = NULL;
+}
+
+/* The connection's request entered phase ph now. */
+static void conn_phase(struct MHD_Connection *c, enum conn_phase ph)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn_slot *slot = ci ? ci->socket_context : NULL;
+
+	if (!slot || atomic_load(&slot->phase) == (int)ph)
+		return;
+	atomic_store(&slot->since_ns, now_ns());
+	atomic_store(&slot->phase, (int)ph);
+}
+
+static void *watchdog_main(void *arg)
+{
+	struct conns *cs = arg;
+
+	pthread_setname_np(pthread_self(), "wb-conns");
+	pthread_mutex_lock(&cs->lock);
+	while (!cs->stop) {
+		struct timespec ts;
+		uint64_t now = now_ns();
+		unsigned cut_h = 0, cut_b = 0;
+
+		for (struct conn_slot *s = cs->live; s; s = s->next) {
+			int ph = atomic_load(&s->phase);
+			uint64_t since = atomic_load(&s->since_ns);
+			/* A phase that began after this pass took the time is no age at all. */
+			uint64_t age = since < now ? now - since : 0;
+
+			if (s->cut || s->fd < 0 || ph == PH_HANDLED)
+				continue;
+			if (ph == PH_HEADERS && age > cs->header_ns)
+				cut_h++;
+			else if (ph == PH_BODY && age > cs->body_ns)
+				cut_b++;
+			else
+				continue;
+			/* Its next read sees the end: libmicrohttpd closes it. */
+			shutdown(s->fd, SHUT_RDWR);
+			s->cut = true;
+		}
+		if (cut_h || cut_b)
+			log_warn("http: closed %u connections past header_timeout_s, %u past "
+				 "body_timeout_s",
+				 cut_h, cut_b);
+		if (cs->refused - cs->refused_logged >= 1 &&
+		    (cs->refused_logged == 0 || cs->refused - cs->refused_logged >= 1000)) {
+			log_warn("http: %llu connections refused so far: past %u%% of "
+				 "max_connections, from addresses holding %u or more",
+				 cs->refused, CONN_SHARE_PCT, CONN_FEW);
+			cs->refused_logged = cs->refused;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&cs->wake, &cs->lock, &ts);
+	}
+	pthread_mutex_unlock(&cs->lock);
+	return NULL;
+}
+
+static struct conns *conns_new(const struct config *cfg)
+{
+	struct conns *cs = calloc(1, sizeof(*cs));
+
+	if (!cs)
+		return NULL;
+	pthread_mutex_init(&cs->lock, NULL);
+	pthread_cond_init(&cs->wake, NULL);
+	cs->header_ns = (uint64_t)cfg->header_timeout_s * 1000000000ull;
+	cs->body_ns = (uint64_t)cfg->body_timeout_s * 1000000000ull;
+	return cs;
+}
+
+static void conns_free(struct conns *cs)
+{
+	if (!cs)
+		return;
+	if (cs->started) {
+		pthread_mutex_lock(&cs->lock);
+		cs->stop = true;
+		pthread_cond_signal(&cs->wake);
+		pthread_mutex_unlock(&cs->lock);
+		pthread_join(cs->thread, NULL);
+	}
+	for (size_t b = 0; b < CONN_BUCKETS; b++)
+		while (cs->bucket[b]) {
+			struct addr_count *a = cs->bucket[b];
+			cs->bucket[b] = a->next;
+			free(a);
+		}
+	pthread_cond_destroy(&cs->wake);
+	pthread_mutex_destroy(&cs->lock);
+	free(cs);
+}
+
+/* max_connections, lowered to fit the open-file limit. */
+static unsigned conn_limit(long want)
+{
+	struct rlimit rl;
+	unsigned long long n = (unsigned long long)want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		unsigned long long fit =
+		    rl.rlim_cur > CONN_FD_RESERVE + 16 ? rl.rlim_cur - CONN_FD_RESERVE : 16;
+		if (fit < n) {
+			log_warn("http: max_connections %ld lowered to %llu to fit the open-file "
+				 "limit (%llu)",
+				 want, fit, (unsigned long long)rl.rlim_cur);
+			n = fit;
+		}
+	}
+	return (unsigned)n;
 }
 
 static void request_free(struct request *r)
@@ -643,6 +948,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 	struct resp_buf *b;
 	enum MHD_Result ret;
 
+	conn_phase(c, PH_HANDLED);
 	if (!r->answered)
 		http_reply_st(r, ST_INTERNAL);
 	/* The last moment a 404 can be counted before it leaves: past miss_limit
@@ -669,6 +975,8 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->status == 401)
 		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"waybill\"");
+	if (atomic_load(&stopping))
+		MHD_add_response_header(resp, "Connection", "close");
 	for (size_t i = 0; i < ARRAY_SIZE(r->extra_header); i++) {
 		char *colon = strchr(r->extra_header[i], ':');
 		if (colon) {
@@ -759,22 +1067,20 @@ static bool miss_take(struct request *r)
  */
 #define AUTH_FAIL_KEYS 16384
 
-/*
- * The limiter key of the request's client address (r->addr: the TCP peer,
- * or the client behind trusted_proxy): family, then address bytes.
- */
-static size_t client_key(struct request *r, unsigned char key[LIMITER_KEY_MAX])
+/* The limiter key of a client address: family, then address bytes (IPv6: its /64). */
+static size_t addr_key(const struct sockaddr *sa, unsigned char key[LIMITER_KEY_MAX])
 {
 	static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	unsigned char a[16];
 
 	memset(key, 0, LIMITER_KEY_MAX);
-	if (inet_pton(AF_INET, r->addr, a) == 1) {
+	if (sa && sa->sa_family == AF_INET) {
 		key[0] = 4;
-		memcpy(key + 1, a, 4);
+		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
 		return 5;
 	}
-	if (inet_pton(AF_INET6, r->addr, a) == 1) {
+	if (sa && sa->sa_family == AF_INET6) {
+		const unsigned char *a =
+		    ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
 		if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
 			key[0] = 4;
 			memcpy(key + 1, a + 12, 4);
@@ -785,6 +1091,26 @@ static size_t client_key(struct request *r, unsigned char key[LIMITER_KEY_MAX])
 		return 9;
 	}
 	return 1; /* unknown: all such requests share one count */
+}
+
+/*
+ * The limiter key of the request's client address (r->addr: the TCP peer,
+ * or the client behind trusted_proxy).
+ */
+static size_t client_key(struct request *r, unsigned char key[LIMITER_KEY_MAX])
+{
+	struct sockaddr_in s4 = {0};
+	struct sockaddr_in6 s6 = {0};
+
+	if (inet_pton(AF_INET, r->addr, &s4.sin_addr) == 1) {
+		s4.sin_family = AF_INET;
+		return addr_key((const struct sockaddr *)(const void *)&s4, key);
+	}
+	if (inet_pton(AF_INET6, r->addr, &s6.sin6_addr) == 1) {
+		s6.sin6_family = AF_INET6;
+		return addr_key((const struct sockaddr *)(const void *)&s6, key);
+	}
+	return addr_key(NULL, key);
 }
 
 static void client_key_format(const unsigned char *key, size_t len, char *out, size_t cap)
@@ -1135,9 +1461,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->started = true;
 		client_addr(r, c);
 		str_copy(r->method, sizeof(r->method), method);
+		conn_phase(c, PH_BODY);
 		if (!request_head_ok(r, version))
 			return send_answer(c, r);
 		r->route = route_find(method, url, r->tn, allow, sizeof(allow));
+		if (atomic_load(&stopping)) {
+			/* Nothing new starts while the daemon drains. */
+			http_reply_error(r, ST_UNAVAILABLE, "shutting_down",
+					 "the service is stopping; try again", NULL);
+			return send_answer(c, r);
+		}
 		if (!r->route) {
 			if (allow[0]) {
 				snprintf(r->extra_header[0], sizeof(r->extra_header[0]), "Allow:%s",
@@ -1209,6 +1542,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (r->resumed) {
 		r->resumed = false;
 		r->deferred = false;
+		atomic_fetch_sub(&suspended, 1);
 		r->cont(r);
 		if (r->deferred || audit_server_error(r)) /* handed on another job */
 			return MHD_YES;
@@ -1216,6 +1550,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (r->deferred) /* spurious call while suspended */
 		return MHD_YES;
+	conn_phase(c, PH_HANDLED);
 	if (!r->body) {
 		r->body = calloc(1, 1);
 		r->body_cap = 1;
@@ -1234,8 +1569,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct app *app = cls;
 	struct request *r = *con_cls;
 	double ms;
-	UNUSED(c);
 
+	conn_phase(c, PH_HEADERS); /* the next request's line and headers start now */
 	if (!r)
 		return;
 	if (!r->started) /* libmicrohttpd answered it itself (a bad Content-Length) */
@@ -1348,9 +1683,10 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 {
 	struct http_server *h = calloc(1, sizeof(*h));
 	struct sockaddr_storage ss;
-	unsigned flags =
-	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	long threads = app->cfg.threads;
+	unsigned limit;
 
 	*out = NULL;
 	if (!h)
@@ -1371,6 +1707,20 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		free(h);
 		return ST_INVALID;
 	}
+	h->conns = conns_new(&app->cfg);
+	if (!h->conns) {
+		free(h);
+		return ST_NOMEM;
+	}
+	limit = conn_limit(app->cfg.max_connections);
+	h->conns->share_at = limit / 100 * CONN_SHARE_PCT + limit % 100 * CONN_SHARE_PCT / 100;
+	h->conns->started = pthread_create(&h->conns->thread, NULL, watchdog_main, h->conns) == 0;
+	if (!h->conns->started) {
+		snprintf(err, errlen, "cannot start the connection watchdog");
+		conns_free(h->conns);
+		free(h);
+		return ST_NOMEM;
+	}
 	if (threads <= 0)
 		threads = sysconf(_SC_NPROCESSORS_ONLN);
 	if (threads <= 0)
@@ -1382,6 +1732,7 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		h->tls_key = h->tls_cert ? read_file(app->cfg.tls_key, err, errlen) : NULL;
 		if (!h->tls_cert || !h->tls_key) {
 			free(h->tls_cert);
+			conns_free(h->conns);
 			free(h);
 			return ST_INVALID;
 		}
@@ -1389,19 +1740,23 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 	}
 	if (flags & MHD_USE_TLS)
 		h->d = MHD_start_daemon(
-		    flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-		    NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_conns_per_ip,
+		    flags, 0, on_accept, h->conns, on_request, app, MHD_OPTION_EXTERNAL_LOGGER,
+		    mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE,
+		    (unsigned)threads, MHD_OPTION_CONNECTION_TIMEOUT,
+		    (unsigned)app->cfg.conn_timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		    (unsigned)app->cfg.max_conns_per_ip, MHD_OPTION_CONNECTION_LIMIT, limit,
+		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h->conns,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_URI_LOG_CALLBACK,
 		    on_uri, app, MHD_OPTION_HTTPS_MEM_KEY, h->tls_key, MHD_OPTION_HTTPS_MEM_CERT,
 		    h->tls_cert, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
 	else
 		h->d = MHD_start_daemon(
-		    flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-		    NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_conns_per_ip,
+		    flags, 0, on_accept, h->conns, on_request, app, MHD_OPTION_EXTERNAL_LOGGER,
+		    mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE,
+		    (unsigned)threads, MHD_OPTION_CONNECTION_TIMEOUT,
+		    (unsigned)app->cfg.conn_timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		    (unsigned)app->cfg.max_conns_per_ip, MHD_OPTION_CONNECTION_LIMIT, limit,
+		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h->conns,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_URI_LOG_CALLBACK,
 		    on_uri, app, MHD_OPTION_END);
 	if (!h->d) {
@@ -1409,6 +1764,7 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 			 app->cfg.listen);
 		free(h->tls_cert);
 		free(h->tls_key);
+		conns_free(h->conns);
 		free(h);
 		return ST_IO;
 	}
@@ -1425,6 +1781,7 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		free(h->rep);
 		free(h->tls_cert);
 		free(h->tls_key);
+		conns_free(h->conns);
 		free(h);
 		return ST_NOMEM;
 	}
@@ -1434,18 +1791,44 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 	return ST_OK;
 }
 
-void http_stop(struct http_server *h, int drain_timeout_s)
+/*
+ * The drain: the listener closes (a client is refused at once, not left in
+ * the backlog), a request that starts on an open connection answers 503
+ * shutting_down, every answer says Connection: close, and the requests in
+ * flight (those waiting on the writer too) run to their answers.  Then no
+ * connection is suspended and libmicrohttpd may stop.  When drain_s ends
+ * first with some still waiting on the writer, it must not stop (it would
+ * abort): ST_UNAVAILABLE, and the caller exits without a clean stop.
+ */
+enum st http_stop(struct http_server *h, int drain_s)
 {
 	uint64_t deadline;
+	MHD_socket lfd;
+	int waiting;
 
 	if (!h)
-		return;
-	MHD_quiesce_daemon(h->d); /* no new connections */
-	deadline = now_ns() + (uint64_t)drain_timeout_s * 1000000000ull;
+		return ST_OK;
+	atomic_store(&stopping, true);
+	lfd = MHD_quiesce_daemon(h->d);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
+	else
+		log_warn("http: the listener could not be closed for the drain");
+	deadline = now_ns() + (uint64_t)drain_s * 1000000000ull;
 	while (atomic_load(&h->app->inflight) > 0 && now_ns() < deadline)
-		usleep(10000);
+		usleep(5000);
+	/* From here on a request that would wait on the writer answers 503 instead. */
+	pthread_mutex_lock(&defer_lock);
+	closing = true;
+	waiting = atomic_load(&suspended);
+	pthread_mutex_unlock(&defer_lock);
+	if (waiting > 0) {
+		log_error("http: %d requests still wait on the writer after drain_s (%d s)",
+			  waiting, drain_s);
+		return ST_UNAVAILABLE;
+	}
 	if (atomic_load(&h->app->inflight) > 0)
-		log_warn("http: %d requests still in flight at shutdown",
+		log_warn("http: %d requests still arriving at the end of drain_s are cut off",
 			 atomic_load(&h->app->inflight));
 	MHD_stop_daemon(h->d);
 	/* No request runs now: the last counts, this minute's too, go to the audit log. */
@@ -1473,5 +1856,7 @@ void http_stop(struct http_server *h, int drain_timeout_s)
 	if (h->tls_key)
 		free_wiped(h->tls_key, strlen(h->tls_key));
 	free(h->tls_cert);
+	conns_free(h->conns);
 	free(h);
+	return ST_OK;
 }

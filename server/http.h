@@ -110,8 +110,12 @@ unsigned http_status_of(enum st st);
 /* Start serving on cfg->listen; NULL and a line in err on failure. */
 struct http_server;
 enum st http_start(struct app *app, struct http_server **out, char *err, size_t errlen);
-/* Stop accepting, drain in-flight requests (up to timeout), stop. */
-void http_stop(struct http_server *h, int drain_timeout_s);
+/*
+ * Stop accepting, answer what is in flight with Connection: close (up to
+ * drain_s), stop.  ST_UNAVAILABLE when requests still wait on the writer at
+ * the end: the server cannot stop cleanly then, and the caller must exit.
+ */
+enum st http_stop(struct http_server *h, int drain_s);
 
 /* Prometheus text for /metrics; caller frees. */
 char *http_metrics_text(struct app *app, size_t *len);

@@ -10,6 +10,7 @@
  */
 #include "common.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include "app.h"
 #include "auditcp.h"
@@ -34,7 +35,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
-#define DRAIN_TIMEOUT_S 10
 #define LIMITER_KEYS 65536
 
 /*
@@ -93,6 +93,18 @@ static enum st tx_pool_sync(struct store *s, struct wjob *j)
 	return store_w_vnum_sync(s, pj->pool.nums, pj->pool.n);
 }
 
+/* As many open files as the hard limit allows: each connection holds one. */
+static void nofile_raise(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("cannot raise the open-file limit: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	static struct app app;
@@ -132,6 +144,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	nofile_raise();
 
 	/* Everything that can refuse a start is checked before anything is opened. */
 	if (app.cfg.tls_cert[0] && access(app.cfg.tls_cert, R_OK) != 0)
@@ -202,7 +215,11 @@ int main(int argc, char **argv)
 	}
 	log_info("signal %d: draining", sig);
 	notify_stopping();
-	http_stop(http, DRAIN_TIMEOUT_S);
+	if (http_stop(http, (int)app.cfg.drain_s) != ST_OK) {
+		/* Answers still owed: every acknowledged write is durable, but no clean stop. */
+		log_error("stopped without a clean drain");
+		_exit(1);
+	}
 	retention_stop();
 	auditcp_close(cp); /* the stop checkpoint: after the last write */
 	store_close(app.store);

@@ -6,7 +6,9 @@
                                definite answer (connection lost, 503) is sent again with the
                                same client_order_id, as a client must
   retry    OUT TOKENS URLFILE  every order still unanswered in OUT/unknown.tsv, sent again
-  readback OUT TOKENS URLFILE  GET every order in OUT/acked.tsv as its creator
+  readback OUT TOKENS URLFILE  GET every order in OUT/acked.tsv as its creator (a 503 or no
+                               answer is asked again, READ_TRIES times in all, default 20;
+                               READ_LIMIT: only the first that many orders)
 
 TOKENS holds "NAME TOKEN" lines; writer i posts as account i mod their number.  URLFILE holds
 the daemon's base URL and is read again after every lost connection (a restarted daemon may
@@ -203,19 +205,23 @@ def cmd_readback(out, toks, urlfile, threads):
     tokmap = dict(toks)
     rows = [l.rstrip("\n").split("\t") for l in open(os.path.join(out, "acked.tsv"))]
     tally = Tally()
-    res = {"read_ok": 0, "lost": 0, "read_other": 0}
+    res = {"read_ok": 0, "lost": 0, "read_other": 0, "read_503": 0}
+    tries = int(os.environ.get("READ_TRIES", "20"))
+    limit = int(os.environ.get("READ_LIMIT", "0"))
     seen = set()
     todo = []
     for r in rows:
         if r[0] not in seen:
             seen.add(r[0])
             todo.append(r)
+    if limit:
+        todo = todo[:limit]
     lock = threading.Lock()
 
     def reader(part):
         cli = Client(urlfile)
         for tn, name, coid, weight in part:
-            for _ in range(20):
+            for _ in range(tries):
                 st, doc = cli.request("GET", "/v1/orders/" + tn, tokmap[name])
                 if st not in (0, 503):
                     break
@@ -227,6 +233,8 @@ def cmd_readback(out, toks, urlfile, threads):
                     res["read_ok"] += 1
                 elif st == 404:
                     res["lost"] += 1
+                elif st == 503:
+                    res["read_503"] += 1
                 else:
                     res["read_other"] += 1
         cli.close()

@@ -5,7 +5,8 @@
 # "N passed, N failed" line; tests/torture/run.sh gathers both.
 #
 #   t_setup               fresh $DIR (removed at exit, KEEP=1 keeps it), key, four couriers
-#                         in two depots ($DIR/tokens), database $DB (default $DIR/torture.db)
+#                         in two depots ($DIR/tokens), database $DB ($DIR/torture.db, or
+#                         wherever $T_SETUP_HOOK, run first, puts it)
 #   t_up                  start waybilld on $DB, on a free port written to $DIR/url;
 #                         DAEMON_ENV=(VAR=value ...) goes into its environment
 #   t_kill9               SIGKILL the daemon and reap it
@@ -38,7 +39,8 @@ t_setup() {
 	DIR=$(mktemp -d "${TMPDIR:-/tmp}/waybill-torture.XXXXXX") || die setup "mktemp failed"
 	trap t_cleanup EXIT
 	trap 'exit 130' INT TERM
-	DB=${DB:-$DIR/torture.db}
+	DB=$DIR/torture.db
+	[ -n "$T_SETUP_HOOK" ] && { $T_SETUP_HOOK || die setup "$T_SETUP_HOOK failed"; }
 	export WAYBILL_AUDIT_CHECKPOINTS=$DIR/audit.checkpoints
 	[ -x "$WBD" ] && [ -x "$WBCTL" ] || die setup "no $WBD or $WBCTL: run make"
 	"$WBCTL" keygen --out "$DIR/key" 2>/dev/null || die setup "keygen failed"
@@ -52,7 +54,8 @@ t_setup() {
 	done
 }
 
-# Hooks the scripts may set: run before the directory goes (an unmount, say).
+# Hooks the scripts may set: after mktemp (a mount, say), before the directory goes.
+T_SETUP_HOOK=
 T_CLEANUP_HOOK=
 t_cleanup() {
 	local rc=$?

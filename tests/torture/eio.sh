@@ -15,18 +15,15 @@
 
 SECS=${TORTURE_EIO_SECS:-2}
 t_setup
-SHIM=${EIO_SHIM:-$ROOT/${BUILD:-build}/torture/eio_shim.so}
-if [ ! -f "$SHIM" ]; then
-	SHIM=$DIR/eio_shim.so
-	cc -std=c11 -O2 -Wall -Wextra -Werror -fPIC -shared -o "$SHIM" "$TORTURE_DIR/eio_shim.c" -ldl ||
-		die setup "cannot build the shim"
-fi
+t_shim || die setup "cannot build the shim"
 CONTROL=$DIR/eio.on
 export EIO_SHIM_CONTROL=$CONTROL
 
 # with_shim MATCH OPS: the daemon's environment for the next t_up.
 with_shim() {
-	DAEMON_ENV=(LD_PRELOAD="$SHIM" EIO_SHIM_MATCH="$1" EIO_SHIM_OPS="$2" EIO_SHIM_CONTROL="$CONTROL"
+	# Under make sanitize, ASan must not insist on being first in the preload list.
+	DAEMON_ENV=(ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+		LD_PRELOAD="$SHIM" EIO_SHIM_MATCH="$1" EIO_SHIM_OPS="$2" EIO_SHIM_CONTROL="$CONTROL"
 		EIO_SHIM_COUNT="$DIR/eio.count.$3")
 }
 

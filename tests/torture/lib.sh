@@ -17,6 +17,8 @@
 #   val FILE NAME         the value of "NAME VALUE" in FILE (0 when absent)
 #   t_verify NAME         waybillctl audit verify exits 0          (counts VERIFY_FAILS)
 #   t_integrity NAME      PRAGMA integrity_check answers "ok"      (counts INTEGRITY_FAILS)
+#   t_shim                the LD_PRELOAD shim in $SHIM: EIO_SHIM or $BUILD/torture/eio_shim.so
+#                         (make torture builds it), else compiled into $DIR
 #   figure NAME VALUE
 
 TORTURE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -72,6 +74,13 @@ t_cleanup() {
 	# cleanup (tests/e2e/lib.sh) removes $DIR unless KEEP=1, and exits with rc.
 	(exit "$rc")
 	cleanup
+}
+
+t_shim() {
+	SHIM=${EIO_SHIM:-$ROOT/${BUILD:-build}/torture/eio_shim.so}
+	[ -f "$SHIM" ] && return 0
+	SHIM=$DIR/eio_shim.so
+	cc -std=c11 -O2 -Wall -Wextra -Werror -fPIC -shared -o "$SHIM" "$TORTURE_DIR/eio_shim.c" -ldl
 }
 
 t_up() {

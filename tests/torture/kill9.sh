@@ -15,16 +15,21 @@ CYCLES=${TORTURE_CYCLES:-20}
 t_setup
 t_up || die setup "waybilld did not start"
 
-ACKED=0 LOST=0 OTHER=0 E500=0 E503=0 REPEAT200=0 CONN=0 RESTARTS=0 RETRIED=0 RETRY_BAD=0 BAD=0
+ACKED=0 LOST=0 OTHER=0 E500=0 E503=0 REPEAT200=0 DOWN_MS=0 DOWN_MAX=0 CONN=0 RESTARTS=0 RETRIED=0 RETRY_BAD=0 BAD=0
 for c in $(seq "$CYCLES"); do
 	out=$DIR/c$c
 	t_writers_start "$out"
 	t_wait_code "$out" 201 50 20 || fail "cycle $c: writers got no 201s" "$(tr '\n' ' ' <"$out/live" 2>/dev/null)"
 	# A random moment: 0.2 to 2.0 s more of load.
 	sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.2 + (r % 181) / 100 }')"
+	t0=$(date +%s%N)
 	t_kill9
 	RESTARTS=$((RESTARTS + 1))
 	t_up || die "cycle $c: restart" "waybilld did not come back after kill -9"
+	# From the kill to a /healthz answer: WAL recovery and the audit chain check at start.
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	DOWN_MS=$((DOWN_MS + ms))
+	[ "$ms" -gt "$DOWN_MAX" ] && DOWN_MAX=$ms
 	# The writers reconnect to the new daemon and resolve what was in flight.
 	t_wait_code "$out" 201 "$(($(val "$out/live" 201) + 50))" 20 ||
 		fail "cycle $c: no 201s after the restart"
@@ -90,6 +95,8 @@ figure kill9_500 "$E500"
 # answered 200 with the tracking number the lost answer carried.
 figure kill9_inflight_committed "$REPEAT200"
 figure kill9_retried_after_restart "$RETRIED"
+figure kill9_restart_ms_mean "$((DOWN_MS / CYCLES))"
+figure kill9_restart_ms_max "$DOWN_MAX"
 figure kill9_verify_failures "$VERIFY_FAILS"
 figure kill9_integrity_failures "$INTEGRITY_FAILS"
 finish

@@ -5,4 +5,4 @@
 # scripts' own logs are in tests/out/torture-short/.
 cd "$(dirname "$0")/../.." || exit 1
 TORTURE_CYCLES=${TORTURE_CYCLES:-3} TORTURE_EIO_SECS=${TORTURE_EIO_SECS:-1} \
-	TORTURE_OUT=${TORTURE_OUT:-tests/out/torture-short} exec sh tests/torture/run.sh
+	TORTURE_OUT=${TORTURE_OUT:-${TEST_OUT:-tests/out}/torture-short} exec sh tests/torture/run.sh

@@ -9,6 +9,8 @@
 # is off, 201s come back on the same daemon.  At the end every acked order is read back, the
 # chain verified and integrity_check run, then once more after a kill -9 and a start without
 # the shim (what a failed commit left in the log must not surface as damage).
+# Last, a log that stays unwritable (every pwrite after the first 500): writes answer 503
+# until the daemon is stopped; started without the shim, it has every acked order.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/lib.sh"
@@ -36,7 +38,9 @@ phase() {
 	t_writers_start "$out"
 	t_wait_code "$out" 201 200 30 || fail "$name: writers got no 201s before the fault"
 	touch "$CONTROL"
-	sleep 0.3 # requests already past their commit may still answer 201
+	# Requests already past their commit may still answer 201: give them a second (more
+	# on a loaded machine: TORTURE_EIO_SETTLE) before counting.
+	sleep "${TORTURE_EIO_SETTLE:-1}"
 	before=$(val "$out/live" 201)
 	# Readers beside the writers: acked orders of the earlier phases and of this one.
 	mkdir -p "$out/r"
@@ -109,13 +113,60 @@ phase pwrite torture.db-wal pwrite
 phase fsync torture.db fsync,fdatasync
 phase pread torture.db pread
 
-# Everything once more after a kill -9 and a start without the shim.
-DAEMON_ENV=()
-t_up || die final "waybilld did not start"
+# A disk that does not heal: every write to the log after the first 500 fails, until the
+# daemon is stopped and started without the shim.
+persist() {
+	local out=$DIR/persist rc faults
+	with_shim torture.db-wal pwrite persist
+	DAEMON_ENV+=(EIO_SHIM_CONTROL= EIO_SHIM_AFTER=500)
+	t_up || die "persist: start" "waybilld did not start with the shim"
+	t_writers_start "$out"
+	if t_wait_code "$out" 503 20 60; then
+		ok "persist: writes answer 503 once the log cannot be written"
+	else
+		fail "persist: writes answer 503" "$(tr '\n' ' ' <"$out/live")"
+	fi
+	sleep "$SECS"
+	if kill -0 "$DPID" 2>/dev/null; then
+		kill -TERM "$DPID"
+		for _ in $(seq 150); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$DPID" 2>/dev/null # still there after 15 s: status 137
+		wait "$DPID"
+		rc=$?
+		echo "persist: the daemon stayed up; SIGTERM: exit status $rc"
+	else
+		wait "$DPID"
+		rc=$?
+		echo "persist: the daemon exited by itself, status $rc"
+		RESTARTS=$((RESTARTS + 1))
+	fi
+	DPID=
+	figure eio_persist_exit_status "$rc"
+	DAEMON_ENV=()
+	t_up || die "persist: restart" "waybilld did not start without the shim"
+	t_writers_stop "$out"
+	t_clients retry "$out"
+	[ "$(val "$out/retry.out" retry_bad)" -eq 0 ] && ok "persist: every unanswered order answers 200 or 201 when sent again" ||
+		fail "persist: unanswered orders sent again" "$(tr '\n' ' ' <"$out/retry.out")"
+	n500=$(($(val "$out/write.out" 500) + $(val "$out/retry.out" 500)))
+	[ "$n500" -eq 0 ] && ok "persist: no 500 answer" || fail "persist: no 500 answer" "$n500"
+	E500=$((E500 + n500))
+	E503=$((E503 + $(val "$out/write.out" 503)))
+	faults=$(cat "$DIR/eio.count.persist" 2>/dev/null || echo 0)
+	FAULTS=$((FAULTS + faults))
+	figure eio_persist_faults "$faults"
+	# Its acked orders are read back below, with every other phase's.
+	figure eio_persist_503 "$(val "$out/write.out" 503)"
+	figure eio_persist_acked "$(sort -u "$out/acked.tsv" | wc -l)"
+}
+persist
+
+# Everything once more after a kill -9 and a start without the shim (the daemon the
+# persistent fault's phase started without it).
 t_kill9
 t_up || die final "waybilld did not start after kill -9"
 mkdir -p "$DIR/all"
-cat "$DIR"/pwrite/acked.tsv "$DIR"/fsync/acked.tsv "$DIR"/pread/acked.tsv >"$DIR/all/acked.tsv"
+cat "$DIR"/{pwrite,fsync,pread,persist}/acked.tsv >"$DIR/all/acked.tsv"
 t_clients readback "$DIR/all"
 acked=$(val "$DIR/all/readback.out" acked_distinct)
 lost=$(val "$DIR/all/readback.out" lost)

@@ -7,7 +7,8 @@
 # Exit status 1 when anything failed.
 #
 #   TORTURE_CYCLES    kill -9 cycles (default 20; 3 in make test); sigterm.sh may use it too
-#   TORTURE_EIO_SECS  seconds each EIO fault stays on (default 2)
+#   TORTURE_EIO_SECS  seconds each EIO fault stays on (default 2); TORTURE_EIO_SETTLE the
+#                     second given to requests past their commit before 201s count
 #   TORTURE_FS_MB     size of the full-disk test's tmpfs (default 64)
 #   TORTURE_OUT       where the logs go (default tests/out/torture)
 #   TORTURE_ONLY      run only these scripts ("kill9 eio", say)

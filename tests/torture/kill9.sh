@@ -20,8 +20,8 @@ for c in $(seq "$CYCLES"); do
 	out=$DIR/c$c
 	t_writers_start "$out"
 	t_wait_code "$out" 201 50 20 || fail "cycle $c: writers got no 201s" "$(tr '\n' ' ' <"$out/live" 2>/dev/null)"
-	# A random moment: 0.2 to 2.0 s more of load.
-	sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.2 + (r % 181) / 100 }')"
+	# A random moment: 0.2 s to 0.2 + TORTURE_KILL9_SECS (1.8) more of load.
+	sleep "$(awk -v r="$RANDOM" -v m="${TORTURE_KILL9_SECS:-1.8}" 'BEGIN { printf "%.2f", 0.2 + (r % 1000) / 1000 * m }')"
 	t0=$(date +%s%N)
 	t_kill9
 	RESTARTS=$((RESTARTS + 1))

@@ -7,6 +7,7 @@
 # Exit status 1 when anything failed.
 #
 #   TORTURE_CYCLES    kill -9 cycles (default 20; 3 in make test); sigterm.sh may use it too
+#   TORTURE_KILL9_SECS  the kill comes 0.2 s to 0.2 + this (default 1.8) into each cycle's load
 #   TORTURE_EIO_SECS  seconds each EIO fault stays on (default 2); TORTURE_EIO_SETTLE the
 #                     second given to requests past their commit before 201s count
 #   TORTURE_FS_MB     size of the full-disk test's tmpfs (default 64)

@@ -10,7 +10,8 @@
 # chain verified and integrity_check run, then once more after a kill -9 and a start without
 # the shim (what a failed commit left in the log must not surface as damage).
 # Last, a log that stays unwritable (every pwrite after the first 500): writes answer 503
-# until the daemon is stopped; started without the shim, it has every acked order.
+# until the daemon is stopped; started without the shim, it has every acked order.  And
+# starts on a disk where every fsync, pwrite or pread fails: refused cleanly, or running.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/lib.sh"
@@ -19,7 +20,6 @@ SECS=${TORTURE_EIO_SECS:-2}
 t_setup
 t_shim || die setup "cannot build the shim"
 CONTROL=$DIR/eio.on
-export EIO_SHIM_CONTROL=$CONTROL
 
 # with_shim MATCH OPS: the daemon's environment for the next t_up.
 with_shim() {
@@ -162,8 +162,53 @@ persist() {
 persist
 
 # Everything once more after a kill -9 and a start without the shim (the daemon the
-# persistent fault's phase started without it).
+# persistent fault's phase started without it).  Between them, a start on a disk where
+# every call of one kind fails: the daemon may refuse to start, but with an exit status
+# and a message, not a crash, and it must leave nothing a good start cannot open.
 t_kill9
+REFUSED=0
+for ops in fsync,fdatasync pwrite pread; do
+	port=$(pick_port)
+	: >"$DIR/start.log"
+	env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+		LD_PRELOAD="$SHIM" EIO_SHIM_MATCH=torture.db EIO_SHIM_OPS="$ops" EIO_SHIM_CONTROL= \
+		"$WBD" --db "$DB" --key-file "$DIR/key" --listen "127.0.0.1:$port" 2>"$DIR/start.log" &
+	spid=$!
+	state=
+	for _ in $(seq 300); do
+		kill -0 "$spid" 2>/dev/null || { state=exited; break; }
+		curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$port/healthz" && { state=up; break; }
+		sleep 0.1
+	done
+	if [ "$state" = up ]; then
+		# Up on a disk that fails: a write must answer 503 (the shim is there: not 201).
+		code=$(sed -n 1p "$FIXTURES" | jq -c '.client_order_id = "start-'"${ops%%,*}"'"' |
+			curl -s -o /dev/null -w '%{http_code}' --max-time 20 -H "Content-Type: application/json" \
+				-H "Authorization: Bearer $(awk 'NR == 1 { print $2 }' "$DIR/tokens")" \
+				--data-binary @- "http://127.0.0.1:$port/v1/orders")
+		if [ "$code" = 503 ]; then
+			ok "start with every $ops failing: it starts, and a write answers 503"
+		else
+			fail "start with every $ops failing: it starts, and a write answers 503" "got $code"
+		fi
+		kill -KILL "$spid"
+		wait "$spid" 2>/dev/null
+	elif [ "$state" = exited ]; then
+		wait "$spid"
+		rc=$?
+		if [ "$rc" -ge 1 ] && [ "$rc" -lt 128 ] && [ -s "$DIR/start.log" ]; then
+			REFUSED=$((REFUSED + 1))
+			ok "start with every $ops failing: refused with exit status $rc and a message"
+		else
+			fail "start with every $ops failing" "exit status $rc: $(tail -n 2 "$DIR/start.log" | tr '\n' '|')"
+		fi
+	else
+		kill -KILL "$spid"
+		wait "$spid" 2>/dev/null
+		fail "start with every $ops failing" "neither started nor exited in 30 s"
+	fi
+	cat "$DIR/start.log" >>"$DIR/log"
+done
 t_up || die final "waybilld did not start after kill -9"
 mkdir -p "$DIR/all"
 cat "$DIR"/{pwrite,fsync,pread,persist}/acked.tsv >"$DIR/all/acked.tsv"
@@ -184,6 +229,7 @@ figure eio_500 "$E500"
 figure eio_201_without_durable_commit "$UNDURABLE"
 figure eio_reads_404 "$READ404"
 figure eio_restarts "$RESTARTS"
+figure eio_starts_refused "$REFUSED"
 figure eio_verify_failures "$VERIFY_FAILS"
 figure eio_integrity_failures "$INTEGRITY_FAILS"
 finish

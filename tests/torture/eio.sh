@@ -232,4 +232,6 @@ figure eio_restarts "$RESTARTS"
 figure eio_starts_refused "$REFUSED"
 figure eio_verify_failures "$VERIFY_FAILS"
 figure eio_integrity_failures "$INTEGRITY_FAILS"
+# What the daemon logged under the faults: error paths too carry no personal data.
+no_pii "daemon log" "$DIR/log"
 finish

@@ -120,4 +120,6 @@ figure enospc_lost "$((lost + lost2))"
 figure enospc_recovery_ms "$recover_ms"
 figure enospc_verify_failures "$VERIFY_FAILS"
 figure enospc_integrity_failures "$INTEGRITY_FAILS"
+# What the daemon logged under the faults: error paths too carry no personal data.
+no_pii "daemon log" "$DIR/log"
 finish

@@ -99,4 +99,6 @@ figure kill9_restart_ms_mean "$((DOWN_MS / CYCLES))"
 figure kill9_restart_ms_max "$DOWN_MAX"
 figure kill9_verify_failures "$VERIFY_FAILS"
 figure kill9_integrity_failures "$INTEGRITY_FAILS"
+# What the daemon logged under the faults: error paths too carry no personal data.
+no_pii "daemon log" "$DIR/log"
 finish

@@ -128,7 +128,7 @@ run: all
 
 # --- tests ---------------------------------------------------------------
 
-test: all $(UNIT)
+test: all $(UNIT) $(BUILD)/torture/eio_shim.so
 	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh
 
 unit: $(UNIT)
@@ -136,6 +136,19 @@ unit: $(UNIT)
 
 e2e: all
 	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh e2e
+
+# The fault suite: kill -9 under 16 writers, SIGTERM under load, a full disk, EIO through
+# an LD_PRELOAD shim; figures and "N passed, N failed" (tests/torture/run.sh).  make test
+# runs a short version (tests/e2e/95-torture-short.sh, 3 cycles).
+.PHONY: torture
+TORTURE_CYCLES ?= 20
+$(BUILD)/torture/eio_shim.so: tests/torture/eio_shim.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) -std=c11 -O2 $(WARN) -fPIC -shared -o $@ $< -ldl
+
+torture: all $(BUILD)/torture/eio_shim.so
+	@BUILD=$(BUILD) BIN=$(BIN) TORTURE_CYCLES=$(TORTURE_CYCLES) sh tests/torture/run.sh
 
 # The same suite, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

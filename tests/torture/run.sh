@@ -1,8 +1,9 @@
 #!/bin/sh
 # tests/torture/run.sh - the fault suite (make torture; a short run in make test).
 #
-# Runs kill9.sh, sigterm.sh (when present), enospc.sh and eio.sh in turn.  Each script
-# prints its figures as "figure: NAME VALUE" lines and ends with "N passed, N failed";
+# Runs kill9.sh, sigterm.sh, slowconn.sh, enospc.sh and eio.sh in turn.  Each script
+# prints its figures as "figure: NAME VALUE" lines (or one "SCRIPT: k=v k=v ..." line,
+# as sigterm.sh and slowconn.sh do) and ends with "N passed, N failed";
 # this prints every figure in one table and ends with the sum, "N passed, N failed".
 # Exit status 1 when anything failed.
 #
@@ -12,6 +13,7 @@
 #                     second given to requests past their commit before 201s count
 #   TORTURE_FS_MB     size of the full-disk test's tmpfs (default 64)
 #   TORTURE_OUT       where the logs go (default tests/out/torture)
+#   TORTURE_SIGTERM_TRIES  SIGTERMs under keep-alive load (default 100)
 #   TORTURE_ONLY      run only these scripts ("kill9 eio", say)
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
@@ -24,7 +26,7 @@ pass=0
 fail=0
 : >"$out/figures"
 
-for name in ${TORTURE_ONLY:-kill9 sigterm enospc eio}; do
+for name in ${TORTURE_ONLY:-kill9 sigterm slowconn enospc eio}; do
 	t=tests/torture/$name.sh
 	[ -f "$t" ] || { echo "--   torture/$name: no $t, skipped"; continue; }
 	log=$out/$name.log
@@ -33,6 +35,8 @@ for name in ${TORTURE_ONLY:-kill9 sigterm enospc eio}; do
 	rc=$?
 	secs=$(($(date +%s) - start))
 	sed -n "s/^figure: \([A-Za-z0-9_]*\) \(.*\)$/$name \1 \2/p" "$log" >>"$out/figures"
+	sed -n "s/^$name: //p" "$log" | tr ' ' '\n' | sed -n "s/^\([A-Za-z0-9_]*\)=\(.*\)$/$name \1 \2/p" \
+		>>"$out/figures"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	if [ -z "$line" ]; then
 		echo "FAIL torture/$name: no result line (exit $rc, ${secs} s); see $log"

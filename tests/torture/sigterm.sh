@@ -7,4 +7,4 @@
 # and ends with "N passed, N failed" like the e2e files (it is 95-drain.sh, longer).
 # BIN=... measures another build (e.g. an older one, for a before/after).
 cd "$(dirname "$0")/../.." || exit 1
-TRIES=${1:-${TRIES:-100}} exec bash tests/e2e/95-drain.sh
+TRIES=${1:-${TORTURE_SIGTERM_TRIES:-100}} exec bash tests/e2e/95-drain.sh

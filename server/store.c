@@ -2465,7 +2465,7 @@ static enum st ext_draw(struct store *s, const char *vnum, int64_t now, char ext
 			if (busy[x] || k--)
 				continue;
 			bool is_free;
-			snprintf(ext, 8, "%04d", x);
+			snprintf(ext, 8, "%04u", (unsigned)x % VNUM_EXTS);
 			res = slot_free(s, vnum, ext, now, &is_free, stale);
 			if (res == ST_OK && !is_free)
 				res = ST_INTERNAL;

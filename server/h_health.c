@@ -5,6 +5,7 @@
 #include "common.h"
 #include "handlers.h"
 #include "app.h"
+#include "metrics.h"
 
 void h_healthz(struct request *r)
 {
@@ -14,7 +15,7 @@ void h_healthz(struct request *r)
 void h_metrics(struct request *r)
 {
 	size_t len = 0;
-	char *text = http_metrics_text(r->app, &len);
+	char *text = metrics_text(r->app, &len);
 
 	if (!text) {
 		http_reply_st(r, ST_NOMEM);

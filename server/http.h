@@ -104,7 +104,4 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 /* Stop accepting, drain in-flight requests (up to timeout), stop. */
 void http_stop(struct http_server *h, int drain_timeout_s);
 
-/* Prometheus text for /metrics; caller frees. */
-char *http_metrics_text(struct app *app, size_t *len);
-
 #endif

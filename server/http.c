@@ -141,6 +141,7 @@ void http_reply_error(struct request *r, enum st st, const char *code, const cha
 		cJSON_AddStringToObject(e, "field", field);
 	cJSON_AddStringToObject(e, "request_id", r->id);
 	r->error_st = st;
+	snprintf(r->error_code, sizeof(r->error_code), "%s", code ? code : st_name(st));
 	body = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	if (!body) {
@@ -808,28 +809,61 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return send_answer(c, r);
 }
 
+/* The client's address, for the log ("-" when unknown). */
+static void client_ip(struct MHD_Connection *c, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	const void *a = NULL;
+
+	if (sa && sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa && sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (!a || !inet_ntop(sa->sa_family, a, out, (socklen_t)cap))
+		snprintf(out, cap, "-");
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct app *app = cls;
 	struct request *r = *con_cls;
 	double ms;
-	UNUSED(c);
 
 	if (!r)
 		return;
 	ms = (double)(now_ns() - r->t0_ns) / 1e6;
 	metrics_count(r->route, r->status, ms);
-	/* Method, route pattern, tracking number, status, time, caller: never a body or a query. */
+	/* Method, route pattern, tracking number, status, time, caller, address, error code:
+	 * never a body, a query or a path. */
 	/* The tracking number only when it is one: a path may carry anything. */
 	if (r->tn[0] && !tn_valid(app->cfg.tracking_prefix, r->tn))
 		snprintf(r->tn, sizeof(r->tn), "(invalid)");
-	if (!(r->route && r->route->roles == 0 && r->status == 200))
-		log_msg(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN, r->id,
-			"%s %s%s%s %u %.2fms actor=%s%s", r->method,
-			r->route ? r->route->pattern : "(unmatched)", r->tn[0] ? " tn=" : "", r->tn,
-			r->status, ms, r->acct.name[0] ? r->acct.name : "-",
-			toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+	if (!(r->route && r->route->roles == 0 && r->status == 200)) {
+		char status[8], msbuf[24], ip[INET6_ADDRSTRLEN];
+		const char *kv[20];
+		size_t n = 0;
+		bool done = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+
+		snprintf(status, sizeof(status), "%u", r->status);
+		snprintf(msbuf, sizeof(msbuf), "%.2f", ms);
+		client_ip(c, ip, sizeof(ip));
+		kv[n++] = "method", kv[n++] = r->method;
+		kv[n++] = "route", kv[n++] = r->route ? r->route->pattern : "(unmatched)";
+		if (r->tn[0])
+			kv[n++] = "tn", kv[n++] = r->tn;
+		kv[n++] = "status", kv[n++] = status;
+		kv[n++] = "ms", kv[n++] = msbuf;
+		kv[n++] = "actor", kv[n++] = r->acct.name[0] ? r->acct.name : "-";
+		kv[n++] = "ip", kv[n++] = ip;
+		kv[n++] = "code",
+		kv[n++] = r->status >= 400 && r->error_code[0] ? r->error_code : "-";
+		if (!done)
+			kv[n++] = "aborted", kv[n++] = "true";
+		log_fields(done ? LOG_INFO : LOG_WARN, r->id, kv, n);
+	}
 	request_free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&app->inflight, 1);

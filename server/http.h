@@ -60,8 +60,9 @@ struct request {
 	void *conn;
 	uint64_t t0_ns;
 	bool too_big, deferred, resumed, answered;
-	enum st error_st; /* of the last error answered */
-	bool miss_taken;  /* this answer's 404 is already counted towards miss_limit */
+	enum st error_st;    /* of the last error answered */
+	char error_code[32]; /* its body's code, for the log */
+	bool miss_taken;     /* this answer's 404 is already counted towards miss_limit */
 	size_t body_cap;
 };
 

@@ -106,6 +106,10 @@ static void *housekeeping(void *arg)
 			struct wjob j = {0};
 			enum st st = retention_run(app->store, now, "waybilld", "system", &erased);
 
+			if (st == ST_OK) {
+				atomic_fetch_add(&app->orders_erased, (unsigned long long)erased);
+				atomic_store(&app->last_purge_s, (long long)now);
+			}
 			if (st != ST_OK)
 				log_error("retention: purge failed (%s); will retry", st_name(st));
 			else if (erased)

@@ -54,11 +54,18 @@ static bool check_listen(const char *v)
 	return errno == 0 && *end == '\0' && port > 0 && port < 65536;
 }
 
+static bool check_listen_or_none(const char *v)
+{
+	return !*v || check_listen(v);
+}
+
 #define S(field) OPT_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field)
 #define L(field) OPT_LONG, offsetof(struct config, field), 0
 
 static const struct opt opts[] = {
     {"listen", S(listen), "127.0.0.1:8080", 0, 0, check_listen, "address and port (HOST:PORT)"},
+    {"metrics_listen", S(metrics_listen), "", 0, 0, check_listen_or_none,
+     "HOST:PORT serving only /metrics (plain HTTP); the API then answers 404 for it"},
     {"db", S(db), "var/waybill.db", 0, 0, NULL, "SQLite database file"},
     {"key_file", S(key_file), "var/waybill.key", 0, 0, NULL, "root key file (mode 0600)"},
     {"audit_checkpoints", S(audit_checkpoints), "var/audit.checkpoints", 0, 0, NULL,

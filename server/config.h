@@ -11,6 +11,7 @@
 
 struct config {
 	char listen[64];
+	char metrics_listen[64]; /* "" = /metrics on listen */
 	char db[512];
 	char key_file[512];
 	char audit_checkpoints[512];

@@ -366,6 +366,7 @@ struct reporter;
 
 struct http_server {
 	struct MHD_Daemon *d;
+	struct MHD_Daemon *md; /* metrics_listen's, when set */
 	struct app *app;
 	char *tls_cert, *tls_key;
 	struct reporter *rep; /* writes the authentication failures' audit entries */
@@ -944,6 +945,103 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("http: %s", line);
 }
 
+/* ---- the metrics listener --------------------------------------------- */
+
+/*
+ * metrics_listen: a daemon of its own that answers GET /metrics and nothing
+ * else (404 for any other path, 405 for another method), in plain HTTP, with
+ * no authentication: it is meant for a private address.  Its scrapes are not
+ * API requests: no request id, no log line, not in waybill_http_*.
+ */
+static enum MHD_Result on_metrics_request(void *cls, struct MHD_Connection *c, const char *url,
+					  const char *method, const char *version,
+					  const char *upload_data, size_t *upload_data_size,
+					  void **con_cls)
+{
+	static int started;
+	struct app *app = cls;
+	struct MHD_Response *resp;
+	unsigned status = 200;
+	const char *ctype = "text/plain; version=0.0.4";
+	char *text = NULL;
+	size_t len = 0;
+	enum MHD_Result ret;
+	UNUSED(version);
+	UNUSED(upload_data);
+
+	if (!*con_cls) { /* the headers: answer once the body, if any, is gone */
+		*con_cls = &started;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(url, "/metrics") != 0) {
+		status = 404;
+		text = strdup("{\"error\":{\"code\":\"not_found\",\"message\":\"not found\"}}");
+	} else if (strcmp(method, "GET") != 0) {
+		status = 405;
+		text = strdup("{\"error\":{\"code\":\"method_not_allowed\","
+			      "\"message\":\"only GET /metrics here\"}}");
+	} else {
+		text = metrics_text(app, &len);
+	}
+	if (!text)
+		return MHD_NO;
+	if (status != 200) {
+		len = strlen(text);
+		ctype = "application/json";
+	}
+	resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", ctype);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (status == 405)
+		MHD_add_response_header(resp, "Allow", "GET");
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Start metrics_listen's daemon when it is set; the API's address is not allowed. */
+static enum st metrics_listener_start(struct http_server *h, const struct sockaddr_storage *api,
+				      char *err, size_t errlen)
+{
+	struct app *app = h->app;
+	struct sockaddr_storage ms;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	if (!app->cfg.metrics_listen[0])
+		return ST_OK;
+	if (!listen_addr(app->cfg.metrics_listen, &ms, err, errlen))
+		return ST_INVALID;
+	if (ms.ss_family == api->ss_family &&
+	    memcmp(&ms, api,
+		   ms.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					    : sizeof(struct sockaddr_in)) == 0) {
+		snprintf(err, errlen, "metrics_listen: must not be listen's address (%s)",
+			 app->cfg.listen);
+		return ST_INVALID;
+	}
+	if (ms.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->md = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_metrics_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+	    NULL, MHD_OPTION_SOCK_ADDR, &ms, MHD_OPTION_CONNECTION_LIMIT, 16u,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s, MHD_OPTION_END);
+	if (!h->md) {
+		snprintf(err, errlen, "cannot listen on %s for metrics (in use, or not allowed)",
+			 app->cfg.metrics_listen);
+		return ST_IO;
+	}
+	log_info("http: metrics on %s (plain HTTP, /metrics only)", app->cfg.metrics_listen);
+	return ST_OK;
+}
+
 enum st http_start(struct app *app, struct http_server **out, char *err, size_t errlen)
 {
 	struct http_server *h = calloc(1, sizeof(*h));
@@ -971,6 +1069,13 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		free(h);
 		return ST_INVALID;
 	}
+	{
+		enum st mst = metrics_listener_start(h, &ss, err, errlen);
+		if (mst != ST_OK) {
+			free(h);
+			return mst;
+		}
+	}
 	if (threads <= 0)
 		threads = sysconf(_SC_NPROCESSORS_ONLN);
 	if (threads <= 0)
@@ -981,6 +1086,8 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		h->tls_cert = read_file(app->cfg.tls_cert, err, errlen);
 		h->tls_key = h->tls_cert ? read_file(app->cfg.tls_key, err, errlen) : NULL;
 		if (!h->tls_cert || !h->tls_key) {
+			if (h->md)
+				MHD_stop_daemon(h->md);
 			free(h->tls_cert);
 			free(h);
 			return ST_INVALID;
@@ -1005,6 +1112,8 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s (in use, or not allowed)",
 			 app->cfg.listen);
+		if (h->md)
+			MHD_stop_daemon(h->md);
 		free(h->tls_cert);
 		free(h->tls_key);
 		free(h);
@@ -1020,6 +1129,8 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 	if (!h->rep || !h->rep->started) {
 		snprintf(err, errlen, "cannot start the authentication-failure reporter");
 		MHD_stop_daemon(h->d);
+		if (h->md)
+			MHD_stop_daemon(h->md);
 		free(h->rep);
 		free(h->tls_cert);
 		free(h->tls_key);
@@ -1046,6 +1157,8 @@ void http_stop(struct http_server *h, int drain_timeout_s)
 		log_warn("http: %d requests still in flight at shutdown",
 			 atomic_load(&h->app->inflight));
 	MHD_stop_daemon(h->d);
+	if (h->md)
+		MHD_stop_daemon(h->md);
 	/* No request runs now: the last counts, this minute's too, go to the audit log. */
 	pthread_mutex_lock(&h->rep->lock);
 	h->rep->stop = true;

@@ -59,7 +59,7 @@ static size_t put_value(char *out, size_t cap, const char *v)
 			k = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", ch);
 		else
 			k = (size_t)snprintf(esc, sizeof(esc), "%c", ch);
-		if (n + k + 1 >= cap) /* room for the closing quote */
+		if (n + k + 1 > cap) /* room for the closing quote */
 			break;
 		memcpy(out + n, esc, k);
 		n += k;

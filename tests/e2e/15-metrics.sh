@@ -8,6 +8,7 @@
 # a control byte a client sends (in the method) reaches the log escaped.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_more.sh"
 
 start_daemon
 
@@ -166,6 +167,24 @@ api GET /healthz -
 expect_status "metrics_listen: the API still answers" 200 "$STATUS"
 stop_daemon "sigterm exits 0 with metrics_listen"
 check "metrics_listen: the start says where" grep -q "msg=\"http: metrics on 127.0.0.1:$MPORT" "$DIR/log"
+
+# ---- the daemon's purge in the metrics ---------------------------------------------
+
+daemon_up --retention-days 0 --purge-interval-s 1 || die "purge: start" "waybilld did not start"
+ENDED=0
+for t in $(head -n 2 "$DIR/tns"); do set_status "${TOK[dep1]}" "$t" cancelled && ENDED=$((ENDED + 1)); done
+check "purge: two orders cancelled" test "$ENDED" = 2
+t0=$(date +%s)
+erased() { curl -s "$URL/metrics" | awk '$1 == "waybill_retention_orders_erased_total" { print $2 }'; }
+if wait_until 15 bash -c 'test "$(curl -s "$1/metrics" | awk '"'"'$1 == "waybill_retention_orders_erased_total" { print $2 }'"'"')" = 2' _ "$URL"; then
+	ok "purge: waybill_retention_orders_erased_total counts the 2 the daemon erased"
+else
+	fail "purge: waybill_retention_orders_erased_total counts the 2 the daemon erased" "got $(erased)"
+fi
+curl -s "$URL/metrics" >"$DIR/metrics3"
+check "purge: the last purge's time moved on with it" awk -v s="$(value "$DIR/metrics3" waybill_retention_last_purge_timestamp_seconds)" \
+	-v t0="$t0" 'BEGIN { exit !(s >= t0) }'
+stop_daemon "sigterm exits 0 (after the purge)"
 
 # The same port for both is refused before serving.
 "$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen "127.0.0.1:$PORT" \

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -59,6 +60,14 @@ static bool check_listen_or_none(const char *v)
 	return !*v || check_listen(v);
 }
 
+/* A numeric IPv4 or IPv6 address (no brackets, no port), or empty for none. */
+static bool check_address(const char *v)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return !*v || inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1;
+}
+
 #define S(field) OPT_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field)
 #define L(field) OPT_LONG, offsetof(struct config, field), 0
 
@@ -66,6 +75,8 @@ static const struct opt opts[] = {
     {"listen", S(listen), "127.0.0.1:8080", 0, 0, check_listen, "address and port (HOST:PORT)"},
     {"metrics_listen", S(metrics_listen), "", 0, 0, check_listen_or_none,
      "HOST:PORT serving only /metrics (plain HTTP); the API then answers 404 for it"},
+    {"trusted_proxy", S(trusted_proxy), "", 0, 0, check_address,
+     "the reverse proxy's address: X-Forwarded-For is believed from it alone"},
     {"db", S(db), "var/waybill.db", 0, 0, NULL, "SQLite database file"},
     {"key_file", S(key_file), "var/waybill.key", 0, 0, NULL, "root key file (mode 0600)"},
     {"audit_checkpoints", S(audit_checkpoints), "var/audit.checkpoints", 0, 0, NULL,
@@ -73,7 +84,7 @@ static const struct opt opts[] = {
     {"audit_checkpoint_s", L(audit_checkpoint_s), "60", 1, 86400, NULL,
      "how often a signed audit checkpoint is written"},
     {"tls_cert", S(tls_cert), "", 0, 0, NULL, "PEM certificate; HTTPS when set with tls_key"},
-    {"tls_key", S(tls_key), "", 0, 0, NULL, "PEM private key"},
+    {"tls_key", S(tls_key), "", 0, 0, NULL, "PEM private key, mode 0600"},
     {"templates", S(templates), "templates", 0, 0, NULL, "label template directory"},
     {"font", S(font), "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0, 0, NULL,
      "CJK TrueType font for labels"},
@@ -88,6 +99,8 @@ static const struct opt opts[] = {
      "days an ended extension rests before reuse"},
     {"retention_days", L(retention_days), "30", 0, 3650, NULL,
      "erase personal data this long after delivery, return or cancellation"},
+    {"retention_open_days", L(retention_open_days), "180", 1, 3650, NULL,
+     "erase personal data of orders that never reach a final state this long after creation"},
     {"purge_interval_s", L(purge_interval_s), "3600", 1, 86400 * 7, NULL,
      "how often the daemon purges by itself"},
     {"admin_reveals_per_day", L(admin_reveals_per_day), "20", 0, 100000, NULL,
@@ -323,7 +336,8 @@ enum st config_load(struct config *c, int argc, char **argv, bool *help, char *e
 
 void config_usage(FILE *f)
 {
-	fprintf(f, "usage: waybilld [--config FILE] [--OPTION VALUE]...\n\n"
+	fprintf(f, "usage: waybilld [--config FILE] [--OPTION VALUE]...\n"
+		   "       waybilld --version\n\n"
 		   "Options (file key, --flag form, WAYBILL_ environment form):\n");
 	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
 		char flag[64];
@@ -331,6 +345,11 @@ void config_usage(FILE *f)
 
 		for (size_t j = 0; j <= n; j++)
 			flag[j] = opts[i].name[j] == '_' ? '-' : opts[i].name[j];
-		fprintf(f, "  --%-24s %s (default \"%s\")\n", flag, opts[i].help, opts[i].def);
+		if (opts[i].type == OPT_LONG)
+			fprintf(f, "  --%-24s %s (default \"%s\", %ld..%ld)\n", flag, opts[i].help,
+				opts[i].def, opts[i].min, opts[i].max);
+		else
+			fprintf(f, "  --%-24s %s (default \"%s\")\n", flag, opts[i].help,
+				opts[i].def);
 	}
 }

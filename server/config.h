@@ -12,6 +12,7 @@
 struct config {
 	char listen[64];
 	char metrics_listen[64]; /* "" = /metrics on listen */
+	char trusted_proxy[64];	 /* numeric address, or empty */
 	char db[512];
 	char key_file[512];
 	char audit_checkpoints[512];
@@ -27,6 +28,7 @@ struct config {
 	long vnum_grace_hours;
 	long vnum_quarantine_days;
 	long retention_days;
+	long retention_open_days;
 	long purge_interval_s;
 	long admin_reveals_per_day;
 	long label_reprints_max;

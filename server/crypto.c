@@ -420,11 +420,22 @@ out:
 	return st;
 }
 
-/* "TN|version" - the associated data binding a ciphertext to its row. */
+/*
+ * "BINDING|version" - the associated data binding a ciphertext to its row:
+ * for an order "TN|depot|creator" (store.h, order_row_bind), for an
+ * account's phone "account:NAME".  A binding longer than CRYPTO_BIND_MAX is
+ * refused by every caller below, never cut: a cut one would bind less.
+ */
+#define AD_MAX (CRYPTO_BIND_MAX + 12)
 static size_t ad_make(char *ad, size_t adlen, const char *tn, uint32_t version)
 {
 	int n = snprintf(ad, adlen, "%s|%u", tn, version);
 	return n < 0 ? 0 : (size_t)n < adlen ? (size_t)n : adlen - 1;
+}
+
+static bool bind_ok(const char *bind)
+{
+	return strlen(bind) <= CRYPTO_BIND_MAX;
 }
 
 static const unsigned char *kek_of(const struct keyring *kr, uint32_t v)
@@ -437,7 +448,7 @@ static const unsigned char *kek_of(const struct keyring *kr, uint32_t v)
 static void dek_wrap(const unsigned char *kek, const char *tn, uint32_t v,
 		     const unsigned char dek[KEY_BYTES], unsigned char out[WRAPPED_DEK_BYTES])
 {
-	char ad[64];
+	char ad[AD_MAX];
 	size_t adlen = ad_make(ad, sizeof(ad), tn, v);
 
 	randombytes_buf(out, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
@@ -449,7 +460,7 @@ static void dek_wrap(const unsigned char *kek, const char *tn, uint32_t v,
 static enum st dek_unwrap(const unsigned char *kek, const char *tn, uint32_t v,
 			  const unsigned char in[WRAPPED_DEK_BYTES], unsigned char dek[KEY_BYTES])
 {
-	char ad[64];
+	char ad[AD_MAX];
 	size_t adlen = ad_make(ad, sizeof(ad), tn, v);
 
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
@@ -464,7 +475,7 @@ enum st crypto_seal(const struct keyring *kr, const char *tn, const void *plain,
 		    struct sealed *out)
 {
 	unsigned char dek[KEY_BYTES];
-	char ad[64];
+	char ad[AD_MAX];
 	size_t adlen;
 	uint32_t v;
 	const unsigned char *kek;
@@ -473,7 +484,7 @@ enum st crypto_seal(const struct keyring *kr, const char *tn, const void *plain,
 	v = keyring_current(kr);
 	kek = kek_of(kr, v);
 	memset(out, 0, sizeof(*out));
-	if (!kek)
+	if (!kek || !bind_ok(tn))
 		return ST_CRYPTO;
 	out->blob_len = len + SEAL_OVERHEAD;
 	out->blob = malloc(out->blob_len);
@@ -504,7 +515,7 @@ enum st crypto_open(const struct keyring *kr, const char *tn, uint32_t kek_versi
 {
 	const unsigned char *kek;
 	unsigned char dek[KEY_BYTES];
-	char ad[64];
+	char ad[AD_MAX];
 	size_t adlen, plen;
 	char *p;
 	enum st st;
@@ -513,7 +524,7 @@ enum st crypto_open(const struct keyring *kr, const char *tn, uint32_t kek_versi
 	if (kek_version > keyring_versions(kr))
 		keyring_follow(kr, true);
 	kek = kek_of(kr, kek_version);
-	if (!kek || blob_len < SEAL_OVERHEAD)
+	if (!kek || blob_len < SEAL_OVERHEAD || !bind_ok(tn))
 		return ST_CRYPTO;
 	st = dek_unwrap(kek, tn, kek_version, wrapped_dek, dek);
 	if (st != ST_OK)
@@ -551,7 +562,7 @@ enum st crypto_rewrap(const struct keyring *kr, const char *tn, uint32_t from_ve
 	unsigned char dek[KEY_BYTES];
 	enum st st;
 
-	if (!from || !to)
+	if (!from || !to || !bind_ok(tn))
 		return ST_CRYPTO;
 	st = dek_unwrap(from, tn, from_version, in, dek);
 	if (st == ST_OK) {

@@ -8,9 +8,12 @@
  *
  * Envelope: each order has a random data key (DEK).  The order blob is
  * sealed with XChaCha20-Poly1305 under the DEK, associated data
- * "TN|seal_version"; the DEK is wrapped with XChaCha20-Poly1305 under the
- * KEK of its version, associated data "TN|kek_version".  A blob or wrapped
- * key moved to another row fails to open.  Rewrapping touches only the DEK.
+ * "BINDING|seal_version"; the DEK is wrapped with XChaCha20-Poly1305 under
+ * the KEK of its version, associated data "BINDING|kek_version".  An order's
+ * binding is "TN|depot|creator" (store.h, order_row_bind; orders sealed
+ * before migration 0009 had "TN" and are resealed at start), so a blob or
+ * wrapped key moved to another row, or a row moved to another depot or
+ * creator, fails to open.  Rewrapping touches only the DEK.
  *
  * Subkeys (crypto_kdf, from version 1): token hashing, audit MAC, blind index,
  * and the seed of the Ed25519 key that signs audit checkpoints: every key
@@ -27,8 +30,9 @@
 #define SEAL_OVERHEAD (24 + 16)
 #define TOKEN_CHARS 67 /* "wb_" + 64 hex, without the NUL */
 #define KEYRING_MAX_VERSIONS 255
-#define SIGN_PK_BYTES 32 /* Ed25519 public key */
-#define SIGN_BYTES 64	 /* Ed25519 signature */
+#define SIGN_PK_BYTES 32    /* Ed25519 public key */
+#define SIGN_BYTES 64	    /* Ed25519 signature */
+#define CRYPTO_BIND_MAX 127 /* bytes of a binding (the "tn" arguments below) */
 
 struct keyring;
 

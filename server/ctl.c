@@ -26,8 +26,11 @@
 #include "retention.h"
 #include "store.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <time.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 struct ctl {
@@ -134,6 +137,33 @@ static const char *opt_value(int argc, char **argv, const char *name)
 	return NULL;
 }
 
+/*
+ * Names the audit log gives to actors that are not accounts ("-" for no
+ * token, "waybilld" for the daemon, "op.<user>" for waybillctl), and names
+ * that read as if they were: an account must never pass for one of them.
+ * Reserved: these names, anything starting with "op.", "sys." or "waybill",
+ * and anything not starting with a letter or digit.
+ */
+static bool name_reserved(const char *name)
+{
+	static const char *const names[] = {
+	    "-",     "admin",  "anonymous", "auditor", "courier",  "daemon",
+	    "depot", "nobody", "none",	    "null",    "operator", "retention",
+	    "root",  "system", "telephony", "unknown", "waybilld", "waybillctl",
+	};
+	static const char *const prefixes[] = {"op.", "sys.", "waybill"};
+
+	if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9')))
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
 static int cmd_account_add(struct ctl *c, int argc, char **argv)
 {
 	struct account_job aj = {0};
@@ -156,6 +186,10 @@ static int cmd_account_add(struct ctl *c, int argc, char **argv)
 		usage();
 	if (!name_valid(name))
 		fatal("account add: name must be 1-32 of a-z 0-9 . _ -");
+	if (name_reserved(name))
+		fatal("account add: \"%s\" is reserved for system actors (see README, "
+		      "\"Account names\")",
+		      name);
 	aj.a.role = role_parse(role);
 	if (aj.a.role == ROLE_NONE)
 		fatal("account add: unknown role \"%s\"", role);
@@ -428,15 +462,17 @@ static int cmd_purge(struct ctl *c, int argc, char **argv)
 {
 	bool dry = argc > 0 && strcmp(argv[0], "--dry-run") == 0;
 	int64_t n = 0;
+	struct purge_policy p;
 	enum st st;
 
 	if (argc > (dry ? 1 : 0))
 		usage();
+	retention_policy(&c->cfg, (int64_t)time(NULL), &p);
 	ctl_open(c);
 	if (dry)
-		st = store_purge_due(c->store, (int64_t)time(NULL), &n);
+		st = store_purge_due(c->store, &p, &n);
 	else
-		st = retention_run(c->store, (int64_t)time(NULL), c->actor, "operator", &n);
+		st = retention_run(c->store, &p, c->actor, "operator", &n);
 	ctl_close(c);
 	if (st != ST_OK)
 		fatal("purge: %s", st_name(st));
@@ -581,8 +617,12 @@ int main(int argc, char **argv)
 	int i = 1;
 	char err[512];
 	const char *cfgfile = getenv("WAYBILL_CONFIG");
+	const struct rlimit no_core = {0, 0};
 
 	log_progname = "waybillctl";
+	/* No core file, no ptrace by our own user: either would hold keys and phones. */
+	if (setrlimit(RLIMIT_CORE, &no_core) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0)
+		fatal("cannot turn core dumps off: %s", strerror(errno));
 	umask(077); /* the database, its WAL and any key file: owner only */
 	log_threshold = LOG_WARN;
 	config_defaults(&c.cfg);

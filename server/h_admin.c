@@ -15,13 +15,10 @@
 #include "app.h"
 #include "json.h"
 #include "order.h"
+#include "reason.h"
 #include "view.h"
 
 #include <time.h>
-
-#define REASON_MIN_CHARS 4
-#define REASON_MAX_CHARS 200
-#define REASON_DIGIT_RUN_MAX 6
 
 struct reveal_state {
 	char day[16];
@@ -30,63 +27,6 @@ struct reveal_state {
 	enum st failed;	 /* why the open or the answer failed, once it did */
 	char result[32]; /* the second entry's result */
 };
-
-/* Does text hold a phone number: in any notation order.c accepts? */
-static bool holds_phone(const char *text)
-{
-	const char *p = text;
-
-	while (*p) {
-		char run[64] = "", e164[PHONE_E164_MAX];
-		size_t n = 0;
-
-		while (*p && !strchr("0123456789+(", *p))
-			p++;
-		while (*p && strchr("0123456789 -.()+", *p)) {
-			if (n < sizeof(run) - 1)
-				run[n++] = *p;
-			p++;
-		}
-		while (n && strchr(" -.(", run[n - 1]))
-			n--;
-		run[n] = '\0';
-		if (n && phone_normalize(run, e164) == ST_OK)
-			return true;
-	}
-	return false;
-}
-
-/*
- * A reason names a ticket or a case: printable, 4-200 characters, no run of
- * 7 or more digits and no phone number in any notation ("138 1234 5678"):
- * the audit log keeps it forever.  Dates ("2026-11-22") and short ticket
- * numbers pass.
- */
-static const char *reason_problem(const char *reason)
-{
-	size_t n, chars = 0, run = 0;
-
-	if (!reason)
-		return "a reason is required (?reason=...)";
-	n = strlen(reason);
-	if (!utf8_valid(reason, n))
-		return "the reason is not valid UTF-8";
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)reason[i];
-		if (c < 0x20 || c == 0x7f)
-			return "the reason holds a control character";
-		if ((c & 0xc0) != 0x80)
-			chars++;
-		run = (c >= '0' && c <= '9') ? run + 1 : 0;
-		if (run > REASON_DIGIT_RUN_MAX)
-			return "the reason must not hold a phone number or other long number";
-	}
-	if (holds_phone(reason))
-		return "the reason must not hold a phone number or other long number";
-	if (chars < REASON_MIN_CHARS || chars > REASON_MAX_CHARS)
-		return "the reason must be 4 to 200 characters";
-	return NULL;
-}
 
 static enum st tx_reveal(struct store *s, struct wjob *j)
 {

@@ -204,9 +204,16 @@ void h_order_create(struct request *r)
 		return;
 	}
 	crypto_body_digest(r->app->kr, canon, canon_len, cs->digest);
+	/* Sealed bound to the clear columns that never change (store.h, order_row_bind). */
+	str_copy(cs->row.depot, sizeof(cs->row.depot), r->acct.depot);
+	str_copy(cs->row.creator, sizeof(cs->row.creator), r->acct.name);
+	cs->row.seal_bind = ORDER_SEAL_BOUND;
 	{
 		struct sealed sl;
-		st = crypto_seal(r->app->kr, cs->row.tracking_no, canon, canon_len, &sl);
+		char bind[ORDER_BIND_MAX];
+
+		order_row_bind(&cs->row, bind);
+		st = crypto_seal(r->app->kr, bind, canon, canon_len, &sl);
 		free_wiped(canon, canon_len);
 		if (st != ST_OK) {
 			http_reply_st(r, st);
@@ -220,8 +227,6 @@ void h_order_create(struct request *r)
 	}
 	str_copy(cs->row.status, sizeof(cs->row.status), "created");
 	cs->row.created_at = cs->row.updated_at = (int64_t)time(NULL);
-	str_copy(cs->row.depot, sizeof(cs->row.depot), r->acct.depot);
-	str_copy(cs->row.creator, sizeof(cs->row.creator), r->acct.name);
 	str_copy(cs->row.origin_province, REGION_BYTES, cs->o.sender.province);
 	str_copy(cs->row.origin_city, REGION_BYTES, cs->o.sender.city);
 	str_copy(cs->row.origin_district, REGION_BYTES, cs->o.sender.district);

@@ -526,23 +526,22 @@ static bool miss_take(struct request *r)
  */
 #define AUTH_FAIL_KEYS 16384
 
-/* The limiter key of the request's client address: family, then address bytes. */
+/*
+ * The limiter key of the request's client address (r->addr: the TCP peer,
+ * or the client behind trusted_proxy): family, then address bytes.
+ */
 static size_t client_key(struct request *r, unsigned char key[LIMITER_KEY_MAX])
 {
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 	static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	unsigned char a[16];
 
 	memset(key, 0, LIMITER_KEY_MAX);
-	if (sa && sa->sa_family == AF_INET) {
+	if (inet_pton(AF_INET, r->addr, a) == 1) {
 		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		memcpy(key + 1, a, 4);
 		return 5;
 	}
-	if (sa && sa->sa_family == AF_INET6) {
-		const unsigned char *a =
-		    ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+	if (inet_pton(AF_INET6, r->addr, a) == 1) {
 		if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
 			key[0] = 4;
 			memcpy(key + 1, a + 12, 4);
@@ -597,7 +596,6 @@ static void auth_failed(struct request *r)
 struct report_ctx {
 	struct app *app;
 	size_t dropped;
-	bool wait; /* at stop: each entry committed before the stop checkpoint is taken */
 };
 
 static void auth_fail_report_one(const void *key, size_t len, time_t start, unsigned count,
@@ -620,18 +618,13 @@ static void auth_fail_report_one(const void *key, size_t len, time_t start, unsi
 	snprintf(j->audit.reason, sizeof(j->audit.reason), "addr=%s minute=%s count=%u limited=%u",
 		 a, minute, count, count > limit ? count - limit : 0);
 	j->result = "unauthorized";
-	if (c->wait) {
-		store_run(c->app->store, j);
-		free(j);
-		return;
-	}
 	j->done = audit_job_free;
 	store_submit(c->app->store, j);
 }
 
 static void auth_fail_report(struct app *app, bool all)
 {
-	struct report_ctx c = {app, 0, all};
+	struct report_ctx c = {app, 0};
 
 	limiter_report(app->auth_fails, time(NULL), all, auth_fail_report_one, &c);
 	if (c.dropped)
@@ -666,6 +659,75 @@ static void *reporter_main(void *arg)
 	}
 	pthread_mutex_unlock(&rp->lock);
 	return NULL;
+}
+
+/* Whether sa is the configured trusted_proxy (an IPv4 peer may come IPv4-mapped). */
+static bool addr_is_proxy(const struct app *app, const struct sockaddr *sa)
+{
+	unsigned char want[16], got[16];
+	size_t n;
+
+	if (!app->cfg.trusted_proxy[0])
+		return false;
+	if (inet_pton(AF_INET, app->cfg.trusted_proxy, want) == 1)
+		n = 4;
+	else if (inet_pton(AF_INET6, app->cfg.trusted_proxy, want) == 1)
+		n = 16;
+	else
+		return false;
+	if (sa->sa_family == AF_INET) {
+		memcpy(got, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return n == 4 && memcmp(want, got, 4) == 0;
+	}
+	if (sa->sa_family != AF_INET6)
+		return false;
+	memcpy(got, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	if (n == 4)
+		return memcmp(got, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 &&
+		       memcmp(got + 12, want, 4) == 0;
+	return memcmp(want, got, 16) == 0;
+}
+
+/*
+ * The client's address, for the log: the TCP peer; when the peer is the
+ * trusted_proxy, the last address of its X-Forwarded-For instead (the one
+ * the proxy wrote: whatever stands before it came from the client).  A
+ * header from any other peer, or one that is no address, is ignored.
+ */
+static void client_addr(struct request *r, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	unsigned char bin[16];
+	const char *xff, *last;
+	char cand[48];
+	size_t n;
+
+	snprintf(r->addr, sizeof(r->addr), "-");
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			  r->addr, sizeof(r->addr));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  r->addr, sizeof(r->addr));
+	if (!addr_is_proxy(r->app, sa))
+		return;
+	xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
+	if (!xff)
+		return;
+	last = strrchr(xff, ',');
+	last = last ? last + 1 : xff;
+	last += strspn(last, " \t");
+	n = strcspn(last, " \t");
+	if (n == 0 || n >= sizeof(cand) || last[n + strspn(last + n, " \t")] != '\0')
+		return;
+	memcpy(cand, last, n);
+	cand[n] = '\0';
+	if (inet_pton(AF_INET, cand, bin) == 1 || inet_pton(AF_INET6, cand, bin) == 1)
+		str_copy(r->addr, sizeof(r->addr), cand);
 }
 
 /* Authenticate, check the role, and run the handler. */
@@ -727,6 +789,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->t0_ns = now_ns();
 		atomic_fetch_add(&app->inflight, 1);
 		request_id_new(r->id);
+		client_addr(r, c);
 		str_copy(r->method, sizeof(r->method), method);
 		r->route = route_find(method, url, r->tn, allow, sizeof(allow));
 		if (!r->route) {
@@ -810,22 +873,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return send_answer(c, r);
 }
 
-/* The client's address, for the log ("-" when unknown). */
-static void client_ip(struct MHD_Connection *c, char *out, size_t cap)
-{
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-	const void *a = NULL;
-
-	if (sa && sa->sa_family == AF_INET)
-		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-	else if (sa && sa->sa_family == AF_INET6)
-		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-	if (!a || !inet_ntop(sa->sa_family, a, out, (socklen_t)cap))
-		snprintf(out, cap, "-");
-}
-
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -843,14 +890,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (r->tn[0] && !tn_valid(app->cfg.tracking_prefix, r->tn))
 		snprintf(r->tn, sizeof(r->tn), "(invalid)");
 	if (!(r->route && r->route->roles == 0 && r->status == 200)) {
-		char status[8], msbuf[24], ip[INET6_ADDRSTRLEN];
+		char status[8], msbuf[24];
 		const char *kv[20];
 		size_t n = 0;
 		bool done = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
 
 		snprintf(status, sizeof(status), "%u", r->status);
 		snprintf(msbuf, sizeof(msbuf), "%.2f", ms);
-		client_ip(c, ip, sizeof(ip));
 		kv[n++] = "method", kv[n++] = r->method;
 		kv[n++] = "route", kv[n++] = r->route ? r->route->pattern : "(unmatched)";
 		if (r->tn[0])
@@ -858,7 +904,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		kv[n++] = "status", kv[n++] = status;
 		kv[n++] = "ms", kv[n++] = msbuf;
 		kv[n++] = "actor", kv[n++] = r->acct.name[0] ? r->acct.name : "-";
-		kv[n++] = "ip", kv[n++] = ip;
+		kv[n++] = "ip", kv[n++] = r->addr[0] ? r->addr : "-";
 		kv[n++] = "code",
 		kv[n++] = r->status >= 400 && r->error_code[0] ? r->error_code : "-";
 		if (!done)
@@ -871,6 +917,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* ---- start and stop --------------------------------------------------- */
+
+/*
+ * The TLS we speak (GnuTLS priority string): TLS 1.3 and 1.2 only, ECDHE key
+ * exchange (forward secrecy: a stolen key does not open recorded traffic),
+ * AEAD ciphers only (AES-GCM, ChaCha20-Poly1305; no CBC, no RC4, no 3DES),
+ * no compression, safe renegotiation.  No RSA key exchange, no DHE.  Every
+ * maintained client (curl, Android 5+, iOS 9+, browsers since 2016) speaks
+ * it.  The README's TLS section repeats it.
+ */
+#define TLS_PRIORITIES                                                                             \
+	"NONE:+VERS-TLS1.3:+VERS-TLS1.2:+ECDHE-ECDSA:+ECDHE-RSA:+AES-256-GCM:+AES-128-GCM:"        \
+	"+CHACHA20-POLY1305:+AEAD:+SIGN-ALL:+GROUP-ALL:+COMP-NULL:%SAFE_RENEGOTIATION"
 
 static char *read_file(const char *path, char *err, size_t errlen)
 {
@@ -1101,7 +1159,8 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_conns_per_ip,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_HTTPS_MEM_KEY,
-		    h->tls_key, MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert, MHD_OPTION_END);
+		    h->tls_key, MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert, MHD_OPTION_HTTPS_PRIORITIES,
+		    TLS_PRIORITIES, MHD_OPTION_END);
 	else
 		h->d = MHD_start_daemon(
 		    flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
@@ -1169,6 +1228,16 @@ void http_stop(struct http_server *h, int drain_timeout_s)
 	pthread_mutex_destroy(&h->rep->lock);
 	free(h->rep);
 	auth_fail_report(h->app, true);
+	{
+		/*
+		 * Those entries (and any enumeration entry of the last requests) were
+		 * only queued: an empty job behind them returns once they are durable,
+		 * so the stop checkpoint that follows covers them.
+		 */
+		struct wjob barrier = {0};
+		barrier.no_audit = true;
+		store_run(h->app->store, &barrier);
+	}
 	limiter_free(h->app->auth_fails);
 	h->app->auth_fails = NULL;
 	if (h->tls_key)

@@ -36,6 +36,7 @@ struct request {
 	char id[REQID_BYTES];
 	char method[8];
 	char tn[TN_MAX];     /* the {tn} segment, when the route has one */
+	char addr[48];	     /* the client, for the log: see client_addr() in http.c */
 	struct account acct; /* the caller, once authenticated */
 	char *body;	     /* NUL-terminated; body_len without the NUL */
 	size_t body_len;

@@ -21,12 +21,16 @@
 #include "retention.h"
 #include "vnum.h"
 #include "log.h"
+#include "notify.h"
 #include "store.h"
+#include "version.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #define DRAIN_TIMEOUT_S 10
 #define LIMITER_KEYS 65536
@@ -97,8 +101,17 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int sig = 0;
 	enum log_level lvl;
+	const struct rlimit no_core = {0, 0};
 
 	log_progname = "waybilld";
+	/* No core file, no ptrace by our own user: either would hold opened orders and keys. */
+	if (setrlimit(RLIMIT_CORE, &no_core) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0)
+		fatal("cannot turn core dumps off: %s", strerror(errno));
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("waybilld %s (commit %s)\n", waybill_version, waybill_commit);
+			return 0;
+		}
 	umask(077); /* the database, its WAL and any key file: owner only */
 	config_defaults(&app.cfg);
 	if (config_load(&app.cfg, argc, argv, &help, err, sizeof(err)) != ST_OK)
@@ -123,6 +136,12 @@ int main(int argc, char **argv)
 		fatal("tls_cert %s: %s", app.cfg.tls_cert, strerror(errno));
 	if (app.cfg.tls_key[0] && access(app.cfg.tls_key, R_OK) != 0)
 		fatal("tls_key %s: %s", app.cfg.tls_key, strerror(errno));
+	if (app.cfg.tls_key[0]) {
+		struct stat sb;
+		if (stat(app.cfg.tls_key, &sb) == 0 && (sb.st_mode & (S_IRWXG | S_IRWXO)))
+			fatal("tls_key %s: mode %03o lets group or others in; chmod 600 it",
+			      app.cfg.tls_key, (unsigned)(sb.st_mode & 0777));
+	}
 	if (crypto_init() != ST_OK)
 		fatal("libsodium failed to initialise");
 	if (keyring_load(app.cfg.key_file, &app.kr, err, sizeof(err)) != ST_OK)
@@ -159,11 +178,13 @@ int main(int argc, char **argv)
 		fatal("out of memory");
 	if (http_start(&app, &http, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
+	log_info("waybilld %s (commit %s)", waybill_version, waybill_commit);
 	if (retention_start(&app) != ST_OK)
 		fatal("cannot start the housekeeping thread");
 	if (auditcp_start(cp, app.cfg.audit_checkpoint_s) != ST_OK)
 		fatal("cannot start the audit checkpoint thread");
 	log_info("waybilld ready (key version %u)", keyring_current(app.kr));
+	notify_ready();
 
 	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
 		bool changed;
@@ -175,6 +196,7 @@ int main(int argc, char **argv)
 				 keyring_current(app.kr));
 	}
 	log_info("signal %d: draining", sig);
+	notify_stopping();
 	http_stop(http, DRAIN_TIMEOUT_S);
 	retention_stop();
 	auditcp_close(cp); /* the stop checkpoint: after the last write */

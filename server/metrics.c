@@ -5,6 +5,7 @@
 #include "metrics.h"
 #include "app.h"
 #include "http.h"
+#include "version.h"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -170,6 +171,11 @@ char *metrics_text(struct app *app, size_t *len)
 	struct strbuf sb = {malloc(8192), 0, 8192};
 	struct store_stats ss;
 
+	sb_printf(&sb,
+		  "# HELP waybill_build_info The version and commit this daemon was built from.\n"
+		  "# TYPE waybill_build_info gauge\n"
+		  "waybill_build_info{version=\"%s\",commit=\"%s\"} 1\n",
+		  waybill_version, waybill_commit);
 	sb_printf(&sb, "# HELP waybill_http_requests_total HTTP requests by route and status.\n"
 		       "# TYPE waybill_http_requests_total counter\n");
 	for (size_t r = 0; r <= METRICS_MAX_ROUTES; r++) {

@@ -14,13 +14,21 @@
 #define TICK_S 5
 
 struct purge_job {
-	int64_t now, erased;
+	const struct purge_policy *p;
+	int64_t erased;
 };
+
+void retention_policy(const struct config *cfg, int64_t now, struct purge_policy *out)
+{
+	out->now = now;
+	out->open_before = now - (int64_t)cfg->retention_open_days * 86400;
+	out->rest_until = now + (int64_t)cfg->vnum_quarantine_days * 86400;
+}
 
 static enum st tx_purge(struct store *s, struct wjob *j)
 {
 	struct purge_job *pj = j->arg;
-	enum st st = store_w_purge_batch(s, pj->now, RETENTION_BATCH, &pj->erased);
+	enum st st = store_w_purge_batch(s, pj->p, RETENTION_BATCH, &pj->erased);
 
 	if (st == ST_OK)
 		snprintf(j->audit.reason, sizeof(j->audit.reason), "erased %lld orders",
@@ -31,14 +39,14 @@ static enum st tx_purge(struct store *s, struct wjob *j)
 	return st;
 }
 
-enum st retention_run(struct store *s, int64_t now, const char *actor, const char *role,
-		      int64_t *erased)
+enum st retention_run(struct store *s, const struct purge_policy *p, const char *actor,
+		      const char *role, int64_t *erased)
 {
 	enum st st;
 
 	*erased = 0;
 	for (;;) {
-		struct purge_job pj = {now, 0};
+		struct purge_job pj = {p, 0};
 		struct wjob j = {0};
 
 		audit_entry_init(&j.audit, actor, role, "retention.purge", NULL, NULL);
@@ -104,7 +112,11 @@ static void *housekeeping(void *arg)
 		if (now >= next_purge) {
 			int64_t erased = 0, swept = 0;
 			struct wjob j = {0};
-			enum st st = retention_run(app->store, now, "waybilld", "system", &erased);
+			struct purge_policy p;
+			enum st st;
+
+			retention_policy(&app->cfg, now, &p);
+			st = retention_run(app->store, &p, "waybilld", "system", &erased);
 
 			if (st == ST_OK) {
 				atomic_fetch_add(&app->orders_erased, (unsigned long long)erased);

@@ -3,7 +3,10 @@
  * housekeeping a running daemon does on a timer.
  *
  * An order's sealed blob, wrapped data key and body digest are erased
- * retention_days after delivery, return or cancellation; the clear columns
+ * retention_days after delivery, return or cancellation, or
+ * retention_open_days after creation when it never reaches a final state
+ * (its binding then ends and its extension rests for vnum_quarantine_days);
+ * the clear columns
  * stay for statistics, and reads of personal data answer 410.  Each batch is
  * one transaction with its own audit entry; after a run that erased
  * anything, the WAL is checkpointed and truncated so the bytes leave the
@@ -16,15 +19,19 @@
 #include "store.h"
 
 struct app;
+struct config;
 
 #define RETENTION_BATCH 500
 
+/* What is due at now under the configuration's retention settings. */
+void retention_policy(const struct config *cfg, int64_t now, struct purge_policy *out);
+
 /*
- * Erase everything due at now, in batches; actor/role name who asked (the
+ * Erase everything due under p, in batches; actor/role name who asked (the
  * daemon, or the operator).  *erased gets the count.
  */
-enum st retention_run(struct store *s, int64_t now, const char *actor, const char *role,
-		      int64_t *erased);
+enum st retention_run(struct store *s, const struct purge_policy *p, const char *actor,
+		      const char *role, int64_t *erased);
 
 /*
  * The daemon's housekeeping thread: retention every purge_interval_s,

@@ -80,6 +80,9 @@ enum stmt {
 	S_PURGE_ERASE,
 	S_PURGE_UNBIND,
 	S_PURGE_COUNT,
+	S_PURGE_DUE_OPEN,
+	S_PURGE_END_OPEN,
+	S_PURGE_COUNT_OPEN,
 	S_REWRAP_DUE,
 	S_REWRAP_SET,
 	S_REWRAP_ACCT_DUE,
@@ -88,6 +91,9 @@ enum stmt {
 	S_AUDIT_SINCE,
 	S_AUDIT_AT,
 	S_AUDIT_LINK_BAD,
+	S_RESEAL_DUE,
+	S_RESEAL_SET,
+	S_RESEAL_IDEM,
 	S_BEGIN,
 	S_COMMIT,
 	S_ROLLBACK,
@@ -101,13 +107,13 @@ enum stmt {
 	"id, tracking_no, status, created_at, updated_at, ended_at, depot, creator, courier, "     \
 	"origin_province, origin_city, origin_district, dest_province, dest_city, "                \
 	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "        \
-	"kek_version, seal_version, wrapped_dek, sealed"
+	"kek_version, seal_version, wrapped_dek, sealed, seal_bind"
 /* The same columns without the wrapped key and the sealed blob: lists open nothing. */
 #define ORDER_COLS_CLEAR                                                                           \
 	"id, tracking_no, status, created_at, updated_at, ended_at, depot, creator, courier, "     \
 	"origin_province, origin_city, origin_district, dest_province, dest_city, "                \
 	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "        \
-	"kek_version, seal_version, NULL, NULL"
+	"kek_version, seal_version, NULL, NULL, seal_bind"
 #define ACCOUNT_COLS                                                                               \
 	"id, name, role, depot, disabled, created_at, phone_index, phone_kek_version, "            \
 	"phone_seal_version, phone_wrapped_dek, phone_sealed"
@@ -135,8 +141,8 @@ static const char *const sql_text[NSTMT] = {
 	"INSERT INTO orders (tracking_no, status, created_at, updated_at, depot, creator, "
 	"idem_key, body_digest, origin_province, origin_city, origin_district, "
 	"dest_province, dest_city, dest_district, weight_g, count, vnum, ext, "
-	"kek_version, seal_version, wrapped_dek, sealed) VALUES (?1, ?2, ?3, ?3, ?4, ?5, "
-	"?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+	"kek_version, seal_version, wrapped_dek, sealed, seal_bind) VALUES (?1, ?2, ?3, ?3, ?4, "
+	"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
     [S_ORDER_STATUS] = "UPDATE orders SET status = ?2, updated_at = ?3, ended_at = ?4, "
 		       "retain_until = ?5 WHERE id = ?1",
     [S_ORDER_COURIER] = "UPDATE orders SET courier = ?2, updated_at = ?3 WHERE id = ?1",
@@ -226,8 +232,18 @@ static const char *const sql_text[NSTMT] = {
 		       "ext = ?3 AND released = 0 AND order_id = ?1",
     [S_PURGE_COUNT] = "SELECT count(*) FROM orders WHERE retain_until IS NOT NULL AND "
 		      "retain_until <= ?1 AND sealed IS NOT NULL",
+    /* Orders that never reached a final state, created at or before ?1 (orders_open_age). */
+    [S_PURGE_DUE_OPEN] = "SELECT id, vnum, ext FROM orders WHERE retain_until IS NULL AND "
+			 "sealed IS NOT NULL AND created_at <= ?1 ORDER BY created_at LIMIT ?2",
+    /* Their binding was never ended: it ends now (?4) and rests until ?5. */
+    [S_PURGE_END_OPEN] = "UPDATE vnum_bindings SET active_until = ?4, reusable_at = ?5, "
+			 "recipient_index = NULL WHERE vnum = ?2 AND ext = ?3 AND released = 0 "
+			 "AND order_id = ?1 AND reusable_at IS NULL",
+    [S_PURGE_COUNT_OPEN] = "SELECT count(*) FROM orders WHERE retain_until IS NULL AND "
+			   "sealed IS NOT NULL AND created_at <= ?1",
     /* From where the last batch stopped (?3), so a pass over the orders is one walk. */
-    [S_REWRAP_DUE] = "SELECT id, tracking_no, kek_version, wrapped_dek FROM orders WHERE "
+    [S_REWRAP_DUE] = "SELECT id, tracking_no, kek_version, wrapped_dek, depot, creator, "
+		     "seal_bind FROM orders WHERE "
 		     "id > ?3 AND wrapped_dek IS NOT NULL AND kek_version <> ?1 ORDER BY id "
 		     "LIMIT ?2",
     [S_REWRAP_SET] = "UPDATE orders SET kek_version = ?2, wrapped_dek = ?3 WHERE id = ?1",
@@ -254,6 +270,14 @@ static const char *const sql_text[NSTMT] = {
     [S_AUDIT_LINK_BAD] = "SELECT min(seq) FROM audit a NOT INDEXED WHERE order_id IS NOT NULL "
 			 "AND tracking_no IS NOT (SELECT tracking_no FROM orders o WHERE "
 			 "o.id = a.order_id)",
+    /* Rows from before migration 0009 (orders_seal_legacy), after the cursor ?2. */
+    [S_RESEAL_DUE] = "SELECT id, tracking_no, depot, creator, kek_version, seal_version, "
+		     "wrapped_dek, sealed, idem_key FROM orders WHERE seal_bind = 0 AND id > ?2 "
+		     "ORDER BY id LIMIT ?1",
+    [S_RESEAL_SET] = "UPDATE orders SET kek_version = ?2, seal_version = ?3, wrapped_dek = ?4, "
+		     "sealed = ?5, idem_key = ?6, seal_bind = 1 WHERE id = ?1",
+    /* Erased (nothing to reseal: bound from now on), or not openable (stays 0). */
+    [S_RESEAL_IDEM] = "UPDATE orders SET idem_key = ?2, seal_bind = ?3 WHERE id = ?1",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
@@ -879,7 +903,22 @@ static enum st order_from_row(sqlite3_stmt *st, struct order_row *r)
 		memcpy(r->sealed, b, (size_t)n);
 		r->sealed_len = (size_t)n;
 	}
+	r->seal_bind = sqlite3_column_int(st, 26);
 	return ST_OK;
+}
+
+static void bind_of(const char *tn, const char *depot, const char *creator, int seal_bind,
+		    char out[ORDER_BIND_MAX])
+{
+	if (seal_bind == ORDER_SEAL_LEGACY)
+		snprintf(out, ORDER_BIND_MAX, "%s", tn);
+	else
+		snprintf(out, ORDER_BIND_MAX, "%s|%s|%s", tn, depot, creator);
+}
+
+void order_row_bind(const struct order_row *r, char out[ORDER_BIND_MAX])
+{
+	bind_of(r->tracking_no, r->depot, r->creator, r->seal_bind, out);
 }
 
 void order_row_release(struct order_row *r)
@@ -1766,20 +1805,53 @@ enum st store_w_order_get(struct store *s, const char *tn, struct order_row *out
 	return order_get(s->writer, tn, out);
 }
 
+/*
+ * An idempotency key as stored: "h:" and the hex of its keyed hash ("" for
+ * none).  A client's key is at most 64 characters, so no clear one (from
+ * before migration 0009) looks like this.
+ */
+#define IDEM_HASH_BYTES (2 + HASH_BYTES * 2 + 1)
+static void idem_hash(const struct store *s, const char *key, char out[IDEM_HASH_BYTES])
+{
+	char in[16 + 256];
+	unsigned char h[HASH_BYTES];
+	int n;
+
+	out[0] = '\0';
+	if (!key || !key[0])
+		return;
+	n = snprintf(in, sizeof(in), "idempotency|%s", key);
+	crypto_blind_index(s->kr, in,
+			   n < 0		    ? 0
+			   : (size_t)n < sizeof(in) ? (size_t)n
+						    : sizeof(in) - 1,
+			   h);
+	explicit_bzero(in, sizeof(in));
+	memcpy(out, "h:", 2);
+	crypto_hex(h, HASH_BYTES, out + 2);
+}
+
+static bool idem_hashed(const char *key)
+{
+	return strncmp(key, "h:", 2) == 0 && strlen(key) == IDEM_HASH_BYTES - 1;
+}
+
 enum st store_w_order_insert(struct store *s, const struct order_row *r, const char *idem_key,
 			     const unsigned char digest[HASH_BYTES], int64_t *id)
 {
 	enum st res;
 	sqlite3_stmt *st = stmt(s->writer, S_ORDER_INSERT);
+	char ih[IDEM_HASH_BYTES];
 
 	if (!st)
 		return ST_IO;
+	idem_hash(s, idem_key, ih);
 	sqlite3_bind_text(st, 1, r->tracking_no, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, r->status, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, r->created_at);
 	sqlite3_bind_text(st, 4, r->depot, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, r->creator, -1, SQLITE_STATIC);
-	bind_text(st, 6, idem_key);
+	bind_text(st, 6, ih);
 	sqlite3_bind_blob(st, 7, digest, HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, r->origin_province, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, r->origin_city, -1, SQLITE_STATIC);
@@ -1795,6 +1867,7 @@ enum st store_w_order_insert(struct store *s, const struct order_row *r, const c
 	sqlite3_bind_int64(st, 19, r->seal_version);
 	sqlite3_bind_blob(st, 20, r->wrapped_dek, WRAPPED_DEK_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 21, r->sealed, (int)r->sealed_len, SQLITE_STATIC);
+	sqlite3_bind_int(st, 22, r->seal_bind);
 	res = step_done(s->writer, st);
 	if (res == ST_OK)
 		*id = sqlite3_last_insert_rowid(s->writer->db);
@@ -1804,6 +1877,7 @@ enum st store_w_order_insert(struct store *s, const struct order_row *r, const c
 struct idem_fill {
 	char *tn;
 	unsigned char *digest;
+	bool erased;
 };
 
 static void fill_idem(sqlite3_stmt *st, void *arg)
@@ -1813,7 +1887,8 @@ static void fill_idem(sqlite3_stmt *st, void *arg)
 
 	col_text(st, 0, f->tn, TN_MAX);
 	memset(f->digest, 0, HASH_BYTES);
-	if (b && sqlite3_column_bytes(st, 1) == HASH_BYTES)
+	f->erased = !(b && sqlite3_column_bytes(st, 1) == HASH_BYTES);
+	if (!f->erased)
 		memcpy(f->digest, b, HASH_BYTES);
 }
 
@@ -1821,13 +1896,19 @@ enum st store_w_order_by_idem(struct store *s, const char *creator, const char *
 			      char tn[TN_MAX], unsigned char digest[HASH_BYTES])
 {
 	sqlite3_stmt *st = stmt(s->writer, S_ORDER_BY_IDEM);
-	struct idem_fill f = {tn, digest};
+	struct idem_fill f = {tn, digest, false};
+	char ih[IDEM_HASH_BYTES];
+	enum st res;
 
 	if (!st)
 		return ST_IO;
+	idem_hash(s, idem_key, ih);
 	sqlite3_bind_text(st, 1, creator, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, idem_key, -1, SQLITE_STATIC);
-	return step_one(s->writer, st, fill_idem, &f);
+	sqlite3_bind_text(st, 2, ih, -1, SQLITE_STATIC);
+	res = step_one(s->writer, st, fill_idem, &f);
+	/* The order it names was erased: a repeat can neither be answered nor
+	 * be a new order. */
+	return res == ST_OK && f.erased ? ST_GONE : res;
 }
 
 enum st store_w_order_set_status(struct store *s, int64_t id, const char *status, int64_t now,
@@ -2435,47 +2516,65 @@ enum st store_w_reveal_give(struct store *s, const char *actor, const char *day)
 	return step_done(s->writer, st);
 }
 
-enum st store_w_purge_batch(struct store *s, int64_t now, int max, int64_t *n)
+/* Take up to max due orders of one kind (closed past retain_until, or open too long). */
+static enum st purge_due(struct store *s, enum stmt id, int64_t before, int max, int64_t *ids,
+			 char (*vnums)[16], char (*exts)[8], size_t *k)
 {
-	sqlite3_stmt *due = stmt(s->writer, S_PURGE_DUE);
-	int64_t ids[512];
-	char vnums[512][16], exts[512][8];
-	size_t k = 0;
+	sqlite3_stmt *due = stmt(s->writer, id);
 	int rc;
-	enum st res = ST_OK;
 
-	*n = 0;
+	*k = 0;
 	if (!due)
 		return ST_IO;
-	if (max > 512)
-		max = 512;
-	sqlite3_bind_int64(due, 1, now);
+	sqlite3_bind_int64(due, 1, before);
 	sqlite3_bind_int(due, 2, max);
-	while ((rc = sqlite3_step(due)) == SQLITE_ROW && k < (size_t)max) {
-		ids[k] = sqlite3_column_int64(due, 0);
-		col_text(due, 1, vnums[k], sizeof(vnums[k]));
-		col_text(due, 2, exts[k], sizeof(exts[k]));
-		k++;
+	while ((rc = sqlite3_step(due)) == SQLITE_ROW && *k < (size_t)max) {
+		ids[*k] = sqlite3_column_int64(due, 0);
+		col_text(due, 1, vnums[*k], sizeof(vnums[*k]));
+		col_text(due, 2, exts[*k], sizeof(exts[*k]));
+		(*k)++;
 	}
 	sqlite3_reset(due);
 	sqlite3_clear_bindings(due);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return ST_IO;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
+}
+
+enum st store_w_purge_batch(struct store *s, const struct purge_policy *p, int max, int64_t *n)
+{
+	int64_t ids[512];
+	char vnums[512][16], exts[512][8];
+	size_t k = 0, closed = 0;
+	enum st res;
+
+	*n = 0;
+	if (max > 512)
+		max = 512;
+	res = purge_due(s, S_PURGE_DUE, p->now, max, ids, vnums, exts, &closed);
+	if (res == ST_OK && p->open_before > 0 && closed < (size_t)max)
+		res = purge_due(s, S_PURGE_DUE_OPEN, p->open_before, max - (int)closed,
+				ids + closed, vnums + closed, exts + closed, &k);
+	if (res != ST_OK)
+		return res;
+	k += closed;
 	for (size_t i = 0; i < k && res == ST_OK; i++) {
 		sqlite3_stmt *st = stmt(s->writer, S_PURGE_ERASE);
 		if (!st)
 			return ST_IO;
 		sqlite3_bind_int64(st, 1, ids[i]);
-		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int64(st, 2, p->now);
 		res = step_done(s->writer, st);
 		if (res != ST_OK)
 			break;
-		st = stmt(s->writer, S_PURGE_UNBIND);
+		st = stmt(s->writer, i < closed ? S_PURGE_UNBIND : S_PURGE_END_OPEN);
 		if (!st)
 			return ST_IO;
 		sqlite3_bind_int64(st, 1, ids[i]);
 		sqlite3_bind_text(st, 2, vnums[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, exts[i], -1, SQLITE_STATIC);
+		if (i >= closed) {
+			sqlite3_bind_int64(st, 4, p->now);
+			sqlite3_bind_int64(st, 5, p->rest_until);
+		}
 		res = step_done(s->writer, st);
 	}
 	if (res == ST_OK)
@@ -2494,7 +2593,7 @@ enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n)
 		sqlite3_stmt *due = stmt(s->writer, table ? S_REWRAP_ACCT_DUE : S_REWRAP_DUE);
 		struct {
 			int64_t id;
-			char ad[NAME_MAX_BYTES + 16];
+			char ad[ORDER_BIND_MAX];
 			uint32_t v;
 			unsigned char w[WRAPPED_DEK_BYTES];
 		} *rows = calloc((size_t)max, sizeof(*rows));
@@ -2511,8 +2610,16 @@ enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n)
 		while ((rc = sqlite3_step(due)) == SQLITE_ROW && k < (size_t)max) {
 			const unsigned char *t = sqlite3_column_text(due, 1);
 			rows[k].id = sqlite3_column_int64(due, 0);
-			snprintf(rows[k].ad, sizeof(rows[k].ad), "%s%s", table ? "account:" : "",
-				 t ? (const char *)t : "");
+			if (table) {
+				snprintf(rows[k].ad, sizeof(rows[k].ad), "account:%s",
+					 t ? (const char *)t : "");
+			} else {
+				char tn[TN_MAX], depot[NAME_MAX_BYTES], creator[NAME_MAX_BYTES];
+				col_text(due, 1, tn, sizeof(tn));
+				col_text(due, 4, depot, sizeof(depot));
+				col_text(due, 5, creator, sizeof(creator));
+				bind_of(tn, depot, creator, sqlite3_column_int(due, 6), rows[k].ad);
+			}
 			rows[k].v = (uint32_t)sqlite3_column_int64(due, 2);
 			if (sqlite3_column_bytes(due, 3) == WRAPPED_DEK_BYTES)
 				memcpy(rows[k].w, sqlite3_column_blob(due, 3), WRAPPED_DEK_BYTES);
@@ -2548,6 +2655,166 @@ enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n)
 		free(rows);
 	}
 	return res;
+}
+
+/* ---- resealing rows from before migration 0009 (writer) ----------------- */
+
+#define RESEAL_BATCH 256
+
+struct reseal_job {
+	int64_t from;		   /* the cursor: rows up to this id were looked at */
+	int64_t after;		   /* where this batch stopped (for the next one's from) */
+	int64_t seen, done, stuck; /* this batch: rows, resealed, not openable */
+};
+
+/* Reseal one legacy row under its bound binding; ST_CRYPTO when it cannot be opened. */
+static enum st reseal_row(struct store *s, sqlite3_stmt *due, int64_t id, const char *ih)
+{
+	char tn[TN_MAX], depot[NAME_MAX_BYTES], creator[NAME_MAX_BYTES], bind[ORDER_BIND_MAX];
+	const void *w = sqlite3_column_blob(due, 6), *b = sqlite3_column_blob(due, 7);
+	int wn = sqlite3_column_bytes(due, 6), bn = sqlite3_column_bytes(due, 7);
+	struct sealed sl;
+	char *plain = NULL;
+	size_t len = 0;
+	sqlite3_stmt *st;
+	enum st res;
+
+	col_text(due, 1, tn, sizeof(tn));
+	col_text(due, 2, depot, sizeof(depot));
+	col_text(due, 3, creator, sizeof(creator));
+	if (!w || wn != WRAPPED_DEK_BYTES || !b || bn <= 0)
+		return ST_CRYPTO;
+	res = crypto_open(s->kr, tn, (uint32_t)sqlite3_column_int64(due, 4),
+			  (uint32_t)sqlite3_column_int64(due, 5), w, b, (size_t)bn, &plain, &len);
+	if (res != ST_OK)
+		return res;
+	bind_of(tn, depot, creator, ORDER_SEAL_BOUND, bind);
+	res = crypto_seal(s->kr, bind, plain, len, &sl);
+	free_wiped(plain, len + 1);
+	if (res != ST_OK)
+		return res;
+	st = stmt(s->writer, S_RESEAL_SET);
+	if (!st) {
+		sealed_release(&sl);
+		return ST_IO;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, sl.kek_version);
+	sqlite3_bind_int64(st, 3, sl.seal_version);
+	sqlite3_bind_blob(st, 4, sl.wrapped_dek, WRAPPED_DEK_BYTES, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 5, sl.blob, (int)sl.blob_len, SQLITE_TRANSIENT);
+	bind_text(st, 6, ih);
+	res = step_done(s->writer, st);
+	sealed_release(&sl);
+	return res;
+}
+
+static enum st tx_reseal(struct store *s, struct wjob *j)
+{
+	struct reseal_job *rj = j->arg;
+	sqlite3_stmt *due = stmt(s->writer, S_RESEAL_DUE);
+	enum st res = ST_OK;
+	int64_t after = rj->from; /* a rerun of the job starts where the first did */
+	int rc;
+
+	rj->seen = rj->done = rj->stuck = 0;
+	if (!due)
+		return ST_IO;
+	sqlite3_bind_int(due, 1, RESEAL_BATCH);
+	sqlite3_bind_int64(due, 2, after);
+	while (res == ST_OK && (rc = sqlite3_step(due)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(due, 0);
+		const unsigned char *key = sqlite3_column_text(due, 8);
+		char ih[IDEM_HASH_BYTES] = "";
+		sqlite3_stmt *st;
+
+		/* The clear idempotency key goes, whatever becomes of the seal. */
+		if (key && idem_hashed((const char *)key))
+			str_copy(ih, sizeof(ih), (const char *)key);
+		else if (key)
+			idem_hash(s, (const char *)key, ih);
+		rj->seen++;
+		after = id;
+		if (sqlite3_column_type(due, 7) != SQLITE_NULL) {
+			res = reseal_row(s, due, id, ih);
+			if (res == ST_OK) {
+				rj->done++;
+				continue;
+			}
+			if (res != ST_CRYPTO)
+				break;
+			rj->stuck++;
+		}
+		/* Erased: bound from now on.  Not openable: kept for a later start. */
+		st = stmt(s->writer, S_RESEAL_IDEM);
+		if (!st) {
+			res = ST_IO;
+			break;
+		}
+		sqlite3_bind_int64(st, 1, id);
+		bind_text(st, 2, ih);
+		sqlite3_bind_int(st, 3,
+				 sqlite3_column_type(due, 7) == SQLITE_NULL ? ORDER_SEAL_BOUND
+									    : ORDER_SEAL_LEGACY);
+		res = step_done(s->writer, st);
+	}
+	sqlite3_reset(due);
+	sqlite3_clear_bindings(due);
+	if (res == ST_OK)
+		rj->after = after;
+	snprintf(j->audit.reason, sizeof(j->audit.reason),
+		 "resealed %lld orders to their depot and creator; %lld could not be opened",
+		 (long long)rj->done, (long long)rj->stuck);
+	if (res == ST_OK && rj->seen == 0)
+		j->no_audit = true;
+	return res;
+}
+
+/*
+ * Rows written before migration 0009: reseal each under "TN|depot|creator"
+ * (the data key is new, wrapped by the current version) and hash its clear
+ * idempotency key, in batches, each audited.  A row whose seal cannot be
+ * opened (a retired or missing key version) keeps its old binding and is
+ * counted in the log; the next start tries again.
+ */
+static enum st reseal_legacy(struct store *s, char *err, size_t errlen)
+{
+	struct reseal_job rj = {0};
+	int64_t done = 0, stuck = 0, seen = 0;
+
+	for (;;) {
+		struct wjob j = {0};
+		enum st st;
+
+		audit_entry_init(&j.audit, s->tool ? "waybillctl" : "waybilld", "system",
+				 "store.reseal", NULL, NULL);
+		j.fn = tx_reseal;
+		j.arg = &rj;
+		st = store_run(s, &j);
+		if (st != ST_OK) {
+			snprintf(err, errlen,
+				 "store: resealing orders from before migration 0009: %s",
+				 st_name(st));
+			return st;
+		}
+		done += rj.done;
+		stuck += rj.stuck;
+		seen += rj.seen;
+		rj.from = rj.after;
+		if (rj.seen < RESEAL_BATCH)
+			break;
+	}
+	if (done)
+		log_info("store: resealed %lld orders to their depot and creator", (long long)done);
+	/* The old blobs and clear keys leave the disk, as after a purge. */
+	if (seen - stuck > 0 && store_checkpoint(s) != ST_OK)
+		log_warn("store: after resealing, the checkpoint failed; the next one copies it");
+	if (stuck)
+		log_warn(
+		    "store: %lld orders from before migration 0009 cannot be opened (a missing "
+		    "key version?); they keep their old binding until a start that can",
+		    (long long)stuck);
+	return ST_OK;
 }
 
 /* ---- readers --------------------------------------------------------- */
@@ -2702,9 +2969,15 @@ static enum st count_query(struct store *s, enum stmt id, int64_t arg, int64_t *
 	return rc == SQLITE_ROW ? ST_OK : ST_IO;
 }
 
-enum st store_purge_due(struct store *s, int64_t now, int64_t *n)
+enum st store_purge_due(struct store *s, const struct purge_policy *p, int64_t *n)
 {
-	return count_query(s, S_PURGE_COUNT, now, n);
+	int64_t open = 0;
+	enum st st = count_query(s, S_PURGE_COUNT, p->now, n);
+
+	if (st == ST_OK && p->open_before > 0)
+		st = count_query(s, S_PURGE_COUNT_OPEN, p->open_before, &open);
+	*n += open;
+	return st;
 }
 
 enum st store_kek_in_use(struct store *s, uint32_t version, int64_t *n)
@@ -3039,6 +3312,9 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 		}
 		s->ckpt_started = true;
 	}
+	st = reseal_legacy(s, err, errlen);
+	if (st != ST_OK)
+		goto fail;
 	*out = s;
 	return ST_OK;
 fail:

@@ -77,9 +77,24 @@ struct order_row {
 	unsigned char wrapped_dek[WRAPPED_DEK_BYTES];
 	unsigned char *sealed; /* owned; NULL once erased */
 	size_t sealed_len;
+	int seal_bind; /* ORDER_SEAL_BOUND, or ORDER_SEAL_LEGACY before migration 0009 */
 };
 
 void order_row_release(struct order_row *r);
+
+/*
+ * What an order's sealed blob and data key are bound to (the "tn" argument
+ * of crypto_seal, crypto_open and crypto_rewrap): its tracking number and
+ * the clear columns that never change, "TN|depot|creator".  A row whose
+ * depot or creator was changed in the database then fails to open.  Rows
+ * sealed before migration 0009 were bound to "TN" and are resealed by
+ * store_open(); one that could not be (its key is missing) keeps the old
+ * binding until a later start can.
+ */
+#define ORDER_SEAL_LEGACY 0
+#define ORDER_SEAL_BOUND 1
+#define ORDER_BIND_MAX (CRYPTO_BIND_MAX + 1)
+void order_row_bind(const struct order_row *r, char out[ORDER_BIND_MAX]);
 
 /* An audit entry as stored; no personal data ever goes in one. */
 struct audit_entry {
@@ -150,10 +165,14 @@ enum st store_run(struct store *s, struct wjob *j);
  * transaction).  The _w_ marks them.
  */
 enum st store_w_order_get(struct store *s, const char *tn, struct order_row *out);
-/* *id gets the new row's id. */
+/*
+ * *id gets the new row's id.  The idempotency key is stored only as a keyed
+ * hash (it is the client's text and may carry anything).
+ */
 enum st store_w_order_insert(struct store *s, const struct order_row *r, const char *idem_key,
 			     const unsigned char digest[HASH_BYTES], int64_t *id);
-/* ST_NOTFOUND when no order of this creator has the key. */
+/* ST_NOTFOUND when no order of this creator has the key; ST_GONE when the
+ * order it names was erased (its digest went with its personal data). */
 enum st store_w_order_by_idem(struct store *s, const char *creator, const char *idem_key,
 			      char tn[TN_MAX], unsigned char digest[HASH_BYTES]);
 enum st store_w_order_set_status(struct store *s, int64_t id, const char *status, int64_t now,
@@ -198,12 +217,18 @@ enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum,
 enum st store_w_reveal_take(struct store *s, const char *actor, const char *day, long limit);
 /* Give back one reveal taken on day (one that failed to open); never below 0. */
 enum st store_w_reveal_give(struct store *s, const char *actor, const char *day);
+/* What a purge erases (retention.h computes it from the configuration). */
+struct purge_policy {
+	int64_t now;	     /* closed orders whose retain_until is at or before this */
+	int64_t open_before; /* open orders created at or before this (0: none) */
+	int64_t rest_until;  /* an erased open order's binding ends; its extension rests until */
+};
 /*
- * Erase the sealed data of up to max orders past their retention deadline:
- * blob, wrapped data key and body digest go, and their bindings lose the
- * recipient index.  *n gets how many.
+ * Erase the sealed data of up to max orders due under p: blob, wrapped data
+ * key and body digest go, and their bindings lose the recipient index (an
+ * open order's binding also ends).  *n gets how many.
  */
-enum st store_w_purge_batch(struct store *s, int64_t now, int max, int64_t *n);
+enum st store_w_purge_batch(struct store *s, const struct purge_policy *p, int max, int64_t *n);
 /* Rewrap up to max data keys to the keyring's current version. */
 enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n);
 
@@ -233,8 +258,8 @@ enum st store_binding_find(struct store *s, const char *vnum, const char *ext, i
 enum st store_binding_callback(struct store *s, const char *vnum,
 			       const unsigned char recipient_index[HASH_BYTES], int64_t now,
 			       int64_t *ids, size_t max, size_t *n);
-/* Orders whose personal data is due for erasure. */
-enum st store_purge_due(struct store *s, int64_t now, int64_t *n);
+/* Orders whose personal data is due for erasure under p. */
+enum st store_purge_due(struct store *s, const struct purge_policy *p, int64_t *n);
 /* Data keys (orders and account phones) wrapped by this key version. */
 enum st store_kek_in_use(struct store *s, uint32_t version, int64_t *n);
 /* Each audit entry (ts >= since, or all), in order, until fn returns false. */

@@ -13,15 +13,17 @@
 
 enum st view_open(struct app *app, const struct order_row *r, struct order *o)
 {
-	char *plain = NULL;
+	char *plain = NULL, bind[ORDER_BIND_MAX];
 	size_t len = 0;
 	enum st st;
 
 	memset(o, 0, sizeof(*o));
 	if (!r->sealed || r->erased_at)
 		return ST_GONE;
-	st = crypto_open(app->kr, r->tracking_no, r->kek_version, r->seal_version, r->wrapped_dek,
-			 r->sealed, r->sealed_len, &plain, &len);
+	/* Bound to the row's depot and creator: a row moved in the database does not open. */
+	order_row_bind(r, bind);
+	st = crypto_open(app->kr, bind, r->kek_version, r->seal_version, r->wrapped_dek, r->sealed,
+			 r->sealed_len, &plain, &len);
 	if (st != ST_OK)
 		return st;
 	st = order_from_json(plain, len, o);

@@ -78,15 +78,28 @@ check "reveal without a reason: no personal data" bash -c '! grep -q "\"order\""
 api GET "/v1/admin/orders/$T1?reason=" "${TOK[adm1]}"
 expect_status "reveal with an empty reason: 400" 400 "$STATUS"
 for r in "abc" "call 13812345678 back" "+8613812345678" "call +86 138 1234 5678 back" \
-	"call 138-1234-5678" "0755-22254189 asked" "$(printf 'x%.0s' $(seq 201))" $'line\nbreak'; do
+	"call 138-1234-5678" "0755-22254189 asked" "$(printf 'x%.0s' $(seq 201))" $'line\nbreak' \
+	"T-1 call 138/1234/5678" "T-1 call １３８１２３４５６７８" "T-1 一三八一二三四五六七八" \
+	"T-1 收件人：张三投诉" "customer asks what was sent" \
+	"T-1 $(printf '投%.0s' $(seq 100))"; do
 	reveal "$T1" "$r"
 	expect_status "reveal with reason '$(printf '%s' "$r" | head -c 40 | tr '\n' ' ')': 400" 400 "$STATUS"
 done
 audit_all "$DIR/aud2.json" "tracking_no=$T1"
 check "refused reasons put no phone into the audit chain" \
 	bash -c '! jq -r ".[].reason // empty" "$1" | grep -Eq "138.?1234.?5678|22254189"' _ "$DIR/aud2.json"
-reveal "$T1" "工单 2026-1122-07：收件人投诉"
-expect_status "reveal with a Chinese reason and short numbers: 200" 200 "$STATUS"
+check "refused reasons put no full-width or Chinese-numeral phone into the audit chain" \
+	bash -c '! jq -r ".[].reason // empty" "$1" | grep -Eq "１３８|一三八|张三"' _ "$DIR/aud2.json"
+reveal "$T1" "工单 CS-0712：收件人投诉"
+expect_status "reveal with a Chinese reason and a ticket: 200" 200 "$STATUS"
+# 87 characters, 80 of them Chinese (251 bytes), fit the audit entry whole and come back intact.
+LONG_R="工单 T-9 $(printf '诉%.0s' $(seq 80))"
+reveal "$T1" "$LONG_R"
+expect_status "reveal with an 87-character (251-byte) Chinese reason: 200" 200 "$STATUS"
+api GET "/v1/audit?tracking_no=$T1&limit=200" "${TOK[aud1]}"
+check "GET /v1/audit is valid UTF-8 after long Chinese reasons" iconv -f UTF-8 -t UTF-8 "$BODY"
+check "the long reason is in the audit whole, never cut" \
+	jq -e --arg r "$LONG_R" '[.entries[] | select(.reason == $r)] | length == 1' "$BODY"
 
 # ---- unknown, malformed, roles ---------------------------------------------------------
 

@@ -96,6 +96,7 @@ struct field {
 
 static const struct field fields[] = {
     FS(listen),
+    FS(trusted_proxy),
     FS(db),
     FS(key_file),
     FS(tls_cert),
@@ -105,6 +106,7 @@ static const struct field fields[] = {
     FS(vnum_pool),
     FL(vnum_grace_hours),
     FL(retention_days),
+    FL(retention_open_days),
     FL(purge_interval_s),
     FL(admin_reveals_per_day),
     FL(label_reprints_max),
@@ -158,6 +160,7 @@ static const struct {
     {"vnum_pool", "17000000000-17000000099"},
     {"vnum_grace_hours", "24"},
     {"retention_days", "30"},
+    {"retention_open_days", "180"},
     {"purge_interval_s", "3600"},
     {"admin_reveals_per_day", "20"},
     {"label_reprints_max", "3"},
@@ -371,6 +374,8 @@ static const struct bad_case bad_values[] = {
     {"retention_days", "-1"},
     {"retention_days", "3651"},
     {"retention_days", "1e3"},
+    {"retention_open_days", "0"}, /* 0 would erase every open order at the next purge */
+    {"retention_open_days", "3651"},
     {"purge_interval_s", "0"},
     {"purge_interval_s", "604801"},
     {"admin_reveals_per_day", "-5"},
@@ -407,6 +412,14 @@ static const struct bad_case bad_values[] = {
     {"listen", "127.0.0.1:-80"},
     {"listen", ""},
     {"listen", "localhost"},
+    /* trusted_proxy: one numeric address, nothing around it */
+    {"trusted_proxy", "10.0.0.0/8"},
+    {"trusted_proxy", "[::1]"},
+    {"trusted_proxy", "127.0.0.1:8080"},
+    {"trusted_proxy", "localhost"},
+    {"trusted_proxy", "1.2.3"},
+    {"trusted_proxy", "127.0.0.1,10.0.0.1"},
+    {"trusted_proxy", "::1%lo"},
 };
 
 static const struct bad_case good_values[] = {
@@ -415,6 +428,7 @@ static const struct bad_case good_values[] = {
     {"label_reprints_max", "0"},
     {"label_reprints_max", "7"},
     {"retention_days", "0"},
+    {"retention_open_days", "1"},
     {"vnum_grace_hours", "0"},
     {"max_batch_labels", "1"},
     {"max_batch_labels", "500"},
@@ -428,6 +442,11 @@ static const struct bad_case good_values[] = {
     {"listen", "0.0.0.0:1"},
     {"listen", "localhost:65535"},
     {"listen", "[::1]:8443"},
+    {"trusted_proxy", ""},
+    {"trusted_proxy", "127.0.0.1"},
+    {"trusted_proxy", "::1"},
+    {"trusted_proxy", "2001:db8::1"},
+    {"trusted_proxy", "::ffff:10.0.0.1"},
 };
 
 static void test_bad_values(void)

@@ -775,6 +775,20 @@ static struct t_model model[NORDERS];
 static const char *const creators[] = {"c1", "c2", "c3"};
 static const char *const depots[] = {"d1", "d1", "d2"};
 
+/* What order m is sealed bound to, as h_orders.c seals it (store.h, order_row_bind). */
+static const char *t_bind(const struct t_model *m, char out[ORDER_BIND_MAX])
+{
+	struct order_row r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.tracking_no, sizeof(r.tracking_no), "%s", m->tn);
+	snprintf(r.depot, sizeof(r.depot), "%s", m->depot);
+	snprintf(r.creator, sizeof(r.creator), "%s", m->creator);
+	r.seal_bind = ORDER_SEAL_BOUND;
+	order_row_bind(&r, out);
+	return out;
+}
+
 static void t_row(struct order_row *r, const struct t_model *m, struct sealed *sd)
 {
 	memset(r, 0, sizeof(*r));
@@ -796,11 +810,12 @@ static void t_row(struct order_row *r, const struct t_model *m, struct sealed *s
 	memcpy(r->wrapped_dek, sd->wrapped_dek, WRAPPED_DEK_BYTES);
 	r->sealed = sd->blob;
 	r->sealed_len = sd->blob_len;
+	r->seal_bind = ORDER_SEAL_BOUND;
 }
 
 static void t_row_cmp(const struct order_row *got, const struct t_model *m)
 {
-	char *plain = NULL;
+	char *plain = NULL, bind[ORDER_BIND_MAX];
 	size_t len = 0;
 
 	CHECK_STR(got->tracking_no, m->tn);
@@ -816,8 +831,10 @@ static void t_row_cmp(const struct order_row *got, const struct t_model *m)
 	CHECK(got->kek_version == 1 && got->seal_version == 1);
 	CHECK(got->sealed && got->sealed_len == strlen(m->plain) + SEAL_OVERHEAD);
 	/* What comes back opens to what went in. */
-	CHECK(crypto_open(kr, got->tracking_no, got->kek_version, got->seal_version,
-			  got->wrapped_dek, got->sealed, got->sealed_len, &plain, &len) == ST_OK);
+	CHECK(got->seal_bind == ORDER_SEAL_BOUND);
+	order_row_bind(got, bind);
+	CHECK(crypto_open(kr, bind, got->kek_version, got->seal_version, got->wrapped_dek,
+			  got->sealed, got->sealed_len, &plain, &len) == ST_OK);
 	if (plain) {
 		CHECK_STR(plain, m->plain);
 		free_wiped(plain, len + 1);
@@ -834,6 +851,7 @@ static bool t_in_scope(const struct t_model *m, enum role scope, const char *who
 static void test_orders(void)
 {
 	struct order_row got;
+	char bind[ORDER_BIND_MAX];
 
 	for (int i = 0; i < NORDERS; i++) {
 		struct t_model *m = &model[i];
@@ -855,7 +873,7 @@ static void test_orders(void)
 			snprintf(m->idem, sizeof(m->idem), "app-%d", i / 2);
 		crypto_body_digest(kr, m->plain, strlen(m->plain), m->digest);
 
-		CHECK(crypto_seal(kr, m->tn, m->plain, strlen(m->plain), &sd) == ST_OK);
+		CHECK(crypto_seal(kr, t_bind(m, bind), m->plain, strlen(m->plain), &sd) == ST_OK);
 		t_row(&r, m, &sd);
 		memset(&ti, 0, sizeof(ti));
 		ti.r = &r;
@@ -933,7 +951,7 @@ static void test_orders(void)
 		struct order_row r;
 		struct sealed sd;
 
-		CHECK(crypto_seal(kr, m.tn, m.plain, strlen(m.plain), &sd) == ST_OK);
+		CHECK(crypto_seal(kr, t_bind(&m, bind), m.plain, strlen(m.plain), &sd) == ST_OK);
 		t_row(&r, &m, &sd);
 		memset(&ti, 0, sizeof(ti));
 		ti.r = &r;
@@ -1820,6 +1838,143 @@ static void test_beside(void)
 	t_chain_ok("beside");
 }
 
+/* One count from a closed database. */
+static int64_t t_count(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * Orders from before migration 0009: sealed bound to "TN" only, their
+ * idempotency key in the clear.  store_open() reseals those it can open and
+ * hashes every key; one it cannot open (a damaged blob here; a missing key
+ * version in life) keeps its old binding and is tried again at each start.
+ */
+static void test_reseal(void)
+{
+	static const char *const keys[] = {"old-0", "old-1", "old-2", "old-3"};
+	char path[600], err[512], sql[512];
+	struct store *s = NULL;
+	char tns[4][TN_MAX];
+
+	t_path(path, sizeof(path), "reseal.db");
+	CHECK(store_open(path, STORE_TOOL, kr, &s, err, sizeof(err)) == ST_OK);
+	if (!s)
+		return;
+	for (int i = 0; i < 4; i++) {
+		struct t_model m;
+		struct t_insert ti;
+		struct order_row r;
+		struct sealed sd;
+		struct wjob j = {0};
+
+		memset(&m, 0, sizeof(m));
+		tn_generate("WB", m.tn);
+		str_copy(tns[i], TN_MAX, m.tn);
+		snprintf(m.creator, sizeof(m.creator), "c1");
+		snprintf(m.depot, sizeof(m.depot), "d1");
+		snprintf(m.plain, sizeof(m.plain), "{\"n\":\"SECRET-%d\"}", i);
+		/* Sealed the old way: bound to the tracking number alone. */
+		CHECK(crypto_seal(kr, m.tn, m.plain, strlen(m.plain), &sd) == ST_OK);
+		t_row(&r, &m, &sd);
+		r.seal_bind = ORDER_SEAL_LEGACY;
+		memset(&ti, 0, sizeof(ti));
+		ti.r = &r;
+		ti.idem = keys[i];
+		crypto_body_digest(kr, m.plain, strlen(m.plain), ti.digest);
+		j.fn = job_order_insert;
+		j.arg = &ti;
+		j.no_audit = true;
+		CHECK(store_run(s, &j) == ST_OK);
+		sealed_release(&sd);
+	}
+	store_close(s);
+	s = NULL;
+	/* As the old code left them: clear keys; order 2 erased, order 3 damaged. */
+	for (int i = 0; i < 4; i++) {
+		snprintf(
+		    sql, sizeof(sql),
+		    "UPDATE orders SET idem_key = '%s', seal_bind = 0 WHERE tracking_no = '%s'",
+		    keys[i], tns[i]);
+		CHECK(t_sql(path, sql, NULL, 0) == SQLITE_OK);
+	}
+	snprintf(sql, sizeof(sql),
+		 "UPDATE orders SET sealed = NULL, wrapped_dek = NULL, body_digest = NULL, "
+		 "erased_at = 1 WHERE tracking_no = '%s'",
+		 tns[2]);
+	CHECK(t_sql(path, sql, NULL, 0) == SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE orders SET sealed = zeroblob(length(sealed)) WHERE tracking_no = '%s'",
+		 tns[3]);
+	CHECK(t_sql(path, sql, NULL, 0) == SQLITE_OK);
+
+	CHECK(store_open(path, STORE_TOOL, kr, &s, err, sizeof(err)) == ST_OK);
+	if (!s)
+		return;
+	CHECK(t_count(path, "SELECT count(*) FROM orders WHERE idem_key LIKE 'old-%'") == 0);
+	CHECK(t_count(path, "SELECT count(*) FROM orders WHERE seal_bind = 1") == 3);
+	for (int i = 0; i < 4; i++) {
+		struct order_row got;
+		struct t_idem ti = {"c1", keys[i], "", {0}};
+		struct wjob j = {0};
+		char bind[ORDER_BIND_MAX], *plain = NULL;
+		size_t len = 0;
+		enum st st;
+
+		/* Idempotency still finds each order by its old clear key. */
+		j.fn = job_order_idem;
+		j.arg = &ti;
+		j.no_audit = true;
+		st = store_run(s, &j);
+		CHECKF(st == (i == 2 ? ST_GONE : ST_OK), "order %d: %s", i, st_name(st));
+		if (i != 2)
+			CHECK_STR(ti.tn, tns[i]);
+		CHECK(store_order_get(s, tns[i], &got) == ST_OK);
+		order_row_bind(&got, bind);
+		if (i < 2) {
+			/* Resealed: opens under "TN|depot|creator", no longer under "TN". */
+			CHECK(got.seal_bind == ORDER_SEAL_BOUND);
+			CHECK(strcmp(bind, tns[i]) != 0 && strstr(bind, "|d1|c1"));
+			CHECK(crypto_open(kr, bind, got.kek_version, got.seal_version,
+					  got.wrapped_dek, got.sealed, got.sealed_len, &plain,
+					  &len) == ST_OK);
+			if (plain) {
+				CHECK(strstr(plain, "SECRET-") != NULL);
+				free_wiped(plain, len + 1);
+				plain = NULL;
+			}
+			CHECK(crypto_open(kr, got.tracking_no, got.kek_version, got.seal_version,
+					  got.wrapped_dek, got.sealed, got.sealed_len, &plain,
+					  &len) == ST_CRYPTO);
+		} else if (i == 2) {
+			CHECK(got.seal_bind == ORDER_SEAL_BOUND && !got.sealed);
+		} else {
+			CHECK(got.seal_bind == ORDER_SEAL_LEGACY);
+		}
+		order_row_release(&got);
+	}
+	store_close(s);
+	s = NULL;
+	/* A second start: the damaged one is tried again, and the audit counts it. */
+	CHECK(store_open(path, STORE_TOOL, kr, &s, err, sizeof(err)) == ST_OK);
+	store_close(s);
+	CHECK(t_count(path, "SELECT count(*) FROM orders WHERE seal_bind = 0") == 1);
+	CHECK(t_count(path, "SELECT count(*) FROM audit WHERE action = 'store.reseal' AND reason "
+			    "LIKE 'resealed 2 orders%1 could not be opened'") == 1);
+	CHECK(t_count(path, "SELECT count(*) FROM audit WHERE action = 'store.reseal' AND reason "
+			    "LIKE 'resealed 0 orders%1 could not be opened'") == 1);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -1861,6 +2016,7 @@ int main(void)
 		test_marks(head);
 		test_reopen(head);
 		test_plans();
+		test_reseal();
 	}
 	keyring_free(kr);
 	{

@@ -93,7 +93,7 @@ static void process_metrics(struct strbuf *sb)
 	char buf[1024], *p;
 	FILE *f;
 	long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-	unsigned long long utime = 0, stime = 0, start = 0, btime = 0;
+	unsigned long long utime = 0, stime = 0, start = 0;
 	long rss = -1;
 	struct rlimit rl;
 	DIR *d;
@@ -114,18 +114,20 @@ static void process_metrics(struct strbuf *sb)
 		start = 0;
 	if (f)
 		fclose(f);
-	f = fopen("/proc/stat", "r");
-	while (f && fgets(buf, sizeof(buf), f))
-		if (sscanf(buf, "btime %llu", &btime) == 1)
-			break;
-	if (f)
-		fclose(f);
-	if (start && btime && tick > 0)
+	/* The start in ticks after boot, made absolute with the boot clock: /proc/stat's
+	 * btime is out of reach under the unit's ProcSubset=pid. */
+	if (start && tick > 0) {
+		struct timespec now, boot;
+		clock_gettime(CLOCK_REALTIME, &now);
+		clock_gettime(CLOCK_BOOTTIME, &boot);
 		sb_printf(sb,
 			  "# HELP process_start_time_seconds Start time since the epoch.\n"
 			  "# TYPE process_start_time_seconds gauge\n"
 			  "process_start_time_seconds %.2f\n",
-			  (double)btime + (double)start / (double)tick);
+			  (double)now.tv_sec + now.tv_nsec / 1e9 -
+			      ((double)boot.tv_sec + boot.tv_nsec / 1e9) +
+			      (double)start / (double)tick);
+	}
 	f = fopen("/proc/self/statm", "r");
 	if (f && fscanf(f, "%*d %ld", &rss) == 1 && rss >= 0 && page > 0)
 		sb_printf(sb,

@@ -18,7 +18,7 @@ DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libcjson-dev libhpdf-d
              libsqlite3-dev libsodium-dev libzint-dev libharfbuzz-dev libgnutls28-dev \
              fonts-wqy-microhei libsystemd-dev zlib1g-dev
 DEB_TEST  := curl jq sqlite3 poppler-utils zbar-tools qpdf tesseract-ocr \
-             tesseract-ocr-chi-sim wrk python3 openssl systemd strace nginx
+             tesseract-ocr-chi-sim wrk python3 openssl systemd strace nginx prometheus
 DEB_FUZZ  := clang libclang-rt-14-dev
 DEB_DEV   := clang-format cppcheck
 DEPS_STAMP := $(BUILD)/.deps

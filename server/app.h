@@ -27,6 +27,9 @@ struct app {
 	struct limiter *auth_fails;  /* 401s per client address per minute (http.c's) */
 	atomic_ullong orders_created;
 	atomic_ullong labels_printed;
+	atomic_ullong label_failures; /* renders that failed (not a size too small) */
+	atomic_ullong orders_erased;  /* by the daemon's own purges */
+	atomic_llong last_purge_s;    /* when the daemon's last purge succeeded; 0 = none yet */
 	atomic_int inflight;
 	struct auditcp *audit_cp; /* the signed checkpoints, and the chain's trouble */
 	atomic_bool key_missing;  /* the key file cannot be opened (retention_key_check) */

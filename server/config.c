@@ -55,6 +55,11 @@ static bool check_listen(const char *v)
 	return errno == 0 && *end == '\0' && port > 0 && port < 65536;
 }
 
+static bool check_listen_or_none(const char *v)
+{
+	return !*v || check_listen(v);
+}
+
 /* A numeric IPv4 or IPv6 address (no brackets, no port), or empty for none. */
 static bool check_address(const char *v)
 {
@@ -68,6 +73,8 @@ static bool check_address(const char *v)
 
 static const struct opt opts[] = {
     {"listen", S(listen), "127.0.0.1:8080", 0, 0, check_listen, "address and port (HOST:PORT)"},
+    {"metrics_listen", S(metrics_listen), "", 0, 0, check_listen_or_none,
+     "HOST:PORT serving only /metrics (plain HTTP); the API then answers 404 for it"},
     {"trusted_proxy", S(trusted_proxy), "", 0, 0, check_address,
      "the reverse proxy's address: X-Forwarded-For is believed from it alone"},
     {"db", S(db), "var/waybill.db", 0, 0, NULL, "SQLite database file"},

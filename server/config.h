@@ -11,7 +11,8 @@
 
 struct config {
 	char listen[64];
-	char trusted_proxy[64]; /* numeric address, or empty */
+	char metrics_listen[64]; /* "" = /metrics on listen */
+	char trusted_proxy[64];	 /* numeric address, or empty */
 	char db[512];
 	char key_file[512];
 	char audit_checkpoints[512];

@@ -205,6 +205,7 @@ static enum st render(struct request *r, struct print_state *ps, const struct la
 				 "(a longer tracking_prefix); use a larger size",
 				 "size");
 	else if (st != ST_OK) {
+		atomic_fetch_add(&r->app->label_failures, 1);
 		log_msg(LOG_ERROR, r->id, "label: %zu page(s) at %s failed: %s", ps->n,
 			label_tmpl_size(t), st_name(st));
 		http_reply_st(r, st);

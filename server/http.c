@@ -1,7 +1,7 @@
 /*
  * http.c - the only user of microhttpd.h: listening, body limits, the
- * authentication gate, dispatch, status mapping, request ids, access logs,
- * and the counters behind /metrics.
+ * authentication gate, dispatch, status mapping, request ids and access logs
+ * (the counters behind /metrics are metrics.c's).
  *
  * Threads: libmicrohttpd's internal pool (one thread per core, epoll).
  * Handlers never wait for the writer: a request that needs a commit is
@@ -17,8 +17,8 @@
 #include "crypto.h"
 #include "limits.h"
 #include "log.h"
+#include "metrics.h"
 #include "order.h"
-#include "version.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,212 +52,6 @@ static atomic_int suspended;
 /* Set at the end of the drain, under defer_lock: no request may wait on the writer now. */
 static pthread_mutex_t defer_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool closing;
-
-/* ---- metrics --------------------------------------------------------- */
-
-static const unsigned metric_codes[] = {200, 201, 400, 401, 403, 404, 405, 409,
-					410, 413, 415, 422, 429, 500, 503};
-#define NCODES ARRAY_SIZE(metric_codes)
-#define MAX_ROUTES 32
-static const double latency_bounds_ms[] = {0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000};
-#define NBUCKETS (ARRAY_SIZE(latency_bounds_ms) + 1)
-
-static atomic_ullong req_count[MAX_ROUTES + 1][NCODES + 1];
-static atomic_ullong lat_bucket[NBUCKETS];
-static atomic_ullong lat_sum_us;
-static atomic_ullong lat_count;
-
-static size_t code_index(unsigned code)
-{
-	for (size_t i = 0; i < NCODES; i++)
-		if (metric_codes[i] == code)
-			return i;
-	return NCODES;
-}
-
-static void metrics_count(const struct route *rt, unsigned code, double ms)
-{
-	size_t ri = rt ? (size_t)(rt - routes) : MAX_ROUTES;
-	size_t b = 0;
-
-	if (ri > MAX_ROUTES)
-		ri = MAX_ROUTES;
-	atomic_fetch_add(&req_count[ri][code_index(code)], 1);
-	while (b < ARRAY_SIZE(latency_bounds_ms) && ms > latency_bounds_ms[b])
-		b++;
-	atomic_fetch_add(&lat_bucket[b], 1);
-	atomic_fetch_add(&lat_sum_us, (unsigned long long)(ms * 1000));
-	atomic_fetch_add(&lat_count, 1);
-}
-
-struct strbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void sb_printf(struct strbuf *sb, const char *fmt, ...) PRINTF_LIKE(2, 3);
-
-static void sb_printf(struct strbuf *sb, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!sb->p)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(sb->p + sb->len, sb->cap - sb->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if ((size_t)n < sb->cap - sb->len) {
-			sb->len += (size_t)n;
-			return;
-		}
-		{
-			char *np = realloc(sb->p, sb->cap * 2 + (size_t)n);
-			if (!np) {
-				free(sb->p);
-				sb->p = NULL;
-				return;
-			}
-			sb->p = np;
-			sb->cap = sb->cap * 2 + (size_t)n;
-		}
-	}
-}
-
-char *http_metrics_text(struct app *app, size_t *len)
-{
-	struct strbuf sb = {malloc(8192), 0, 8192};
-	struct store_stats ss;
-	unsigned long long cum = 0;
-
-	sb_printf(&sb,
-		  "# HELP waybill_build_info The version and commit this daemon was built from.\n"
-		  "# TYPE waybill_build_info gauge\n"
-		  "waybill_build_info{version=\"%s\",commit=\"%s\"} 1\n",
-		  waybill_version, waybill_commit);
-	sb_printf(&sb, "# HELP waybill_http_requests_total HTTP requests by route and status.\n"
-		       "# TYPE waybill_http_requests_total counter\n");
-	for (size_t r = 0; r <= MAX_ROUTES; r++) {
-		if (r < MAX_ROUTES && r >= routes_count)
-			continue;
-		for (size_t c = 0; c <= NCODES; c++) {
-			unsigned long long v = atomic_load(&req_count[r][c]);
-			if (!v)
-				continue;
-			sb_printf(&sb,
-				  "waybill_http_requests_total{method=\"%s\",route=\"%s\","
-				  "code=\"%u\"} %llu\n",
-				  r < MAX_ROUTES ? routes[r].method : "-",
-				  r < MAX_ROUTES ? routes[r].pattern : "unmatched",
-				  c < NCODES ? metric_codes[c] : 0, v);
-		}
-	}
-	sb_printf(&sb, "# HELP waybill_http_request_duration_seconds Time from first byte "
-		       "to answer.\n# TYPE waybill_http_request_duration_seconds histogram\n");
-	for (size_t b = 0; b < NBUCKETS; b++) {
-		cum += atomic_load(&lat_bucket[b]);
-		if (b < ARRAY_SIZE(latency_bounds_ms))
-			sb_printf(&sb,
-				  "waybill_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-				  latency_bounds_ms[b] / 1000.0, cum);
-		else
-			sb_printf(
-			    &sb, "waybill_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-			    cum);
-	}
-	sb_printf(&sb, "waybill_http_request_duration_seconds_sum %.6f\n",
-		  (double)atomic_load(&lat_sum_us) / 1e6);
-	sb_printf(&sb, "waybill_http_request_duration_seconds_count %llu\n",
-		  atomic_load(&lat_count));
-	sb_printf(&sb,
-		  "# HELP waybill_orders_created_total Orders created.\n"
-		  "# TYPE waybill_orders_created_total counter\n"
-		  "waybill_orders_created_total %llu\n",
-		  atomic_load(&app->orders_created));
-	sb_printf(&sb,
-		  "# HELP waybill_labels_printed_total Label pages printed.\n"
-		  "# TYPE waybill_labels_printed_total counter\n"
-		  "waybill_labels_printed_total %llu\n",
-		  atomic_load(&app->labels_printed));
-	store_stats_get(app->store, &ss);
-	sb_printf(&sb,
-		  "# HELP waybill_store_commits_total Write transactions committed (group "
-		  "commits).\n# TYPE waybill_store_commits_total counter\n"
-		  "waybill_store_commits_total %llu\n"
-		  "# HELP waybill_store_jobs_total Writes and audit entries carried by them.\n"
-		  "# TYPE waybill_store_jobs_total counter\nwaybill_store_jobs_total %llu\n"
-		  "# HELP waybill_store_commit_failures_total Batches that failed to commit.\n"
-		  "# TYPE waybill_store_commit_failures_total counter\n"
-		  "waybill_store_commit_failures_total %llu\n"
-		  "# HELP waybill_store_batch_reruns_total Batches run again with a savepoint "
-		  "per job, after a job failed having written.\n"
-		  "# TYPE waybill_store_batch_reruns_total counter\n"
-		  "waybill_store_batch_reruns_total %llu\n",
-		  (unsigned long long)ss.batches, (unsigned long long)ss.jobs,
-		  (unsigned long long)ss.commit_fail, (unsigned long long)ss.reruns);
-	sb_printf(&sb,
-		  "# HELP waybill_store_exec_seconds_total Writer time running jobs.\n"
-		  "# TYPE waybill_store_exec_seconds_total counter\n"
-		  "waybill_store_exec_seconds_total %.6f\n"
-		  "# HELP waybill_store_commit_seconds_total Writer time committing (fsync).\n"
-		  "# TYPE waybill_store_commit_seconds_total counter\n"
-		  "waybill_store_commit_seconds_total %.6f\n"
-		  "# HELP waybill_store_wal_pages_total Pages the commits wrote to the "
-		  "write-ahead log.\n# TYPE waybill_store_wal_pages_total counter\n"
-		  "waybill_store_wal_pages_total %llu\n",
-		  (double)ss.exec_ns / 1e9, (double)ss.commit_ns / 1e9,
-		  (unsigned long long)ss.wal_pages);
-	{
-		struct vnum_stats vs;
-		if (store_vnum_stats(app->store, (int64_t)time(NULL), &vs) == ST_OK)
-			sb_printf(
-			    &sb,
-			    "# HELP waybill_vnum_bindings_active Virtual-number bindings that "
-			    "route calls now.\n# TYPE waybill_vnum_bindings_active gauge\n"
-			    "waybill_vnum_bindings_active %lld\n"
-			    "# HELP waybill_vnum_free_capacity Extensions free for new orders "
-			    "(neither active nor resting).\n"
-			    "# TYPE waybill_vnum_free_capacity gauge\n"
-			    "waybill_vnum_free_capacity %lld\n",
-			    (long long)vs.active, (long long)(vs.capacity - vs.held));
-	}
-	sb_printf(&sb, "# HELP waybill_store_batch_jobs Jobs per commit, by power of two.\n"
-		       "# TYPE waybill_store_batch_jobs counter\n");
-	for (size_t i = 0; i < ARRAY_SIZE(ss.batch_hist); i++)
-		sb_printf(&sb, "waybill_store_batch_jobs{ge=\"%zu\"} %llu\n", (size_t)1 << i,
-			  (unsigned long long)ss.batch_hist[i]);
-	{
-		uint64_t n = 0;
-		sb_printf(&sb, "# HELP waybill_store_commit_duration_seconds Time in COMMIT "
-			       "(writing the log and fsync).\n"
-			       "# TYPE waybill_store_commit_duration_seconds histogram\n");
-		for (size_t i = 0; i <= STORE_COMMIT_BUCKETS; i++) {
-			n += ss.commit_hist[i];
-			if (i < STORE_COMMIT_BUCKETS)
-				sb_printf(&sb,
-					  "waybill_store_commit_duration_seconds_bucket{le=\"%g\"} "
-					  "%llu\n",
-					  store_commit_bounds_us[i] / 1e6, (unsigned long long)n);
-			else
-				sb_printf(
-				    &sb,
-				    "waybill_store_commit_duration_seconds_bucket{le=\"+Inf\"} "
-				    "%llu\n",
-				    (unsigned long long)n);
-		}
-		sb_printf(&sb,
-			  "waybill_store_commit_duration_seconds_sum %.6f\n"
-			  "waybill_store_commit_duration_seconds_count %llu\n",
-			  (double)ss.commit_ns / 1e9, (unsigned long long)n);
-	}
-	if (!sb.p)
-		return NULL;
-	*len = sb.len;
-	return sb.p;
-}
 
 /* ---- status mapping and replies --------------------------------------- */
 
@@ -366,6 +160,7 @@ void http_reply_error(struct request *r, enum st st, const char *code, const cha
 		cJSON_AddStringToObject(e, "field", field);
 	cJSON_AddStringToObject(e, "request_id", r->id);
 	r->error_st = st;
+	snprintf(r->error_code, sizeof(r->error_code), "%s", code ? code : st_name(st));
 	body = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	if (!body) {
@@ -614,6 +409,7 @@ struct reporter;
 
 struct http_server {
 	struct MHD_Daemon *d;
+	struct MHD_Daemon *md; /* metrics_listen's, when set */
 	struct app *app;
 	char *tls_cert, *tls_key;
 	struct reporter *rep; /* writes the authentication failures' audit entries */
@@ -1577,16 +1373,33 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		snprintf(r->method, sizeof(r->method), "-");
 	ms = (double)(now_ns() - r->t0_ns) / 1e6;
 	metrics_count(r->route, r->status, ms);
-	/* Method, route pattern, tracking number, status, time, caller: never a body or a query. */
+	/* Method, route pattern, tracking number, status, time, caller, address, error code:
+	 * never a body, a query or a path. */
 	/* The tracking number only when it is one: a path may carry anything. */
 	if (r->tn[0] && !tn_valid(app->cfg.tracking_prefix, r->tn))
 		snprintf(r->tn, sizeof(r->tn), "(invalid)");
-	if (!(r->route && r->route->roles == 0 && r->status == 200))
-		log_msg(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN, r->id,
-			"%s %s%s%s %u %.2fms actor=%s addr=%s%s", r->method,
-			r->route ? r->route->pattern : "(unmatched)", r->tn[0] ? " tn=" : "", r->tn,
-			r->status, ms, r->acct.name[0] ? r->acct.name : "-", r->addr,
-			toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+	if (!(r->route && r->route->roles == 0 && r->status == 200)) {
+		char status[8], msbuf[24];
+		const char *kv[20];
+		size_t n = 0;
+		bool done = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+
+		snprintf(status, sizeof(status), "%u", r->status);
+		snprintf(msbuf, sizeof(msbuf), "%.2f", ms);
+		kv[n++] = "method", kv[n++] = r->method;
+		kv[n++] = "route", kv[n++] = r->route ? r->route->pattern : "(unmatched)";
+		if (r->tn[0])
+			kv[n++] = "tn", kv[n++] = r->tn;
+		kv[n++] = "status", kv[n++] = status;
+		kv[n++] = "ms", kv[n++] = msbuf;
+		kv[n++] = "actor", kv[n++] = r->acct.name[0] ? r->acct.name : "-";
+		kv[n++] = "ip", kv[n++] = r->addr[0] ? r->addr : "-";
+		kv[n++] = "code",
+		kv[n++] = r->status >= 400 && r->error_code[0] ? r->error_code : "-";
+		if (!done)
+			kv[n++] = "aborted", kv[n++] = "true";
+		log_fields(done ? LOG_INFO : LOG_WARN, r->id, kv, n);
+	}
 	request_free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&app->inflight, 1);
@@ -1679,6 +1492,103 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("http: %s", line);
 }
 
+/* ---- the metrics listener --------------------------------------------- */
+
+/*
+ * metrics_listen: a daemon of its own that answers GET /metrics and nothing
+ * else (404 for any other path, 405 for another method), in plain HTTP, with
+ * no authentication: it is meant for a private address.  Its scrapes are not
+ * API requests: no request id, no log line, not in waybill_http_*.
+ */
+static enum MHD_Result on_metrics_request(void *cls, struct MHD_Connection *c, const char *url,
+					  const char *method, const char *version,
+					  const char *upload_data, size_t *upload_data_size,
+					  void **con_cls)
+{
+	static int started;
+	struct app *app = cls;
+	struct MHD_Response *resp;
+	unsigned status = 200;
+	const char *ctype = "text/plain; version=0.0.4";
+	char *text = NULL;
+	size_t len = 0;
+	enum MHD_Result ret;
+	UNUSED(version);
+	UNUSED(upload_data);
+
+	if (!*con_cls) { /* the headers: answer once the body, if any, is gone */
+		*con_cls = &started;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(url, "/metrics") != 0) {
+		status = 404;
+		text = strdup("{\"error\":{\"code\":\"not_found\",\"message\":\"not found\"}}");
+	} else if (strcmp(method, "GET") != 0) {
+		status = 405;
+		text = strdup("{\"error\":{\"code\":\"method_not_allowed\","
+			      "\"message\":\"only GET /metrics here\"}}");
+	} else {
+		text = metrics_text(app, &len);
+	}
+	if (!text)
+		return MHD_NO;
+	if (status != 200) {
+		len = strlen(text);
+		ctype = "application/json";
+	}
+	resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", ctype);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (status == 405)
+		MHD_add_response_header(resp, "Allow", "GET");
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Start metrics_listen's daemon when it is set; the API's address is not allowed. */
+static enum st metrics_listener_start(struct http_server *h, const struct sockaddr_storage *api,
+				      char *err, size_t errlen)
+{
+	struct app *app = h->app;
+	struct sockaddr_storage ms;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	if (!app->cfg.metrics_listen[0])
+		return ST_OK;
+	if (!listen_addr(app->cfg.metrics_listen, &ms, err, errlen))
+		return ST_INVALID;
+	if (ms.ss_family == api->ss_family &&
+	    memcmp(&ms, api,
+		   ms.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					    : sizeof(struct sockaddr_in)) == 0) {
+		snprintf(err, errlen, "metrics_listen: must not be listen's address (%s)",
+			 app->cfg.listen);
+		return ST_INVALID;
+	}
+	if (ms.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->md = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_metrics_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+	    NULL, MHD_OPTION_SOCK_ADDR, &ms, MHD_OPTION_CONNECTION_LIMIT, 16u,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s, MHD_OPTION_END);
+	if (!h->md) {
+		snprintf(err, errlen, "cannot listen on %s for metrics (in use, or not allowed)",
+			 app->cfg.metrics_listen);
+		return ST_IO;
+	}
+	log_info("http: metrics on %s (plain HTTP, /metrics only)", app->cfg.metrics_listen);
+	return ST_OK;
+}
+
 enum st http_start(struct app *app, struct http_server **out, char *err, size_t errlen)
 {
 	struct http_server *h = calloc(1, sizeof(*h));
@@ -1698,7 +1608,7 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		free(h);
 		return ST_NOMEM;
 	}
-	if (routes_count > MAX_ROUTES) {
+	if (routes_count > METRICS_MAX_ROUTES) {
 		snprintf(err, errlen, "too many routes for the metrics table");
 		free(h);
 		return ST_INTERNAL;
@@ -1707,8 +1617,17 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		free(h);
 		return ST_INVALID;
 	}
+	{
+		enum st mst = metrics_listener_start(h, &ss, err, errlen);
+		if (mst != ST_OK) {
+			free(h);
+			return mst;
+		}
+	}
 	h->conns = conns_new(&app->cfg);
 	if (!h->conns) {
+		if (h->md)
+			MHD_stop_daemon(h->md);
 		free(h);
 		return ST_NOMEM;
 	}
@@ -1717,6 +1636,8 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 	h->conns->started = pthread_create(&h->conns->thread, NULL, watchdog_main, h->conns) == 0;
 	if (!h->conns->started) {
 		snprintf(err, errlen, "cannot start the connection watchdog");
+		if (h->md)
+			MHD_stop_daemon(h->md);
 		conns_free(h->conns);
 		free(h);
 		return ST_NOMEM;
@@ -1731,6 +1652,8 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		h->tls_cert = read_file(app->cfg.tls_cert, err, errlen);
 		h->tls_key = h->tls_cert ? read_file(app->cfg.tls_key, err, errlen) : NULL;
 		if (!h->tls_cert || !h->tls_key) {
+			if (h->md)
+				MHD_stop_daemon(h->md);
 			free(h->tls_cert);
 			conns_free(h->conns);
 			free(h);
@@ -1762,6 +1685,8 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s (in use, or not allowed)",
 			 app->cfg.listen);
+		if (h->md)
+			MHD_stop_daemon(h->md);
 		free(h->tls_cert);
 		free(h->tls_key);
 		conns_free(h->conns);
@@ -1778,6 +1703,8 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 	if (!h->rep || !h->rep->started) {
 		snprintf(err, errlen, "cannot start the authentication-failure reporter");
 		MHD_stop_daemon(h->d);
+		if (h->md)
+			MHD_stop_daemon(h->md);
 		free(h->rep);
 		free(h->tls_cert);
 		free(h->tls_key);
@@ -1831,6 +1758,8 @@ enum st http_stop(struct http_server *h, int drain_s)
 		log_warn("http: %d requests still arriving at the end of drain_s are cut off",
 			 atomic_load(&h->app->inflight));
 	MHD_stop_daemon(h->d);
+	if (h->md)
+		MHD_stop_daemon(h->md);
 	/* No request runs now: the last counts, this minute's too, go to the audit log. */
 	pthread_mutex_lock(&h->rep->lock);
 	h->rep->stop = true;

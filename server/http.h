@@ -64,8 +64,9 @@ struct request {
 	void *conn;
 	uint64_t t0_ns;
 	bool too_big, deferred, resumed, answered;
-	enum st error_st; /* of the last error answered */
-	bool miss_taken;  /* this answer's 404 is already counted towards miss_limit */
+	enum st error_st;    /* of the last error answered */
+	char error_code[32]; /* its body's code, for the log */
+	bool miss_taken;     /* this answer's 404 is already counted towards miss_limit */
 	size_t body_cap;
 
 	size_t discarded;  /* body bytes read and dropped after a 413 was decided */
@@ -116,8 +117,5 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
  * the end: the server cannot stop cleanly then, and the caller must exit.
  */
 enum st http_stop(struct http_server *h, int drain_s);
-
-/* Prometheus text for /metrics; caller frees. */
-char *http_metrics_text(struct app *app, size_t *len);
 
 #endif

@@ -1,9 +1,12 @@
 /*
  * log.h - leveled one-line logs to stderr.
  *
- * Lines carry the time, the level, the request id when there is one, and a
- * message built by the caller from fixed text, status codes, tracking
- * numbers and account names - never from personal data.
+ * Lines are logfmt: ts= level= req= (the request id, "-" when none), then
+ * msg="..." built by the caller from fixed text, status codes, tracking
+ * numbers and account names - never from personal data - or, for
+ * log_fields, the caller's own key=value pairs.  Values with spaces, quotes
+ * or '=' are quoted; control bytes are written \n, \x01...: no value can
+ * break a line or fake a field.
  */
 #ifndef WAYBILL_LOG_H
 #define WAYBILL_LOG_H
@@ -19,6 +22,9 @@ extern const char *log_progname; /* prefix of fatal() lines */
 bool log_level_parse(const char *s, enum log_level *out);
 
 void log_msg(enum log_level lvl, const char *reqid, const char *fmt, ...) PRINTF_LIKE(3, 4);
+/* One line of fields: kv holds nkv strings, key, value, key, value...; keys
+ * are the caller's constants, values anything (a NULL value is "-"). */
+void log_fields(enum log_level lvl, const char *reqid, const char *const *kv, size_t nkv);
 
 #define log_error(...) log_msg(LOG_ERROR, NULL, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, NULL, __VA_ARGS__)

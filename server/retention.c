@@ -139,6 +139,10 @@ static void *housekeeping(void *arg)
 			retention_policy(&app->cfg, now, &p);
 			st = retention_run(app->store, &p, "waybilld", "system", &erased);
 
+			if (st == ST_OK) {
+				atomic_fetch_add(&app->orders_erased, (unsigned long long)erased);
+				atomic_store(&app->last_purge_s, (long long)now);
+			}
 			if (st != ST_OK)
 				log_error("retention: purge failed (%s); will retry", st_name(st));
 			else if (erased)

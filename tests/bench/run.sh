@@ -51,10 +51,11 @@ half=$(awk -v r="$rps" 'BEGIN { printf "%d", r / 2 }')
 sync
 sleep 2
 echo "== latency at half that load (~$half orders/s as a Poisson stream, $CONNS connections)"
-# "le count" per bucket of one of the daemon's histograms.
+# "le count" per bucket of one of the daemon's histograms (LABELS: the series'
+# other labels, each followed by a comma).
 hist() {
 	curl -s "http://127.0.0.1:$port/metrics" |
-		sed -n "s/^$1_bucket{le=\"\([^\"]*\)\"} \([0-9]*\)\$/\1 \2/p"
+		sed -n "s|^$1_bucket{${2:-}le=\"\([^\"]*\)\"} \([0-9]*\)\$|\1 \2|p"
 }
 # The bucket holding the 99th percentile of what a histogram counted between
 # two readings ("more than" the last bound when it is the +Inf one).
@@ -76,13 +77,13 @@ floors=
 sqls=
 for round in $(seq "$ROUNDS"); do
 	h0=$(hist waybill_store_commit_duration_seconds)
-	r0=$(hist waybill_http_request_duration_seconds)
+	r0=$(hist waybill_http_request_duration_seconds 'method="POST",route="/v1/orders",')
 	c0=$(metric waybill_store_commits_total)
 	out=$(WB_TOKEN=$tok WB_RATE=$half wrk -t2 -c"$CONNS" -d"${SECS}s" \
 		-s tests/bench/post_orders.lua "http://127.0.0.1:$port" | grep RESULT)
 	c1=$(metric waybill_store_commits_total)
 	h1=$(hist waybill_store_commit_duration_seconds)
-	r1=$(hist waybill_http_request_duration_seconds)
+	r1=$(hist waybill_http_request_duration_seconds 'method="POST",route="/v1/orders",')
 	get=$(WB_RATE=$half wrk -t2 -c"$CONNS" -d"${SECS}s" -s tests/bench/get.lua \
 		"http://127.0.0.1:$port/healthz" | grep RESULT)
 	# The disk's floor: raw SQLite group-committing order-sized rows that

@@ -90,7 +90,7 @@ stop_daemon "SIGTERM after the bulk load: exit 0"
 no_pii "raw files after stop" "$DIR/db" "$DIR/db-wal" "$DIR/db-shm" "$DIR/log"
 check "raw db: positive control, the tracking number is in the clear" grep -a -q -F "$TN0" "$DIR/db" "$DIR"/db-wal
 check "log: it logged the requests (the grep has something to read)" \
-	test "$(grep -c 'POST /v1/orders' "$DIR/log")" -ge "$N"
+	test "$(grep -c ' method=POST route=/v1/orders ' "$DIR/log")" -ge "$N"
 
 # ---- restart and read everything ------------------------------------------------------
 

@@ -10,11 +10,11 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_more.sh"
 
-# addr_of RID: the addr= of that request's log line (written as it completes).
+# addr_of RID: the ip= of that request's log line (written as it completes).
 addr_of() {
 	local a
 	for _ in $(seq 40); do
-		a=$(sed -n "s/.* $1 .* addr=\([^ ]*\).*/\1/p" "$DIR/log" | tail -n 1)
+		a=$(sed -n "s/.* req=$1 .* ip=\([^ ]*\).*/\1/p" "$DIR/log" | tail -n 1)
 		[ -n "$a" ] && break
 		sleep 0.05
 	done

@@ -92,7 +92,7 @@ wait "$NLPID" 2>/dev/null
 # A NOTIFY_SOCKET nobody listens on: a warning, and the daemon serves anyway.
 NOTIFY_SOCKET=$DIR/nobody.sock daemon_up || fail "a dead NOTIFY_SOCKET" "waybilld did not start"
 check "a dead NOTIFY_SOCKET: the daemon serves" curl -fs -o /dev/null "$URL/healthz"
-check "a dead NOTIFY_SOCKET: one warning in the log" grep -q 'notify: cannot tell the service manager "READY=1' "$DIR/log"
+check "a dead NOTIFY_SOCKET: one warning in the log" grep -qF 'notify: cannot tell the service manager \"READY=1' "$DIR/log"
 stop_daemon "a dead NOTIFY_SOCKET: sigterm exits 0"
 
 # ---- the systemd unit ---------------------------------------------------------

@@ -90,7 +90,7 @@ finish() {
 	fi
 	# What the daemon said went wrong: tests/run.sh shows these with the failures.
 	if [ "$FAIL" -ne 0 ] && [ -n "$DIR" ] && [ -s "$DIR/log" ]; then
-		grep -E ' (error|warn) ' "$DIR/log" | grep -v 'signal 15' | tail -n 8 |
+		grep -E ' level=(error|warn) ' "$DIR/log" | grep -v 'signal 15' | tail -n 8 |
 			sed 's/^/daemon log: /'
 	fi
 	echo "$PASS passed, $FAIL failed"
@@ -250,7 +250,7 @@ stop_daemon() {
 	if [ "$rc" -eq 0 ]; then
 		ok "$name"
 	else
-		fail "$name" "exit status $rc; log tail: $(grep -v ' info ' "$DIR/log" | tail -n 5 | tr '\n' '|')"
+		fail "$name" "exit status $rc; log tail: $(grep -v ' level=info ' "$DIR/log" | tail -n 5 | tr '\n' '|')"
 	fi
 	return "$rc"
 }

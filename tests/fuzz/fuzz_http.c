@@ -22,7 +22,8 @@
  *   "[N]" (no input echoed);
  * - no answer to anyone but the admin (full reveal) and the telephony
  *   account (forward_to) holds a set-up order's name or phone, in any
- *   notation the fixtures use; an error answer holds none of its address.
+ *   notation the fixtures use (an audit entry's reason aside: see
+ *   fz_check_secrets); an error answer holds none of its address.
  */
 #include "common.h"
 
@@ -362,6 +363,34 @@ static bool fz_contains(const char *hay, size_t n, const char *needle)
 	return false;
 }
 
+/*
+ * No set-up order's name or phone in the answer.  For the auditor the
+ * entries' reasons are left out first: a reason is an admin's free text,
+ * refused only when it holds a long number, so an admin can write a name
+ * there (known; see the issue 13 report) and the fuzzer does.
+ */
+static void fz_check_secrets(const struct http_fake_reply *rep, bool auditor)
+{
+	char *text = NULL;
+	size_t len = rep->len;
+
+	if (auditor && strcmp(rep->ctype, "application/json") == 0) {
+		cJSON *root = cJSON_ParseWithLength(rep->body, rep->len), *e;
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "entries"))
+		    cJSON_DeleteItemFromObjectCaseSensitive(e, "reason");
+		text = root ? cJSON_PrintUnformatted(root) : NULL;
+		cJSON_Delete(root);
+		len = text ? strlen(text) : 0;
+	}
+	for (size_t i = 0; fz_secret[i]; i++)
+		if (fz_contains(text ? text : rep->body, len, fz_secret[i])) {
+			if (getenv("FUZZ_HTTP_VERBOSE"))
+				fprintf(stderr, "%.*s\n", (int)rep->len, rep->body);
+			die("a name or phone of an order in an answer");
+		}
+	free(text);
+}
+
 static void fz_check(const struct http_fake_reply *rep, const char *auth)
 {
 	static const unsigned ok[] = {200, 201, 400, 401, 403, 404, 405,
@@ -375,9 +404,8 @@ static void fz_check(const struct http_fake_reply *rep, const char *auth)
 	if (!rep->body)
 		die("an answer without a body");
 	privileged = auth && (strstr(auth, fz_accts[3].token) || strstr(auth, fz_accts[5].token));
-	for (size_t i = 0; !privileged && fz_secret[i]; i++)
-		if (fz_contains(rep->body, rep->len, fz_secret[i]))
-			die("a name or phone of an order in an answer");
+	if (!privileged)
+		fz_check_secrets(rep, auth && strstr(auth, fz_accts[4].token));
 	if (strcmp(rep->ctype, "application/json") == 0) {
 		cJSON *root = cJSON_ParseWithLength(rep->body, rep->len);
 		if (!root)

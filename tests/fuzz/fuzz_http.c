@@ -122,6 +122,7 @@ static void fz_cleanup(void)
 	fz_rm("waybill.db");
 	fz_rm("waybill.db-wal");
 	fz_rm("waybill.db-shm");
+	fz_rm("waybill.db-lock");
 	rmdir(fz_dir);
 }
 
@@ -194,6 +195,7 @@ static void fz_setup(void)
 	if (fz_app.store)
 		return;
 	log_threshold = LOG_ERROR;
+	umask(077); /* as waybilld: the database and its WAL owner only */
 	if (crypto_init() != ST_OK)
 		die("crypto_init");
 	snprintf(fz_dir, sizeof(fz_dir), "%s/waybill-fuzz-http.XXXXXX", base);

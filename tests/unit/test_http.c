@@ -110,7 +110,8 @@ static bool setup(void)
 
 static void teardown(void)
 {
-	const char *files[] = {"key", "waybill.db", "waybill.db-wal", "waybill.db-shm"};
+	const char *files[] = {"key", "waybill.db", "waybill.db-wal", "waybill.db-shm",
+			       "waybill.db-lock"};
 	char path[256];
 
 	store_close(app.store);

@@ -17,7 +17,8 @@
  * Besides memory errors it aborts when an invariant breaks:
  * - a refused template says why in one terminated line that names the file;
  * - an accepted one has a page in 20..400 mm, and every zone inside it;
- * - rendering answers ST_OK with a whole PDF ("%PDF-" ... "%%EOF"), or
+ * - rendering answers ST_OK with a whole PDF ("%PDF-" ... "%%EOF") in
+ *   which everything drawn lies inside its zone (the renderer's trace), or
  *   ST_INVALID for a field that cannot be printed: nothing else.
  */
 #include "label.c"
@@ -107,17 +108,44 @@ static void fz_check_tmpl(const struct label_tmpl *t)
 	}
 }
 
+/* Everything drawn lies inside its zone, so no field spills over another or off the label. */
+static void fz_check_trace(const struct label_tmpl *t, const struct label_trace *tr)
+{
+	const double eps = 1e-3; /* mm */
+	size_t nz = label_tmpl_zone_count(t);
+
+	for (size_t i = 0; i < tr->n; i++) {
+		const struct label_item *it = &tr->items[i];
+		struct label_zone_info z;
+
+		if (it->page != 0 || it->zone >= nz)
+			die("an item on no page or zone of the label");
+		label_tmpl_zone(t, it->zone, &z);
+		if (!(it->x0 >= z.x - eps && it->y0 >= z.y - eps && it->x1 <= z.x + z.w + eps &&
+		      it->y1 <= z.y + z.h + eps && it->x0 <= it->x1 && it->y0 <= it->y1)) {
+			fprintf(stderr, "item %zu (kind %d) outside zone %s\n", i, (int)it->kind,
+				z.kind);
+			die("an item drawn outside its zone");
+		}
+	}
+}
+
 static void fz_render(const struct label_tmpl *t, const struct label_fields *f)
 {
+	struct label_trace tr = {0};
 	unsigned char *pdf = NULL;
 	size_t len = 0;
-	enum st st = label_render(fz_ctx, t, f, 1, &pdf, &len);
+	enum st st = label_render_trace(fz_ctx, t, f, 1, &pdf, &len, &tr);
 
 	if (st == ST_INVALID) {
+		free(tr.items);
 		if (pdf)
 			die("a refused render left a PDF");
 		return;
 	}
+	if (st == ST_OK)
+		fz_check_trace(t, &tr);
+	free(tr.items);
 	if (st != ST_OK)
 		die("render answers neither ST_OK nor ST_INVALID");
 	if (!pdf || len < 16 || memcmp(pdf, "%PDF-", 5) != 0)

@@ -128,10 +128,10 @@ run: all
 
 # --- tests ---------------------------------------------------------------
 
-test: all $(UNIT) $(BUILD)/torture/eio_shim.so
+test: all $(UNIT) $(BUILD)/torture/eio_shim.so $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh
 
-unit: $(UNIT)
+unit: $(UNIT) $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh unit
 
 e2e: all
@@ -170,25 +170,48 @@ $(BUILD)/bench/audit_fill: tests/bench/audit_fill.c $(BUILD)/libwaybill.a
 bench: all $(BUILD)/bench/sqlite_ceiling $(BUILD)/bench/label_render
 	@BIN=$(BIN) BUILD=$(BUILD) sh tests/bench/run.sh
 
-# libFuzzer targets (clang), each run for FUZZ_SECS on its seed corpus.
+# libFuzzer targets (clang), each run for FUZZ_SECS on its seed corpus.  The
+# server is built a second time into $(BUILD)/fuzz/ with coverage, ASan and
+# UBSan (fatal: -fno-sanitize-recover), so every module a target reaches is
+# instrumented.  `make test` replays each corpus through the same target
+# file linked with tests/fuzz/replay.c (gcc, no clang needed).
+FUZZ_TARGETS := mask order vnum config label http
 FUZZ_SECS ?= 60
-FUZZ_CFLAGS = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iserver \
-	$(shell pkg-config --cflags libcjson libsodium)
-FUZZ_LIBS = $(shell pkg-config --libs libcjson libsodium)
-$(BUILD)/fuzz/fuzz_mask: tests/fuzz/fuzz_mask.c server/mask.c server/util.c | $(DEPS_STAMP)
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  = -std=c11 -g -O1 $(FUZZ_SAN) -Iserver $(PKG_CFLAGS) -pthread \
+	       -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-zero-length
+FUZZ_OBJS   := $(SRCS:server/%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/schema.o
+FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzzreplay_%)
+$(BUILD)/fuzz/obj/%.o: server/%.c | $(BUILD)/.deps-fuzz
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $^
-$(BUILD)/fuzz/fuzz_order: tests/fuzz/fuzz_order.c server/order.c server/json.c server/util.c \
-		server/crypto.c | $(DEPS_STAMP)
+	@echo "  FUZZCC  $<"
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+$(BUILD)/fuzz/obj/schema.o: $(BUILD)/schema.c | $(BUILD)/.deps-fuzz
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(FUZZ_LIBS)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(BUILD)/fuzz/libwaybill.a: $(FUZZ_OBJS)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libwaybill.a
+	@echo "  FUZZ    $@"
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libwaybill.a \
+	  $(PKG_LIBS) $(LIBS)
+$(BUILD)/tests/fuzzreplay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libwaybill.a
+	@mkdir -p $(@D)
+	@echo "  REPLAY  $@"
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -Iserver -o $@ $< tests/fuzz/replay.c \
+	  $(BUILD)/libwaybill.a $(PKG_LIBS) $(LIBS) $(LDFLAGS)
+-include $(FUZZ_OBJS:.o=.d)
 $(BUILD)/.deps-fuzz:
 	@$(MAKE) --no-print-directory apt-install PKGS_WANTED="$(DEB_FUZZ)"
 	@mkdir -p $(BUILD) && touch $@
-fuzz: $(BUILD)/.deps-fuzz $(BUILD)/fuzz/fuzz_mask $(BUILD)/fuzz/fuzz_order
-	@for t in mask order; do mkdir -p $(BUILD)/fuzz/corpus_$$t && \
-	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECS) $(BUILD)/fuzz/corpus_$$t \
-	    tests/fuzz/corpus_$$t || exit 1; done
+fuzz: $(BUILD)/.deps-fuzz $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do mkdir -p $(BUILD)/fuzz/corpus_$$t && \
+	  echo "fuzz_$$t: $(FUZZ_SECS) s" && \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(BUILD)/fuzz/fuzz_$$t -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+	    -max_total_time=$(FUZZ_SECS) -print_final_stats=1 \
+	    $(BUILD)/fuzz/corpus_$$t tests/fuzz/corpus_$$t || exit 1; done
 
 # check = format + lint + test.
 $(BUILD)/.deps-dev:

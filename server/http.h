@@ -73,6 +73,7 @@ struct request {
 	bool started;	   /* on_request has seen its first call */
 	bool bad_uri;	   /* the raw URI held %00, a NUL byte, or %2F in the path */
 	uintptr_t uri_end; /* where the raw URI ended (NUL byte check), from on_uri */
+	struct http_fake *fake; /* http_request_run_fake's copies; NULL on a connection */
 };
 
 /* A query argument, or NULL. */
@@ -117,5 +118,36 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
  * the end: the server cannot stop cleanly then, and the caller must exit.
  */
 enum st http_stop(struct http_server *h, int drain_s);
+
+/* ---- the request path without a socket (tests and fuzzers) ------------ */
+
+struct http_fake_header {
+	const char *name, *value;
+};
+
+struct http_fake_reply {
+	unsigned status;
+	char *body; /* malloc'd, len bytes (JSON or a PDF); wiped when released */
+	size_t len;
+	char ctype[32];
+	char extra_header[2][96]; /* "Allow:GET", "Retry-After:60", or "" */
+};
+
+/*
+ * Run one request as a connection would: url (the path as sent, percent-
+ * escapes and all, then "?" and the query), headers (names matched without
+ * case, as microhttpd does) and body_len bytes of body go through routing,
+ * the size limit, authentication, the route's roles and the handler; a
+ * deferred answer is waited for (every writer job and its continuation),
+ * so on return the request is finished and *out holds its answer.  app is
+ * set up as main.c does (keys, store, labels, limiters); app->auth_fails is
+ * made on the first call when http_start has not made it: that first call
+ * must not race another.  ST_NOMEM, or ST_OK with out filled
+ * (http_fake_reply_release).
+ */
+enum st http_request_run_fake(struct app *app, const char *method, const char *url,
+			      const struct http_fake_header *headers, size_t nheaders,
+			      const char *body, size_t body_len, struct http_fake_reply *out);
+void http_fake_reply_release(struct http_fake_reply *rep);
 
 #endif

@@ -4,10 +4,10 @@
  * hold; phone normalization; tracking numbers.
  *
  * Rules the walk applies, besides the ones order.h lists:
- * - Every object may hold only its known keys, each at most once.  A key
- *   that is neither is reported in the path only when it looks like a field
- *   name (a short identifier with few digits), so a phone number or other
- *   personal value sent as a key never reaches an error body or a log.
+ * - Every object may hold only its known keys, each at most once.  An
+ *   unknown key is never copied into the error: its path names the object
+ *   holding it, since any key a client invents (a name, a phone number) may
+ *   be personal data.
  * - Strings must be non-empty and not blank (only spaces, including the
  *   Unicode ones), and are stored exactly as given otherwise.
  * - An optional field whose value is null counts as absent.
@@ -29,9 +29,7 @@
 #define TN_DIGITS 16
 #define TN_PREFIX_MIN 2
 #define TN_PREFIX_MAX 4
-#define UNKNOWN_KEY_MAX 32	 /* longest unknown key named in a path */
-#define UNKNOWN_KEY_DIGITS_MAX 4 /* more digits may be a phone number */
-#define PHONE_DIGITS_MAX 20	 /* "0086" + "0" + 3 + 8 = 16, E.164 15 */
+#define PHONE_DIGITS_MAX 20 /* "0086" + "0" + 3 + 8 = 16, E.164 15 */
 
 /* Every key the order has, at any level: the only names json_prescan may report. */
 static const char *const order_keys[] = {
@@ -148,25 +146,6 @@ static void path_join(char out[JSON_PATH_MAX], const char *parent, const char *n
 	memcpy(out + p + dot, name, n + 1);
 }
 
-/* Whether an unknown key may be echoed in a path: a short identifier, few digits. */
-static bool key_is_nameable(const char *k)
-{
-	size_t n = 0, digits = 0;
-
-	if (!((k[0] >= 'a' && k[0] <= 'z') || (k[0] >= 'A' && k[0] <= 'Z') || k[0] == '_'))
-		return false;
-	for (; k[n]; n++) {
-		char c = k[n];
-		if (n >= UNKNOWN_KEY_MAX)
-			return false;
-		if (c >= '0' && c <= '9')
-			digits++;
-		else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'))
-			return false;
-	}
-	return digits <= UNKNOWN_KEY_DIGITS_MAX;
-}
-
 /* --- strings ------------------------------------------------------------ */
 
 /* Next code point of a valid UTF-8 string (json_prescan checked it). */
@@ -259,14 +238,9 @@ static enum st object_fill(const cJSON *obj, const struct fspec *fields, size_t 
 			if (strcmp(m->string, fields[i].name) == 0)
 				break;
 		}
-		if (i == nfields) {
-			if (key_is_nameable(m->string))
-				path_join(sub, path, m->string);
-			else
-				str_copy(sub, sizeof(sub), path);
+		if (i == nfields)
 			return fail(err, ST_INVALID, "unknown_field", "field is not allowed here",
-				    sub);
-		}
+				    path);
 		if (found[i]) {
 			path_join(sub, path, fields[i].name);
 			return fail(err, ST_INVALID, "duplicate_key",

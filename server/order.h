@@ -52,10 +52,10 @@ struct order {
  * trailing bytes, too deep, not an object) or ST_INVALID (a field breaks a
  * rule), with err naming the field path ("recipient.phone") when one field
  * is at fault, and leaves *out empty; ST_NOMEM leaves err->code NULL.  err
- * may be NULL.  Nothing of the input is copied into err, except an unknown
- * key that looks like a field name ("parcel.color": an identifier of at
- * most 32 characters and 4 digits).  Strings are stored as given but must
- * not be empty or blank; an optional field set to null counts as absent.
+ * may be NULL.  Nothing of the input is copied into err: an unknown key is
+ * reported by the path of the object holding it ("parcel").  Strings are
+ * stored as given but must not be empty or blank; an optional field set to
+ * null counts as absent.
  * Error codes: malformed_json trailing_data too_deep invalid_utf8
  * control_character nul_character duplicate_key unknown_field missing_field
  * wrong_type too_long empty out_of_range invalid_phone

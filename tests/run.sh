@@ -7,7 +7,7 @@ BIN=${BIN:-bin}
 export BUILD BIN
 what=${1:-all}
 out=${TEST_OUT:-tests/out}
-mkdir -p "$out/unit" "$out/e2e"
+mkdir -p "$out/unit" "$out/e2e" "$out/fuzz"
 pass=0
 fail=0
 
@@ -44,6 +44,12 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 		[ -x "$t" ] || continue
 		case "$t" in *.d) continue ;; esac
 		run_one "unit/$(basename "$t")" "$t"
+	done
+	# Each fuzz target's seed corpus, replayed once (tests/fuzz/replay.c).
+	for t in "$BUILD"/tests/fuzzreplay_*; do
+		[ -x "$t" ] || continue
+		name=${t##*/fuzzreplay_}
+		run_one "fuzz/$name" "$t" "tests/fuzz/corpus_$name"
 	done
 fi
 if [ "$what" = all ] || [ "$what" = e2e ]; then

@@ -126,11 +126,14 @@ bad "duplicate key recipient.name" 422 "" recipient.name
 raw '{"client_order_id":"a","client_order_id":"b",' '' "$(jq -c . "$DIR/base.json" | cut -c2-)"
 bad "duplicate key client_order_id" 422 "" client_order_id
 mk '.color = "red"'
-bad "unknown field, top level" 422 "" color
+bad "unknown field, top level" 422 unknown_field ""
+if jq -e '.error | has("field") | not' "$BODY" >/dev/null; then ok "unknown top-level key: no field"; else fail "unknown top-level key: no field" "$(snip "$BODY")"; fi
 mk '.parcel.color = "red"'
-bad "unknown field, nested" 422 "" parcel.color
+bad "unknown field, nested" 422 "" parcel
 mk '.recipient.mobile = "13800000000"'
-bad "unknown field recipient.mobile" 422 "" recipient.mobile
+bad "unknown field recipient.mobile" 422 "" recipient
+mk '.recipient.wangxiaoming = "x"'
+bad "unknown key that reads like a name: only its parent is named" 422 unknown_field recipient
 for party in sender recipient; do
 	for f in name phone province city district address; do
 		mk "del(.$party.$f)"

@@ -69,10 +69,10 @@ struct request {
 	bool miss_taken;     /* this answer's 404 is already counted towards miss_limit */
 	size_t body_cap;
 
-	size_t discarded;  /* body bytes read and dropped after a 413 was decided */
-	bool started;	   /* on_request has seen its first call */
-	bool bad_uri;	   /* the raw URI held %00, a NUL byte, or %2F in the path */
-	uintptr_t uri_end; /* where the raw URI ended (NUL byte check), from on_uri */
+	size_t discarded;	/* body bytes read and dropped after a 413 was decided */
+	bool started;		/* on_request has seen its first call */
+	bool bad_uri;		/* the raw URI held %00, a NUL byte, or %2F in the path */
+	uintptr_t uri_end;	/* where the raw URI ended (NUL byte check), from on_uri */
 	struct http_fake *fake; /* http_request_run_fake's copies; NULL on a connection */
 };
 

@@ -27,6 +27,9 @@ SRCS    := $(filter-out server/main.c server/ctl.c,$(wildcard server/*.c))
 OBJS    := $(SRCS:server/%.c=$(BUILD)/%.o) $(BUILD)/schema.o $(BUILD)/version.o
 SCHEMA  := $(sort $(wildcard schema/[0-9][0-9][0-9][0-9]-*.sql))
 UNIT    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+# The fuzz targets (tests/fuzz/fuzz_NAME.c); make test replays each corpus.
+FUZZ_TARGETS := mask order vnum config label http
+FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzzreplay_%)
 
 .PHONY: FORCE all deps apt-install lint format-check run test unit e2e sanitize bench check format fuzz clean docs
 
@@ -175,13 +178,11 @@ bench: all $(BUILD)/bench/sqlite_ceiling $(BUILD)/bench/label_render
 # UBSan (fatal: -fno-sanitize-recover), so every module a target reaches is
 # instrumented.  `make test` replays each corpus through the same target
 # file linked with tests/fuzz/replay.c (gcc, no clang needed).
-FUZZ_TARGETS := mask order vnum config label http
 FUZZ_SECS ?= 60
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  = -std=c11 -g -O1 $(FUZZ_SAN) -Iserver $(PKG_CFLAGS) -pthread \
 	       -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-zero-length
 FUZZ_OBJS   := $(SRCS:server/%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/schema.o
-FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzzreplay_%)
 $(BUILD)/fuzz/obj/%.o: server/%.c | $(BUILD)/.deps-fuzz
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $<"

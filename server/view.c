@@ -57,14 +57,11 @@ static void add_masked(cJSON *obj, const char *key, const struct masked *m)
 	cJSON_AddStringToObject(obj, key, m->s);
 }
 
-cJSON *view_order(const struct order_row *r, const struct order *o)
+/* What the view and the summary both open with: the order's clear identity and times. */
+static void add_clear_head(cJSON *v, const struct order_row *r)
 {
-	cJSON *v = cJSON_CreateObject(), *snd, *rcp, *parcel;
-	struct masked m;
 	char ts[24];
 
-	if (!v)
-		return NULL;
 	cJSON_AddStringToObject(v, "tracking_no", r->tracking_no);
 	cJSON_AddStringToObject(v, "status", r->status);
 	cJSON_AddStringToObject(v, "depot", r->depot);
@@ -76,6 +73,16 @@ cJSON *view_order(const struct order_row *r, const struct order *o)
 	cJSON_AddStringToObject(v, "created_at", ts);
 	view_time(r->updated_at ? r->updated_at : r->created_at, ts);
 	cJSON_AddStringToObject(v, "updated_at", ts);
+}
+
+cJSON *view_order(const struct order_row *r, const struct order *o)
+{
+	cJSON *v = cJSON_CreateObject(), *snd, *rcp, *parcel;
+	struct masked m;
+
+	if (!v)
+		return NULL;
+	add_clear_head(v, r);
 
 	snd = cJSON_AddObjectToObject(v, "sender");
 	mask_name(o->sender.name, &m);
@@ -110,22 +117,11 @@ cJSON *view_order(const struct order_row *r, const struct order *o)
 cJSON *view_summary(const struct order_row *r)
 {
 	cJSON *v = cJSON_CreateObject(), *parcel;
-	char ts[24];
 
 	if (!v)
 		return NULL;
 	/* The clear columns alone: the sealed blob is neither needed nor opened. */
-	cJSON_AddStringToObject(v, "tracking_no", r->tracking_no);
-	cJSON_AddStringToObject(v, "status", r->status);
-	cJSON_AddStringToObject(v, "depot", r->depot);
-	if (r->courier[0])
-		cJSON_AddStringToObject(v, "courier", r->courier);
-	else
-		cJSON_AddNullToObject(v, "courier");
-	view_time(r->created_at, ts);
-	cJSON_AddStringToObject(v, "created_at", ts);
-	view_time(r->updated_at ? r->updated_at : r->created_at, ts);
-	cJSON_AddStringToObject(v, "updated_at", ts);
+	add_clear_head(v, r);
 	add_region(v, "destination", r->dest_province, r->dest_city, r->dest_district);
 	parcel = cJSON_AddObjectToObject(v, "parcel");
 	cJSON_AddNumberToObject(parcel, "weight_g", r->weight_g);

@@ -200,11 +200,13 @@ char *metrics_text(struct app *app, size_t *len)
 		  "to answer, by route.\n# TYPE waybill_http_request_duration_seconds histogram\n");
 	for (size_t r = 0; r <= METRICS_MAX_ROUTES; r++) {
 		unsigned long long cum = 0, count = atomic_load(&lat_count[r]);
-		const char *method = r < METRICS_MAX_ROUTES ? routes[r].method : "-";
-		const char *pattern = r < METRICS_MAX_ROUTES ? routes[r].pattern : "unmatched";
+		const char *method, *pattern;
 
 		if ((r < METRICS_MAX_ROUTES && r >= routes_count) || !count)
 			continue;
+		/* Only now: routes[] has routes_count rows, not METRICS_MAX_ROUTES. */
+		method = r < METRICS_MAX_ROUTES ? routes[r].method : "-";
+		pattern = r < METRICS_MAX_ROUTES ? routes[r].pattern : "unmatched";
 		for (size_t b = 0; b < NBUCKETS; b++) {
 			cum += atomic_load(&lat_bucket[r][b]);
 			if (b < ARRAY_SIZE(latency_bounds_ms))

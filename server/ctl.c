@@ -200,8 +200,8 @@ static int cmd_account_add(struct ctl *c, int argc, char **argv)
 		fatal("account add: unknown role \"%s\"", role);
 	if ((aj.a.role == ROLE_COURIER || aj.a.role == ROLE_DEPOT) && !depot)
 		fatal("account add: a %s needs --depot", role);
-	if (depot && !name_valid(depot))
-		fatal("account add: depot must be 1-32 of a-z 0-9 . _ -");
+	if (depot && !depot_valid(depot))
+		fatal("account add: depot must be 1-32 of A-Z a-z 0-9 . _ -");
 	snprintf(aj.a.name, sizeof(aj.a.name), "%s", name);
 	snprintf(aj.a.depot, sizeof(aj.a.depot), "%s", depot ? depot : "");
 

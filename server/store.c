@@ -506,6 +506,21 @@ bool name_valid(const char *s)
 	return true;
 }
 
+bool depot_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= NAME_MAX_BYTES)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
 /* ---- connections ----------------------------------------------------- */
 
 static enum st sql_status(int rc)

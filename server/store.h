@@ -17,7 +17,7 @@
 #include "crypto.h"
 #include "order.h"
 
-#define NAME_MAX_BYTES 33 /* account and depot names: [a-z0-9._-]{1,32} */
+#define NAME_MAX_BYTES 33 /* account names [a-z0-9._-]{1,32}, depot codes [A-Za-z0-9._-]{1,32} */
 #define REGION_BYTES (ORDER_REGION_MAX * 4 + 1)
 #define REASON_MAX_BYTES 257 /* audit reason */
 #define REQID_BYTES 24
@@ -36,8 +36,10 @@ enum role {
 
 const char *role_name(enum role r);
 enum role role_parse(const char *s);
-/* [a-z0-9._-]{1,32}: account and depot names. */
+/* [a-z0-9._-]{1,32}: account names. */
 bool name_valid(const char *s);
+/* [A-Za-z0-9._-]{1,32}: depot codes, as companies write them (D1), compared exactly. */
+bool depot_valid(const char *s);
 
 #define ACCOUNT_PHONE_SEALED_MAX 64
 

@@ -322,6 +322,34 @@ static enum st job_order_change(struct store *s, struct wjob *j)
 
 /* ---- open, pragmas, migrations ------------------------------------------- */
 
+/* Depot codes as companies write them; account names stay lower case. */
+static void test_names(void)
+{
+	static const struct {
+		const char *s;
+		bool depot, name;
+	} cases[] = {
+	    {"D1", true, false},
+	    {"d1", true, true},
+	    {"SZ-BA.01", true, false},
+	    {"HUB_7", true, false},
+	    {"a", true, true},
+	    {"", false, false},
+	    {"D 1", false, false},
+	    {"D1/2", false, false},
+	    {"\xe6\xb7\xb1", false, false},
+	    {"D1\n", false, false},
+	    {"d1;drop", false, false},
+	    {"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", true, false},
+	    {"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456", false, false},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		CHECK(depot_valid(cases[i].s) == cases[i].depot);
+		CHECK(name_valid(cases[i].s) == cases[i].name);
+	}
+}
+
 static void test_open(void)
 {
 	char err[512] = "";
@@ -2012,6 +2040,7 @@ int main(void)
 		return 1;
 	}
 
+	test_names();
 	test_open();
 	if (S) {
 		struct audit_check chk;

@@ -68,8 +68,8 @@ struct field_err {
 
 void field_err_set(struct field_err *e, const char *code, const char *message, const char *field);
 
-/* Well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF)? */
-bool utf8_valid(const char *s, size_t n);
+/* utf8_valid() and the decoder every module shares. */
+#include "utf8.h"
 
 /* Copy src (NULL: "") into dst of cap > 0 bytes, cut to fit; always ends in
  * '\0'.  What snprintf(dst, cap, "%s", src) does, without the formatter

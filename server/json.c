@@ -67,47 +67,6 @@ static bool cp_is_control(uint32_t cp)
 	       (cp >= 0x2066 && cp <= 0x2069);
 }
 
-/* One well-formed UTF-8 sequence of two to four bytes (Unicode table 3-7). */
-static bool utf8_decode(const unsigned char *p, const unsigned char *end, uint32_t *cp, size_t *n)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-	size_t need;
-	uint32_t v;
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		v = c & 0x0f;
-		if (c == 0xe0)
-			lo = 0xa0; /* overlong */
-		if (c == 0xed)
-			hi = 0x9f; /* surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		v = c & 0x07;
-		if (c == 0xf0)
-			lo = 0x90; /* overlong */
-		if (c == 0xf4)
-			hi = 0x8f; /* above U+10FFFF */
-	} else {
-		return false;
-	}
-	if ((size_t)(end - p) < need + 1)
-		return false;
-	for (size_t i = 1; i <= need; i++) {
-		if (p[i] < lo || p[i] > hi)
-			return false;
-		lo = 0x80;
-		hi = 0xbf;
-		v = (v << 6) | (p[i] & 0x3f);
-	}
-	*cp = v;
-	*n = need + 1;
-	return true;
-}
-
 static bool scan_hex4(struct scan *s, uint32_t *out)
 {
 	uint32_t v = 0;
@@ -259,7 +218,8 @@ static enum json_err scan_string(struct scan *s, bool is_key)
 		} else if (*s->p < 0x80) {
 			cp = *s->p++;
 		} else {
-			if (!utf8_decode(s->p, s->end, &cp, &n))
+			n = utf8_decode((const char *)s->p, (size_t)(s->end - s->p), &cp);
+			if (cp == UTF8_INVALID)
 				return scan_fail(s, JSON_ERR_UTF8, at);
 			s->p += n;
 		}
@@ -538,15 +498,4 @@ void json_delete_wiped(cJSON *root)
 		return;
 	tree_wipe(root);
 	cJSON_Delete(root);
-}
-
-size_t json_utf8_count(const char *s, size_t len)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			n++;
-	}
-	return n;
 }

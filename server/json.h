@@ -79,7 +79,4 @@ enum st json_parse_tree(const char *buf, size_t len, cJSON **out);
 /* Wipe every key and string of a tree, then cJSON_Delete it.  NULL is a no-op. */
 void json_delete_wiped(cJSON *root);
 
-/* Number of code points in a valid UTF-8 string. */
-size_t json_utf8_count(const char *s, size_t len);
-
 #endif

@@ -197,68 +197,14 @@ struct label_ctx {
 
 /* --- UTF-8 ------------------------------------------------------------- */
 
-/* Decode one code point of s[0..n); returns bytes used (>= 1), *cp is
- * UINT32_MAX for an invalid sequence (one byte consumed). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	uint32_t c;
-	size_t len, i;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else {
-		*cp = UINT32_MAX;
-		return 1;
-	}
-	if (len > n) {
-		*cp = UINT32_MAX;
-		return 1;
-	}
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*cp = UINT32_MAX;
-			return 1;
-		}
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10ffff ||
-	    (c >= 0xd800 && c <= 0xdfff)) {
-		*cp = UINT32_MAX;
-		return 1;
-	}
-	*cp = c;
-	return len;
-}
-
-/* Encode BMP code points as UTF-8 into out (room for 3 * n + 1 bytes). */
+/* Encode BMP code points (all a run holds: run_put() keeps only what the
+ * font has) as UTF-8 into out (room for 3 * n + 1 bytes). */
 static void utf8_put(const uint32_t *cp, size_t n, char *out)
 {
 	size_t o = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		uint32_t c = cp[i];
-		if (c < 0x80) {
-			out[o++] = (char)c;
-		} else if (c < 0x800) {
-			out[o++] = (char)(0xc0 | c >> 6);
-			out[o++] = (char)(0x80 | (c & 0x3f));
-		} else {
-			out[o++] = (char)(0xe0 | c >> 12);
-			out[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
-			out[o++] = (char)(0x80 | (c & 0x3f));
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		o += utf8_encode(cp[i] < 0x10000 ? cp[i] : FALLBACK, out + o);
 	out[o] = '\0';
 }
 
@@ -283,12 +229,12 @@ static void run_put(struct run *r, const struct label_ctx *c, uint32_t cp)
 /* Append the UTF-8 string s, read up to its NUL or max bytes. */
 static void run_add(struct run *r, const struct label_ctx *c, const char *s, size_t max)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const char *p = s;
 	size_t n = strnlen(s, max);
 
 	while (n > 0) {
 		uint32_t cp;
-		size_t used = utf8_next(p, n, &cp);
+		size_t used = utf8_decode(p, n, &cp);
 		run_put(r, c, cp);
 		p += used;
 		n -= used;
@@ -503,14 +449,14 @@ static enum st zone_check(const struct label_ctx *ctx, const struct label_tmpl *
 		break;
 	}
 	if (z->kind == Z_TITLE) {
-		const unsigned char *p = (const unsigned char *)z->text;
+		const char *p = z->text;
 		size_t n = strlen(z->text);
 		if (n == 0)
 			return tmpl_fail(src, "zone title: text=\"...\" is required");
 		while (n > 0) {
 			uint32_t cp;
-			size_t used = utf8_next(p, n, &cp);
-			if (cp == UINT32_MAX)
+			size_t used = utf8_decode(p, n, &cp);
+			if (cp == UTF8_INVALID)
 				return tmpl_fail(src, "zone title: text is not valid UTF-8");
 			if (!font_has(ctx->font, cp))
 				return tmpl_fail(src, "zone title: U+%04X is not in the font",

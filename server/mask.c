@@ -60,7 +60,7 @@
 
 #include <stdio.h>
 
-#define CP_BAD UINT32_MAX /* a byte that does not start valid UTF-8 */
+#define CP_BAD UTF8_INVALID /* a byte that does not start valid UTF-8 */
 
 /* The room left for text: MASKED_MAX less the NUL. */
 #define OUT_ROOM (MASKED_MAX - 1)
@@ -77,48 +77,15 @@ struct range {
 };
 
 /*
- * Decode the code point at s (NUL-terminated).  Returns its length in bytes
- * (>= 1) and sets *cp, or CP_BAD for an invalid, overlong, surrogate or
- * out-of-range sequence, whose length is then 1.  Never reads past a NUL:
- * a NUL is not a continuation byte, so the checks stop there.
+ * The code point at s (NUL-terminated): its length in bytes (>= 1), *cp set,
+ * or CP_BAD for a byte that does not start valid UTF-8, whose length is then
+ * 1 (utf8.h).  Never reads past the NUL.
  */
-static size_t utf8_decode(const char *str, uint32_t *cp)
+static size_t char_at(const char *s, uint32_t *cp)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	uint32_t c;
-	size_t n, i;
+	size_t n = strnlen(s, UTF8_MAX);
 
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		c = s[0] & 0x07;
-	} else {
-		*cp = CP_BAD;
-		return 1;
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*cp = CP_BAD;
-			return 1;
-		}
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || c > 0x10ffff ||
-	    (c >= 0xd800 && c <= 0xdfff)) {
-		*cp = CP_BAD;
-		return 1;
-	}
-	*cp = c;
-	return n;
+	return utf8_decode(s, n ? n : 1, cp);
 }
 
 static bool range_has(const struct range *r, size_t n, uint32_t cp)
@@ -200,9 +167,9 @@ static bool addr_marker_at(const char *s)
 	uint32_t cp, next;
 	size_t n, i;
 
-	n = utf8_decode(s, &cp);
+	n = char_at(s, &cp);
 	if (cp == 0x5355 /* 单 */) {
-		utf8_decode(s + n, &next);
+		char_at(s + n, &next);
 		return next == 0x5143 /* 元 */;
 	}
 	for (i = 0; i < ARRAY_SIZE(markers); i++)
@@ -302,7 +269,7 @@ static size_t name_word_scan(const char *s, size_t *nchars, size_t *last_off)
 	*nchars = 0;
 	*last_off = 0;
 	while (s[i]) {
-		n = utf8_decode(s + i, &cp);
+		n = char_at(s + i, &cp);
 		if (name_sep_of(cp) != SEP_NONE)
 			break;
 		*last_off = i;
@@ -320,7 +287,7 @@ static int name_word_count(const char *s)
 	int words = 0;
 
 	while (s[i] && words < 2) {
-		n = utf8_decode(s + i, &cp);
+		n = char_at(s + i, &cp);
 		if (name_sep_of(cp) != SEP_NONE) {
 			i += n;
 			continue;
@@ -340,11 +307,11 @@ static void name_word_put(struct out *o, const char *w, size_t nchars, size_t la
 		out_stars(o, 1);
 		return;
 	}
-	flen = utf8_decode(w, &first);
+	flen = char_at(w, &first);
 	out_char(o, w, flen, first);
 	if (single && nchars >= 4 && !cp_is_letter(first)) {
 		out_stars(o, nchars - 2);
-		llen = utf8_decode(w + last_off, &lastcp);
+		llen = char_at(w + last_off, &lastcp);
 		out_char(o, w + last_off, llen, lastcp);
 	} else {
 		out_stars(o, nchars - 1);
@@ -367,7 +334,7 @@ void mask_name(const char *name, struct masked *out)
 		goto out;
 	single = name_word_count(name) == 1;
 	while (name[i] && !o.full) {
-		n = utf8_decode(name + i, &cp);
+		n = char_at(name + i, &cp);
 		sep = name_sep_of(cp);
 		if (sep != SEP_NONE) {
 			if (sep > gap)
@@ -461,7 +428,7 @@ void mask_address(const char *address, struct masked *out)
 	if (!address)
 		return;
 	while (address[i] && !o.full) {
-		n = utf8_decode(address + i, &cp);
+		n = char_at(address + i, &cp);
 		if (!cp_is_cn_numeral(cp)) {
 			if (cp_is_digitlike(cp) || cp_is_letter(cp))
 				out_stars(&o, 1);
@@ -475,13 +442,13 @@ void mask_address(const char *address, struct masked *out)
 		for (j = i + n; address[j]; j += n) {
 			uint32_t c;
 
-			n = utf8_decode(address + j, &c);
+			n = char_at(address + j, &c);
 			if (!cp_is_cn_numeral(c))
 				break;
 		}
 		hide = address[j] == '\0' || addr_marker_at(address + j) || prev == 0x4e4b /* 之 */;
 		for (; i < j; i += n) {
-			n = utf8_decode(address + i, &cp);
+			n = char_at(address + i, &cp);
 			if (hide)
 				out_stars(&o, 1);
 			else

@@ -148,20 +148,6 @@ static void path_join(char out[JSON_PATH_MAX], const char *parent, const char *n
 
 /* --- strings ------------------------------------------------------------ */
 
-/* Next code point of a valid UTF-8 string (json_prescan checked it). */
-static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *i)
-{
-	uint32_t c = s[*i];
-	size_t extra = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
-
-	if (extra)
-		c &= 0x3fu >> extra;
-	(*i)++;
-	for (size_t k = 0; k < extra && *i < len; k++, (*i)++)
-		c = (c << 6) | (s[*i] & 0x3fu);
-	return c;
-}
-
 static bool cp_is_space(uint32_t cp)
 {
 	return cp == ' ' || cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200b) ||
@@ -173,7 +159,9 @@ static bool text_is_blank(const char *s, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		if (!cp_is_space(utf8_next((const unsigned char *)s, len, &i)))
+		uint32_t cp;
+		i += utf8_decode(s + i, len - i, &cp);
+		if (!cp_is_space(cp))
 			return false;
 	}
 	return true;
@@ -196,7 +184,7 @@ static enum st string_check(const cJSON *v, const struct fspec *f, const char *p
 	len = strlen(v->valuestring);
 	if (len == 0)
 		return fail(err, ST_INVALID, "empty", "field must not be empty", path);
-	if (json_utf8_count(v->valuestring, len) > (size_t)f->max)
+	if (utf8_count(v->valuestring, len) > (size_t)f->max)
 		return fail(err, ST_INVALID, "too_long", "string is longer than allowed", path);
 	if (text_is_blank(v->valuestring, len))
 		return fail(err, ST_INVALID, "empty", "field must not be blank", path);

@@ -455,22 +455,6 @@ static void test_codes(void)
 	}
 }
 
-static void test_utf8_count(void)
-{
-	static const struct {
-		const char *s;
-		size_t n;
-	} want[] = {
-	    {"", 0},
-	    {"abc", 3},
-	    {"\xe5\xbc\xa0\xe4\xb8\x89", 2},
-	    {"a\xc3\xa9\xf0\x9f\x98\x80z", 4},
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
-		CHECK(json_utf8_count(want[i].s, strlen(want[i].s)) == want[i].n);
-}
-
 /* str_copy: what snprintf(dst, cap, "%s", src) gave, for every cap. */
 static void test_str_copy(void)
 {
@@ -498,6 +482,5 @@ int main(void)
 	test_fixtures();
 	test_parse_tree();
 	test_codes();
-	test_utf8_count();
 	return t_done();
 }

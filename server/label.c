@@ -251,13 +251,13 @@ static double pdf_y(const struct render *r, double mm)
 }
 
 /* Advance width of cps[from..to) in mm at size pt. */
-static double run_width(const struct render *r, const uint32_t *cp, size_t from, size_t to,
+static double run_width(const struct font *font, const uint32_t *cp, size_t from, size_t to,
 			double size)
 {
 	unsigned long w = 0;
 
 	for (size_t i = from; i < to; i++)
-		w += font_advance(r->ctx->font, cp[i]);
+		w += font_advance(font, cp[i]);
 	return (double)w * size / 1000.0 / MM_PT;
 }
 
@@ -281,7 +281,7 @@ static bool can_break(uint32_t a, uint32_t b)
 
 /* Ink extents (em) of all the characters of the block, never less than
  * the CJK ideograph box, so lines of one size are evenly spaced. */
-static void block_metrics(const struct render *r, const struct para *p, size_t np, double *asc,
+static void block_metrics(const struct font *font, const struct para *p, size_t np, double *asc,
 			  double *desc)
 {
 	int ymax = 880, ymin = -140;
@@ -289,7 +289,7 @@ static void block_metrics(const struct render *r, const struct para *p, size_t n
 	for (size_t i = 0; i < np; i++)
 		for (size_t j = 0; j < p[i].run->n; j++) {
 			int hi, lo;
-			font_ink(r->ctx->font, p[i].run->cp[j], &hi, &lo);
+			font_ink(font, p[i].run->cp[j], &hi, &lo);
 			if (hi > ymax)
 				ymax = hi;
 			if (lo < ymin)
@@ -304,7 +304,7 @@ static void block_metrics(const struct render *r, const struct para *p, size_t n
  * than h mm or more than max_lines lines.  With force, lay out what fits
  * and end the last line that fits with an ellipsis.
  */
-static bool layout_at(const struct render *r, const struct para *p, size_t np, double size,
+static bool layout_at(const struct font *font, const struct para *p, size_t np, double size,
 		      double w, double h, size_t max_lines, bool force, struct layout *lo)
 {
 	double y = 0;
@@ -325,7 +325,7 @@ static bool layout_at(const struct render *r, const struct para *p, size_t np, d
 			size_t j = i, brk = 0;
 			double width = 0;
 			while (j < n) {
-				double cw = run_width(r, cp, j, j + 1, s);
+				double cw = run_width(font, cp, j, j + 1, s);
 				if (width + cw > w) {
 					if (is_space(cp[j]))
 						brk = j; /* trimmed: it needs no room */
@@ -357,7 +357,7 @@ static bool layout_at(const struct render *r, const struct para *p, size_t np, d
 			ln->to = end;
 			ln->size = s;
 			ln->base = y + lo->asc * s / MM_PT;
-			ln->width = run_width(r, cp, i, end, s);
+			ln->width = run_width(font, cp, i, end, s);
 			ln->ellipsis = false;
 			lo->height = bottom;
 			y += pitch * s / MM_PT;
@@ -370,29 +370,30 @@ truncate:
 		struct line *ln = &lo->lines[lo->n - 1];
 		const uint32_t *cp = p[ln->para].run->cp;
 		uint32_t ell = ELLIPSIS;
-		double ew = run_width(r, &ell, 0, 1, ln->size);
-		while (ln->to > ln->from && run_width(r, cp, ln->from, ln->to, ln->size) + ew > w)
+		double ew = run_width(font, &ell, 0, 1, ln->size);
+		while (ln->to > ln->from &&
+		       run_width(font, cp, ln->from, ln->to, ln->size) + ew > w)
 			ln->to--;
-		ln->width = run_width(r, cp, ln->from, ln->to, ln->size) + ew;
+		ln->width = run_width(font, cp, ln->from, ln->to, ln->size) + ew;
 		ln->ellipsis = true;
 	}
 	return false;
 }
 
 /* Largest size in [min, max] (quarter points) at which the block fits. */
-static void layout_fit(const struct render *r, const struct para *p, size_t np, double max,
+static void layout_fit(const struct font *font, const struct para *p, size_t np, double max,
 		       double min, double w, double h, size_t max_lines, struct layout *lo)
 {
-	block_metrics(r, p, np, &lo->asc, &lo->desc);
+	block_metrics(font, p, np, &lo->asc, &lo->desc);
 	for (double s = max; s >= min - 1e-9; s -= 0.25)
-		if (layout_at(r, p, np, s, w, h, max_lines, false, lo))
+		if (layout_at(font, p, np, s, w, h, max_lines, false, lo))
 			return;
 	if (max_lines != SIZE_MAX) {
 		for (double s = max; s >= min - 1e-9; s -= 0.25)
-			if (layout_at(r, p, np, s, w, h, SIZE_MAX, false, lo))
+			if (layout_at(font, p, np, s, w, h, SIZE_MAX, false, lo))
 				return;
 	}
-	layout_at(r, p, np, min, w, h, SIZE_MAX, true, lo);
+	layout_at(font, p, np, min, w, h, SIZE_MAX, true, lo);
 }
 
 static void draw_line(struct render *r, const struct para *p, const struct line *ln, double x,
@@ -469,7 +470,7 @@ static void draw_text_block(struct render *r, const struct para *p, size_t np, c
 {
 	struct layout lo;
 
-	layout_fit(r, p, np, max, min, b->w, b->h, max_lines, &lo);
+	layout_fit(r->ctx->font, p, np, max, min, b->w, b->h, max_lines, &lo);
 	draw_layout(r, p, &lo, b, align, valign);
 }
 
@@ -493,7 +494,7 @@ static double draw_badge(struct render *r, const struct box *b, double font, uin
 	ln.from = 0;
 	ln.to = 1;
 	ln.size = size;
-	ln.width = run_width(r, run.cp, 0, 1, size);
+	ln.width = run_width(r->ctx->font, run.cp, 0, 1, size);
 	ln.ellipsis = false;
 	if (!r->collect) {
 		HPDF_Page_Rectangle(r->page, pdf_x(b->x), pdf_y(r, b->y + side), side * MM_PT,
@@ -729,8 +730,8 @@ static void draw_parcel(struct render *r, const struct zone *z, const struct lab
 	run_add(&one, r->ctx, wbuf, sizeof(wbuf));
 	run_add(&one, r->ctx, "   ", 4);
 	run_add(&one, r->ctx, cbuf, sizeof(cbuf));
-	block_metrics(r, &p, 1, &lo.asc, &lo.desc);
-	if (layout_at(r, &p, 1, z->font, in.w, in.h, 1, false, &lo)) {
+	block_metrics(r->ctx->font, &p, 1, &lo.asc, &lo.desc);
+	if (layout_at(r->ctx->font, &p, 1, z->font, in.w, in.h, 1, false, &lo)) {
 		draw_layout(r, &p, &lo, &in, -1, 0);
 		return;
 	}
@@ -750,15 +751,16 @@ static void draw_sign(struct render *r, const struct zone *z)
 
 	run_add(&label_run, r->ctx, "签收人：　　　　　　　　签收时间：", 64);
 	run_add(&note_run, r->ctx, note, sizeof(note));
-	block_metrics(r, &label, 1, &lo.asc, &lo.desc);
+	block_metrics(r->ctx->font, &label, 1, &lo.asc, &lo.desc);
 	double label_h = (lo.asc - lo.desc) * z->font / MM_PT;
 	struct box top = {in.x, in.y, in.w, fmin(in.h, label_h * 2.3)};
 	draw_text_block(r, &label, 1, &top, z->font, z->min, 2, -1, -1);
 	struct box bottom = {in.x, in.y + top.h + 1.0, in.w, in.h - top.h - 1.0};
-	block_metrics(r, &small, 1, &lo.asc, &lo.desc);
+	block_metrics(r->ctx->font, &small, 1, &lo.asc, &lo.desc);
 	double smax = fmax(z->min, z->font * 0.75);
 	for (double s = smax; bottom.h > 0 && s >= z->min - 1e-9; s -= 0.25)
-		if (layout_at(r, &small, 1, s, bottom.w, bottom.h, SIZE_MAX, false, &lo)) {
+		if (layout_at(r->ctx->font, &small, 1, s, bottom.w, bottom.h, SIZE_MAX, false,
+			      &lo)) {
 			draw_layout(r, &small, &lo, &bottom, -1, 1);
 			break;
 		}

@@ -1,10 +1,12 @@
 /*
  * label.h - PDF waybill labels (API.md "Labels", DESIGN.md "Labels").
  *
- * The only user of hpdf.h (libharu) and zint.h (libzint).  Layouts come from
- * template files, one per size (templates/100x150.tmpl ...; the format is
- * described at the top of label.c).  Personal fields are accepted only as
- * struct masked, which only mask.c makes: a raw phone cannot reach a label.
+ * The only user of hpdf.h (libharu, in label_pdf.c) and zint.h (libzint,
+ * label_pdf.c and label_tmpl.c).  Layouts come from template files, one per
+ * size (templates/100x150.tmpl ...; the format is described at the top of
+ * label_tmpl.c); label.c lays text out with the font alone.  Personal
+ * fields are accepted only as struct masked, which only mask.c makes: a raw
+ * phone cannot reach a label.
  *
  * A label_ctx is built once per process (templates parsed and checked, the
  * font loaded and measured) and is read-only afterwards: label_render() may

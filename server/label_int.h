@@ -4,7 +4,8 @@
  * label.h.
  *
  *   label_tmpl.c  template files: parsing and checking (libzint measures)
- *   label.c       text runs, layout and drawing (libharu, libzint)
+ *   label.c       text runs and their layout, measured with the font
+ *   label_pdf.c   drawing: pages, text and barcodes (libharu, libzint)
  */
 #ifndef WAYBILL_LABEL_INT_H
 #define WAYBILL_LABEL_INT_H
@@ -71,6 +72,64 @@ struct label_ctx {
 	struct label_tmpl *tmpls;
 	size_t ntmpls;
 };
+
+/* --- text runs and layout (label.c) ------------------------------------- */
+
+/* Code points to draw: tabs and newlines made spaces, what the font lacks
+ * made the fallback glyph. */
+struct run {
+	uint32_t cp[RUN_MAX];
+	size_t n;
+};
+
+/* Append one code point; past RUN_MAX nothing more is taken. */
+void label_run_put(struct run *r, const struct label_ctx *c, uint32_t cp);
+/* Append the UTF-8 string s, read up to its NUL or max bytes. */
+void label_run_add(struct run *r, const struct label_ctx *c, const char *s, size_t max);
+#define RUN_ADD(r, c, field) label_run_add((r), (c), (field), sizeof(field))
+/* province + city (unless the same, as for 北京市) + district, sep between */
+void label_run_add_region(struct run *r, const struct label_ctx *c, const struct label_region *g,
+			  const char *sep);
+
+struct box {
+	double x, y, w, h; /* mm, top-left origin */
+};
+
+struct para {
+	const struct run *run;
+	double scale; /* of the block's size */
+	bool bold;
+};
+
+struct line {
+	size_t para, from, to;
+	double size;  /* pt */
+	double base;  /* mm below the block's top */
+	double width; /* mm */
+	bool ellipsis;
+};
+
+struct layout {
+	struct line lines[LINES_MAX];
+	size_t n;
+	double height;	  /* mm */
+	double asc, desc; /* em, desc negative */
+};
+
+/* Advance width of cps[from..to) in mm at size pt. */
+double label_run_width(const struct font *font, const uint32_t *cp, size_t from, size_t to,
+		       double size);
+/* Ink extents (em) of the block's characters, never less than the CJK box. */
+void label_block_metrics(const struct font *font, const struct para *p, size_t np, double *asc,
+			 double *desc);
+/* Lay the paragraphs out at size into w x h mm (see label.c). */
+bool label_layout_at(const struct font *font, const struct para *p, size_t np, double size,
+		     double w, double h, size_t max_lines, bool force, struct layout *lo);
+/* Largest size in [min, max] (quarter points) at which the block fits. */
+void label_layout_fit(const struct font *font, const struct para *p, size_t np, double max,
+		      double min, double w, double h, size_t max_lines, struct layout *lo);
+/* A zone's box less its padding. */
+struct box label_zone_inner(const struct zone *z);
 
 struct zint_symbol;
 

@@ -5,7 +5,7 @@
  * (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequence.  Every
  * module that reads or writes UTF-8 goes through these; each keeps its own
  * policy for what an invalid sequence means (json.c refuses it, mask.c hides
- * it as one character per byte, label.c prints it as a fallback glyph).
+ * it as one character per byte, label*.c print it as a fallback glyph).
  * Pure functions: no allocation, no state, safe in any thread.
  */
 #ifndef WAYBILL_UTF8_H

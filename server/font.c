@@ -44,11 +44,13 @@
 #include <hb.h>
 #include <hb-subset.h>
 
+#include "buf.h"
 #include "font.h"
 
 #define BMP 65536
 #define CMAP_GAP 96 /* code points: a shorter gap joins two segments */
 #define CMAP_MAX 65535
+#define SUBSET_SLACK (1u << 20) /* bytes a subset may add to its font: loca, cmap, prep */
 
 struct font {
 	hb_blob_t *blob;
@@ -208,43 +210,18 @@ bool font_cps_has(const struct font_cps *set, uint32_t cp)
 
 /* --- the sfnt we hand to libharu ---------------------------------------- */
 
-struct buf {
-	unsigned char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static void buf_put(struct buf *b, const void *data, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 16384;
-		while (cap < b->len + n)
-			cap *= 2;
-		unsigned char *p = realloc(b->p, cap);
-		if (!p) {
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-}
-
-static void buf_u16(struct buf *b, unsigned v)
+/* Big-endian words; a failure sticks in b (buf.h) and is looked at once. */
+static void sfnt_u16(struct buf *b, unsigned v)
 {
 	unsigned char x[2] = {(unsigned char)(v >> 8), (unsigned char)v};
-	buf_put(b, x, 2);
+	(void)buf_add(b, x, 2);
 }
 
-static void buf_u32(struct buf *b, uint32_t v)
+static void sfnt_u32(struct buf *b, uint32_t v)
 {
 	unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
 			      (unsigned char)(v >> 8), (unsigned char)v};
-	buf_put(b, x, 4);
+	(void)buf_add(b, x, 4);
 }
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -295,35 +272,35 @@ static void compact_cmap(struct buf *b, const uint32_t *cps, const uint16_t *gid
 		sr *= 2;
 		es++;
 	}
-	buf_u16(b, 0); /* cmap version */
-	buf_u16(b, 1); /* one subtable: Windows Unicode BMP */
-	buf_u16(b, 3);
-	buf_u16(b, 1);
-	buf_u32(b, 12);
-	buf_u16(b, 4); /* format */
-	buf_u16(b, (unsigned)(16 + 8 * nseg + 2 * entries));
-	buf_u16(b, 0); /* language */
-	buf_u16(b, (unsigned)(2 * nseg));
-	buf_u16(b, 2 * sr);
-	buf_u16(b, es);
-	buf_u16(b, (unsigned)(2 * nseg - 2 * sr));
+	sfnt_u16(b, 0); /* cmap version */
+	sfnt_u16(b, 1); /* one subtable: Windows Unicode BMP */
+	sfnt_u16(b, 3);
+	sfnt_u16(b, 1);
+	sfnt_u32(b, 12);
+	sfnt_u16(b, 4); /* format */
+	sfnt_u16(b, (unsigned)(16 + 8 * nseg + 2 * entries));
+	sfnt_u16(b, 0); /* language */
+	sfnt_u16(b, (unsigned)(2 * nseg));
+	sfnt_u16(b, 2 * sr);
+	sfnt_u16(b, es);
+	sfnt_u16(b, (unsigned)(2 * nseg - 2 * sr));
 	for (size_t k = 0; k < nseg; k++)
-		buf_u16(b, seg[2 * k + 1]); /* endCode */
-	buf_u16(b, 0);			    /* reservedPad */
+		sfnt_u16(b, seg[2 * k + 1]); /* endCode */
+	sfnt_u16(b, 0);			     /* reservedPad */
 	for (size_t k = 0; k < nseg; k++)
-		buf_u16(b, seg[2 * k]); /* startCode */
+		sfnt_u16(b, seg[2 * k]); /* startCode */
 	for (size_t k = 0; k < nseg; k++)
-		buf_u16(b, k + 1 == nseg ? 1 : 0); /* idDelta: 0xFFFF + 1 = glyph 0 */
+		sfnt_u16(b, k + 1 == nseg ? 1 : 0); /* idDelta: 0xFFFF + 1 = glyph 0 */
 	for (size_t k = 0, at = 0; k < nseg; k++) {
 		/* idRangeOffset: from this word to the segment's first entry */
-		buf_u16(b, k + 1 == nseg ? 0 : (unsigned)(2 * (nseg - k) + 2 * at));
+		sfnt_u16(b, k + 1 == nseg ? 0 : (unsigned)(2 * (nseg - k) + 2 * at));
 		at += seg[2 * k + 1] - seg[2 * k] + 1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && cps[i] - cps[i - 1] - 1 < gap)
 			for (uint32_t c = cps[i - 1] + 1; c < cps[i]; c++)
-				buf_u16(b, 0);
-		buf_u16(b, gids[i]);
+				sfnt_u16(b, 0);
+		sfnt_u16(b, gids[i]);
 	}
 }
 
@@ -365,7 +342,7 @@ static enum st sfnt_build(hb_face_t *built, const struct font *f, const struct f
 	enum st st = ST_OK;
 	hb_tag_t tags[64];
 	unsigned ntags = ARRAY_SIZE(tags);
-	struct buf cmap = {0};
+	struct buf cmap;
 	uint32_t *cps = NULL, *seg = NULL;
 	uint16_t *gids = NULL;
 	/* The subsetter's face cannot list its tables: reparse its bytes. */
@@ -374,6 +351,7 @@ static enum st sfnt_build(hb_face_t *built, const struct font *f, const struct f
 	hb_font_t *sf = hb_font_create(sub);
 	size_t n = 0, head_at = 0;
 
+	buf_init(&cmap, 12 + CMAP_MAX, false); /* the header and one format 4 subtable */
 	cps = malloc(BMP * sizeof(*cps));
 	gids = malloc(BMP * sizeof(*gids));
 	seg = malloc(2 * (BMP + 1) * sizeof(*seg));
@@ -396,14 +374,14 @@ static enum st sfnt_build(hb_face_t *built, const struct font *f, const struct f
 	}
 	/* Short gaps are cheap zeros; a format 4 table must stay under 64 KiB. */
 	for (unsigned gap = CMAP_GAP;; gap /= 2) {
-		cmap.len = 0;
+		buf_reset(&cmap);
 		compact_cmap(&cmap, cps, gids, n, gap, seg);
-		if (cmap.failed) {
+		if (buf_st(&cmap) == ST_OK)
+			break;
+		if (buf_st(&cmap) != ST_TOOBIG) {
 			st = ST_NOMEM;
 			goto out;
 		}
-		if (cmap.len - 12 <= CMAP_MAX)
-			break;
 		if (gap == 1) {
 			st = ST_INTERNAL;
 			goto out;
@@ -421,17 +399,17 @@ static enum st sfnt_build(hb_face_t *built, const struct font *f, const struct f
 		sr *= 2;
 		es++;
 	}
-	buf_u32(out, 0x00010000);
-	buf_u16(out, ntags);
-	buf_u16(out, 16 * sr);
-	buf_u16(out, es);
-	buf_u16(out, 16 * ntags - 16 * sr);
+	sfnt_u32(out, 0x00010000);
+	sfnt_u16(out, ntags);
+	sfnt_u16(out, 16 * sr);
+	sfnt_u16(out, es);
+	sfnt_u16(out, 16 * ntags - 16 * sr);
 	size_t dir = out->len;
 	for (unsigned i = 0; i < ntags; i++) {
 		unsigned char zero[16] = {0};
-		buf_put(out, zero, sizeof(zero));
+		(void)buf_add(out, zero, sizeof(zero));
 	}
-	for (unsigned i = 0; i < ntags && !out->failed; i++) {
+	for (unsigned i = 0; i < ntags && buf_st(out) == ST_OK; i++) {
 		hb_blob_t *t = NULL;
 		const unsigned char *data;
 		unsigned len;
@@ -448,11 +426,10 @@ static enum st sfnt_build(hb_face_t *built, const struct font *f, const struct f
 		size_t at = out->len;
 		if (tags[i] == HB_TAG('h', 'e', 'a', 'd'))
 			head_at = at;
-		buf_put(out, data, len);
+		(void)buf_add(out, data, len);
 		hb_blob_destroy(t);
 		static const unsigned char pad[3];
-		buf_put(out, pad, (4 - len % 4) % 4);
-		if (out->failed)
+		if (buf_add(out, pad, (4 - len % 4) % 4) != ST_OK)
 			break;
 		if (tags[i] == HB_TAG('h', 'e', 'a', 'd') && len >= 12)
 			put_u32(out->p + at + 8, 0); /* checkSumAdjustment, below */
@@ -462,8 +439,9 @@ static enum st sfnt_build(hb_face_t *built, const struct font *f, const struct f
 		put_u32(rec + 8, (uint32_t)at);
 		put_u32(rec + 12, len);
 	}
-	if (out->failed) {
-		st = ST_NOMEM;
+	if (buf_st(out) != ST_OK) {
+		/* past the bound: bigger than the font it was cut from, a bug */
+		st = buf_st(out) == ST_NOMEM ? ST_NOMEM : ST_INTERNAL;
 		goto out;
 	}
 	if (head_at)
@@ -472,7 +450,7 @@ out:
 	hb_font_destroy(sf);
 	hb_face_destroy(sub);
 	hb_blob_destroy(blob);
-	free(cmap.p);
+	buf_release(&cmap);
 	free(cps);
 	free(gids);
 	free(seg);
@@ -498,8 +476,12 @@ enum st font_subset_fd(const struct font *f, const struct font_cps *set, int *fd
 	enum st st = ST_OK;
 	hb_subset_input_t *in = NULL;
 	hb_face_t *sub = NULL;
-	struct buf sfnt = {0};
+	struct buf sfnt;
 	int mfd = -1;
+
+	/* A subset is never larger than the font file it is cut from, give or take
+	 * a rebuilt loca and cmap. */
+	buf_init(&sfnt, hb_blob_get_length(f->blob) + SUBSET_SLACK, false);
 
 	in = hb_subset_input_create_or_fail();
 	if (!in) {
@@ -548,7 +530,7 @@ enum st font_subset_fd(const struct font *f, const struct font_cps *set, int *fd
 out:
 	if (mfd >= 0)
 		close(mfd);
-	free(sfnt.p);
+	buf_release(&sfnt);
 	hb_face_destroy(sub);
 	hb_subset_input_destroy(in);
 	return st;

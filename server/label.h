@@ -16,6 +16,7 @@
 #define WAYBILL_LABEL_H
 
 #include "common.h"
+#include "buf.h"
 #include "mask.h"
 
 #define LABEL_TN_MAX 24	     /* "ABCD" + 18 digits + NUL, rounded (= TN_MAX) */
@@ -116,11 +117,15 @@ struct label_item {
 	int rotate;    /* degrees counter-clockwise, 0, 90 or 270 (a turned zone's
 			* Code 128 and digits); x0..y1 is still the box on the page */
 };
-/* Filled by label_render_trace(); start zeroed, free items with free(). */
+/* Filled by label_render_trace(); start zeroed, end with label_trace_release()
+ * (items is the buffer's memory: free(items) frees it too).  Bounded: a few
+ * thousand items a page, more fails the render. */
 struct label_trace {
-	struct label_item *items;
-	size_t n, cap;
+	struct label_item *items; /* n of them */
+	size_t n;
+	struct buf buf; /* holds the items */
 };
+void label_trace_release(struct label_trace *tr);
 
 /* label_render() that also records every item drawn (trace may be NULL). */
 enum st label_render_trace(const struct label_ctx *ctx, const struct label_tmpl *tmpl,

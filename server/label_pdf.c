@@ -37,6 +37,7 @@
 #include <hpdf.h>
 #include <zint.h>
 
+#include "buf.h"
 #include "font.h"
 #include "label.h"
 #include "label_int.h"
@@ -56,6 +57,10 @@ static void utf8_put(const uint32_t *cp, size_t n, char *out)
 }
 
 /* --- rendering --------------------------------------------------------- */
+
+/* Items a page's trace may hold: every line of every zone, and its barcode
+ * or badge; a trace past it fails the render (ST_INTERNAL: a bug). */
+#define TRACE_PAGE_MAX (ZONES_MAX * (LINES_MAX + 4))
 
 struct render {
 	const struct label_ctx *ctx;
@@ -126,18 +131,13 @@ static struct label_item *trace_add(struct render *r, enum label_item_kind kind,
 
 	if (!tr || r->collect || r->st != ST_OK)
 		return NULL;
-	if (tr->n == tr->cap) {
-		size_t cap = tr->cap ? tr->cap * 2 : 256;
-		struct label_item *items = realloc(tr->items, cap * sizeof(*items));
-		if (!items) {
-			render_fail(r, ST_NOMEM);
-			return NULL;
-		}
-		tr->items = items;
-		tr->cap = cap;
+	struct label_item *it = buf_grow(&tr->buf, sizeof(*it));
+	if (!it) {
+		render_fail(r, buf_st(&tr->buf) == ST_NOMEM ? ST_NOMEM : ST_INTERNAL);
+		return NULL;
 	}
-	struct label_item *it = &tr->items[tr->n++];
-	memset(it, 0, sizeof(*it));
+	tr->items = (struct label_item *)tr->buf.p;
+	tr->n++;
 	it->kind = kind;
 	it->page = r->pageno;
 	it->zone = r->zone;
@@ -690,6 +690,8 @@ enum st label_render_trace(const struct label_ctx *ctx, const struct label_tmpl 
 	r->ctx = ctx;
 	r->t = tmpl;
 	r->trace = trace;
+	if (trace && trace->buf.max == 0)
+		buf_init(&trace->buf, npages * TRACE_PAGE_MAX * sizeof(struct label_item), false);
 	r->cps = calloc(1, sizeof(*r->cps));
 	r->sym = ZBarcode_Create();
 	if (!r->cps || !r->sym) {
@@ -752,6 +754,14 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return st;
+}
+
+void label_trace_release(struct label_trace *tr)
+{
+	if (!tr)
+		return;
+	buf_release(&tr->buf);
+	memset(tr, 0, sizeof(*tr));
 }
 
 enum st label_render(const struct label_ctx *ctx, const struct label_tmpl *tmpl,

@@ -15,7 +15,8 @@ struct route;
 /* Count one answered request (rt NULL when no route matched). */
 void metrics_count(const struct route *rt, unsigned code, double ms);
 
-/* Prometheus text for /metrics; caller frees; NULL when out of memory. */
+/* Prometheus text for /metrics; caller frees; NULL when out of memory or
+ * past the bound (METRICS_TEXT_MAX in metrics.c, far above what is written). */
 char *metrics_text(struct app *app, size_t *len);
 
 #endif

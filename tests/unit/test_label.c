@@ -674,7 +674,7 @@ static void test_samples(void)
 			free(text);
 			free(info);
 			check_ocr(path, t, &tr, &f, &sc);
-			free(tr.items);
+			label_trace_release(&tr);
 		}
 		/*
 		 * OCR (tesseract chi_sim) measured over 30 fixture orders x 3
@@ -740,7 +740,7 @@ static void check_printed(const struct label_tmpl *t, const struct label_fields 
 	check_symbols(path, png, t, &tr, f->tracking_no);
 	snprintf(cmd, sizeof(cmd), "rm -f %s.png", png);
 	cmd_run(cmd);
-	free(tr.items);
+	label_trace_release(&tr);
 }
 
 /*
@@ -859,7 +859,7 @@ static void test_hostile(void)
 		snprintf(path, sizeof(path), OUT_DIR "/hostile-%s.pdf", sizes[si]);
 		render_to(t, pages, ARRAY_SIZE(pages), path, &tr);
 		check_trace(t, &tr, ARRAY_SIZE(pages));
-		free(tr.items);
+		label_trace_release(&tr);
 		check_pdf_file(path, t, ARRAY_SIZE(pages));
 		for (int pg = 1; pg <= (int)ARRAY_SIZE(pages); pg++)
 			CHECK(ink_outside_zones(path, t, pg) == 0);
@@ -910,7 +910,7 @@ static void test_batch(void)
 		sample_fields(&orders[i], 1000 + i, &pages[i]);
 	render_to(t, pages, 100, path, &tr);
 	check_trace(t, &tr, 100);
-	free(tr.items);
+	label_trace_release(&tr);
 	check_pdf_file(path, t, 100);
 
 	/* In order: page i shows tracking number i, and not its neighbour's. */

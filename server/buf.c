@@ -30,7 +30,7 @@ void buf_release(struct buf *b)
 void buf_reset(struct buf *b)
 {
 	if (b->p && b->wipe)
-		explicit_bzero(b->p, b->len);
+		mem_wipe(b->p, b->len);
 	if (b->p)
 		b->p[0] = '\0';
 	b->len = 0;

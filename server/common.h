@@ -76,8 +76,15 @@ void field_err_set(struct field_err *e, const char *code, const char *message, c
  * (measured: ~3% of a request's CPU went to copies through snprintf). */
 void str_copy(char *dst, size_t cap, const char *src);
 
-/* Wipe memory that held personal data or key material, then free it. */
+/* The one wipe: zero memory that held personal data or key material, in a
+ * way the compiler cannot drop (explicit_bzero). */
+void mem_wipe(void *p, size_t len);
+/* mem_wipe() p, then free it; NULL is a no-op. */
 void free_wiped(void *p, size_t len);
+
+/* The one monotonic clock: nanoseconds since some fixed point (boot), for
+ * durations and deadlines; never goes back. */
+uint64_t clock_mono_ns(void);
 
 /*
  * The calls we never use.  Bounded versions exist for all of them.  (clang

@@ -138,7 +138,7 @@ enum st keyring_load(const char *path, struct keyring **out, char *err, size_t e
 		unsigned char seed[crypto_sign_SEEDBYTES];
 		crypto_kdf_derive_from_key(seed, sizeof(seed), SUB_CHECKPOINT, KDF_CTX_SUB, buf);
 		crypto_sign_seed_keypair(kr->cp_pk, kr->cp_sk, seed);
-		sodium_memzero(seed, sizeof(seed));
+		mem_wipe(seed, sizeof(seed));
 	}
 	for (uint32_t v = 1; v <= kr->nversions; v++) {
 		const unsigned char *root = buf + (size_t)(v - 1) * KEY_BYTES;
@@ -413,7 +413,7 @@ enum st keyring_retire(const char *path, uint32_t version, char *err, size_t err
 		st = ST_INVALID;
 		goto out;
 	}
-	sodium_memzero(buf + (size_t)(version - 1) * KEY_BYTES, KEY_BYTES);
+	mem_wipe(buf + (size_t)(version - 1) * KEY_BYTES, KEY_BYTES);
 	st = write_key_file(path, buf, len, false, err, errlen);
 out:
 	sodium_free(buf);
@@ -499,7 +499,7 @@ enum st crypto_seal(const struct keyring *kr, const char *tn, const void *plain,
 	dek_wrap(kek, tn, v, dek, out->wrapped_dek);
 	out->kek_version = v;
 	out->seal_version = v;
-	sodium_memzero(dek, sizeof(dek));
+	mem_wipe(dek, sizeof(dek));
 	return ST_OK;
 }
 
@@ -548,7 +548,7 @@ enum st crypto_open(const struct keyring *kr, const char *tn, uint32_t kek_versi
 	*plain = p;
 	*len = plen;
 out:
-	sodium_memzero(dek, sizeof(dek));
+	mem_wipe(dek, sizeof(dek));
 	return st;
 }
 
@@ -569,7 +569,7 @@ enum st crypto_rewrap(const struct keyring *kr, const char *tn, uint32_t from_ve
 		dek_wrap(to, tn, cur, dek, out);
 		*to_version = cur;
 	}
-	sodium_memzero(dek, sizeof(dek));
+	mem_wipe(dek, sizeof(dek));
 	return st;
 }
 
@@ -580,7 +580,7 @@ void crypto_token_new(char out[TOKEN_CHARS + 1])
 	randombytes_buf(raw, sizeof(raw));
 	memcpy(out, "wb_", 3);
 	sodium_bin2hex(out + 3, TOKEN_CHARS + 1 - 3, raw, sizeof(raw));
-	sodium_memzero(raw, sizeof(raw));
+	mem_wipe(raw, sizeof(raw));
 }
 
 static void keyed_hash(const unsigned char *key, const void *in, size_t len,
@@ -615,7 +615,7 @@ void crypto_audit_mac(const struct keyring *kr, const unsigned char prev[HASH_BY
 	crypto_auth_hmacsha256_update(&st, prev, HASH_BYTES);
 	crypto_auth_hmacsha256_update(&st, entry, len);
 	crypto_auth_hmacsha256_final(&st, out);
-	sodium_memzero(&st, sizeof(st));
+	mem_wipe(&st, sizeof(st));
 }
 
 void crypto_checkpoint_key(const struct keyring *kr, unsigned char pk[SIGN_PK_BYTES])
@@ -675,7 +675,7 @@ void crypto_random_digits(char *out, size_t n)
 		}
 		used++;
 	}
-	sodium_memzero(buf, sizeof(buf));
+	mem_wipe(buf, sizeof(buf));
 }
 
 uint32_t crypto_uniform(uint32_t upper)

@@ -484,9 +484,9 @@ static void tree_wipe(cJSON *item)
 {
 	for (; item; item = item->next) {
 		if (item->valuestring && !(item->type & cJSON_IsReference))
-			explicit_bzero(item->valuestring, strlen(item->valuestring));
+			mem_wipe(item->valuestring, strlen(item->valuestring));
 		if (item->string && !(item->type & cJSON_StringIsConst))
-			explicit_bzero(item->string, strlen(item->string));
+			mem_wipe(item->string, strlen(item->string));
 		if (item->child && !(item->type & cJSON_IsReference))
 			tree_wipe(item->child);
 	}

@@ -412,7 +412,7 @@ void mask_phone(const char *e164, struct masked *out)
 	memcpy(out->s + i, national + n - shown, shown);
 	out->s[n] = '\0';
 out:
-	explicit_bzero(national, sizeof(national));
+	mem_wipe(national, sizeof(national));
 }
 
 void mask_address(const char *address, struct masked *out)

@@ -382,7 +382,7 @@ void order_release(struct order *o)
 	party_release(&o->recipient);
 	string_release(&o->items);
 	string_release(&o->note);
-	explicit_bzero(o, sizeof(*o));
+	mem_wipe(o, sizeof(*o));
 }
 
 static bool string_equal(const char *a, const char *b)
@@ -674,7 +674,7 @@ enum st phone_normalize(const char *in, char out[PHONE_E164_MAX])
 		st = phone_cn(d, n, false, out);
 	}
 out:
-	explicit_bzero(d, sizeof(d));
+	mem_wipe(d, sizeof(d));
 	if (st != ST_OK)
 		out[0] = '\0';
 	return st;

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <stdio.h>
+#include <time.h>
 
 const char *st_name(enum st st)
 {
@@ -62,10 +63,24 @@ void str_copy(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+void mem_wipe(void *p, size_t len)
+{
+	if (p && len)
+		explicit_bzero(p, len);
+}
+
 void free_wiped(void *p, size_t len)
 {
 	if (!p)
 		return;
-	explicit_bzero(p, len);
+	mem_wipe(p, len);
 	free(p);
+}
+
+uint64_t clock_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }

@@ -23,12 +23,10 @@
 enum { SUB_TOKEN = 1, SUB_AUDIT = 2, SUB_BLIND = 3, SUB_BODY = 4, SUB_CHECKPOINT = 5 };
 
 struct keyring {
-	char path[512];		      /* re-read when versions are added */
-	pthread_mutex_t refresh_lock; /* one refresh at a time */
-	int64_t checked_at;	      /* last look at the file's mtime (s) */
-	struct timespec mtime;
-	uint32_t nversions; /* versions 1..nversions */
-	uint32_t current;   /* the highest version not retired */
+	pthread_mutex_t refresh_lock; /* one keyring_refresh() at a time */
+	struct timespec mtime;	      /* the key file's, when last read */
+	uint32_t nversions;	      /* versions 1..nversions */
+	uint32_t current;	      /* the highest version not retired */
 	unsigned char token_key[KEY_BYTES];
 	unsigned char audit_key[KEY_BYTES];
 	crypto_auth_hmacsha256_state audit_mac; /* keyed once: each entry starts from a copy */
@@ -115,13 +113,11 @@ enum st keyring_load(const char *path, struct keyring **out, char *err, size_t e
 		return ST_NOMEM;
 	}
 	memset(kr, 0, sizeof(*kr));
-	snprintf(kr->path, sizeof(kr->path), "%s", path);
 	pthread_mutex_init(&kr->refresh_lock, NULL);
 	{
 		struct stat sb;
 		if (stat(path, &sb) == 0)
 			kr->mtime = sb.st_mtim;
-		kr->checked_at = (int64_t)time(NULL);
 	}
 	kr->nversions = (uint32_t)(len / KEY_BYTES);
 	if (sodium_is_zero(buf, KEY_BYTES)) {
@@ -165,25 +161,6 @@ void keyring_free(struct keyring *kr)
 		return;
 	pthread_mutex_destroy(&kr->refresh_lock);
 	sodium_free(kr);
-}
-
-/*
- * Versions may be added while we run (`waybillctl key rotate`).  Sealing
- * looks at the file's mtime at most once a second; opening a blob of a
- * version we do not know re-reads the file at once.
- */
-static void keyring_follow(const struct keyring *ckr, bool force)
-{
-	struct keyring *kr = (struct keyring *)ckr;
-	int64_t now = (int64_t)time(NULL);
-	char err[256];
-	bool changed;
-
-	if (!force && __atomic_load_n(&kr->checked_at, __ATOMIC_RELAXED) == now)
-		return;
-	__atomic_store_n(&kr->checked_at, now, __ATOMIC_RELAXED);
-	if (keyring_refresh(kr, kr->path, &changed, err, sizeof(err)) != ST_OK)
-		return; /* keep the keys we have; the daemon's housekeeping logs it */
 }
 
 static enum st keyring_reload(struct keyring *kr, const char *path, bool *changed, char *err,
@@ -480,7 +457,6 @@ enum st crypto_seal(const struct keyring *kr, const char *tn, const void *plain,
 	uint32_t v;
 	const unsigned char *kek;
 
-	keyring_follow(kr, false);
 	v = keyring_current(kr);
 	kek = kek_of(kr, v);
 	memset(out, 0, sizeof(*out));
@@ -521,8 +497,6 @@ enum st crypto_open(const struct keyring *kr, const char *tn, uint32_t kek_versi
 	enum st st;
 
 	*plain = NULL;
-	if (kek_version > keyring_versions(kr))
-		keyring_follow(kr, true);
 	kek = kek_of(kr, kek_version);
 	if (!kek || blob_len < SEAL_OVERHEAD || !bind_ok(tn))
 		return ST_CRYPTO;

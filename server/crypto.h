@@ -53,7 +53,10 @@ bool keyring_has(const struct keyring *kr, uint32_t version);
 /*
  * Take up versions added to (or retired in) the key file since it was
  * loaded, while other threads use the keyring.  *changed tells whether
- * anything did.
+ * anything did.  The one way a running keyring changes: sealing and opening
+ * use the versions as loaded and never read the file.  The daemon calls it
+ * from its housekeeping thread once a second (retention.c) and on SIGHUP;
+ * it costs a stat() while the file's mtime stays the same.
  */
 enum st keyring_refresh(struct keyring *kr, const char *path, bool *changed, char *err,
 			size_t errlen);

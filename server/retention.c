@@ -14,7 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TICK_S 5
+/* Seconds between the housekeeping thread's looks at the key file: a version
+ * rotated in is sealed with, and opens, within a second of the rotation
+ * (sealing and opening never read the file themselves). */
+#define TICK_S 1
 
 struct purge_job {
 	const struct purge_policy *p;
@@ -95,18 +98,14 @@ void retention_key_check(struct app *app)
 		log_info("keys: key file %s can be opened again", app->cfg.key_file);
 }
 
-static void key_refresh(struct app *app, struct timespec *seen)
+/* Take up a rotated or retired key version: keyring_refresh() is the one
+ * path, and reads the file only when its mtime moved. */
+static void key_refresh(struct app *app)
 {
-	struct stat sb;
 	char err[256];
 	bool changed;
 
 	retention_key_check(app);
-	if (stat(app->cfg.key_file, &sb) != 0)
-		return;
-	if (sb.st_mtim.tv_sec == seen->tv_sec && sb.st_mtim.tv_nsec == seen->tv_nsec)
-		return;
-	*seen = sb.st_mtim;
 	if (keyring_refresh(app->kr, app->cfg.key_file, &changed, err, sizeof(err)) != ST_OK)
 		log_warn("keys: %s", err);
 	else if (changed)
@@ -117,19 +116,15 @@ static void *housekeeping(void *arg)
 {
 	struct app *app = arg;
 	time_t next_purge = 0;
-	struct timespec key_seen = {0, 0};
-	struct stat sb;
 
 	pthread_setname_np(pthread_self(), "wb-housekeeping");
-	if (stat(app->cfg.key_file, &sb) == 0)
-		key_seen = sb.st_mtim;
 	pthread_mutex_lock(&lock);
 	while (!stopping) {
 		time_t now = time(NULL);
 		struct timespec until;
 
 		pthread_mutex_unlock(&lock);
-		key_refresh(app, &key_seen);
+		key_refresh(app);
 		if (now >= next_purge) {
 			int64_t erased = 0, swept = 0;
 			struct wjob j = {0};

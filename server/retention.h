@@ -35,14 +35,15 @@ enum st retention_run(struct store *s, const struct purge_policy *p, const char 
 
 /*
  * The daemon's housekeeping thread: retention every purge_interval_s,
- * resting extensions given back, and key-file versions picked up.
+ * resting extensions given back, and key-file versions picked up (every
+ * second: the only place but SIGHUP where a running keyring changes).
  */
 enum st retention_start(struct app *app);
 void retention_stop(void);
 /*
  * Can the key file be opened?  Sets app->key_missing (/readyz 503 "key"),
  * logging once when it goes and once when it is back.  The housekeeping
- * thread calls it every few seconds, and main.c on SIGHUP.
+ * thread calls it every second, with keyring_refresh(), and main.c on SIGHUP.
  */
 void retention_key_check(struct app *app);
 

@@ -2,9 +2,9 @@
  * label.h - PDF waybill labels (API.md "Labels", DESIGN.md "Labels").
  *
  * The only user of hpdf.h (libharu, in label_pdf.c) and zint.h (libzint,
- * label_pdf.c and label_tmpl.c).  Layouts come from template files, one per
+ * label_pdf.c and label.c).  Layouts come from template files, one per
  * size (templates/100x150.tmpl ...; the format is described at the top of
- * label_tmpl.c); label.c lays text out with the font alone.  Personal
+ * label.c); label_layout.c lays text out with the font alone.  Personal
  * fields are accepted only as struct masked, which only mask.c makes: a raw
  * phone cannot reach a label.
  *

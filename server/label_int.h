@@ -3,9 +3,9 @@
  * the parsed template and the context.  Private to label*.c; the API is
  * label.h.
  *
- *   label_tmpl.c  template files: parsing and checking (libzint measures)
- *   label.c       text runs and their layout, measured with the font
- *   label_pdf.c   drawing: pages, text and barcodes (libharu, libzint)
+ *   label.c         template files: parsing and checking (libzint measures)
+ *   label_layout.c  text runs and their layout, measured with the font
+ *   label_pdf.c     drawing: pages, text and barcodes (libharu, libzint)
  */
 #ifndef WAYBILL_LABEL_INT_H
 #define WAYBILL_LABEL_INT_H
@@ -73,7 +73,7 @@ struct label_ctx {
 	size_t ntmpls;
 };
 
-/* --- text runs and layout (label.c) ------------------------------------- */
+/* --- text runs and layout (label_layout.c) ------------------------------------- */
 
 /* Code points to draw: tabs and newlines made spaces, what the font lacks
  * made the fallback glyph. */
@@ -122,7 +122,7 @@ double label_run_width(const struct font *font, const uint32_t *cp, size_t from,
 /* Ink extents (em) of the block's characters, never less than the CJK box. */
 void label_block_metrics(const struct font *font, const struct para *p, size_t np, double *asc,
 			 double *desc);
-/* Lay the paragraphs out at size into w x h mm (see label.c). */
+/* Lay the paragraphs out at size into w x h mm (see label_layout.c). */
 bool label_layout_at(const struct font *font, const struct para *p, size_t np, double size,
 		     double w, double h, size_t max_lines, bool force, struct layout *lo);
 /* Largest size in [min, max] (quarter points) at which the block fits. */
@@ -134,7 +134,7 @@ struct box label_zone_inner(const struct zone *z);
 struct zint_symbol;
 
 /* Width in modules of one symbol (libzint's symbology: Code 128 or QR), or
- * -1; *rows (may be NULL) gets its rows.  label_tmpl.c. */
+ * -1; *rows (may be NULL) gets its rows.  label.c. */
 int label_zint_width(struct zint_symbol *sym, int symbology, const char *data, int *rows);
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * label_pdf.c - drawing labels as PDF: libharu pages, libzint barcodes.
  *
- * The only user of hpdf.h.  See label.h for the API, label.c for the text
- * layout it draws, label_tmpl.c for the template format.
+ * The only user of hpdf.h.  See label.h for the API, label_layout.c for
+ * the text layout it draws, label.c for the template format.
  *
  * Each document is rendered twice over the same code: a first pass only
  * collects the code points every page will draw, the font subset is cut

@@ -1,5 +1,5 @@
 /*
- * test_label.c - the label renderer (label.c) and its font (font.c).
+ * test_label.c - the label renderer (label*.c) and its font (font.c).
  *
  * Renders fixture orders (masked with mask.c) in every size to
  * tests/out/labels/ and checks each PDF with the tools a printer host

@@ -8,85 +8,71 @@
 
 #include "t.h"
 
-struct dcase {
-	const char *s; /* the bytes, NUL-terminated */
-	size_t n;      /* how many of them the decoder may read */
-	uint32_t cp;   /* UTF8_INVALID for a bad sequence */
-	size_t len;    /* bytes used */
-};
+/* Well-formed: each decodes whole, to its code point (the edges of every
+ * length, the surrogates' neighbours, U+10FFFF). */
+static const struct {
+	const char *s;
+	uint32_t cp;
+} good[] = {{"A", 'A'},
+	    {"\x7f", 0x7f},
+	    {"\xc2\x80", 0x80},
+	    {"\xc3\xa9", 0xe9},
+	    {"\xdf\xbf", 0x7ff},
+	    {"\xe0\xa0\x80", 0x800},
+	    {"\xe5\xbc\xa0", 0x5f20 /* 张 */},
+	    {"\xed\x9f\xbf", 0xd7ff},
+	    {"\xee\x80\x80", 0xe000},
+	    {"\xef\xbf\xbd", 0xfffd},
+	    {"\xef\xbf\xbf", 0xffff},
+	    {"\xf0\x90\x80\x80", 0x10000},
+	    {"\xf0\x9f\x98\x80", 0x1f600},
+	    {"\xf4\x8f\xbf\xbf", 0x10ffff}};
 
-static const struct dcase dcases[] = {
-    /* ASCII, NUL included */
-    {"A", 1, 'A', 1},
-    {"\0", 1, 0, 1},
-    {"\x7f", 1, 0x7f, 1},
-    /* two bytes */
-    {"\xc2\x80", 2, 0x80, 2},
-    {"\xc3\xa9", 2, 0xe9, 2},
-    {"\xdf\xbf", 2, 0x7ff, 2},
-    /* three bytes, the BMP */
-    {"\xe0\xa0\x80", 3, 0x800, 3},
-    {"\xe5\xbc\xa0", 3, 0x5f20, 3}, /* 张 */
-    {"\xed\x9f\xbf", 3, 0xd7ff, 3},
-    {"\xee\x80\x80", 3, 0xe000, 3},
-    {"\xef\xbf\xbd", 3, 0xfffd, 3},
-    {"\xef\xbf\xbf", 3, 0xffff, 3},
-    /* four bytes */
-    {"\xf0\x90\x80\x80", 4, 0x10000, 4},
-    {"\xf0\x9f\x98\x80", 4, 0x1f600, 4},
-    {"\xf4\x8f\xbf\xbf", 4, 0x10ffff, 4},
+/* Ill-formed, read to their end: each is one bad byte (length 1). */
+static const char *const bad[] = {
     /* overlongs */
-    {"\xc0\x80", 2, UTF8_INVALID, 1},
-    {"\xc1\xbf", 2, UTF8_INVALID, 1},
-    {"\xe0\x80\x80", 3, UTF8_INVALID, 1},
-    {"\xe0\x9f\xbf", 3, UTF8_INVALID, 1},
-    {"\xf0\x80\x80\x80", 4, UTF8_INVALID, 1},
-    {"\xf0\x8f\xbf\xbf", 4, UTF8_INVALID, 1},
-    /* surrogates */
-    {"\xed\xa0\x80", 3, UTF8_INVALID, 1},
-    {"\xed\xbf\xbf", 3, UTF8_INVALID, 1},
-    /* above U+10FFFF */
-    {"\xf4\x90\x80\x80", 4, UTF8_INVALID, 1},
-    {"\xf5\x80\x80\x80", 4, UTF8_INVALID, 1},
-    {"\xff", 1, UTF8_INVALID, 1},
-    /* continuation bytes alone, a lead without its continuation */
-    {"\x80", 1, UTF8_INVALID, 1},
-    {"\xbf", 1, UTF8_INVALID, 1},
-    {"\xc3"
-     "A",
-     2, UTF8_INVALID, 1},
-    {"\xe5\xbc"
-     "A",
-     3, UTF8_INVALID, 1},
-    {"\xf0\x9f\x98"
-     "A",
-     4, UTF8_INVALID, 1},
-    /* truncated: by the end of the string (NUL) or by n */
-    {"\xc3", 1, UTF8_INVALID, 1},
-    {"\xe5\xbc", 2, UTF8_INVALID, 1},
-    {"\xf0\x9f\x98", 3, UTF8_INVALID, 1},
-    {"\xe5\xbc\xa0", 2, UTF8_INVALID, 1},
-    {"\xf0\x9f\x98\x80", 3, UTF8_INVALID, 1},
-    {"\xc3\xa9", 1, UTF8_INVALID, 1},
-};
+    "\xc0\x80", "\xc1\xbf", "\xe0\x80\x80", "\xe0\x9f\xbf", "\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf",
+    /* surrogates; above U+10FFFF */
+    "\xed\xa0\x80", "\xed\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff",
+    /* continuation bytes alone; a lead whose continuation is missing */
+    "\x80", "\xbf", "\xc3\x41", "\xe5\xbc\x41", "\xf0\x9f\x98\x41",
+    /* truncated by the end of the string */
+    "\xc3", "\xe5\xbc", "\xf0\x9f\x98"};
 
 static void test_decode(void)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(dcases); i++) {
-		const struct dcase *c = &dcases[i];
-		uint32_t cp = 0x12345;
-		size_t len = utf8_decode(c->s, c->n, &cp);
-		CHECKF(len == c->len && cp == c->cp, "case %zu: len %zu cp %#x", i, len,
+	uint32_t cp;
+	size_t len;
+
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		size_t n = strlen(good[i].s);
+		cp = 0x12345;
+		len = utf8_decode(good[i].s, n, &cp);
+		CHECKF(len == n && cp == good[i].cp, "good %zu: len %zu cp %#x", i, len,
 		       (unsigned)cp);
-		CHECKF(utf8_valid(c->s, c->n) == (c->cp != UTF8_INVALID && c->len == c->n),
-		       "case %zu: valid", i);
+		CHECKF(utf8_valid(good[i].s, n), "good %zu: valid", i);
+		/* the same sequence cut short by n is one bad byte */
+		len = utf8_decode(good[i].s, n - 1 ? n - 1 : 1, &cp);
+		CHECKF(n == 1 ? cp == good[i].cp : (len == 1 && cp == UTF8_INVALID),
+		       "good %zu cut short", i);
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		size_t n = strlen(bad[i]);
+		cp = 0x12345;
+		len = utf8_decode(bad[i], n, &cp);
+		CHECKF(len == 1 && cp == UTF8_INVALID, "bad %zu: len %zu cp %#x", i, len,
+		       (unsigned)cp);
+		CHECKF(!utf8_valid(bad[i], n), "bad %zu: valid", i);
+	}
+	/* NUL is a character; the decoder stops at it inside a sequence */
+	CHECK(utf8_decode("\0", 1, &cp) == 1 && cp == 0);
+	CHECK(utf8_decode("\xe5\0\xa0", 3, &cp) == 1 && cp == UTF8_INVALID);
 }
 
 /* Every scalar value encodes and decodes back; the rest encode to nothing. */
 static void test_encode(void)
 {
-	size_t bad = 0;
+	size_t wrong = 0;
 
 	for (uint32_t cp = 0; cp <= 0x110000; cp++) {
 		char out[UTF8_MAX];
@@ -95,9 +81,9 @@ static void test_encode(void)
 		bool scalar = cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff);
 		size_t want = !scalar ? 0 : cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
 		if (n != want || (n && (utf8_decode(out, n, &back) != n || back != cp)))
-			bad++;
+			wrong++;
 	}
-	CHECKF(bad == 0, "%zu code points do not round-trip", bad);
+	CHECKF(wrong == 0, "%zu code points do not round-trip", wrong);
 	char out[UTF8_MAX];
 	CHECK(utf8_encode(0x2026, out) == 3 && memcmp(out, "\xe2\x80\xa6", 3) == 0); /* … */
 	CHECK(utf8_encode(0xd800, out) == 0);

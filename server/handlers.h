@@ -1,12 +1,13 @@
 /*
- * handlers.h - the route handlers (h_*.c) and what they share: scope rules,
- * small request bodies, and the order state machine.
+ * handlers.h - the route handlers (h_*.c) and what they share: scope rules
+ * and small request bodies (the order state machine is state.h).
  */
 #ifndef WAYBILL_HANDLERS_H
 #define WAYBILL_HANDLERS_H
 
 #include "common.h"
 #include "http.h"
+#include "state.h"
 
 #include <cJSON.h>
 
@@ -65,11 +66,6 @@ bool order_for_request(struct request *r,
 
 /* The tracking number in the path: check digits first, storage never touched for a bad one. */
 bool tn_path_ok(struct request *r);
-
-/* Order states. */
-bool status_known(const char *s);
-bool status_final(const char *s);
-bool status_transition_ok(const char *from, const char *to);
 
 /* The JSON and the state a deferred read keeps until its audit entry is committed. */
 struct pending_body {

@@ -11,32 +11,6 @@
 
 #include <strings.h>
 
-bool scope_may_see(const struct account *a, const struct order_row *o)
-{
-	switch (a->role) {
-	case ROLE_COURIER:
-		return strcmp(o->creator, a->name) == 0 || strcmp(o->courier, a->name) == 0;
-	case ROLE_DEPOT:
-		return a->depot[0] && strcmp(o->depot, a->depot) == 0;
-	case ROLE_ADMIN:
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool scope_may_set_status(const struct account *a, const struct order_row *o)
-{
-	switch (a->role) {
-	case ROLE_COURIER:
-		return o->courier[0] && strcmp(o->courier, a->name) == 0;
-	case ROLE_DEPOT:
-		return a->depot[0] && strcmp(o->depot, a->depot) == 0;
-	default:
-		return false;
-	}
-}
-
 bool tn_path_ok(struct request *r)
 {
 	return tn_valid(r->app->cfg.tracking_prefix, r->tn);

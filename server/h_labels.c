@@ -67,15 +67,6 @@ static struct print_state *print_state_new(struct request *r, size_t n)
 	return ps;
 }
 
-static bool may_print(const struct account *a, const struct order_row *o)
-{
-	if (a->role == ROLE_DEPOT)
-		return a->depot[0] && strcmp(o->depot, a->depot) == 0;
-	if (a->role == ROLE_COURIER)
-		return strcmp(o->creator, a->name) == 0;
-	return false;
-}
-
 static void region_copy(struct label_region *dst, const char *p, const char *c, const char *d)
 {
 	snprintf(dst->province, sizeof(dst->province), "%s", p);
@@ -117,7 +108,7 @@ static enum st page_load(struct request *r, const char *tn, struct label_fields 
 	st = store_order_get(r->app->store, tn, &row);
 	if (st != ST_OK)
 		return st;
-	if (!may_print(&r->acct, &row)) {
+	if (!scope_may_print(&r->acct, &row)) {
 		order_row_release(&row);
 		*denied = true;
 		return ST_NOTFOUND;

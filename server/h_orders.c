@@ -578,12 +578,6 @@ void h_order_status(struct request *r)
 
 /* ---- the assigned courier's delivery view -------------------------------- */
 
-/* The delivery view is the assigned courier's alone. */
-static bool may_deliver(const struct account *a, const struct order_row *o)
-{
-	return o->courier[0] && strcmp(o->courier, a->name) == 0;
-}
-
 void h_order_delivery(struct request *r)
 {
 	struct order_row row;
@@ -594,7 +588,7 @@ void h_order_delivery(struct request *r)
 	int64_t order_id = 0, until = 0;
 	char *json;
 
-	if (!order_for_request(r, may_deliver, &row, &o))
+	if (!order_for_request(r, scope_may_deliver, &row, &o))
 		return;
 	v = cJSON_CreateObject();
 	cJSON_AddStringToObject(v, "tracking_no", row.tracking_no);

@@ -6,6 +6,7 @@
 #define WAYBILL_HANDLERS_H
 
 #include "common.h"
+#include "access.h"
 #include "http.h"
 #include "state.h"
 
@@ -39,11 +40,6 @@ void h_audit_list(struct request *r);
 void h_audit_verify(struct request *r);
 
 /* ---- shared (h_common.c) ---------------------------------------------- */
-
-/* May this account see the order (masked)?  Not yours answers 404 like not found. */
-bool scope_may_see(const struct account *a, const struct order_row *o);
-/* May it change the order's status? */
-bool scope_may_set_status(const struct account *a, const struct order_row *o);
 
 /*
  * A small JSON object body: Content-Type checked (415), strictly scanned,

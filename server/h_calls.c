@@ -31,6 +31,7 @@
 #include "json.h"
 #include "limits.h"
 #include "order.h"
+#include "state.h"
 #include "view.h"
 #include "vnum.h"
 
@@ -118,6 +119,7 @@ static enum st route_recipient_to_courier(struct request *r, const struct route_
 					  char forward[PHONE_E164_MAX], struct order_row *row)
 {
 	struct account c;
+	enum order_state state;
 	int64_t ids[1];
 	size_t n = 0;
 	enum st st;
@@ -131,9 +133,7 @@ static enum st route_recipient_to_courier(struct request *r, const struct route_
 	st = binding_order(r, ids[0], row, &c);
 	if (st != ST_OK)
 		return st;
-	/* A recipient reaches the courier only while the parcel is on its way to
-	 * them (a delivered order's binding routes until its grace period ends). */
-	if (strcmp(row->status, "out_for_delivery") != 0 && strcmp(row->status, "delivered") != 0)
+	if (!state_parse(row->status, &state) || !state_recipient_may_call(state))
 		return ST_NOTFOUND;
 	return courier_phone(r->app, &c, forward);
 }

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mask.h"
 #include "order.h"
+#include "state.h"
 #include "view.h"
 
 #include <ctype.h>
@@ -225,7 +226,7 @@ void h_order_create(struct request *r)
 		cs->row.sealed = sl.blob;
 		cs->row.sealed_len = sl.blob_len;
 	}
-	str_copy(cs->row.status, sizeof(cs->row.status), "created");
+	str_copy(cs->row.status, sizeof(cs->row.status), state_name(STATE_CREATED));
 	cs->row.created_at = cs->row.updated_at = (int64_t)time(NULL);
 	str_copy(cs->row.origin_province, REGION_BYTES, cs->o.sender.province);
 	str_copy(cs->row.origin_city, REGION_BYTES, cs->o.sender.city);
@@ -272,6 +273,7 @@ void h_order_list(struct request *r)
 	struct order_query q = {0};
 	struct order_row *rows;
 	const char *v;
+	enum order_state filter;
 	cJSON *root, *arr;
 	size_t n = 0;
 	bool more = false;
@@ -291,7 +293,7 @@ void h_order_list(struct request *r)
 		q.limit = (int)l;
 	}
 	q.status = http_query(r, "status");
-	if (q.status && !status_known(q.status)) {
+	if (q.status && !state_parse(q.status, &filter)) {
 		http_reply_error(r, ST_MALFORMED, "bad_status", "unknown status", "status");
 		return;
 	}
@@ -352,7 +354,7 @@ void h_order_list(struct request *r)
 struct change_state {
 	struct account who;
 	char courier[NAME_MAX_BYTES]; /* assign */
-	char status[20];	      /* status */
+	enum order_state to;	      /* status */
 	struct order_row row;	      /* after the change */
 	int64_t retention_s;
 	int64_t grace_s, quarantine_s;
@@ -383,6 +385,7 @@ static enum st tx_assign(struct store *s, struct wjob *j)
 {
 	struct change_state *cs = j->arg;
 	struct account c;
+	enum order_state state;
 	enum st st = tx_load(s, cs, j->audit.tracking_no);
 
 	if (st != ST_OK)
@@ -391,7 +394,7 @@ static enum st tx_assign(struct store *s, struct wjob *j)
 		j->result = "denied";
 		return ST_NOTFOUND;
 	}
-	if (status_final(cs->row.status)) {
+	if (state_parse(cs->row.status, &state) && state_final(state)) {
 		cs->why = "order_closed";
 		cs->why_msg = "the order is closed";
 		return ST_CONFLICT;
@@ -446,6 +449,7 @@ static enum st tx_status(struct store *s, struct wjob *j)
 {
 	struct change_state *cs = j->arg;
 	int64_t now = (int64_t)time(NULL), ended = 0, retain = 0;
+	enum order_state from;
 	enum st st = tx_load(s, cs, j->audit.tracking_no);
 
 	if (st != ST_OK)
@@ -454,26 +458,26 @@ static enum st tx_status(struct store *s, struct wjob *j)
 		j->result = "denied";
 		return ST_NOTFOUND;
 	}
-	if (!status_transition_ok(cs->row.status, cs->status)) {
+	if (!state_parse(cs->row.status, &from) || !state_transition_ok(from, cs->to)) {
 		cs->why = "bad_transition";
 		cs->why_msg = "the order's state does not allow this change";
 		return ST_CONFLICT;
 	}
-	if (status_final(cs->status)) {
+	if (state_final(cs->to)) {
 		ended = now;
 		retain = now + cs->retention_s;
 	}
-	if (status_final(cs->status) && cs->row.vnum[0]) {
+	if (state_final(cs->to) && cs->row.vnum[0]) {
 		/* Delivered: routes live on for the grace period; returned or cancelled: not. */
-		int64_t until = strcmp(cs->status, "delivered") == 0 ? now + cs->grace_s : now;
+		int64_t until = cs->to == STATE_DELIVERED ? now + cs->grace_s : now;
 		st = store_w_binding_end(s, cs->row.vnum, cs->row.ext, cs->row.id, until,
 					 until + cs->quarantine_s, now);
 		if (st != ST_OK)
 			return st;
 	}
-	st = store_w_order_set_status(s, cs->row.id, cs->status, now, ended, retain);
+	st = store_w_order_set_status(s, cs->row.id, state_name(cs->to), now, ended, retain);
 	if (st == ST_OK) {
-		str_copy(cs->row.status, sizeof(cs->row.status), cs->status);
+		str_copy(cs->row.status, sizeof(cs->row.status), state_name(cs->to));
 		cs->row.updated_at = now;
 		cs->row.ended_at = ended;
 		cs->row.retain_until = retain;
@@ -568,11 +572,10 @@ void h_order_status(struct request *r)
 	cs = change_begin(r, "status", status, sizeof(status));
 	if (!cs)
 		return;
-	if (!status_known(status)) {
+	if (!state_parse(status, &cs->to)) {
 		http_reply_error(r, ST_INVALID, "unknown_status", "unknown status", "status");
 		return;
 	}
-	str_copy(cs->status, sizeof(cs->status), status);
 	http_defer(r, tx_status, cs, cont_change);
 }
 

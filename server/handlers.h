@@ -1,6 +1,6 @@
 /*
  * handlers.h - the route handlers (h_*.c) and what they share: scope rules
- * and small request bodies (the order state machine is state.h).
+ * and small request bodies.
  */
 #ifndef WAYBILL_HANDLERS_H
 #define WAYBILL_HANDLERS_H
@@ -8,7 +8,6 @@
 #include "common.h"
 #include "access.h"
 #include "http.h"
-#include "state.h"
 
 #include <cJSON.h>
 

@@ -125,6 +125,7 @@ void h_admin_reveal(struct request *r)
 	struct order_row row;
 	struct tm tm;
 	time_t now = time(NULL);
+	bool denied;
 	enum st st;
 
 	if (!tn_path_ok(r)) {
@@ -137,12 +138,16 @@ void h_admin_reveal(struct request *r)
 		return;
 	}
 	st = store_order_get(r->app->store, r->tn, &row);
-	if (st == ST_OK && (!row.sealed || row.erased_at))
+	/* Not yours looks like not found, erased or not. */
+	denied = st == ST_OK && !access_may(ACT_ADMIN_REVEAL, &r->acct, &row);
+	if (denied)
+		st = ST_NOTFOUND;
+	else if (st == ST_OK && (!row.sealed || row.erased_at))
 		st = ST_GONE;
 	order_row_release(&row);
 	snprintf(r->job.audit.reason, sizeof(r->job.audit.reason), "%s", reason);
 	if (st == ST_NOTFOUND || st == ST_GONE) {
-		http_audit_then_fail(r, st, NULL, NULL);
+		http_audit_then_fail(r, st, denied ? "denied" : NULL, NULL);
 		return;
 	}
 	if (st != ST_OK) {

@@ -71,7 +71,7 @@ static enum st assigned_courier(struct app *app, const struct order_row *row, st
 	if (!row->courier[0])
 		return ST_NOTFOUND;
 	if (store_account_get(app->store, row->courier, c) != ST_OK || c->disabled ||
-	    !c->has_phone || c->role != ROLE_COURIER)
+	    !c->has_phone || !access_may(ACT_CALL_ANSWER, c, row))
 		return ST_NOTFOUND;
 	return ST_OK;
 }

@@ -127,9 +127,8 @@ void reply_after_audit(struct request *r, char *json)
 	http_defer(r, NULL, NULL, cont_send);
 }
 
-bool order_for_request(struct request *r,
-		       bool (*may)(const struct account *a, const struct order_row *o),
-		       struct order_row *row, struct order *o)
+bool order_for_request(struct request *r, enum access_action act, struct order_row *row,
+		       struct order *o)
 {
 	enum st st;
 
@@ -139,7 +138,7 @@ bool order_for_request(struct request *r,
 		return false;
 	}
 	st = store_order_get(r->app->store, r->tn, row);
-	if (st == ST_NOTFOUND || (st == ST_OK && !may(&r->acct, row))) {
+	if (st == ST_NOTFOUND || (st == ST_OK && !access_may(act, &r->acct, row))) {
 		bool denied = st == ST_OK;
 		order_row_release(row);
 		http_audit_then_fail(r, ST_NOTFOUND, denied ? "denied" : "not_found", NULL);

@@ -153,7 +153,7 @@ void h_order_create(struct request *r)
 	size_t canon_len = 0;
 	enum st st;
 
-	if (r->acct.depot[0] == '\0') {
+	if (!access_may(ACT_ORDER_CREATE, &r->acct, NULL)) {
 		http_reply_error(r, ST_FORBIDDEN, "no_depot",
 				 "this courier account belongs to no depot", NULL);
 		return;
@@ -252,7 +252,7 @@ void h_order_get(struct request *r)
 	cJSON *v;
 	char *json;
 
-	if (!order_for_request(r, scope_may_see, &row, &o))
+	if (!order_for_request(r, ACT_ORDER_READ, &row, &o))
 		return;
 	v = view_order(&row, &o);
 	order_release(&o);
@@ -303,8 +303,20 @@ void h_order_list(struct request *r)
 				 "after");
 		return;
 	}
-	q.scope = r->acct.role;
-	q.who = r->acct.role == ROLE_DEPOT ? r->acct.depot : r->acct.name;
+	/* The store lists two scopes: a courier's own orders, and a depot's. */
+	switch (access_scope(ACT_ORDER_LIST, r->acct.role)) {
+	case ACCESS_OWN:
+		q.scope = ROLE_COURIER;
+		q.who = r->acct.name;
+		break;
+	case ACCESS_DEPOT:
+		q.scope = ROLE_DEPOT;
+		q.who = r->acct.depot;
+		break;
+	default:
+		http_reply_st(r, ST_FORBIDDEN);
+		return;
+	}
 
 	rows = calloc((size_t)q.limit, sizeof(*rows));
 	if (!rows) {
@@ -390,7 +402,7 @@ static enum st tx_assign(struct store *s, struct wjob *j)
 
 	if (st != ST_OK)
 		return st;
-	if (!(cs->who.role == ROLE_DEPOT && strcmp(cs->row.depot, cs->who.depot) == 0)) {
+	if (!access_may(ACT_ORDER_ASSIGN, &cs->who, &cs->row)) {
 		j->result = "denied";
 		return ST_NOTFOUND;
 	}
@@ -400,8 +412,8 @@ static enum st tx_assign(struct store *s, struct wjob *j)
 		return ST_CONFLICT;
 	}
 	st = store_w_account_get(s, cs->courier, &c);
-	if (st == ST_NOTFOUND || (st == ST_OK && (c.role != ROLE_COURIER || c.disabled ||
-						  strcmp(c.depot, cs->who.depot) != 0))) {
+	if (st == ST_NOTFOUND ||
+	    (st == ST_OK && (!access_may(ACT_ORDER_ASSIGNEE, &c, &cs->row) || c.disabled))) {
 		cs->why = "unknown_courier";
 		cs->why_msg = "no active courier of this depot has that name";
 		cs->why_field = "courier";
@@ -454,7 +466,7 @@ static enum st tx_status(struct store *s, struct wjob *j)
 
 	if (st != ST_OK)
 		return st;
-	if (!scope_may_set_status(&cs->who, &cs->row)) {
+	if (!access_may(ACT_ORDER_STATUS, &cs->who, &cs->row)) {
 		j->result = "denied";
 		return ST_NOTFOUND;
 	}
@@ -591,7 +603,7 @@ void h_order_delivery(struct request *r)
 	int64_t order_id = 0, until = 0;
 	char *json;
 
-	if (!order_for_request(r, scope_may_deliver, &row, &o))
+	if (!order_for_request(r, ACT_ORDER_DELIVERY, &row, &o))
 		return;
 	v = cJSON_CreateObject();
 	cJSON_AddStringToObject(v, "tracking_no", row.tracking_no);

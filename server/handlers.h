@@ -1,6 +1,6 @@
 /*
- * handlers.h - the route handlers (h_*.c) and what they share: scope rules
- * and small request bodies.
+ * handlers.h - the route handlers (h_*.c) and what they share: the order a
+ * path names, small request bodies, and "audit first, then answer".
  */
 #ifndef WAYBILL_HANDLERS_H
 #define WAYBILL_HANDLERS_H
@@ -49,15 +49,14 @@ enum st body_object(struct request *r, const char *const *keys, cJSON **out);
 
 /*
  * The order named by the path, when the caller may have it: check digits
- * first (404, storage untouched), then the look-up, then may() (not yours
- * answers the same 404, audited as denied), then, when o is not NULL, the
- * sealed part opened into *o (410 once erased, audited).  On false the
- * request is answered.  On true release *row (and *o) when done.
+ * first (404, storage untouched), then the look-up, then access_may(act)
+ * (not yours answers the same 404, audited as denied), then, when o is not
+ * NULL, the sealed part opened into *o (410 once erased, audited).  On false
+ * the request is answered.  On true release *row (and *o) when done.
  */
 struct order;
-bool order_for_request(struct request *r,
-		       bool (*may)(const struct account *a, const struct order_row *o),
-		       struct order_row *row, struct order *o);
+bool order_for_request(struct request *r, enum access_action act, struct order_row *row,
+		       struct order *o);
 
 /* The tracking number in the path: check digits first, storage never touched for a bad one. */
 bool tn_path_ok(struct request *r);

@@ -1,11 +1,9 @@
 /*
- * test_states.c - the order state machine (state.c) and the scope rules
- * (access.c), each against a table written from API.md.
+ * test_states.c - the order state machine (state.c) against a table
+ * written from API.md.
  */
 #include "../../server/common.h"
-#include "../../server/handlers.h"
 #include "../../server/state.h"
-#include "../../server/store.h"
 
 #include "t.h"
 
@@ -113,105 +111,9 @@ static void test_recipient_calls(void)
 	}
 }
 
-/* ---- scope ------------------------------------------------------------- */
-
-static struct account acct(const char *name, enum role role, const char *depot)
-{
-	struct account a;
-
-	memset(&a, 0, sizeof(a));
-	snprintf(a.name, sizeof(a.name), "%s", name);
-	a.role = role;
-	snprintf(a.depot, sizeof(a.depot), "%s", depot);
-	return a;
-}
-
-static struct order_row order(const char *depot, const char *creator, const char *courier)
-{
-	struct order_row o;
-
-	memset(&o, 0, sizeof(o));
-	snprintf(o.tracking_no, sizeof(o.tracking_no), "WB000000000000000000");
-	snprintf(o.status, sizeof(o.status), "created");
-	snprintf(o.depot, sizeof(o.depot), "%s", depot);
-	snprintf(o.creator, sizeof(o.creator), "%s", creator);
-	snprintf(o.courier, sizeof(o.courier), "%s", courier);
-	return o;
-}
-
-struct scope_case {
-	const char *what;
-	const char *name;
-	enum role role;
-	const char *depot;
-	/* the order */
-	const char *o_depot, *o_creator, *o_courier;
-	bool see, set_status;
-};
-
-/*
- * API.md roles: a courier sees orders it created or that are assigned to
- * it, and sets status only on those assigned to it; a depot sees and sets
- * status on its own depot's orders; an admin sees any (masked) and sets no
- * status; an auditor and the call platform see no order.
- */
-static const struct scope_case scope_cases[] = {
-    /* courier */
-    {"courier, creator, assigned to another", "c1", ROLE_COURIER, "d1", "d1", "c1", "c2", true,
-     false},
-    {"courier, assigned, not creator", "c2", ROLE_COURIER, "d1", "d1", "c1", "c2", true, true},
-    {"courier, other of the same depot", "c3", ROLE_COURIER, "d1", "d1", "c1", "c2", false, false},
-    {"courier, other depot", "c4", ROLE_COURIER, "d2", "d1", "c1", "c2", false, false},
-    {"courier, creator, unassigned", "c1", ROLE_COURIER, "d1", "d1", "c1", "", true, false},
-    {"courier, other, unassigned", "c2", ROLE_COURIER, "d1", "d1", "c1", "", false, false},
-    {"courier, creator and assigned", "c1", ROLE_COURIER, "d1", "d1", "c1", "c1", true, true},
-    {"courier, name prefix of creator", "c", ROLE_COURIER, "d1", "d1", "c1", "c2", false, false},
-    {"courier, name extends courier", "c22", ROLE_COURIER, "d1", "d1", "c1", "c2", false, false},
-    {"courier named like the depot", "d1", ROLE_COURIER, "d1", "d1", "c1", "c2", false, false},
-    /* depot */
-    {"depot, own depot", "desk1", ROLE_DEPOT, "d1", "d1", "c1", "c2", true, true},
-    {"depot, own depot, unassigned", "desk1", ROLE_DEPOT, "d1", "d1", "c1", "", true, true},
-    {"depot, other depot", "desk2", ROLE_DEPOT, "d2", "d1", "c1", "c2", false, false},
-    {"depot, depot name prefix", "desk1", ROLE_DEPOT, "d", "d1", "c1", "c2", false, false},
-    {"depot account without a depot", "desk0", ROLE_DEPOT, "", "d1", "c1", "c2", false, false},
-    {"depot account without a depot, order without one", "desk0", ROLE_DEPOT, "", "", "c1", "c2",
-     false, false},
-    {"depot named like the creator", "c1", ROLE_DEPOT, "d2", "d1", "c1", "c2", false, false},
-    /* admin */
-    {"admin, any order", "root", ROLE_ADMIN, "", "d1", "c1", "c2", true, false},
-    {"admin with a depot, other depot", "root", ROLE_ADMIN, "d2", "d1", "c1", "", true, false},
-    /* auditor, telephony, none */
-    {"auditor", "aud", ROLE_AUDITOR, "", "d1", "c1", "c2", false, false},
-    {"auditor named like the creator", "c1", ROLE_AUDITOR, "d1", "d1", "c1", "c2", false, false},
-    {"telephony", "tel", ROLE_TELEPHONY, "", "d1", "c1", "c2", false, false},
-    {"telephony named like the courier", "c2", ROLE_TELEPHONY, "d1", "d1", "c1", "c2", false,
-     false},
-    {"no role, named like the courier", "c2", ROLE_NONE, "d1", "d1", "c1", "c2", false, false},
-    {"several role bits", "c2", ROLE_COURIER | ROLE_ADMIN, "d1", "d1", "c1", "c2", false, false},
-};
-
-static void test_scope(void)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(scope_cases); i++) {
-		const struct scope_case *c = &scope_cases[i];
-		struct account a = acct(c->name, c->role, c->depot);
-		struct order_row o = order(c->o_depot, c->o_creator, c->o_courier);
-		bool see = scope_may_see(&a, &o), set = scope_may_set_status(&a, &o);
-
-		if (see != c->see || set != c->set_status)
-			fprintf(stderr, "scope \"%s\": see %d (want %d), set_status %d (want %d)\n",
-				c->what, see, c->see, set, c->set_status);
-		CHECK(see == c->see);
-		CHECK(set == c->set_status);
-		/* Whoever may set the status may also see the order. */
-		CHECK(!set || see);
-	}
-}
-
 int main(void)
 {
 	test_transitions();
 	test_recipient_calls();
-	test_scope();
 	return t_done();
 }

@@ -16,16 +16,18 @@ bool tn_path_ok(struct request *r)
 	return tn_valid(r->app->cfg.tracking_prefix, r->tn);
 }
 
-static bool is_json_type(const char *ct)
+bool body_is_json(struct request *r)
 {
-	size_t n;
+	const char *ct = http_header(r, "Content-Type");
 
 	if (!ct)
 		return false;
-	while (*ct == ' ')
-		ct++;
-	n = strcspn(ct, "; ");
-	return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
+	ct += strspn(ct, " \t");
+	if (strncasecmp(ct, "application/json", 16) != 0)
+		return false;
+	ct += 16;
+	ct += strspn(ct, " \t");
+	return *ct == '\0' || *ct == ';';
 }
 
 enum st body_object(struct request *r, const char *const *keys, cJSON **out)
@@ -36,7 +38,7 @@ enum st body_object(struct request *r, const char *const *keys, cJSON **out)
 	enum st st;
 
 	*out = NULL;
-	if (!is_json_type(http_header(r, "Content-Type"))) {
+	if (!body_is_json(r)) {
 		http_reply_st(r, ST_MEDIATYPE);
 		return ST_MEDIATYPE;
 	}

@@ -158,13 +158,9 @@ void h_order_create(struct request *r)
 				 "this courier account belongs to no depot", NULL);
 		return;
 	}
-	{
-		const char *ct = http_header(r, "Content-Type");
-		if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
-		    (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
-			http_reply_st(r, ST_MEDIATYPE);
-			return;
-		}
+	if (!body_is_json(r)) {
+		http_reply_st(r, ST_MEDIATYPE);
+		return;
 	}
 	cs = calloc(1, sizeof(*cs));
 	if (!cs) {

@@ -41,6 +41,14 @@ void h_audit_verify(struct request *r);
 /* ---- shared (h_common.c) ---------------------------------------------- */
 
 /*
+ * Does the request's Content-Type name JSON?  "application/json" in any
+ * case, then optional whitespace, then the end or ";" and parameters (RFC
+ * 9110 8.3): "application/jsonp" and "application/json x" are not.  Every
+ * route that takes a body asks this, and answers 415 when not.
+ */
+bool body_is_json(struct request *r);
+
+/*
  * A small JSON object body: Content-Type checked (415), strictly scanned,
  * parsed, only the given keys allowed, none twice.  On failure the request
  * is answered and a non-OK status returned.  *out: json_delete_wiped.

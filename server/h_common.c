@@ -16,6 +16,36 @@ bool tn_path_ok(struct request *r)
 	return tn_valid(r->app->cfg.tracking_prefix, r->tn);
 }
 
+bool query_number(struct request *r, const char *name, int64_t min, int64_t max, const char *code,
+		  const char *message, int64_t *out)
+{
+	const char *v = http_query(r, name);
+	char *end;
+	long long n;
+
+	if (!v)
+		return true;
+	n = strtoll(v, &end, 10);
+	if (*end || end == v || n < min || n > max) {
+		http_reply_error(r, ST_MALFORMED, code, message, name);
+		return false;
+	}
+	*out = (int64_t)n;
+	return true;
+}
+
+bool query_limit(struct request *r, int def, int max, int *out)
+{
+	char message[40];
+	int64_t n = def;
+
+	snprintf(message, sizeof(message), "limit must be 1 to %d", max);
+	if (!query_number(r, "limit", 1, max, "bad_limit", message, &n))
+		return false;
+	*out = (int)n;
+	return true;
+}
+
 bool body_is_json(struct request *r)
 {
 	const char *ct = http_header(r, "Content-Type");

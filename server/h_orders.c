@@ -268,7 +268,6 @@ void h_order_list(struct request *r)
 {
 	struct order_query q = {0};
 	struct order_row *rows;
-	const char *v;
 	enum order_state filter;
 	cJSON *root, *arr;
 	size_t n = 0;
@@ -276,18 +275,8 @@ void h_order_list(struct request *r)
 	char *json;
 	enum st st;
 
-	q.limit = LIST_DEFAULT;
-	v = http_query(r, "limit");
-	if (v) {
-		char *end;
-		long l = strtol(v, &end, 10);
-		if (*end || end == v || l < 1 || l > LIST_MAX) {
-			http_reply_error(r, ST_MALFORMED, "bad_limit", "limit must be 1 to 200",
-					 "limit");
-			return;
-		}
-		q.limit = (int)l;
-	}
+	if (!query_limit(r, LIST_DEFAULT, LIST_MAX, &q.limit))
+		return;
 	q.status = http_query(r, "status");
 	if (q.status && !state_parse(q.status, &filter)) {
 		http_reply_error(r, ST_MALFORMED, "bad_status", "unknown status", "status");

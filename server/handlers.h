@@ -41,6 +41,16 @@ void h_audit_verify(struct request *r);
 /* ---- shared (h_common.c) ---------------------------------------------- */
 
 /*
+ * A whole-number query argument ?name= in [min, max]; *out is left alone
+ * when it is absent.  On false the request is answered: 400 with code and
+ * message, naming the argument.
+ */
+bool query_number(struct request *r, const char *name, int64_t min, int64_t max, const char *code,
+		  const char *message, int64_t *out);
+/* A list's ?limit=: 1 to max, def when absent; 400 bad_limit otherwise. */
+bool query_limit(struct request *r, int def, int max, int *out);
+
+/*
  * Does the request's Content-Type name JSON?  "application/json" in any
  * case, then optional whitespace, then the end or ";" and parameters (RFC
  * 9110 8.3): "application/jsonp" and "application/json x" are not.  Every

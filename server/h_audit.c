@@ -19,7 +19,6 @@ void h_audit_list(struct request *r)
 	char since[32];
 	size_t n = 0;
 	cJSON *root, *arr;
-	char *json;
 	enum st st;
 
 	q.tracking_no = http_query(r, "tracking_no");
@@ -59,13 +58,7 @@ void h_audit_list(struct request *r)
 	if (n == (size_t)q.limit)
 		cJSON_AddNumberToObject(root, "next_after_seq", (double)entries[n - 1].seq);
 	free(entries);
-	json = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	if (!json) {
-		http_reply_st(r, ST_NOMEM);
-		return;
-	}
-	reply_after_audit(r, json);
+	reply_after_audit(r, root);
 }
 
 void h_audit_verify(struct request *r)
@@ -73,7 +66,6 @@ void h_audit_verify(struct request *r)
 	struct audit_check chk;
 	char hex[HASH_BYTES * 2 + 1];
 	cJSON *root;
-	char *json;
 	enum st st = store_audit_verify(r->app->store, &chk);
 
 	if (st != ST_OK) {
@@ -87,11 +79,5 @@ void h_audit_verify(struct request *r)
 	cJSON_AddStringToObject(root, "head", hex);
 	if (!chk.ok)
 		cJSON_AddNumberToObject(root, "bad_seq", (double)chk.bad_seq);
-	json = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	if (!json) {
-		http_reply_st(r, ST_NOMEM);
-		return;
-	}
-	reply_after_audit(r, json);
+	reply_after_audit(r, root);
 }

@@ -163,7 +163,6 @@ void h_call_route(struct request *r)
 	char forward[PHONE_E164_MAX] = "", call_id[CALL_ID_CHARS + 1];
 	struct order_row row = {0};
 	cJSON *root, *caller, *called, *ext, *resp;
-	char *json;
 	enum st st;
 
 	if (limiter_hit(r->app->call_tokens, &r->acct.id, sizeof(r->acct.id), time(NULL)) >
@@ -229,11 +228,5 @@ void h_call_route(struct request *r)
 	cJSON_AddStringToObject(resp, "call_id", call_id);
 	explicit_bzero(forward, sizeof(forward));
 	order_row_release(&row);
-	json = cJSON_PrintUnformatted(resp);
-	json_delete_wiped(resp);
-	if (!json) {
-		http_reply_st(r, ST_NOMEM);
-		return;
-	}
-	reply_after_audit(r, json);
+	reply_after_audit(r, resp);
 }

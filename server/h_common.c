@@ -141,12 +141,15 @@ static void cont_send(struct request *r)
 	b->json = NULL;
 }
 
-void reply_after_audit(struct request *r, char *json)
+void reply_after_audit(struct request *r, cJSON *tree)
 {
-	struct pending_body *b = calloc(1, sizeof(*b));
+	char *json = tree ? cJSON_PrintUnformatted(tree) : NULL;
+	struct pending_body *b = json ? calloc(1, sizeof(*b)) : NULL;
 
+	json_delete_wiped(tree);
 	if (!b) {
-		free_wiped(json, strlen(json));
+		if (json)
+			free_wiped(json, strlen(json));
 		http_reply_st(r, ST_NOMEM);
 		return;
 	}

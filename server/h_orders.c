@@ -246,20 +246,13 @@ void h_order_get(struct request *r)
 	struct order_row row;
 	struct order o;
 	cJSON *v;
-	char *json;
 
 	if (!order_for_request(r, ACT_ORDER_READ, &row, &o))
 		return;
 	v = view_order(&row, &o);
 	order_release(&o);
 	order_row_release(&row);
-	json = v ? cJSON_PrintUnformatted(v) : NULL;
-	json_delete_wiped(v);
-	if (!json) {
-		http_reply_st(r, ST_NOMEM);
-		return;
-	}
-	reply_after_audit(r, json);
+	reply_after_audit(r, v);
 }
 
 /* ---- list -------------------------------------------------------------- */
@@ -272,7 +265,6 @@ void h_order_list(struct request *r)
 	cJSON *root, *arr;
 	size_t n = 0;
 	bool more = false;
-	char *json;
 	enum st st;
 
 	if (!query_limit(r, LIST_DEFAULT, LIST_MAX, &q.limit))
@@ -335,15 +327,9 @@ void h_order_list(struct request *r)
 	for (size_t i = 0; i < n; i++)
 		order_row_release(&rows[i]);
 	free(rows);
-	json = cJSON_PrintUnformatted(root);
-	json_delete_wiped(root);
-	if (!json) {
-		http_reply_st(r, ST_NOMEM);
-		return;
-	}
 	/* One entry for the page, with its count: a summary shows no personal field. */
 	snprintf(r->job.audit.reason, sizeof(r->job.audit.reason), "%zu orders", n);
-	reply_after_audit(r, json);
+	reply_after_audit(r, root);
 }
 
 /* ---- changes: assign and status ------------------------------------------ */
@@ -586,7 +572,6 @@ void h_order_delivery(struct request *r)
 	cJSON *v, *rcp;
 	char addr[REGION_BYTES * 3 + ORDER_ADDRESS_MAX * 4 + 8], ts[24];
 	int64_t order_id = 0, until = 0;
-	char *json;
 
 	if (!order_for_request(r, ACT_ORDER_DELIVERY, &row, &o))
 		return;
@@ -625,11 +610,5 @@ void h_order_delivery(struct request *r)
 		cJSON_AddNullToObject(v, "expires_at");
 	}
 	order_row_release(&row);
-	json = cJSON_PrintUnformatted(v);
-	json_delete_wiped(v);
-	if (!json) {
-		http_reply_st(r, ST_NOMEM);
-		return;
-	}
-	reply_after_audit(r, json);
+	reply_after_audit(r, v);
 }

@@ -84,7 +84,11 @@ struct pending_body {
 	char *json;
 	size_t len;
 };
-/* Audit the read, then send json (200) once the entry is durable; 503 if it is not. */
-void reply_after_audit(struct request *r, char *json);
+/*
+ * The tail of every audited read: audit it, then send tree as JSON (200)
+ * once the entry is durable; 503 if it is not, 500 when tree is NULL (out
+ * of memory).  Takes tree, and deletes it wiped.
+ */
+void reply_after_audit(struct request *r, cJSON *tree);
 
 #endif

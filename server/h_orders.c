@@ -357,11 +357,23 @@ static void change_state_free(void *p)
 	free(cs);
 }
 
-/* The writer may run a job twice (store.c, run_jobs): a second load lets go of the first. */
-static enum st tx_load(struct store *s, struct change_state *cs, const char *tn)
+/*
+ * The order of the job, when the caller may take act on it; not yours is
+ * ST_NOTFOUND, audited as denied.  The writer may run a job twice
+ * (store.c, run_jobs): a second load lets go of the first.
+ */
+static enum st tx_load(struct store *s, struct wjob *j, enum access_action act)
 {
+	struct change_state *cs = j->arg;
+	enum st st;
+
 	order_row_release(&cs->row);
-	return store_w_order_get(s, tn, &cs->row);
+	st = store_w_order_get(s, j->audit.tracking_no, &cs->row);
+	if (st == ST_OK && !access_may(act, &cs->who, &cs->row)) {
+		j->result = "denied";
+		return ST_NOTFOUND;
+	}
+	return st;
 }
 
 static enum st tx_assign(struct store *s, struct wjob *j)
@@ -369,14 +381,10 @@ static enum st tx_assign(struct store *s, struct wjob *j)
 	struct change_state *cs = j->arg;
 	struct account c;
 	enum order_state state;
-	enum st st = tx_load(s, cs, j->audit.tracking_no);
+	enum st st = tx_load(s, j, ACT_ORDER_ASSIGN);
 
 	if (st != ST_OK)
 		return st;
-	if (!access_may(ACT_ORDER_ASSIGN, &cs->who, &cs->row)) {
-		j->result = "denied";
-		return ST_NOTFOUND;
-	}
 	if (state_parse(cs->row.status, &state) && state_final(state)) {
 		cs->why = "order_closed";
 		cs->why_msg = "the order is closed";
@@ -433,14 +441,10 @@ static enum st tx_status(struct store *s, struct wjob *j)
 	struct change_state *cs = j->arg;
 	int64_t now = (int64_t)time(NULL), ended = 0, retain = 0;
 	enum order_state from;
-	enum st st = tx_load(s, cs, j->audit.tracking_no);
+	enum st st = tx_load(s, j, ACT_ORDER_STATUS);
 
 	if (st != ST_OK)
 		return st;
-	if (!access_may(ACT_ORDER_STATUS, &cs->who, &cs->row)) {
-		j->result = "denied";
-		return ST_NOTFOUND;
-	}
 	if (!state_parse(cs->row.status, &from) || !state_transition_ok(from, cs->to)) {
 		cs->why = "bad_transition";
 		cs->why_msg = "the order's state does not allow this change";

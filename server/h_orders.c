@@ -101,6 +101,13 @@ static enum st tx_create(struct store *s, struct wjob *j)
 				      cs->row.created_at);
 }
 
+/* A create or a reassignment found no free extension to bind. */
+static void reply_pool_exhausted(struct request *r)
+{
+	http_reply_error(r, ST_UNAVAILABLE, "vnum_pool_exhausted",
+			 "no virtual number extension is free; widen vnum_pool", NULL);
+}
+
 static void cont_create(struct request *r)
 {
 	struct create_state *cs = r->hstate;
@@ -115,8 +122,7 @@ static void cont_create(struct request *r)
 		return;
 	}
 	if (cs->pool_empty) {
-		http_reply_error(r, ST_UNAVAILABLE, "vnum_pool_exhausted",
-				 "no virtual number extension is free; widen vnum_pool", NULL);
+		reply_pool_exhausted(r);
 		return;
 	}
 	if (st != ST_OK) {
@@ -479,8 +485,7 @@ static void cont_change(struct request *r)
 	enum st st = r->job.st;
 
 	if (cs->pool_empty) {
-		http_reply_error(r, ST_UNAVAILABLE, "vnum_pool_exhausted",
-				 "no virtual number extension is free; widen vnum_pool", NULL);
+		reply_pool_exhausted(r);
 		return;
 	}
 	if (st != ST_OK) {

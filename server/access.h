@@ -1,8 +1,8 @@
 /*
  * access.h - who may do what, and to which orders: one action x role table.
  *
- * Each row is an action (the audit action of its route, or a rule with no
- * route of its own); each column the scope a role has for it.  The route
+ * Each row is an action (the audit action of its route in routes.c, or a
+ * rule with no route of its own); each column the scope a role has for it.  The route
  * table takes its role column from here (ACCESS_ROLES_*): a role with no
  * scope is answered 403 by http.c before any handler runs.  Handlers ask
  * access_may() for the order at hand, and answer "not yours" with the same
@@ -30,20 +30,22 @@ enum access_scope {
 /* clang-format off */
 #define ACCESS_TABLE(X)                                                                            \
 	/*id              name              courier   depot  admin audit tel                    */ \
-	/* the routes (routes.c)                                                                */ \
+	/* orders (h_orders.c)                                                                  */ \
 	X(ORDER_CREATE,   "order.create",   DEPOT,    NONE,  NONE, NONE, NONE)                    \
 	X(ORDER_LIST,     "order.list",     OWN,      DEPOT, NONE, NONE, NONE)                    \
 	X(ORDER_READ,     "order.read",     OWN,      DEPOT, ALL,  NONE, NONE)                    \
 	X(ORDER_ASSIGN,   "order.assign",   NONE,     DEPOT, NONE, NONE, NONE)                    \
 	X(ORDER_STATUS,   "order.status",   ASSIGNED, DEPOT, NONE, NONE, NONE)                    \
 	X(ORDER_DELIVERY, "order.delivery", ASSIGNED, NONE,  NONE, NONE, NONE)                    \
+	/* labels (h_labels.c)                                                                  */ \
 	X(LABEL_PRINT,    "label.print",    CREATED,  DEPOT, NONE, NONE, NONE)                    \
 	X(LABEL_BATCH,    "label.batch",    NONE,     DEPOT, NONE, NONE, NONE)                    \
+	/* calls, reveals and the audit log (h_calls.c, h_admin.c, h_audit.c)                    */ \
 	X(CALL_ROUTE,     "call.route",     NONE,     NONE,  NONE, NONE, ALL)                     \
 	X(ADMIN_REVEAL,   "admin.reveal",   NONE,     NONE,  ALL,  NONE, NONE)                    \
 	X(AUDIT_READ,     "audit.read",     NONE,     NONE,  NONE, ALL,  NONE)                    \
 	X(AUDIT_VERIFY,   "audit.verify",   NONE,     NONE,  NONE, ALL,  NONE)                    \
-	/* rules about the account an order is given to, not the caller                         */ \
+	/* no route: rules about the account an order is given to, not about the caller         */ \
 	X(ORDER_ASSIGNEE, "order.assignee", DEPOT,    NONE,  NONE, NONE, NONE) /* be assigned it */ \
 	X(CALL_ANSWER,    "call.answer",    ASSIGNED, NONE,  NONE, NONE, NONE) /* take its calls */
 /* clang-format on */

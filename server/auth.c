@@ -1,7 +1,8 @@
 /*
  * auth.c - the authentication gate's one function.  Roles are checked by
  * http.c against the route table; scope (own orders, own depot) by the
- * handlers, which answer "not yours" with the same 404 as "not found".
+ * handlers asking access.h's table, and they answer "not yours" with the
+ * same 404 as "not found".
  */
 #include "common.h"
 #include "auth.h"

@@ -125,7 +125,7 @@ void h_admin_reveal(struct request *r)
 	struct order_row row;
 	struct tm tm;
 	time_t now = time(NULL);
-	enum st st;
+	bool gone;
 
 	if (!tn_path_ok(r)) {
 		http_reply_st(r, ST_NOTFOUND);
@@ -136,17 +136,14 @@ void h_admin_reveal(struct request *r)
 		http_reply_error(r, ST_MALFORMED, "reason_required", problem, "reason");
 		return;
 	}
-	st = store_order_get(r->app->store, r->tn, &row);
-	if (st == ST_OK && (!row.sealed || row.erased_at))
-		st = ST_GONE;
-	order_row_release(&row);
+	/* Every outcome from here on is audited with the reason. */
 	snprintf(r->job.audit.reason, sizeof(r->job.audit.reason), "%s", reason);
-	if (st == ST_NOTFOUND || st == ST_GONE) {
-		http_audit_then_fail(r, st, NULL, NULL);
+	if (!order_for_request(r, ACT_ADMIN_REVEAL, &row, NULL))
 		return;
-	}
-	if (st != ST_OK) {
-		http_reply_st(r, st);
+	gone = !row.sealed || row.erased_at;
+	order_row_release(&row);
+	if (gone) {
+		http_audit_then_fail(r, ST_GONE, NULL, NULL);
 		return;
 	}
 	rs = calloc(1, sizeof(*rs));

@@ -17,13 +17,10 @@ void h_audit_list(struct request *r)
 	struct audit_query q = {0};
 	struct audit_entry *entries;
 	char since[32];
-	const char *v;
 	size_t n = 0;
 	cJSON *root, *arr;
-	char *json;
 	enum st st;
 
-	q.limit = AUDIT_PAGE_DEFAULT;
 	q.tracking_no = http_query(r, "tracking_no");
 	q.actor = http_query(r, "actor");
 	q.since = http_query(r, "since");
@@ -39,28 +36,10 @@ void h_audit_list(struct request *r)
 	}
 	if (q.since)
 		q.since = since;
-	v = http_query(r, "limit");
-	if (v) {
-		char *end;
-		long l = strtol(v, &end, 10);
-		if (*end || end == v || l < 1 || l > AUDIT_PAGE_MAX) {
-			http_reply_error(r, ST_MALFORMED, "bad_limit", "limit must be 1 to 1000",
-					 "limit");
-			return;
-		}
-		q.limit = (int)l;
-	}
-	v = http_query(r, "after_seq");
-	if (v) {
-		char *end;
-		long long l = strtoll(v, &end, 10);
-		if (*end || end == v || l < 0) {
-			http_reply_error(r, ST_MALFORMED, "bad_after_seq",
-					 "after_seq must be a sequence number", "after_seq");
-			return;
-		}
-		q.after_seq = l;
-	}
+	if (!query_limit(r, AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, &q.limit) ||
+	    !query_number(r, "after_seq", 0, INT64_MAX, "bad_after_seq",
+			  "after_seq must be a sequence number", &q.after_seq))
+		return;
 	entries = calloc((size_t)q.limit, sizeof(*entries));
 	if (!entries) {
 		http_reply_st(r, ST_NOMEM);
@@ -79,13 +58,7 @@ void h_audit_list(struct request *r)
 	if (n == (size_t)q.limit)
 		cJSON_AddNumberToObject(root, "next_after_seq", (double)entries[n - 1].seq);
 	free(entries);
-	json = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	if (!json) {
-		http_reply_st(r, ST_NOMEM);
-		return;
-	}
-	reply_after_audit(r, json);
+	reply_after_audit(r, root);
 }
 
 void h_audit_verify(struct request *r)
@@ -93,7 +66,6 @@ void h_audit_verify(struct request *r)
 	struct audit_check chk;
 	char hex[HASH_BYTES * 2 + 1];
 	cJSON *root;
-	char *json;
 	enum st st = store_audit_verify(r->app->store, &chk);
 
 	if (st != ST_OK) {
@@ -107,11 +79,5 @@ void h_audit_verify(struct request *r)
 	cJSON_AddStringToObject(root, "head", hex);
 	if (!chk.ok)
 		cJSON_AddNumberToObject(root, "bad_seq", (double)chk.bad_seq);
-	json = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	if (!json) {
-		http_reply_st(r, ST_NOMEM);
-		return;
-	}
-	reply_after_audit(r, json);
+	reply_after_audit(r, root);
 }

@@ -31,6 +31,7 @@
 #include "json.h"
 #include "limits.h"
 #include "order.h"
+#include "state.h"
 #include "view.h"
 #include "vnum.h"
 
@@ -70,7 +71,7 @@ static enum st assigned_courier(struct app *app, const struct order_row *row, st
 	if (!row->courier[0])
 		return ST_NOTFOUND;
 	if (store_account_get(app->store, row->courier, c) != ST_OK || c->disabled ||
-	    !c->has_phone || c->role != ROLE_COURIER)
+	    !c->has_phone || !access_may(ACT_CALL_ANSWER, c, row))
 		return ST_NOTFOUND;
 	return ST_OK;
 }
@@ -118,6 +119,7 @@ static enum st route_recipient_to_courier(struct request *r, const struct route_
 					  char forward[PHONE_E164_MAX], struct order_row *row)
 {
 	struct account c;
+	enum order_state state;
 	int64_t ids[1];
 	size_t n = 0;
 	enum st st;
@@ -131,9 +133,7 @@ static enum st route_recipient_to_courier(struct request *r, const struct route_
 	st = binding_order(r, ids[0], row, &c);
 	if (st != ST_OK)
 		return st;
-	/* A recipient reaches the courier only while the parcel is on its way to
-	 * them (a delivered order's binding routes until its grace period ends). */
-	if (strcmp(row->status, "out_for_delivery") != 0 && strcmp(row->status, "delivered") != 0)
+	if (!state_parse(row->status, &state) || !state_recipient_may_call(state))
 		return ST_NOTFOUND;
 	return courier_phone(r->app, &c, forward);
 }
@@ -163,7 +163,6 @@ void h_call_route(struct request *r)
 	char forward[PHONE_E164_MAX] = "", call_id[CALL_ID_CHARS + 1];
 	struct order_row row = {0};
 	cJSON *root, *caller, *called, *ext, *resp;
-	char *json;
 	enum st st;
 
 	if (limiter_hit(r->app->call_tokens, &r->acct.id, sizeof(r->acct.id), time(NULL)) >
@@ -229,11 +228,5 @@ void h_call_route(struct request *r)
 	cJSON_AddStringToObject(resp, "call_id", call_id);
 	explicit_bzero(forward, sizeof(forward));
 	order_row_release(&row);
-	json = cJSON_PrintUnformatted(resp);
-	json_delete_wiped(resp);
-	if (!json) {
-		http_reply_st(r, ST_NOMEM);
-		return;
-	}
-	reply_after_audit(r, json);
+	reply_after_audit(r, resp);
 }

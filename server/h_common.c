@@ -1,6 +1,6 @@
 /*
- * h_common.c - what the handlers share: scope, small bodies, the state
- * machine, and "audit first, then answer".
+ * h_common.c - what the handlers share: scope, small bodies, and "audit
+ * first, then answer".
  */
 #include "common.h"
 #include "handlers.h"
@@ -11,87 +11,53 @@
 
 #include <strings.h>
 
-bool scope_may_see(const struct account *a, const struct order_row *o)
-{
-	switch (a->role) {
-	case ROLE_COURIER:
-		return strcmp(o->creator, a->name) == 0 || strcmp(o->courier, a->name) == 0;
-	case ROLE_DEPOT:
-		return a->depot[0] && strcmp(o->depot, a->depot) == 0;
-	case ROLE_ADMIN:
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool scope_may_set_status(const struct account *a, const struct order_row *o)
-{
-	switch (a->role) {
-	case ROLE_COURIER:
-		return o->courier[0] && strcmp(o->courier, a->name) == 0;
-	case ROLE_DEPOT:
-		return a->depot[0] && strcmp(o->depot, a->depot) == 0;
-	default:
-		return false;
-	}
-}
-
-static const char *const states[] = {"created",	  "picked_up", "in_transit", "out_for_delivery",
-				     "delivered", "returned",  "cancelled"};
-
-bool status_known(const char *s)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(states); i++)
-		if (strcmp(s, states[i]) == 0)
-			return true;
-	return false;
-}
-
-static int status_rank(const char *s)
-{
-	for (int i = 0; i < 5; i++)
-		if (strcmp(s, states[i]) == 0)
-			return i;
-	return -1;
-}
-
-bool status_final(const char *s)
-{
-	return strcmp(s, "delivered") == 0 || strcmp(s, "returned") == 0 ||
-	       strcmp(s, "cancelled") == 0;
-}
-
-/*
- * created -> picked_up -> in_transit -> out_for_delivery -> delivered, one
- * step at a time; returned and cancelled from any state before delivered.
- */
-bool status_transition_ok(const char *from, const char *to)
-{
-	int f = status_rank(from), t = status_rank(to);
-
-	if (status_final(from))
-		return false;
-	if (strcmp(to, "returned") == 0 || strcmp(to, "cancelled") == 0)
-		return f >= 0;
-	return f >= 0 && t == f + 1;
-}
-
 bool tn_path_ok(struct request *r)
 {
 	return tn_valid(r->app->cfg.tracking_prefix, r->tn);
 }
 
-static bool is_json_type(const char *ct)
+bool query_number(struct request *r, const char *name, int64_t min, int64_t max, const char *code,
+		  const char *message, int64_t *out)
 {
-	size_t n;
+	const char *v = http_query(r, name);
+	char *end;
+	long long n;
+
+	if (!v)
+		return true;
+	n = strtoll(v, &end, 10);
+	if (*end || end == v || n < min || n > max) {
+		http_reply_error(r, ST_MALFORMED, code, message, name);
+		return false;
+	}
+	*out = (int64_t)n;
+	return true;
+}
+
+bool query_limit(struct request *r, int def, int max, int *out)
+{
+	char message[40];
+	int64_t n = def;
+
+	snprintf(message, sizeof(message), "limit must be 1 to %d", max);
+	if (!query_number(r, "limit", 1, max, "bad_limit", message, &n))
+		return false;
+	*out = (int)n;
+	return true;
+}
+
+bool body_is_json(struct request *r)
+{
+	const char *ct = http_header(r, "Content-Type");
 
 	if (!ct)
 		return false;
-	while (*ct == ' ')
-		ct++;
-	n = strcspn(ct, "; ");
-	return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
+	ct += strspn(ct, " \t");
+	if (strncasecmp(ct, "application/json", 16) != 0)
+		return false;
+	ct += 16;
+	ct += strspn(ct, " \t");
+	return *ct == '\0' || *ct == ';';
 }
 
 enum st body_object(struct request *r, const char *const *keys, cJSON **out)
@@ -102,7 +68,7 @@ enum st body_object(struct request *r, const char *const *keys, cJSON **out)
 	enum st st;
 
 	*out = NULL;
-	if (!is_json_type(http_header(r, "Content-Type"))) {
+	if (!body_is_json(r)) {
 		http_reply_st(r, ST_MEDIATYPE);
 		return ST_MEDIATYPE;
 	}
@@ -175,12 +141,15 @@ static void cont_send(struct request *r)
 	b->json = NULL;
 }
 
-void reply_after_audit(struct request *r, char *json)
+void reply_after_audit(struct request *r, cJSON *tree)
 {
-	struct pending_body *b = calloc(1, sizeof(*b));
+	char *json = tree ? cJSON_PrintUnformatted(tree) : NULL;
+	struct pending_body *b = json ? calloc(1, sizeof(*b)) : NULL;
 
+	json_delete_wiped(tree);
 	if (!b) {
-		free_wiped(json, strlen(json));
+		if (json)
+			free_wiped(json, strlen(json));
 		http_reply_st(r, ST_NOMEM);
 		return;
 	}
@@ -193,9 +162,8 @@ void reply_after_audit(struct request *r, char *json)
 	http_defer(r, NULL, NULL, cont_send);
 }
 
-bool order_for_request(struct request *r,
-		       bool (*may)(const struct account *a, const struct order_row *o),
-		       struct order_row *row, struct order *o)
+bool order_for_request(struct request *r, enum access_action act, struct order_row *row,
+		       struct order *o)
 {
 	enum st st;
 
@@ -205,7 +173,7 @@ bool order_for_request(struct request *r,
 		return false;
 	}
 	st = store_order_get(r->app->store, r->tn, row);
-	if (st == ST_NOTFOUND || (st == ST_OK && !may(&r->acct, row))) {
+	if (st == ST_NOTFOUND || (st == ST_OK && !access_may(act, &r->acct, row))) {
 		bool denied = st == ST_OK;
 		order_row_release(row);
 		http_audit_then_fail(r, ST_NOTFOUND, denied ? "denied" : "not_found", NULL);

@@ -67,15 +67,6 @@ static struct print_state *print_state_new(struct request *r, size_t n)
 	return ps;
 }
 
-static bool may_print(const struct account *a, const struct order_row *o)
-{
-	if (a->role == ROLE_DEPOT)
-		return a->depot[0] && strcmp(o->depot, a->depot) == 0;
-	if (a->role == ROLE_COURIER)
-		return strcmp(o->creator, a->name) == 0;
-	return false;
-}
-
 static void region_copy(struct label_region *dst, const char *p, const char *c, const char *d)
 {
 	snprintf(dst->province, sizeof(dst->province), "%s", p);
@@ -105,7 +96,8 @@ static void fields_fill(struct label_fields *f, const struct order_row *row, con
  * Load, scope-check and mask one order.  ST_NOTFOUND (with *denied when it
  * exists but is not the caller's), ST_GONE, or an error.
  */
-static enum st page_load(struct request *r, const char *tn, struct label_fields *f, bool *denied)
+static enum st page_load(struct request *r, enum access_action act, const char *tn,
+			 struct label_fields *f, bool *denied)
 {
 	struct order_row row;
 	struct order o;
@@ -117,7 +109,7 @@ static enum st page_load(struct request *r, const char *tn, struct label_fields 
 	st = store_order_get(r->app->store, tn, &row);
 	if (st != ST_OK)
 		return st;
-	if (!may_print(&r->acct, &row)) {
+	if (!access_may(act, &r->acct, &row)) {
 		order_row_release(&row);
 		*denied = true;
 		return ST_NOTFOUND;
@@ -245,7 +237,7 @@ void h_label_one(struct request *r)
 		return;
 	}
 	snprintf(ps->tns[0], TN_MAX, "%s", r->tn);
-	st = page_load(r, r->tn, &ps->pages[0], &denied);
+	st = page_load(r, ACT_LABEL_PRINT, r->tn, &ps->pages[0], &denied);
 	if (st == ST_NOTFOUND || st == ST_GONE) {
 		http_audit_then_fail(r, st, denied ? "denied" : NULL, NULL);
 		return;
@@ -332,7 +324,7 @@ void h_label_batch(struct request *r)
 	for (i = 0; i < n; i++) {
 		bool denied;
 
-		st = page_load(r, ps->tns[i], &ps->pages[i], &denied);
+		st = page_load(r, ACT_LABEL_BATCH, ps->tns[i], &ps->pages[i], &denied);
 		if (st != ST_OK) {
 			char field[48];
 			snprintf(field, sizeof(field), "tracking_nos[%zu]", i);

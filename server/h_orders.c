@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mask.h"
 #include "order.h"
+#include "state.h"
 #include "view.h"
 
 #include <ctype.h>
@@ -100,6 +101,13 @@ static enum st tx_create(struct store *s, struct wjob *j)
 				      cs->row.created_at);
 }
 
+/* A create or a reassignment found no free extension to bind. */
+static void reply_pool_exhausted(struct request *r)
+{
+	http_reply_error(r, ST_UNAVAILABLE, "vnum_pool_exhausted",
+			 "no virtual number extension is free; widen vnum_pool", NULL);
+}
+
 static void cont_create(struct request *r)
 {
 	struct create_state *cs = r->hstate;
@@ -114,8 +122,7 @@ static void cont_create(struct request *r)
 		return;
 	}
 	if (cs->pool_empty) {
-		http_reply_error(r, ST_UNAVAILABLE, "vnum_pool_exhausted",
-				 "no virtual number extension is free; widen vnum_pool", NULL);
+		reply_pool_exhausted(r);
 		return;
 	}
 	if (st != ST_OK) {
@@ -152,18 +159,14 @@ void h_order_create(struct request *r)
 	size_t canon_len = 0;
 	enum st st;
 
-	if (r->acct.depot[0] == '\0') {
+	if (!access_may(ACT_ORDER_CREATE, &r->acct, NULL)) {
 		http_reply_error(r, ST_FORBIDDEN, "no_depot",
 				 "this courier account belongs to no depot", NULL);
 		return;
 	}
-	{
-		const char *ct = http_header(r, "Content-Type");
-		if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
-		    (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
-			http_reply_st(r, ST_MEDIATYPE);
-			return;
-		}
+	if (!body_is_json(r)) {
+		http_reply_st(r, ST_MEDIATYPE);
+		return;
 	}
 	cs = calloc(1, sizeof(*cs));
 	if (!cs) {
@@ -225,7 +228,7 @@ void h_order_create(struct request *r)
 		cs->row.sealed = sl.blob;
 		cs->row.sealed_len = sl.blob_len;
 	}
-	str_copy(cs->row.status, sizeof(cs->row.status), "created");
+	str_copy(cs->row.status, sizeof(cs->row.status), state_name(STATE_CREATED));
 	cs->row.created_at = cs->row.updated_at = (int64_t)time(NULL);
 	str_copy(cs->row.origin_province, REGION_BYTES, cs->o.sender.province);
 	str_copy(cs->row.origin_city, REGION_BYTES, cs->o.sender.city);
@@ -249,20 +252,13 @@ void h_order_get(struct request *r)
 	struct order_row row;
 	struct order o;
 	cJSON *v;
-	char *json;
 
-	if (!order_for_request(r, scope_may_see, &row, &o))
+	if (!order_for_request(r, ACT_ORDER_READ, &row, &o))
 		return;
 	v = view_order(&row, &o);
 	order_release(&o);
 	order_row_release(&row);
-	json = v ? cJSON_PrintUnformatted(v) : NULL;
-	json_delete_wiped(v);
-	if (!json) {
-		http_reply_st(r, ST_NOMEM);
-		return;
-	}
-	reply_after_audit(r, json);
+	reply_after_audit(r, v);
 }
 
 /* ---- list -------------------------------------------------------------- */
@@ -271,27 +267,16 @@ void h_order_list(struct request *r)
 {
 	struct order_query q = {0};
 	struct order_row *rows;
-	const char *v;
+	enum order_state filter;
 	cJSON *root, *arr;
 	size_t n = 0;
 	bool more = false;
-	char *json;
 	enum st st;
 
-	q.limit = LIST_DEFAULT;
-	v = http_query(r, "limit");
-	if (v) {
-		char *end;
-		long l = strtol(v, &end, 10);
-		if (*end || end == v || l < 1 || l > LIST_MAX) {
-			http_reply_error(r, ST_MALFORMED, "bad_limit", "limit must be 1 to 200",
-					 "limit");
-			return;
-		}
-		q.limit = (int)l;
-	}
+	if (!query_limit(r, LIST_DEFAULT, LIST_MAX, &q.limit))
+		return;
 	q.status = http_query(r, "status");
-	if (q.status && !status_known(q.status)) {
+	if (q.status && !state_parse(q.status, &filter)) {
 		http_reply_error(r, ST_MALFORMED, "bad_status", "unknown status", "status");
 		return;
 	}
@@ -301,8 +286,20 @@ void h_order_list(struct request *r)
 				 "after");
 		return;
 	}
-	q.scope = r->acct.role;
-	q.who = r->acct.role == ROLE_DEPOT ? r->acct.depot : r->acct.name;
+	/* The store lists two scopes: a courier's own orders, and a depot's. */
+	switch (access_scope(ACT_ORDER_LIST, r->acct.role)) {
+	case ACCESS_OWN:
+		q.scope = ROLE_COURIER;
+		q.who = r->acct.name;
+		break;
+	case ACCESS_DEPOT:
+		q.scope = ROLE_DEPOT;
+		q.who = r->acct.depot;
+		break;
+	default:
+		http_reply_st(r, ST_FORBIDDEN);
+		return;
+	}
 
 	rows = calloc((size_t)q.limit, sizeof(*rows));
 	if (!rows) {
@@ -336,15 +333,9 @@ void h_order_list(struct request *r)
 	for (size_t i = 0; i < n; i++)
 		order_row_release(&rows[i]);
 	free(rows);
-	json = cJSON_PrintUnformatted(root);
-	json_delete_wiped(root);
-	if (!json) {
-		http_reply_st(r, ST_NOMEM);
-		return;
-	}
 	/* One entry for the page, with its count: a summary shows no personal field. */
 	snprintf(r->job.audit.reason, sizeof(r->job.audit.reason), "%zu orders", n);
-	reply_after_audit(r, json);
+	reply_after_audit(r, root);
 }
 
 /* ---- changes: assign and status ------------------------------------------ */
@@ -352,7 +343,7 @@ void h_order_list(struct request *r)
 struct change_state {
 	struct account who;
 	char courier[NAME_MAX_BYTES]; /* assign */
-	char status[20];	      /* status */
+	enum order_state to;	      /* status */
 	struct order_row row;	      /* after the change */
 	int64_t retention_s;
 	int64_t grace_s, quarantine_s;
@@ -372,33 +363,42 @@ static void change_state_free(void *p)
 	free(cs);
 }
 
-/* The writer may run a job twice (store.c, run_jobs): a second load lets go of the first. */
-static enum st tx_load(struct store *s, struct change_state *cs, const char *tn)
+/*
+ * The order of the job, when the caller may take act on it; not yours is
+ * ST_NOTFOUND, audited as denied.  The writer may run a job twice
+ * (store.c, run_jobs): a second load lets go of the first.
+ */
+static enum st tx_load(struct store *s, struct wjob *j, enum access_action act)
 {
+	struct change_state *cs = j->arg;
+	enum st st;
+
 	order_row_release(&cs->row);
-	return store_w_order_get(s, tn, &cs->row);
+	st = store_w_order_get(s, j->audit.tracking_no, &cs->row);
+	if (st == ST_OK && !access_may(act, &cs->who, &cs->row)) {
+		j->result = "denied";
+		return ST_NOTFOUND;
+	}
+	return st;
 }
 
 static enum st tx_assign(struct store *s, struct wjob *j)
 {
 	struct change_state *cs = j->arg;
 	struct account c;
-	enum st st = tx_load(s, cs, j->audit.tracking_no);
+	enum order_state state;
+	enum st st = tx_load(s, j, ACT_ORDER_ASSIGN);
 
 	if (st != ST_OK)
 		return st;
-	if (!(cs->who.role == ROLE_DEPOT && strcmp(cs->row.depot, cs->who.depot) == 0)) {
-		j->result = "denied";
-		return ST_NOTFOUND;
-	}
-	if (status_final(cs->row.status)) {
+	if (state_parse(cs->row.status, &state) && state_final(state)) {
 		cs->why = "order_closed";
 		cs->why_msg = "the order is closed";
 		return ST_CONFLICT;
 	}
 	st = store_w_account_get(s, cs->courier, &c);
-	if (st == ST_NOTFOUND || (st == ST_OK && (c.role != ROLE_COURIER || c.disabled ||
-						  strcmp(c.depot, cs->who.depot) != 0))) {
+	if (st == ST_NOTFOUND ||
+	    (st == ST_OK && (!access_may(ACT_ORDER_ASSIGNEE, &c, &cs->row) || c.disabled))) {
 		cs->why = "unknown_courier";
 		cs->why_msg = "no active courier of this depot has that name";
 		cs->why_field = "courier";
@@ -446,34 +446,31 @@ static enum st tx_status(struct store *s, struct wjob *j)
 {
 	struct change_state *cs = j->arg;
 	int64_t now = (int64_t)time(NULL), ended = 0, retain = 0;
-	enum st st = tx_load(s, cs, j->audit.tracking_no);
+	enum order_state from;
+	enum st st = tx_load(s, j, ACT_ORDER_STATUS);
 
 	if (st != ST_OK)
 		return st;
-	if (!scope_may_set_status(&cs->who, &cs->row)) {
-		j->result = "denied";
-		return ST_NOTFOUND;
-	}
-	if (!status_transition_ok(cs->row.status, cs->status)) {
+	if (!state_parse(cs->row.status, &from) || !state_transition_ok(from, cs->to)) {
 		cs->why = "bad_transition";
 		cs->why_msg = "the order's state does not allow this change";
 		return ST_CONFLICT;
 	}
-	if (status_final(cs->status)) {
+	if (state_final(cs->to)) {
 		ended = now;
 		retain = now + cs->retention_s;
 	}
-	if (status_final(cs->status) && cs->row.vnum[0]) {
+	if (state_final(cs->to) && cs->row.vnum[0]) {
 		/* Delivered: routes live on for the grace period; returned or cancelled: not. */
-		int64_t until = strcmp(cs->status, "delivered") == 0 ? now + cs->grace_s : now;
+		int64_t until = cs->to == STATE_DELIVERED ? now + cs->grace_s : now;
 		st = store_w_binding_end(s, cs->row.vnum, cs->row.ext, cs->row.id, until,
 					 until + cs->quarantine_s, now);
 		if (st != ST_OK)
 			return st;
 	}
-	st = store_w_order_set_status(s, cs->row.id, cs->status, now, ended, retain);
+	st = store_w_order_set_status(s, cs->row.id, state_name(cs->to), now, ended, retain);
 	if (st == ST_OK) {
-		str_copy(cs->row.status, sizeof(cs->row.status), cs->status);
+		str_copy(cs->row.status, sizeof(cs->row.status), state_name(cs->to));
 		cs->row.updated_at = now;
 		cs->row.ended_at = ended;
 		cs->row.retain_until = retain;
@@ -488,8 +485,7 @@ static void cont_change(struct request *r)
 	enum st st = r->job.st;
 
 	if (cs->pool_empty) {
-		http_reply_error(r, ST_UNAVAILABLE, "vnum_pool_exhausted",
-				 "no virtual number extension is free; widen vnum_pool", NULL);
+		reply_pool_exhausted(r);
 		return;
 	}
 	if (st != ST_OK) {
@@ -568,21 +564,14 @@ void h_order_status(struct request *r)
 	cs = change_begin(r, "status", status, sizeof(status));
 	if (!cs)
 		return;
-	if (!status_known(status)) {
+	if (!state_parse(status, &cs->to)) {
 		http_reply_error(r, ST_INVALID, "unknown_status", "unknown status", "status");
 		return;
 	}
-	str_copy(cs->status, sizeof(cs->status), status);
 	http_defer(r, tx_status, cs, cont_change);
 }
 
 /* ---- the assigned courier's delivery view -------------------------------- */
-
-/* The delivery view is the assigned courier's alone. */
-static bool may_deliver(const struct account *a, const struct order_row *o)
-{
-	return o->courier[0] && strcmp(o->courier, a->name) == 0;
-}
 
 void h_order_delivery(struct request *r)
 {
@@ -592,9 +581,8 @@ void h_order_delivery(struct request *r)
 	cJSON *v, *rcp;
 	char addr[REGION_BYTES * 3 + ORDER_ADDRESS_MAX * 4 + 8], ts[24];
 	int64_t order_id = 0, until = 0;
-	char *json;
 
-	if (!order_for_request(r, may_deliver, &row, &o))
+	if (!order_for_request(r, ACT_ORDER_DELIVERY, &row, &o))
 		return;
 	v = cJSON_CreateObject();
 	cJSON_AddStringToObject(v, "tracking_no", row.tracking_no);
@@ -631,11 +619,5 @@ void h_order_delivery(struct request *r)
 		cJSON_AddNullToObject(v, "expires_at");
 	}
 	order_row_release(&row);
-	json = cJSON_PrintUnformatted(v);
-	json_delete_wiped(v);
-	if (!json) {
-		http_reply_st(r, ST_NOMEM);
-		return;
-	}
-	reply_after_audit(r, json);
+	reply_after_audit(r, v);
 }

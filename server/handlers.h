@@ -1,11 +1,12 @@
 /*
- * handlers.h - the route handlers (h_*.c) and what they share: scope rules,
- * small request bodies, and the order state machine.
+ * handlers.h - the route handlers (h_*.c) and what they share: the order a
+ * path names, small request bodies, and "audit first, then answer".
  */
 #ifndef WAYBILL_HANDLERS_H
 #define WAYBILL_HANDLERS_H
 
 #include "common.h"
+#include "access.h"
 #include "http.h"
 
 #include <cJSON.h>
@@ -39,10 +40,23 @@ void h_audit_verify(struct request *r);
 
 /* ---- shared (h_common.c) ---------------------------------------------- */
 
-/* May this account see the order (masked)?  Not yours answers 404 like not found. */
-bool scope_may_see(const struct account *a, const struct order_row *o);
-/* May it change the order's status? */
-bool scope_may_set_status(const struct account *a, const struct order_row *o);
+/*
+ * A whole-number query argument ?name= in [min, max]; *out is left alone
+ * when it is absent.  On false the request is answered: 400 with code and
+ * message, naming the argument.
+ */
+bool query_number(struct request *r, const char *name, int64_t min, int64_t max, const char *code,
+		  const char *message, int64_t *out);
+/* A list's ?limit=: 1 to max, def when absent; 400 bad_limit otherwise. */
+bool query_limit(struct request *r, int def, int max, int *out);
+
+/*
+ * Does the request's Content-Type name JSON?  "application/json" in any
+ * case, then optional whitespace, then the end or ";" and parameters (RFC
+ * 9110 8.3): "application/jsonp" and "application/json x" are not.  Every
+ * route that takes a body asks this, and answers 415 when not.
+ */
+bool body_is_json(struct request *r);
 
 /*
  * A small JSON object body: Content-Type checked (415), strictly scanned,
@@ -53,30 +67,28 @@ enum st body_object(struct request *r, const char *const *keys, cJSON **out);
 
 /*
  * The order named by the path, when the caller may have it: check digits
- * first (404, storage untouched), then the look-up, then may() (not yours
- * answers the same 404, audited as denied), then, when o is not NULL, the
- * sealed part opened into *o (410 once erased, audited).  On false the
- * request is answered.  On true release *row (and *o) when done.
+ * first (404, storage untouched), then the look-up, then access_may(act)
+ * (not yours answers the same 404, audited as denied), then, when o is not
+ * NULL, the sealed part opened into *o (410 once erased, audited).  On false
+ * the request is answered.  On true release *row (and *o) when done.
  */
 struct order;
-bool order_for_request(struct request *r,
-		       bool (*may)(const struct account *a, const struct order_row *o),
-		       struct order_row *row, struct order *o);
+bool order_for_request(struct request *r, enum access_action act, struct order_row *row,
+		       struct order *o);
 
 /* The tracking number in the path: check digits first, storage never touched for a bad one. */
 bool tn_path_ok(struct request *r);
-
-/* Order states. */
-bool status_known(const char *s);
-bool status_final(const char *s);
-bool status_transition_ok(const char *from, const char *to);
 
 /* The JSON and the state a deferred read keeps until its audit entry is committed. */
 struct pending_body {
 	char *json;
 	size_t len;
 };
-/* Audit the read, then send json (200) once the entry is durable; 503 if it is not. */
-void reply_after_audit(struct request *r, char *json);
+/*
+ * The tail of every audited read: audit it, then send tree as JSON (200)
+ * once the entry is durable; 503 if it is not, 500 when tree is NULL (out
+ * of memory).  Takes tree, and deletes it wiped.
+ */
+void reply_after_audit(struct request *r, cJSON *tree);
 
 #endif

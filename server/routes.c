@@ -1,7 +1,9 @@
 /*
  * routes.c - the route table: every route, the roles it admits and its body
- * limit.  A path or method not listed here is answered 404/405; a role not
- * listed for a route is answered 403.  Deny by default.
+ * limit.  A path or method not listed here is answered 404/405; a role with
+ * no scope for the route's action in access.h's table is answered 403 (the
+ * roles column is that table's, ACCESS_ROLES_*; each route's audit action
+ * names its row).  Deny by default.
  */
 #include "common.h"
 #include "handlers.h"
@@ -12,20 +14,21 @@ const struct route routes[] = {
     {"GET", "/healthz", h_healthz, 0, 0, NULL},
     {"GET", "/readyz", h_readyz, 0, 0, NULL},
     {"GET", "/metrics", h_metrics, 0, 0, NULL},
-    {"POST", "/v1/orders", h_order_create, ROLE_COURIER, 64 * KB, "order.create"},
-    {"GET", "/v1/orders", h_order_list, ROLE_COURIER | ROLE_DEPOT, 0, "order.list"},
-    {"GET", "/v1/orders/{tn}", h_order_get, ROLE_COURIER | ROLE_DEPOT | ROLE_ADMIN, 0,
-     "order.read"},
-    {"POST", "/v1/orders/{tn}/assign", h_order_assign, ROLE_DEPOT, 4 * KB, "order.assign"},
-    {"POST", "/v1/orders/{tn}/status", h_order_status, ROLE_COURIER | ROLE_DEPOT, 4 * KB,
+    {"POST", "/v1/orders", h_order_create, ACCESS_ROLES_ORDER_CREATE, 64 * KB, "order.create"},
+    {"GET", "/v1/orders", h_order_list, ACCESS_ROLES_ORDER_LIST, 0, "order.list"},
+    {"GET", "/v1/orders/{tn}", h_order_get, ACCESS_ROLES_ORDER_READ, 0, "order.read"},
+    {"POST", "/v1/orders/{tn}/assign", h_order_assign, ACCESS_ROLES_ORDER_ASSIGN, 4 * KB,
+     "order.assign"},
+    {"POST", "/v1/orders/{tn}/status", h_order_status, ACCESS_ROLES_ORDER_STATUS, 4 * KB,
      "order.status"},
-    {"GET", "/v1/orders/{tn}/label.pdf", h_label_one, ROLE_DEPOT | ROLE_COURIER, 0, "label.print"},
-    {"POST", "/v1/labels", h_label_batch, ROLE_DEPOT, 64 * KB, "label.batch"},
-    {"GET", "/v1/orders/{tn}/delivery", h_order_delivery, ROLE_COURIER, 0, "order.delivery"},
-    {"POST", "/v1/calls/route", h_call_route, ROLE_TELEPHONY, 4 * KB, "call.route"},
-    {"GET", "/v1/admin/orders/{tn}", h_admin_reveal, ROLE_ADMIN, 0, "admin.reveal"},
-    {"GET", "/v1/audit", h_audit_list, ROLE_AUDITOR, 0, "audit.read"},
-    {"GET", "/v1/audit/verify", h_audit_verify, ROLE_AUDITOR, 0, "audit.verify"},
+    {"GET", "/v1/orders/{tn}/label.pdf", h_label_one, ACCESS_ROLES_LABEL_PRINT, 0, "label.print"},
+    {"POST", "/v1/labels", h_label_batch, ACCESS_ROLES_LABEL_BATCH, 64 * KB, "label.batch"},
+    {"GET", "/v1/orders/{tn}/delivery", h_order_delivery, ACCESS_ROLES_ORDER_DELIVERY, 0,
+     "order.delivery"},
+    {"POST", "/v1/calls/route", h_call_route, ACCESS_ROLES_CALL_ROUTE, 4 * KB, "call.route"},
+    {"GET", "/v1/admin/orders/{tn}", h_admin_reveal, ACCESS_ROLES_ADMIN_REVEAL, 0, "admin.reveal"},
+    {"GET", "/v1/audit", h_audit_list, ACCESS_ROLES_AUDIT_READ, 0, "audit.read"},
+    {"GET", "/v1/audit/verify", h_audit_verify, ACCESS_ROLES_AUDIT_VERIFY, 0, "audit.verify"},
 };
 
 const size_t routes_count = ARRAY_SIZE(routes);

@@ -75,28 +75,33 @@ static void add_clear_head(cJSON *v, const struct order_row *r)
 	cJSON_AddStringToObject(v, "updated_at", ts);
 }
 
+/* One party of the view: its masked name and phone, and its clear region. */
+static cJSON *add_party(cJSON *v, const char *key, const struct party *p, const char *province,
+			const char *city, const char *district)
+{
+	cJSON *obj = cJSON_AddObjectToObject(v, key);
+	struct masked m;
+
+	mask_name(p->name, &m);
+	add_masked(obj, "name", &m);
+	mask_phone(p->phone, &m);
+	add_masked(obj, "phone", &m);
+	explicit_bzero(&m, sizeof(m));
+	add_region(obj, "region", province, city, district);
+	return obj;
+}
+
 cJSON *view_order(const struct order_row *r, const struct order *o)
 {
-	cJSON *v = cJSON_CreateObject(), *snd, *rcp, *parcel;
+	cJSON *v = cJSON_CreateObject(), *rcp, *parcel;
 	struct masked m;
 
 	if (!v)
 		return NULL;
 	add_clear_head(v, r);
-
-	snd = cJSON_AddObjectToObject(v, "sender");
-	mask_name(o->sender.name, &m);
-	add_masked(snd, "name", &m);
-	mask_phone(o->sender.phone, &m);
-	add_masked(snd, "phone", &m);
-	add_region(snd, "region", r->origin_province, r->origin_city, r->origin_district);
-
-	rcp = cJSON_AddObjectToObject(v, "recipient");
-	mask_name(o->recipient.name, &m);
-	add_masked(rcp, "name", &m);
-	mask_phone(o->recipient.phone, &m);
-	add_masked(rcp, "phone", &m);
-	add_region(rcp, "region", r->dest_province, r->dest_city, r->dest_district);
+	add_party(v, "sender", &o->sender, r->origin_province, r->origin_city, r->origin_district);
+	rcp = add_party(v, "recipient", &o->recipient, r->dest_province, r->dest_city,
+			r->dest_district);
 	mask_address(o->recipient.address, &m);
 	add_masked(rcp, "address", &m);
 	explicit_bzero(&m, sizeof(m));

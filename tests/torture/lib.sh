@@ -1,5 +1,6 @@
-# tests/torture/lib.sh - sourced by the fault scripts (kill9.sh, enospc.sh, eio.sh), after
-# tests/e2e/lib.sh, whose harness (ok, fail, check, finish, pick_port, add_account) they use.
+# tests/torture/lib.sh - sourced by the fault scripts (kill9.sh, enospc.sh, eio.sh); it
+# sources tests/e2e/lib.sh first, whose harness (ok, fail, check, finish, pick_port,
+# add_account, daemon_up) they use.
 #
 # Every script prints its figures as "figure: NAME VALUE" lines and ends with its own
 # "N passed, N failed" line; tests/torture/run.sh gathers both.
@@ -23,6 +24,7 @@
 #   figure NAME VALUE
 
 TORTURE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$TORTURE_DIR/../e2e/lib.sh"
 CLIENTS=$TORTURE_DIR/clients.py
 DB=
 VERIFY_FAILS=0

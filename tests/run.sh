@@ -8,35 +8,14 @@ export BUILD BIN
 what=${1:-all}
 out=${TEST_OUT:-tests/out}
 mkdir -p "$out/unit" "$out/e2e" "$out/fuzz"
-pass=0
-fail=0
+. "$(dirname "$0")/tally.sh" # tally: the one count of result lines
 
 run_one() {
 	name=$1
 	shift
 	log="$out/$name.log"
 	"$@" >"$log" 2>&1
-	rc=$?
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-	if [ -z "$line" ]; then
-		echo "FAIL $name: no result line (exit $rc); see $log"
-		tail -n 20 "$log" | sed 's/^/    /'
-		fail=$((fail + 1))
-		return
-	fi
-	p=${line%% passed*}
-	f=${line#*passed, }
-	f=${f%% failed*}
-	pass=$((pass + p))
-	fail=$((fail + f))
-	if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
-		[ "$f" -eq 0 ] && fail=$((fail + 1))
-		echo "FAIL $name: $line (exit $rc); see $log"
-		grep -E 'FAIL|failed|not ok|ERROR' "$log" | head -n 20 | sed 's/^/    /'
-		grep '^daemon log: ' "$log" | sed 's/^/    /'
-	else
-		echo "ok   $name: $line"
-	fi
+	tally "$name" "$log" $?
 }
 
 if [ "$what" = all ] || [ "$what" = unit ]; then

@@ -1,6 +1,6 @@
 #!/bin/sh
 # 30-matrix: every route x every kind of caller x own/foreign order, with the
-# exact status API.md asks for; denied answers carry nothing of the order and
+# exact status docs/API.md asks for; denied answers carry nothing of the order and
 # look like a real not-found; every denial is audited.  Unknown routes 404,
 # wrong methods 405.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"

@@ -34,7 +34,7 @@ for n in ops.callcenter wang.c001 li.depot1 admin2 sysadmin-li opal; do
 	fi
 done
 
-# Depot codes as companies write them (API.md's own example is D1): 1-32 of
+# Depot codes as companies write them (docs/API.md's own example is D1): 1-32 of
 # A-Z a-z 0-9 . _ -, compared exactly, so D1 and d1 are two depots.
 for d in D1 SZ-BA.01 HUB_7 d1; do
 	if ctl account add --name "dep.$(echo "$d" | tr 'A-Z._' 'a-z--')x$RANDOM" --role depot --depot "$d" \

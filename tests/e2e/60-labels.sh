@@ -1,5 +1,5 @@
 #!/bin/sh
-# 60-labels: masked PDF waybills (API.md "Labels").  Single labels in every
+# 60-labels: masked PDF waybills (docs/API.md "Labels").  Single labels in every
 # size for a sample of fixture orders: PDF validity, page size, both barcodes,
 # OCR of the recipient zone, no personal data in text, bytes or metadata, no
 # active content.  Batches: order of pages, all-or-nothing on a foreign or

@@ -1,5 +1,5 @@
 #!/bin/sh
-# 70-calls: virtual numbers (API.md "Virtual numbers"), the assigned
+# 70-calls: virtual numbers (docs/API.md "Virtual numbers"), the assigned
 # courier's delivery view, and POST /v1/calls/route: courier -> recipient and
 # recipient -> courier (only out for delivery or in the grace period),
 # reassignment, delivery with and without a grace period, cancellation, the

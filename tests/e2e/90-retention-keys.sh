@@ -1,5 +1,5 @@
 #!/bin/sh
-# 90-retention-keys: retention (API.md "Retention": erase at delivery, return
+# 90-retention-keys: retention (docs/API.md "Retention": erase at delivery, return
 # or cancellation + retention_days; 410 afterwards; nothing left in the
 # database files), key rotation and rewrap under load, key retirement, a
 # sealed blob moved to another row (integrity error, no personal data), and

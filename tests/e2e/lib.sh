@@ -5,7 +5,9 @@
 #            expect_status NAME WANT GOT (WANT may be "400|422") | finish
 # Daemon:    start_daemon [flags]  fresh dir, key, accounts, free port, waits for /healthz
 #            stop_daemon           SIGTERM, asserts exit status 0
-#            daemon_up [flags]     (re)start on the same dir; restart_daemon = stop + up
+#            daemon_up [flags]     (re)start on the same dir; restart_daemon = stop + up;
+#                                  DAEMON_DB (default $DIR/db), DAEMON_ENV=(VAR=value ...)
+#                                  and DAEMON_WAIT_S (default 10) change how (tests/torture)
 #            add_account NAME ROLE [DEPOT [PHONE]]   token in ${TOK[NAME]}, phone in ${PHONE[NAME]}
 #            ctl ARGS...           waybillctl --db $DIR/db --key-file $DIR/key ARGS
 # Client:    api [-H HEADER]... METHOD PATH TOKEN [BODY_FILE | -d DATA]
@@ -41,6 +43,9 @@ URL=
 BODY=
 STATUS=
 DAEMON_FLAGS=()
+DAEMON_DB=
+DAEMON_ENV=()
+DAEMON_WAIT_S=10
 declare -A TOK PHONE
 
 # ---- harness ----------------------------------------------------------------
@@ -160,17 +165,19 @@ pick_port() {
 	return 1
 }
 
-# daemon_up [flags]: start waybilld on $DIR (flags remembered for restarts).
+# daemon_up [flags]: start waybilld on $DIR (flags remembered for restarts),
+# on the database DAEMON_DB ($DIR/db when empty), with DAEMON_ENV in its
+# environment, waiting DAEMON_WAIT_S seconds at most for /healthz.
 daemon_up() {
 	[ $# -gt 0 ] && DAEMON_FLAGS=("$@")
 	local try
 	for try in 1 2 3 4 5; do
 		PORT=$(pick_port) || return 1
 		URL=http://127.0.0.1:$PORT
-		"$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen "127.0.0.1:$PORT" \
-			"${DAEMON_FLAGS[@]}" 2>>"$DIR/log" &
+		env "${DAEMON_ENV[@]}" "$WBD" --db "${DAEMON_DB:-$DIR/db}" --key-file "$DIR/key" \
+			--listen "127.0.0.1:$PORT" "${DAEMON_FLAGS[@]}" 2>>"$DIR/log" &
 		DPID=$!
-		for _ in $(seq 200); do
+		for _ in $(seq $((DAEMON_WAIT_S * 20))); do
 			if curl -fs -o /dev/null --max-time 1 "$URL/healthz"; then
 				return 0
 			fi
@@ -181,7 +188,7 @@ daemon_up() {
 			kill -KILL "$DPID"
 			wait "$DPID" 2>/dev/null
 			DPID=
-			echo "waybilld did not answer /healthz in 10 s" >&2
+			echo "waybilld did not answer /healthz in $DAEMON_WAIT_S s" >&2
 			return 1
 		fi
 		wait "$DPID" 2>/dev/null

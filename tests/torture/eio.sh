@@ -13,7 +13,6 @@
 # until the daemon is stopped; started without the shim, it has every acked order.  And
 # starts on a disk where every fsync, pwrite or pread fails: refused cleanly, or running.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
-. "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
 SECS=${TORTURE_EIO_SECS:-2}

@@ -9,7 +9,6 @@
 # database and its log fails with ENOSPC while the filler would be there
 # (TORTURE_ENOSPC_SHIM=1 chooses that as root too).
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
-. "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
 FS_MB=${TORTURE_FS_MB:-64}

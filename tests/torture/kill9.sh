@@ -8,7 +8,6 @@
 # integrity_check run.  At the end all acked orders of all cycles are read back once more,
 # after a clean restart.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
-. "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
 CYCLES=${TORTURE_CYCLES:-20}

@@ -1,5 +1,6 @@
-# tests/torture/lib.sh - sourced by the fault scripts (kill9.sh, enospc.sh, eio.sh), after
-# tests/e2e/lib.sh, whose harness (ok, fail, check, finish, pick_port, add_account) they use.
+# tests/torture/lib.sh - sourced by the fault scripts (kill9.sh, enospc.sh, eio.sh); it
+# sources tests/e2e/lib.sh first, whose harness (ok, fail, check, finish, pick_port,
+# add_account, daemon_up) they use.
 #
 # Every script prints its figures as "figure: NAME VALUE" lines and ends with its own
 # "N passed, N failed" line; tests/torture/run.sh gathers both.
@@ -9,6 +10,7 @@
 #                         wherever $T_SETUP_HOOK, run first, puts it)
 #   t_up                  start waybilld on $DB, on a free port written to $DIR/url;
 #                         DAEMON_ENV=(VAR=value ...) goes into its environment
+#                         (tests/e2e/lib.sh's daemon_up, given 30 s)
 #   t_kill9               SIGKILL the daemon and reap it
 #   t_writers_start OUT   16 writers (THREADS) in the background, answers in OUT/
 #   t_writers_stop OUT    tell them to stop, wait, summary in OUT/write.out
@@ -22,9 +24,9 @@
 #   figure NAME VALUE
 
 TORTURE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$TORTURE_DIR/../e2e/lib.sh"
 CLIENTS=$TORTURE_DIR/clients.py
 DB=
-DAEMON_ENV=()
 VERIFY_FAILS=0
 INTEGRITY_FAILS=0
 WRITERS_PID=
@@ -84,35 +86,8 @@ t_shim() {
 }
 
 t_up() {
-	local try
-	for try in 1 2 3 4 5; do
-		PORT=$(pick_port) || return 1
-		URL=http://127.0.0.1:$PORT
-		env "${DAEMON_ENV[@]}" "$WBD" --db "$DB" --key-file "$DIR/key" \
-			--listen "127.0.0.1:$PORT" 2>>"$DIR/log" &
-		DPID=$!
-		for _ in $(seq 600); do
-			if curl -fs -o /dev/null --max-time 1 "$URL/healthz"; then
-				echo "$URL" >"$DIR/url.tmp" && mv "$DIR/url.tmp" "$DIR/url"
-				return 0
-			fi
-			kill -0 "$DPID" 2>/dev/null || break
-			sleep 0.05
-		done
-		if kill -0 "$DPID" 2>/dev/null; then
-			kill -KILL "$DPID"
-			wait "$DPID" 2>/dev/null
-			DPID=
-			echo "waybilld did not answer /healthz in 30 s" >&2
-			return 1
-		fi
-		wait "$DPID" 2>/dev/null
-		DPID=
-		tail -n 1 "$DIR/log" | grep -q 'cannot listen' || break
-	done
-	echo "waybilld failed to start:" >&2
-	tail -n 5 "$DIR/log" >&2
-	return 1
+	DAEMON_DB=$DB DAEMON_WAIT_S=30 daemon_up || return 1
+	echo "$URL" >"$DIR/url.tmp" && mv "$DIR/url.tmp" "$DIR/url"
 }
 
 t_kill9() {

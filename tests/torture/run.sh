@@ -22,8 +22,7 @@ TORTURE_CYCLES=${TORTURE_CYCLES:-20}
 export BUILD BIN TORTURE_CYCLES
 out=${TORTURE_OUT:-tests/out/torture}
 mkdir -p "$out"
-pass=0
-fail=0
+. tests/tally.sh # tally, as tests/run.sh counts
 : >"$out/figures"
 
 for name in ${TORTURE_ONLY:-kill9 sigterm slowconn enospc eio}; do
@@ -37,26 +36,7 @@ for name in ${TORTURE_ONLY:-kill9 sigterm slowconn enospc eio}; do
 	sed -n "s/^figure: \([A-Za-z0-9_]*\) \(.*\)$/$name \1 \2/p" "$log" >>"$out/figures"
 	sed -n "s/^$name: //p" "$log" | tr ' ' '\n' | sed -n "s/^\([A-Za-z0-9_]*\)=\(.*\)$/$name \1 \2/p" \
 		>>"$out/figures"
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-	if [ -z "$line" ]; then
-		echo "FAIL torture/$name: no result line (exit $rc, ${secs} s); see $log"
-		tail -n 20 "$log" | sed 's/^/    /'
-		fail=$((fail + 1))
-		continue
-	fi
-	p=${line%% passed*}
-	f=${line#*passed, }
-	f=${f%% failed*}
-	pass=$((pass + p))
-	fail=$((fail + f))
-	if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
-		[ "$f" -eq 0 ] && fail=$((fail + 1))
-		echo "FAIL torture/$name: $line (exit $rc, ${secs} s); see $log"
-		grep -E '^FAIL' "$log" | head -n 20 | sed 's/^/    /'
-		grep '^daemon log: ' "$log" | sed 's/^/    /'
-	else
-		echo "ok   torture/$name: $line (${secs} s)"
-	fi
+	tally "torture/$name" "$log" "$rc" "${secs} s" '^FAIL'
 done
 
 echo

@@ -131,6 +131,19 @@ static const struct opt opts[] = {
     {"drain_s", L(drain_s), "10", 1, 600, NULL,
      "time SIGTERM gives requests in flight before the daemon stops"},
     {"log_level", S(log_level), "info", 0, 0, check_level, "error, warn, info or debug"},
+    {"oidc_issuer", S(oidc_issuer), "", 0, 0, NULL,
+     "OpenID provider's issuer URL (http or https); bearer JWTs from it are accepted when set"},
+    {"oidc_client_id", S(oidc_client_id), "", 0, 0, NULL, "this API's client id at the provider"},
+    {"oidc_audience", S(oidc_audience), "", 0, 0, NULL,
+     "the aud a token must hold (empty: oidc_client_id)"},
+    {"oidc_role_claim", S(oidc_role_claim), "groups", 0, 0, NULL,
+     "claim holding the groups (string or array) that oidc_role_map turns into a role"},
+    {"oidc_depot_claim", S(oidc_depot_claim), "depot", 0, 0, NULL,
+     "claim holding the depot code of couriers and depot staff"},
+    {"oidc_name_claim", S(oidc_name_claim), "preferred_username", 0, 0, NULL,
+     "claim naming the person, unique at the provider (actor oidc:NAME)"},
+    {"oidc_role_map", S(oidc_role_map), "", 0, 0, NULL,
+     "GROUP=ROLE pairs joined by commas (empty: group names are role names)"},
 };
 
 static const struct opt *opt_find(const char *name, size_t len)

@@ -23,6 +23,13 @@ struct config {
 	char tracking_prefix[8];
 	char vnum_pool[1024];
 	char log_level[8];
+	char oidc_issuer[512]; /* "" = no OIDC login */
+	char oidc_client_id[256];
+	char oidc_audience[256]; /* "" = oidc_client_id */
+	char oidc_role_claim[64];
+	char oidc_depot_claim[64];
+	char oidc_name_claim[64];
+	char oidc_role_map[1024]; /* "group=role,..."; "" = claim values are role names */
 	long threads;
 	long min_free_mb;
 	long audit_checkpoint_s;

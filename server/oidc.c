@@ -126,6 +126,20 @@ static void free_b64(uint8_t *p)
 		cjose_get_dealloc()(p);
 }
 
+/*
+ * A name twice in an object: parsers disagree on which one counts (cJSON
+ * takes the first, cjose's jansson the last), so a header or claim set
+ * with one is refused.
+ */
+static bool dup_keys(const cJSON *obj)
+{
+	for (const cJSON *a = obj ? obj->child : NULL; a; a = a->next)
+		for (const cJSON *b = a->next; b; b = b->next)
+			if (a->string && b->string && strcmp(a->string, b->string) == 0)
+				return true;
+	return false;
+}
+
 /* Strict JSON (json.h's pre-scan, then cJSON) of len bytes. */
 static cJSON *parse_json(const char *buf, size_t len)
 {
@@ -658,7 +672,8 @@ static enum st verify_at(struct oidc *o, const char *token, size_t len, time_t n
 	dot1 = memchr(token, '.', len);
 	dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token));
 	if (!b64_decode(token, (size_t)(dot1 - token), &hdr_raw, &hdr_len) ||
-	    !(hdr = parse_json((const char *)hdr_raw, hdr_len)) || !cJSON_IsObject(hdr))
+	    !(hdr = parse_json((const char *)hdr_raw, hdr_len)) || !cJSON_IsObject(hdr) ||
+	    dup_keys(hdr))
 		goto out;
 	alg = json_str(hdr, "alg");
 	kid = json_str(hdr, "kid");
@@ -707,9 +722,9 @@ static enum st verify_at(struct oidc *o, const char *token, size_t len, time_t n
 		    pay_len != plain_len || memcmp(pay_raw, plain, plain_len) != 0)
 			goto out;
 	}
-	*why = "claims not a JSON object";
+	*why = "claims not a JSON object, or a claim twice";
 	claims = parse_json((const char *)pay_raw, pay_len);
-	if (!cJSON_IsObject(claims))
+	if (!cJSON_IsObject(claims) || dup_keys(claims))
 		goto out;
 	st = claims_check(o, claims, now, out, why);
 out:

@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <strings.h>
 
 enum key_type { KEY_RSA, KEY_EC, KEY_OKP };
 
@@ -600,9 +601,12 @@ static bool num_claim(const cJSON *claims, const char *name, bool required, doub
 	return true;
 }
 
-/* The claims, checked, into an account; why says what failed (no token bytes). */
+/*
+ * The claims, checked, into an account; why says what failed (no token
+ * bytes).  *auth_time (may be NULL) gets the auth_time claim, -1 without one.
+ */
 static enum st claims_check(const struct oidc *o, const cJSON *claims, time_t now,
-			    struct account *out, const char **why)
+			    struct account *out, const char **why, double *auth_time)
 {
 	const char *iss = json_str(claims, "iss"), *sub = json_str(claims, "sub");
 	const char *name = json_str(claims, o->name_claim);
@@ -628,6 +632,11 @@ static enum st claims_check(const struct oidc *o, const cJSON *claims, time_t no
 		return *why = "issued in the future (iat)", ST_UNAUTH;
 	if (!sub || !*sub || strlen(sub) > 255)
 		return *why = "no sub", ST_UNAUTH;
+	if (auth_time) {
+		*auth_time = -1;
+		if (!num_claim(claims, "auth_time", false, auth_time))
+			return *why = "auth_time not a number", ST_UNAUTH;
+	}
 	if (!name || strlen(name) + strlen(OIDC_NAME_PREFIX) >= NAME_MAX_BYTES || !name_valid(name))
 		return *why = "name claim missing or not an account name", ST_UNAUTH;
 
@@ -652,9 +661,9 @@ static enum st claims_check(const struct oidc *o, const cJSON *claims, time_t no
 	return ST_OK;
 }
 
-/* Check the compact JWS and its claims at time now. */
-static enum st verify_at(struct oidc *o, const char *token, size_t len, time_t now,
-			 struct account *out, const char **why)
+/* Check the compact JWS and its claims at time now (auth_time: see claims_check). */
+static enum st verify_full(struct oidc *o, const char *token, size_t len, time_t now,
+			   struct account *out, const char **why, double *auth_time)
 {
 	const char *dot1, *dot2, *alg, *kid;
 	uint8_t *hdr_raw = NULL, *pay_raw = NULL, *sig = NULL;
@@ -726,7 +735,7 @@ static enum st verify_at(struct oidc *o, const char *token, size_t len, time_t n
 	claims = parse_json((const char *)pay_raw, pay_len);
 	if (!cJSON_IsObject(claims) || dup_keys(claims))
 		goto out;
-	st = claims_check(o, claims, now, out, why);
+	st = claims_check(o, claims, now, out, why, auth_time);
 out:
 	if (st != ST_OK)
 		memset(out, 0, sizeof(*out));
@@ -740,6 +749,12 @@ out:
 	return st;
 }
 
+static enum st verify_at(struct oidc *o, const char *token, size_t len, time_t now,
+			 struct account *out, const char **why)
+{
+	return verify_full(o, token, len, now, out, why, NULL);
+}
+
 enum st oidc_authenticate(struct oidc *o, const char *token, size_t len, struct account *out)
 {
 	const char *why = NULL;
@@ -750,4 +765,29 @@ enum st oidc_authenticate(struct oidc *o, const char *token, size_t len, struct 
 	else if (out->role == ROLE_NONE)
 		log_info("oidc: %s has no usable role: %s", out->name, why);
 	return st;
+}
+
+enum st oidc_login_age(struct oidc *o, const char *authorization, long *age)
+{
+	const char *token = authorization, *why = NULL;
+	struct account a;
+	double at = -1;
+	time_t now = time(NULL);
+	size_t len;
+	enum st st;
+
+	if (!o || !token || strncasecmp(token, "Bearer ", 7) != 0)
+		return ST_UNAUTH;
+	for (token += 7; *token == ' ';)
+		token++;
+	for (len = strlen(token); len && token[len - 1] == ' ';)
+		len--;
+	st = verify_full(o, token, len, now, &a, &why, &at);
+	memset(&a, 0, sizeof(a));
+	if (st != ST_OK)
+		return st;
+	if (at < 0)
+		return ST_NOTFOUND;
+	*age = at >= (double)now ? 0 : (long)((double)now - at);
+	return ST_OK;
 }

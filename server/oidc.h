@@ -60,4 +60,13 @@ bool oidc_token_shape_ok(const char *token, size_t len);
  */
 enum st oidc_authenticate(struct oidc *o, const char *token, size_t len, struct account *out);
 
+/*
+ * Seconds since the person behind the Authorization header's bearer JWT
+ * signed in at the provider (its auth_time claim; 0 when that is ahead),
+ * for routes that want a fresh login.  The token is checked again in full.
+ * ST_NOTFOUND when it carries no auth_time, ST_UNAUTH when it is no valid
+ * JWT (a wb_ token included).
+ */
+enum st oidc_login_age(struct oidc *o, const char *authorization, long *age);
+
 #endif

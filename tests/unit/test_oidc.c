@@ -475,6 +475,40 @@ static void test_refresh(struct oidc *o, time_t now)
 	CHECK(o->keys && o->keys->n == 3);
 }
 
+static void test_login_age(struct oidc *o, time_t now)
+{
+	char claims[512], hdr[OIDC_TOKEN_MAX + 32];
+	long age = -1;
+
+	snprintf(claims, sizeof(claims),
+		 "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"s-4\",\"preferred_username\":"
+		 "\"erin\",\"exp\":%lld,\"groups\":\"admins\",\"auth_time\":%lld}",
+		 (long long)now + 300, (long long)now - 100);
+	snprintf(hdr, sizeof(hdr), "bearer  %s ", sign("EdDSA", "d1", claims));
+	CHECK(oidc_login_age(o, hdr, &age) == ST_OK && age >= 100 && age < 110);
+	snprintf(claims, sizeof(claims),
+		 "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"s-4\",\"preferred_username\":"
+		 "\"erin\",\"exp\":%lld,\"groups\":\"admins\",\"auth_time\":%lld}",
+		 (long long)now + 300, (long long)now + 100);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", sign("RS256", "r1", claims));
+	CHECK(oidc_login_age(o, hdr, &age) == ST_OK && age == 0); /* ahead: just now */
+	snprintf(claims, sizeof(claims),
+		 "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"s-4\",\"preferred_username\":"
+		 "\"erin\",\"exp\":%lld,\"groups\":\"admins\"}",
+		 (long long)now + 300);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", sign("RS256", "r1", claims));
+	CHECK(oidc_login_age(o, hdr, &age) == ST_NOTFOUND);
+	snprintf(claims, sizeof(claims),
+		 "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"s-4\",\"preferred_username\":"
+		 "\"erin\",\"exp\":%lld,\"groups\":\"admins\",\"auth_time\":\"yesterday\"}",
+		 (long long)now + 300);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", sign("RS256", "r1", claims));
+	CHECK(oidc_login_age(o, hdr, &age) == ST_UNAUTH);
+	CHECK(oidc_login_age(o, "Bearer wb_0123", &age) == ST_UNAUTH);
+	CHECK(oidc_login_age(o, NULL, &age) == ST_UNAUTH);
+	CHECK(oidc_login_age(NULL, hdr, &age) == ST_UNAUTH);
+}
+
 int main(void)
 {
 	static const uint8_t e65537[] = {1, 0, 1};
@@ -504,6 +538,7 @@ int main(void)
 	keyset_swap(o, test_keys());
 	test_claims(o, now);
 	test_signatures(o, now);
+	test_login_age(o, now);
 	test_refresh(o, now);
 	oidc_free(o);
 

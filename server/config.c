@@ -107,6 +107,8 @@ static const struct opt opts[] = {
      "how often the daemon purges by itself"},
     {"admin_reveals_per_day", L(admin_reveals_per_day), "20", 0, 100000, NULL,
      "full reveals per admin account per day"},
+    {"admin_max_auth_age_s", L(admin_max_auth_age_s), "0", 0, 86400 * 30, NULL,
+     "an OIDC admin's reveal needs a login (auth_time) this recent (0 = any)"},
     {"label_reprints_max", L(label_reprints_max), "3", 0, 1000, NULL,
      "prints of one label after the first"},
     {"call_routes_per_hour", L(call_routes_per_hour), "30", 1, 1000000, NULL,

@@ -39,6 +39,7 @@ struct config {
 	long retention_open_days;
 	long purge_interval_s;
 	long admin_reveals_per_day;
+	long admin_max_auth_age_s; /* 0 = any login age (OIDC admins only) */
 	long label_reprints_max;
 	long call_routes_per_hour;
 	long call_routes_per_token_per_minute;

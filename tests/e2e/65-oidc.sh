@@ -229,4 +229,26 @@ expect_status "provider down: another unknown kid within the minute is 503 again
 check "provider down: one refresh attempt in that minute" \
 	test "$(grep -c 'oidc: fetching .*/\.well-known/openid-configuration failed\|oidc: fetching .*/jwks failed' "$DIR/log")" -eq 1
 stop_daemon
+
+# ---- admin_max_auth_age_s: an OIDC admin's reveal needs a recent sign-in ----------
+
+provider_up || die restart "oidc-provider did not come back"
+daemon_up --oidc-issuer "$ISS" --oidc-client-id waybill --oidc-audience "$AUD" \
+	--oidc-role-map "$MAP" --admin-max-auth-age-s 300 || die restart "waybilld did not come back"
+NOW=$(date +%s)
+admin_claims() { claims ".sub = \"admin1\" | .preferred_username = \"admin1\" | .groups = [\"wb-admins\"] | del(.depot) | $1"; }
+REVEAL="/v1/admin/orders/$TN?reason=ticket%20CS-2291"
+api GET "$REVEAL" "$(token admin1)"
+expect_status "a fresh token without auth_time may not reveal" 401 "$STATUS"
+check "... and says fresh_login_required" test "$(jb .error.code)" = fresh_login_required
+api GET "$REVEAL" "$(forge "$KD/rsa.pem" "$RS" "$(admin_claims '.auth_time = $now - 1000')")"
+expect_status "signed in 1000 s ago (limit 300): no reveal" 401 "$STATUS"
+api GET "$REVEAL" "$(forge "$KD/rsa.pem" "$RS" "$(admin_claims '.auth_time = $now - 10')")"
+expect_status "signed in 10 s ago: the reveal works" 200 "$STATUS"
+api GET "$REVEAL" "${TOK[adm1]}"
+expect_status "a wb_ admin token has no login time and still reveals" 200 "$STATUS"
+api GET "/v1/audit?tracking_no=$TN&limit=1000" "${TOK[aud1]}"
+check "audit: the stale reveals are recorded as login_too_old" \
+	test "$(jb '[.entries[] | select(.actor == "oidc:admin1" and .action == "admin.reveal" and .result == "login_too_old")] | length')" = 2
+stop_daemon
 finish

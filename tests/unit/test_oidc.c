@@ -102,6 +102,18 @@ static struct oidc *make(const char *map)
 	return o;
 }
 
+/* Valid claims for name (sub "s-" + name) with groups (JSON) and extra members. */
+static const char *claims_of(const char *name, const char *groups, const char *extra, time_t now)
+{
+	static char out[1024];
+
+	snprintf(out, sizeof(out),
+		 "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"s-%s\",\"preferred_username\":"
+		 "\"%s\",\"iat\":%lld,\"exp\":%lld,\"groups\":%s%s}",
+		 name, name, (long long)now, (long long)now + 300, groups, extra);
+	return out;
+}
+
 /* The test's JWKS: RSA "r1", EC "e1", Ed25519 "d1", and keys that must be skipped. */
 static struct keyset *test_keys(void)
 {
@@ -288,16 +300,12 @@ static void test_claims(struct oidc *o, time_t now)
 
 static void test_signatures(struct oidc *o, time_t now)
 {
-	char claims[512], bad[OIDC_TOKEN_MAX];
+	char claims[1024], bad[OIDC_TOKEN_MAX];
 	struct account a, b;
 	const char *why, *tok;
 	char *dot;
 
-	snprintf(claims, sizeof(claims),
-		 "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"s-2\",\"iat\":%lld,"
-		 "\"preferred_username\":\"bob\",\"exp\":%lld,\"groups\":\"admins\"}",
-		 (long long)now, (long long)now + 300);
-
+	str_copy(claims, sizeof(claims), claims_of("bob", "\"admins\"", "", now));
 	tok = sign("RS256", "r1", claims);
 	CHECK(verify_at(o, tok, strlen(tok), now, &a, &why) == ST_OK);
 	CHECK_STR(a.name, "oidc:bob");
@@ -448,14 +456,11 @@ static void test_config(void)
 /* The provider at ISS cannot be reached: cached keys work, unknown kids are 503. */
 static void test_refresh(struct oidc *o, time_t now)
 {
-	char claims[512];
+	char claims[1024];
 	struct account a;
 	const char *why, *tok;
 
-	snprintf(claims, sizeof(claims),
-		 "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"s-3\",\"preferred_username\":"
-		 "\"carol\",\"exp\":%lld,\"groups\":\"admins\"}",
-		 (long long)now + 300);
+	str_copy(claims, sizeof(claims), claims_of("carol", "\"admins\"", "", now));
 	tok = sign("RS256", "r9", claims);
 	CHECK(verify_at(o, tok, strlen(tok), now, &a, &why) == ST_UNAVAILABLE);
 	CHECK(o->last_refresh == now && !o->fetch_ok);
@@ -477,36 +482,36 @@ static void test_refresh(struct oidc *o, time_t now)
 
 static void test_login_age(struct oidc *o, time_t now)
 {
-	char claims[512], hdr[OIDC_TOKEN_MAX + 32];
-	long age = -1;
+	static const struct {
+		const char *extra, *prefix, *alg, *kid;
+		enum st st;
+		long lo, hi;
+	} cases[] = {
+	    {",\"auth_time\":%1$lld-100", "bearer  ", "EdDSA", "d1", ST_OK, 100, 109},
+	    {",\"auth_time\":%1$lld-100", "Bearer ", "RS256", "r1", ST_OK, 100, 109},
+	    {",\"auth_time\":1e13", "Bearer ", "ES256", "e1", ST_OK, 0, 0}, /* ahead: just now */
+	    {"", "Bearer ", "RS256", "r1", ST_NOTFOUND, 0, 0},
+	    {",\"auth_time\":\"yesterday\"", "Bearer ", "RS256", "r1", ST_UNAUTH, 0, 0},
+	    {",\"auth_time\":%1$lld-100", "Basic ", "RS256", "r1", ST_UNAUTH, 0, 0},
+	};
+	char extra[64], hdr[OIDC_TOKEN_MAX + 32];
 
-	snprintf(claims, sizeof(claims),
-		 "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"s-4\",\"preferred_username\":"
-		 "\"erin\",\"exp\":%lld,\"groups\":\"admins\",\"auth_time\":%lld}",
-		 (long long)now + 300, (long long)now - 100);
-	snprintf(hdr, sizeof(hdr), "bearer  %s ", sign("EdDSA", "d1", claims));
-	CHECK(oidc_login_age(o, hdr, &age) == ST_OK && age >= 100 && age < 110);
-	snprintf(claims, sizeof(claims),
-		 "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"s-4\",\"preferred_username\":"
-		 "\"erin\",\"exp\":%lld,\"groups\":\"admins\",\"auth_time\":%lld}",
-		 (long long)now + 300, (long long)now + 100);
-	snprintf(hdr, sizeof(hdr), "Bearer %s", sign("RS256", "r1", claims));
-	CHECK(oidc_login_age(o, hdr, &age) == ST_OK && age == 0); /* ahead: just now */
-	snprintf(claims, sizeof(claims),
-		 "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"s-4\",\"preferred_username\":"
-		 "\"erin\",\"exp\":%lld,\"groups\":\"admins\"}",
-		 (long long)now + 300);
-	snprintf(hdr, sizeof(hdr), "Bearer %s", sign("RS256", "r1", claims));
-	CHECK(oidc_login_age(o, hdr, &age) == ST_NOTFOUND);
-	snprintf(claims, sizeof(claims),
-		 "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"s-4\",\"preferred_username\":"
-		 "\"erin\",\"exp\":%lld,\"groups\":\"admins\",\"auth_time\":\"yesterday\"}",
-		 (long long)now + 300);
-	snprintf(hdr, sizeof(hdr), "Bearer %s", sign("RS256", "r1", claims));
-	CHECK(oidc_login_age(o, hdr, &age) == ST_UNAUTH);
-	CHECK(oidc_login_age(o, "Bearer wb_0123", &age) == ST_UNAUTH);
-	CHECK(oidc_login_age(o, NULL, &age) == ST_UNAUTH);
-	CHECK(oidc_login_age(NULL, hdr, &age) == ST_UNAUTH);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		long age = -1;
+		enum st st;
+
+		expand(cases[i].extra, now, extra, sizeof(extra));
+		snprintf(
+		    hdr, sizeof(hdr), "%s%s ", cases[i].prefix,
+		    sign(cases[i].alg, cases[i].kid, claims_of("erin", "\"admins\"", extra, now)));
+		st = oidc_login_age(o, hdr, &age);
+		CHECKF(st == cases[i].st, "case %zu: %s", i, st_name(st));
+		CHECKF(st != ST_OK || (age >= cases[i].lo && age <= cases[i].hi),
+		       "case %zu: age %ld", i, age);
+	}
+	CHECK(oidc_login_age(o, "Bearer wb_0123", (long[]){0}) == ST_UNAUTH);
+	CHECK(oidc_login_age(o, NULL, (long[]){0}) == ST_UNAUTH);
+	CHECK(oidc_login_age(NULL, hdr, (long[]){0}) == ST_UNAUTH);
 }
 
 int main(void)
@@ -546,16 +551,10 @@ int main(void)
 		/* Without a map, the claim's values are our role names. */
 		struct account a;
 		const char *why, *tok;
-		char claims[512];
 
 		o = make("");
 		keyset_swap(o, test_keys());
-		snprintf(claims, sizeof(claims),
-			 "{\"iss\":\"" ISS "\",\"aud\":\"" AUD
-			 "\",\"sub\":\"s\",\"preferred_username\":"
-			 "\"dave\",\"exp\":%lld,\"groups\":[\"staff\",\"auditor\"]}",
-			 (long long)now + 300);
-		tok = sign("ES256", "e1", claims);
+		tok = sign("ES256", "e1", claims_of("dave", "[\"staff\",\"auditor\"]", "", now));
 		CHECK(verify_at(o, tok, strlen(tok), now, &a, &why) == ST_OK &&
 		      a.role == ROLE_AUDITOR);
 		oidc_free(o);

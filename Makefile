@@ -2,7 +2,8 @@
 # Both install missing Debian packages first (apt-get, as root or via sudo).
 
 CC      ?= cc
-PKGS    := libmicrohttpd libcjson sqlite3 libsodium harfbuzz harfbuzz-subset libsystemd zlib
+PKGS    := libmicrohttpd libcjson sqlite3 libsodium harfbuzz harfbuzz-subset libsystemd zlib \
+           libcurl cjose
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wno-unused-parameter
 OPT     ?= -O2 -g
@@ -16,9 +17,10 @@ BIN     ?= bin
 # when missing, so a configured machine pays nothing.
 DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libcjson-dev libhpdf-dev \
              libsqlite3-dev libsodium-dev libzint-dev libharfbuzz-dev libgnutls28-dev \
-             fonts-wqy-microhei libsystemd-dev zlib1g-dev
+             fonts-wqy-microhei libsystemd-dev zlib1g-dev libcurl4-openssl-dev libcjose-dev \
+             libjansson-dev
 DEB_TEST  := curl jq sqlite3 poppler-utils zbar-tools qpdf tesseract-ocr \
-             tesseract-ocr-chi-sim wrk python3 openssl systemd strace nginx prometheus
+             tesseract-ocr-chi-sim wrk python3 openssl systemd strace nginx prometheus nodejs
 DEB_FUZZ  := clang libclang-rt-14-dev
 DEB_DEV   := clang-format cppcheck
 DEPS_STAMP := $(BUILD)/.deps
@@ -131,13 +133,22 @@ run: all
 
 # --- tests ---------------------------------------------------------------
 
-test: all $(UNIT) $(BUILD)/torture/eio_shim.so $(FUZZ_REPLAY)
+# The OpenID provider that tests/e2e/65-oidc.sh starts, pinned by package.json
+# and package-lock.json, installed into node_modules/ (git-ignored).
+NODE_STAMP := node_modules/.package-lock.json
+$(NODE_STAMP): package.json package-lock.json | $(DEPS_STAMP)
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt-install PKGS_WANTED=npm
+	@echo "  NPM     ci"
+	$(Q)npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: all $(UNIT) $(BUILD)/torture/eio_shim.so $(FUZZ_REPLAY) $(NODE_STAMP)
 	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh
 
 unit: $(UNIT) $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh unit
 
-e2e: all
+e2e: all $(NODE_STAMP)
 	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh e2e
 
 # The fault suite: kill -9 under 16 writers, SIGTERM under load, a full disk, EIO through

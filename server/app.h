@@ -15,6 +15,7 @@
 struct auditcp;
 struct label_ctx;
 struct limiter;
+struct oidc;
 
 struct app {
 	struct config cfg;
@@ -33,6 +34,7 @@ struct app {
 	atomic_int inflight;
 	struct auditcp *audit_cp; /* the signed checkpoints, and the chain's trouble */
 	atomic_bool key_missing;  /* the key file cannot be opened (retention_key_check) */
+	struct oidc *oidc;	  /* bearer JWTs from oidc_issuer; NULL when unset */
 };
 
 #endif

@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "app.h"
 #include "crypto.h"
+#include "oidc.h"
 
 #include <strings.h>
 
@@ -40,6 +41,9 @@ enum st auth_bearer(struct app *app, const char *header, struct account *out)
 	len = strlen(token);
 	while (len && token[len - 1] == ' ')
 		len--;
+	/* A JWT from the OpenID provider, when one is configured (oidc.h). */
+	if (app->oidc && oidc_token_shape_ok(token, len))
+		return oidc_authenticate(app->oidc, token, len, out);
 	if (!auth_token_shape_ok(token, len))
 		return ST_UNAUTH;
 	crypto_token_hash(app->kr, token, len, hash);

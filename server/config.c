@@ -107,6 +107,8 @@ static const struct opt opts[] = {
      "how often the daemon purges by itself"},
     {"admin_reveals_per_day", L(admin_reveals_per_day), "20", 0, 100000, NULL,
      "full reveals per admin account per day"},
+    {"admin_max_auth_age_s", L(admin_max_auth_age_s), "0", 0, 86400 * 30, NULL,
+     "an OIDC admin's reveal needs a login (auth_time) this recent (0 = any)"},
     {"label_reprints_max", L(label_reprints_max), "3", 0, 1000, NULL,
      "prints of one label after the first"},
     {"call_routes_per_hour", L(call_routes_per_hour), "30", 1, 1000000, NULL,
@@ -131,6 +133,19 @@ static const struct opt opts[] = {
     {"drain_s", L(drain_s), "10", 1, 600, NULL,
      "time SIGTERM gives requests in flight before the daemon stops"},
     {"log_level", S(log_level), "info", 0, 0, check_level, "error, warn, info or debug"},
+    {"oidc_issuer", S(oidc_issuer), "", 0, 0, NULL,
+     "OpenID provider's issuer URL (http or https); bearer JWTs from it are accepted when set"},
+    {"oidc_client_id", S(oidc_client_id), "", 0, 0, NULL, "this API's client id at the provider"},
+    {"oidc_audience", S(oidc_audience), "", 0, 0, NULL,
+     "the aud a token must hold (empty: oidc_client_id)"},
+    {"oidc_role_claim", S(oidc_role_claim), "groups", 0, 0, NULL,
+     "claim holding the groups (string or array) that oidc_role_map turns into a role"},
+    {"oidc_depot_claim", S(oidc_depot_claim), "depot", 0, 0, NULL,
+     "claim holding the depot code of couriers and depot staff"},
+    {"oidc_name_claim", S(oidc_name_claim), "preferred_username", 0, 0, NULL,
+     "claim naming the person, unique at the provider (actor oidc:NAME)"},
+    {"oidc_role_map", S(oidc_role_map), "", 0, 0, NULL,
+     "GROUP=ROLE pairs joined by commas (empty: group names are role names)"},
 };
 
 static const struct opt *opt_find(const char *name, size_t len)

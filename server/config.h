@@ -23,6 +23,13 @@ struct config {
 	char tracking_prefix[8];
 	char vnum_pool[1024];
 	char log_level[8];
+	char oidc_issuer[512]; /* "" = no OIDC login */
+	char oidc_client_id[256];
+	char oidc_audience[256]; /* "" = oidc_client_id */
+	char oidc_role_claim[64];
+	char oidc_depot_claim[64];
+	char oidc_name_claim[64];
+	char oidc_role_map[1024]; /* "group=role,..."; "" = claim values are role names */
 	long threads;
 	long min_free_mb;
 	long audit_checkpoint_s;
@@ -32,6 +39,7 @@ struct config {
 	long retention_open_days;
 	long purge_interval_s;
 	long admin_reveals_per_day;
+	long admin_max_auth_age_s; /* 0 = any login age (OIDC admins only) */
 	long label_reprints_max;
 	long call_routes_per_hour;
 	long call_routes_per_token_per_minute;

@@ -14,6 +14,7 @@
 #include "handlers.h"
 #include "app.h"
 #include "json.h"
+#include "oidc.h"
 #include "order.h"
 #include "reason.h"
 #include "view.h"
@@ -117,6 +118,30 @@ static void cont_reveal(struct request *r)
 	http_reply_json(r, 200, json, true);
 }
 
+/*
+ * admin_max_auth_age_s: an admin signed in through the OpenID provider
+ * reveals only within that long of the sign-in (the token's auth_time).
+ * Otherwise answers 401 fresh_login_required, audited, and returns false.
+ */
+static bool admin_login_fresh(struct request *r)
+{
+	long max = r->app->cfg.admin_max_auth_age_s, age = 0;
+	enum st st;
+
+	if (max == 0 || strncmp(r->acct.name, OIDC_NAME_PREFIX, strlen(OIDC_NAME_PREFIX)) != 0)
+		return true;
+	st = oidc_login_age(r->app->oidc, http_header(r, "Authorization"), &age);
+	if (st == ST_OK && age <= max)
+		return true;
+	if (st == ST_UNAVAILABLE) {
+		http_reply_st(r, st);
+		return false;
+	}
+	http_audit_then_error(r, ST_UNAUTH, "login_too_old", "fresh_login_required",
+			      "an admin reveal needs a recent sign-in; sign in again", NULL);
+	return false;
+}
+
 void h_admin_reveal(struct request *r)
 {
 	const char *reason = http_query(r, "reason");
@@ -136,6 +161,8 @@ void h_admin_reveal(struct request *r)
 		http_reply_error(r, ST_MALFORMED, "reason_required", problem, "reason");
 		return;
 	}
+	if (!admin_login_fresh(r))
+		return;
 	/* Every outcome from here on is audited with the reason. */
 	snprintf(r->job.audit.reason, sizeof(r->job.audit.reason), "%s", reason);
 	if (!order_for_request(r, ACT_ADMIN_REVEAL, &row, NULL))

@@ -25,6 +25,7 @@
 #include "vnum.h"
 #include "log.h"
 #include "notify.h"
+#include "oidc.h"
 #include "store.h"
 #include "version.h"
 
@@ -193,6 +194,9 @@ int main(int argc, char **argv)
 	    limiter_new(60, (unsigned)app.cfg.call_routes_per_token_per_minute, LIMITER_KEYS);
 	if (!app.misses || !app.call_routes || !app.call_tokens)
 		fatal("out of memory");
+	if (oidc_new(&app.cfg, app.kr, &app.oidc, err, sizeof(err)) != ST_OK)
+		fatal("%s", err);
+	oidc_start(app.oidc);
 	if (http_start(&app, &http, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
 	log_info("waybilld %s (commit %s)", waybill_version, waybill_commit);
@@ -227,6 +231,7 @@ int main(int argc, char **argv)
 	limiter_free(app.misses);
 	limiter_free(app.call_routes);
 	limiter_free(app.call_tokens);
+	oidc_free(app.oidc);
 	keyring_free(app.kr);
 	log_info("stopped");
 	return 0;

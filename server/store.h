@@ -14,32 +14,16 @@
 #define WAYBILL_STORE_H
 
 #include "common.h"
+#include "account.h"
 #include "crypto.h"
 #include "order.h"
 
-#define NAME_MAX_BYTES 33 /* account names [a-z0-9._-]{1,32}, depot codes [A-Za-z0-9._-]{1,32} */
 #define REGION_BYTES (ORDER_REGION_MAX * 4 + 1)
 #define REASON_MAX_BYTES 257 /* audit reason */
 #define REQID_BYTES 24
 
 struct store;
 struct keyring;
-
-enum role {
-	ROLE_NONE = 0,
-	ROLE_COURIER = 1 << 0,
-	ROLE_DEPOT = 1 << 1,
-	ROLE_ADMIN = 1 << 2,
-	ROLE_AUDITOR = 1 << 3,
-	ROLE_TELEPHONY = 1 << 4,
-};
-
-const char *role_name(enum role r);
-enum role role_parse(const char *s);
-/* [a-z0-9._-]{1,32}: account names. */
-bool name_valid(const char *s);
-/* [A-Za-z0-9._-]{1,32}: depot codes, as companies write them (D1), compared exactly. */
-bool depot_valid(const char *s);
 
 #define ACCOUNT_PHONE_SEALED_MAX 64
 

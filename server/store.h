@@ -15,12 +15,11 @@
 
 #include "common.h"
 #include "account.h"
+#include "audit.h"
 #include "crypto.h"
 #include "order.h"
 
 #define REGION_BYTES (ORDER_REGION_MAX * 4 + 1)
-#define REASON_MAX_BYTES 257 /* audit reason */
-#define REQID_BYTES 24
 
 struct store;
 struct keyring;
@@ -81,24 +80,6 @@ void order_row_release(struct order_row *r);
 #define ORDER_SEAL_BOUND 1
 #define ORDER_BIND_MAX (CRYPTO_BIND_MAX + 1)
 void order_row_bind(const struct order_row *r, char out[ORDER_BIND_MAX]);
-
-/* An audit entry as stored; no personal data ever goes in one. */
-struct audit_entry {
-	int64_t seq;
-	char ts[32];
-	char actor[NAME_MAX_BYTES];
-	char role[12];
-	char action[32];
-	char tracking_no[TN_MAX];
-	char reason[REASON_MAX_BYTES];
-	char result[32];
-	char request_id[REQID_BYTES];
-	unsigned char prev[HASH_BYTES], hash[HASH_BYTES];
-	/* Appending: the row id of the order tracking_no names, when the job
-	 * knows it (0: looked up).  Not part of the chain's MAC: verify checks
-	 * it against tracking_no instead. */
-	int64_t order_id;
-};
 
 /* ---- opening --------------------------------------------------------- */
 

@@ -157,13 +157,36 @@ enum st store_w_account_token(struct store *s, const char *name,
 /* Make the pool numbers the given ones (others stay, out of the pool). */
 enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n);
 /*
- * Take a free (number, extension): no extension held by an open binding or
- * resting before its reusable time.  Drawn uniformly at random from the
- * free ones (CSPRNG), avoiding numbers on which this recipient already
- * holds an open binding while another has room; nothing else a client can
- * see about other orders changes the draw.  ST_UNAVAILABLE when the pool is
- * exhausted.  Then bind it to the order with store_w_binding_insert, in the
- * same job.
+ * The slots under the allocation policy (vnum.c decides which slot; these
+ * only read and take them).  A slot is (number, extension): free when no
+ * open binding holds it and no ended one rests on it through now.
+ */
+#define STORE_VNUM_EXTS 10000 /* extensions 0000-9999 per number (vnum.h VNUM_EXTS) */
+/* The pool's numbers; *nums is the store's, valid until the job ends. */
+enum st store_w_vnum_pool(struct store *s, const char (**nums)[16], size_t *n);
+/* Up to max numbers on which this recipient holds a binding a call back
+ * could still match (open, or active past now). */
+enum st store_w_vnum_held_by(struct store *s, const unsigned char rcpt[HASH_BYTES], int64_t now,
+			     char (*nums)[16], size_t max, size_t *n);
+/* Is (vnum, ext) free at now?  *stale gets the id of a binding whose rest
+ * is over (0: none), for store_w_slot_take to release. */
+enum st store_w_slot_free(struct store *s, const char *vnum, const char *ext, int64_t now,
+			  bool *is_free, int64_t *stale);
+/* Take a slot store_w_slot_free found free: vnum's held count goes up by
+ * one, or a stale binding (its id) hands its hold over and is released. */
+enum st store_w_slot_take(struct store *s, const char *vnum, int64_t stale);
+/* busy[x] = 1 for each extension x of vnum that is not free at now. */
+enum st store_w_vnum_busy(struct store *s, const char *vnum, int64_t now,
+			  unsigned char busy[STORE_VNUM_EXTS]);
+struct vnum_room {
+	char vnum[16];
+	uint32_t free; /* STORE_VNUM_EXTS less the extensions counted held */
+};
+/* The pool's numbers with room by their held counts; *out is the caller's to free(). */
+enum st store_w_vnum_rooms(struct store *s, struct vnum_room **out, size_t *n);
+/*
+ * Not a primitive: vnum_binding_pick (vnum.h, backend-neutral) under its
+ * old name, declared here only while h_orders.c calls it by that name.
  */
 enum st store_w_binding_pick(struct store *s, int64_t now,
 			     const unsigned char recipient_index[HASH_BYTES], char vnum[16],

@@ -193,7 +193,7 @@ static enum st job_pick(struct store *s, struct wjob *j)
 			memset(p->rcpt, 0x5a, sizeof(p->rcpt));
 			memcpy(p->rcpt, &rseq, sizeof(rseq));
 		}
-		p->last = store_w_binding_pick(s, p->now, p->rcpt, p->vnum, p->ext);
+		p->last = vnum_binding_pick(s, p->now, p->rcpt, p->vnum, p->ext);
 		if (p->last != ST_OK)
 			return ST_OK; /* keep the picks made so far */
 		if (order_stub(s, &order_id) != ST_OK)

@@ -51,3 +51,15 @@ bool depot_valid(const char *s)
 	}
 	return true;
 }
+
+size_t account_seal_ad(const char *name, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "account:%s", name);
+
+	if (n < 0 || (size_t)n >= cap) {
+		if (cap)
+			out[0] = '\0';
+		return 0;
+	}
+	return (size_t)n;
+}

@@ -26,4 +26,14 @@ bool name_valid(const char *s);
 /* [A-Za-z0-9._-]{1,32}: depot codes, as companies write them (D1), compared exactly. */
 bool depot_valid(const char *s);
 
+/*
+ * The binding an account's phone is sealed under (the "tn" argument of
+ * crypto_seal, crypto_open and crypto_rewrap): "account:NAME", so a sealed
+ * phone copied to another account fails to open.  Built here only.
+ * Returns its length; 0 (and "" in out) when it does not fit cap, which
+ * ACCOUNT_AD_MAX always does for a valid name.
+ */
+#define ACCOUNT_AD_MAX (NAME_MAX_BYTES + 8)
+size_t account_seal_ad(const char *name, char *out, size_t cap);
+
 #endif

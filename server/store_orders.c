@@ -499,8 +499,8 @@ enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n)
 			const unsigned char *t = sqlite3_column_text(due, 1);
 			rows[k].id = sqlite3_column_int64(due, 0);
 			if (table) {
-				snprintf(rows[k].ad, sizeof(rows[k].ad), "account:%s",
-					 t ? (const char *)t : "");
+				account_seal_ad(t ? (const char *)t : "", rows[k].ad,
+						sizeof(rows[k].ad));
 			} else {
 				char tn[TN_MAX], depot[NAME_MAX_BYTES], creator[NAME_MAX_BYTES];
 				col_text(due, 1, tn, sizeof(tn));

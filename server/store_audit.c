@@ -13,14 +13,14 @@ static void audit_from_row(sqlite3_stmt *st, struct audit_entry *e)
 
 	memset(e, 0, sizeof(*e));
 	e->seq = sqlite3_column_int64(st, 0);
-	col_text(st, 1, e->ts, sizeof(e->ts));
-	col_text(st, 2, e->actor, sizeof(e->actor));
-	col_text(st, 3, e->role, sizeof(e->role));
-	col_text(st, 4, e->action, sizeof(e->action));
-	col_text(st, 5, e->tracking_no, sizeof(e->tracking_no));
-	col_text(st, 6, e->reason, sizeof(e->reason));
-	col_text(st, 7, e->result, sizeof(e->result));
-	col_text(st, 8, e->request_id, sizeof(e->request_id));
+	sql_col_text(st, 1, e->ts, sizeof(e->ts));
+	sql_col_text(st, 2, e->actor, sizeof(e->actor));
+	sql_col_text(st, 3, e->role, sizeof(e->role));
+	sql_col_text(st, 4, e->action, sizeof(e->action));
+	sql_col_text(st, 5, e->tracking_no, sizeof(e->tracking_no));
+	sql_col_text(st, 6, e->reason, sizeof(e->reason));
+	sql_col_text(st, 7, e->result, sizeof(e->result));
+	sql_col_text(st, 8, e->request_id, sizeof(e->request_id));
 	b = sqlite3_column_blob(st, 9);
 	if (b && sqlite3_column_bytes(st, 9) == HASH_BYTES)
 		memcpy(e->prev, b, HASH_BYTES);
@@ -63,7 +63,7 @@ static enum st audit_base_load(const struct keyring *kr, struct conn *c, struct 
 		*found = true;
 		b->first = sqlite3_column_int64(st, 0);
 		b->last = sqlite3_column_int64(st, 1);
-		col_text(st, 3, b->ts, sizeof(b->ts));
+		sql_col_text(st, 3, b->ts, sizeof(b->ts));
 		if (h && sqlite3_column_bytes(st, 2) == HASH_BYTES && g &&
 		    sqlite3_column_bytes(st, 4) == SIGN_BYTES) {
 			memcpy(b->head, h, HASH_BYTES);
@@ -110,7 +110,7 @@ static enum st audit_hash_at(const struct keyring *kr, struct conn *c, int64_t s
 
 static enum st audit_hash_at_row(struct conn *c, int64_t seq, unsigned char out[HASH_BYTES])
 {
-	sqlite3_stmt *st = stmt(c, S_AUDIT_AT);
+	sqlite3_stmt *st = sql_stmt(c, S_AUDIT_AT);
 	enum st res = ST_NOTFOUND;
 	int rc;
 
@@ -162,11 +162,11 @@ static enum st audit_marks_check(const struct keyring *kr, struct conn *c,
  * Walk the chain after entry from_seq, whose hash is from_head (0 and
  * zeros: the whole chain), and the look-up aids of those entries.
  */
-enum st audit_walk(const struct keyring *kr, struct conn *c, int64_t from_seq,
+enum st chain_walk(const struct keyring *kr, struct conn *c, int64_t from_seq,
 		   const unsigned char from_head[HASH_BYTES], const struct audit_mark *marks,
 		   size_t nmarks, struct audit_check *out)
 {
-	sqlite3_stmt *st = stmt(c, S_AUDIT_ALL), *link = stmt(c, S_AUDIT_LINK_BAD);
+	sqlite3_stmt *st = sql_stmt(c, S_AUDIT_ALL), *link = sql_stmt(c, S_AUDIT_LINK_BAD);
 	unsigned char prev[HASH_BYTES] = {0};
 	struct audit_entry e;
 	int64_t expect = from_seq + 1;
@@ -257,9 +257,9 @@ enum st audit_walk(const struct keyring *kr, struct conn *c, int64_t from_seq,
 	return res;
 }
 
-enum st audit_load_head(struct store *s)
+enum st chain_load_head(struct store *s)
 {
-	sqlite3_stmt *st = stmt(s->writer, S_AUDIT_HEAD);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_AUDIT_HEAD);
 	int rc;
 
 	if (!st)
@@ -280,7 +280,7 @@ enum st audit_load_head(struct store *s)
 enum st store_w_audit_append(struct store *s, const struct audit_entry *in)
 {
 	struct audit_entry e = *in;
-	sqlite3_stmt *st = stmt(s->writer, in->order_id ? S_AUDIT_INSERT_ID : S_AUDIT_INSERT);
+	sqlite3_stmt *st = sql_stmt(s->writer, in->order_id ? S_AUDIT_INSERT_ID : S_AUDIT_INSERT);
 	enum st res;
 
 	if (!st)
@@ -303,7 +303,7 @@ enum st store_w_audit_append(struct store *s, const struct audit_entry *in)
 	sqlite3_bind_blob(st, 11, e.hash, HASH_BYTES, SQLITE_STATIC);
 	if (e.order_id)
 		sqlite3_bind_int64(st, 12, e.order_id);
-	res = step_done(s->writer, st);
+	res = sql_step_done(s->writer, st);
 	if (res != ST_OK)
 		return ST_UNAVAILABLE;
 	s->audit_seq = e.seq;
@@ -314,8 +314,8 @@ enum st store_w_audit_append(struct store *s, const struct audit_entry *in)
 enum st store_audit_each(struct store *s, const char *since,
 			 bool (*fn)(const struct audit_entry *e, void *arg), void *arg)
 {
-	struct conn *c = reader(s);
-	sqlite3_stmt *st = c ? stmt(c, since ? S_AUDIT_SINCE : S_AUDIT_ALL) : NULL;
+	struct conn *c = conn_reader(s);
+	sqlite3_stmt *st = c ? sql_stmt(c, since ? S_AUDIT_SINCE : S_AUDIT_ALL) : NULL;
 	struct audit_entry e;
 	int rc;
 
@@ -340,8 +340,8 @@ enum st store_audit_each(struct store *s, const char *since,
 enum st store_audit_list(struct store *s, const struct audit_query *q, struct audit_entry *out,
 			 size_t *n)
 {
-	struct conn *c = reader(s);
-	sqlite3_stmt *st = c ? stmt(c, q->tracking_no ? S_AUDIT_LIST_TN : S_AUDIT_LIST) : NULL;
+	struct conn *c = conn_reader(s);
+	sqlite3_stmt *st = c ? sql_stmt(c, q->tracking_no ? S_AUDIT_LIST_TN : S_AUDIT_LIST) : NULL;
 	int rc;
 
 	*n = 0;
@@ -349,8 +349,8 @@ enum st store_audit_list(struct store *s, const struct audit_query *q, struct au
 		return ST_IO;
 	if (q->tracking_no)
 		sqlite3_bind_text(st, 1, q->tracking_no, -1, SQLITE_STATIC);
-	bind_text(st, 2, q->actor);
-	bind_text(st, 3, q->since);
+	sql_bind_text(st, 2, q->actor);
+	sql_bind_text(st, 3, q->since);
 	sqlite3_bind_int64(st, 4, q->after_seq);
 	sqlite3_bind_int(st, 5, q->limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)q->limit)
@@ -362,17 +362,17 @@ enum st store_audit_list(struct store *s, const struct audit_query *q, struct au
 
 enum st store_audit_verify(struct store *s, struct audit_check *out)
 {
-	struct conn *c = reader(s);
+	struct conn *c = conn_reader(s);
 
-	return c ? audit_walk(s->kr, c, 0, NULL, NULL, 0, out) : ST_IO;
+	return c ? chain_walk(s->kr, c, 0, NULL, NULL, 0, out) : ST_IO;
 }
 
 enum st store_audit_verify_from(struct store *s, int64_t seq, const unsigned char head[HASH_BYTES],
 				struct audit_check *out)
 {
-	struct conn *c = reader(s);
+	struct conn *c = conn_reader(s);
 
-	return c ? audit_walk(s->kr, c, seq, head, NULL, 0, out) : ST_IO;
+	return c ? chain_walk(s->kr, c, seq, head, NULL, 0, out) : ST_IO;
 }
 
 enum st store_audit_verify_marks(const char *path, const struct keyring *kr,
@@ -384,7 +384,7 @@ enum st store_audit_verify_marks(const char *path, const struct keyring *kr,
 
 	if (st != ST_OK)
 		return st;
-	st = audit_walk(kr, c, 0, NULL, marks, nmarks, out);
+	st = chain_walk(kr, c, 0, NULL, marks, nmarks, out);
 	if (st != ST_OK)
 		snprintf(err, errlen, "audit chain: cannot read it");
 	conn_close(c);
@@ -399,14 +399,14 @@ enum st store_audit_verify_path(const char *path, const struct keyring *kr, stru
 
 enum st store_audit_at(struct store *s, int64_t seq, unsigned char hash[HASH_BYTES])
 {
-	struct conn *c = reader(s);
+	struct conn *c = conn_reader(s);
 
 	return c ? audit_hash_at(s->kr, c, seq, hash) : ST_IO;
 }
 
 enum st store_audit_base(struct store *s, int64_t *last, unsigned char head[HASH_BYTES])
 {
-	struct conn *c = reader(s);
+	struct conn *c = conn_reader(s);
 	struct audit_base b;
 	bool found, sig_ok;
 
@@ -442,7 +442,7 @@ enum st store_w_audit_archive(struct store *s, int64_t first, int64_t last,
 
 	if (last >= s->audit_seq)
 		return ST_INVALID; /* the head stays: the writer continues from it */
-	if (exec_sql(db, "DROP TRIGGER audit_no_delete", err, sizeof(err)) != ST_OK)
+	if (sql_exec(db, "DROP TRIGGER audit_no_delete", err, sizeof(err)) != ST_OK)
 		return ST_IO;
 	if (sqlite3_prepare_v2(db, "DELETE FROM audit WHERE seq <= ?1", -1, &st, NULL) != SQLITE_OK)
 		goto out;
@@ -467,15 +467,15 @@ enum st store_w_audit_archive(struct store *s, int64_t first, int64_t last,
 out:
 	sqlite3_finalize(st);
 	/* Made again whatever happened; on failure the batch rolls back anyway. */
-	if (exec_sql(db, audit_no_delete_sql, err, sizeof(err)) != ST_OK)
+	if (sql_exec(db, audit_no_delete_sql, err, sizeof(err)) != ST_OK)
 		res = ST_IO;
 	return res;
 }
 
 enum st store_audit_head(struct store *s, int64_t *seq, unsigned char head[HASH_BYTES])
 {
-	struct conn *c = reader(s);
-	sqlite3_stmt *st = c ? stmt(c, S_AUDIT_HEAD) : NULL;
+	struct conn *c = conn_reader(s);
+	sqlite3_stmt *st = c ? sql_stmt(c, S_AUDIT_HEAD) : NULL;
 	int rc;
 
 	*seq = 0;

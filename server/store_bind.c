@@ -10,19 +10,19 @@
 
 enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n)
 {
-	sqlite3_stmt *st = stmt(s->writer, S_VNUM_OUT);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_OUT);
 	enum st res;
 
 	if (!st)
 		return ST_IO;
-	res = step_done(s->writer, st);
+	res = sql_step_done(s->writer, st);
 	s->vpool_stale = true;
 	for (size_t i = 0; i < n && res == ST_OK; i++) {
-		st = stmt(s->writer, S_VNUM_IN);
+		st = sql_stmt(s->writer, S_VNUM_IN);
 		if (!st)
 			return ST_IO;
 		sqlite3_bind_text(st, 1, nums[i], -1, SQLITE_STATIC);
-		res = step_done(s->writer, st);
+		res = sql_step_done(s->writer, st);
 	}
 	return res;
 }
@@ -31,7 +31,7 @@ enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n)
 enum st store_w_slot_free(struct store *s, const char *vnum, const char *ext, int64_t now,
 			  bool *free_, int64_t *stale_id)
 {
-	sqlite3_stmt *st = stmt(s->writer, S_VNUM_SLOT);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_SLOT);
 	int rc;
 
 	*free_ = true;
@@ -57,7 +57,7 @@ enum st store_w_slot_free(struct store *s, const char *vnum, const char *ext, in
 
 static enum st vpool_load(struct store *s)
 {
-	sqlite3_stmt *st = stmt(s->writer, S_VNUM_LIST);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_LIST);
 	size_t cap = 0;
 	int rc;
 
@@ -75,7 +75,7 @@ static enum st vpool_load(struct store *s)
 			s->vpool = np;
 			cap = ncap;
 		}
-		col_text(st, 0, s->vpool[s->vpool_n++], 16);
+		sql_col_text(st, 0, s->vpool[s->vpool_n++], 16);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -99,7 +99,7 @@ enum st store_w_vnum_pool(struct store *s, const char (**nums)[16], size_t *n)
 enum st store_w_vnum_held_by(struct store *s, const unsigned char rcpt[HASH_BYTES], int64_t now,
 			     char (*nums)[16], size_t max, size_t *n)
 {
-	sqlite3_stmt *st = stmt(s->writer, S_VNUM_CLASH);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_CLASH);
 	int rc;
 
 	*n = 0;
@@ -109,7 +109,7 @@ enum st store_w_vnum_held_by(struct store *s, const unsigned char rcpt[HASH_BYTE
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int64(st, 3, (int64_t)max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
-		col_text(st, 0, nums[(*n)++], 16);
+		sql_col_text(st, 0, nums[(*n)++], 16);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
@@ -118,20 +118,20 @@ enum st store_w_vnum_held_by(struct store *s, const unsigned char rcpt[HASH_BYTE
 /* Take (vnum, ext): count it held; a slot whose rest ended gives the hold over. */
 enum st store_w_slot_take(struct store *s, const char *vnum, int64_t stale)
 {
-	sqlite3_stmt *st = stmt(s->writer, S_VNUM_HOLD);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_HOLD);
 	enum st res;
 
 	if (!st)
 		return ST_IO;
 	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, stale ? 0 : 1);
-	res = step_done(s->writer, st);
+	res = sql_step_done(s->writer, st);
 	if (res == ST_OK && stale) {
-		st = stmt(s->writer, S_BIND_RELEASE);
+		st = sql_stmt(s->writer, S_BIND_RELEASE);
 		if (!st)
 			return ST_IO;
 		sqlite3_bind_int64(st, 1, stale);
-		res = step_done(s->writer, st);
+		res = sql_step_done(s->writer, st);
 	}
 	return res;
 }
@@ -139,7 +139,7 @@ enum st store_w_slot_take(struct store *s, const char *vnum, int64_t stale)
 enum st store_w_vnum_busy(struct store *s, const char *vnum, int64_t now,
 			  unsigned char busy[STORE_VNUM_EXTS])
 {
-	sqlite3_stmt *st = stmt(s->writer, S_VNUM_EXTS);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_EXTS);
 	int rc;
 
 	memset(busy, 0, STORE_VNUM_EXTS);
@@ -162,7 +162,7 @@ enum st store_w_vnum_busy(struct store *s, const char *vnum, int64_t now,
 
 enum st store_w_vnum_rooms(struct store *s, struct vnum_room **out, size_t *n)
 {
-	sqlite3_stmt *st = stmt(s->writer, S_VNUM_ROOM);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_ROOM);
 	struct vnum_room *rooms = NULL;
 	size_t cap = 0;
 	int rc;
@@ -186,7 +186,7 @@ enum st store_w_vnum_rooms(struct store *s, struct vnum_room **out, size_t *n)
 			rooms = np;
 			cap = ncap;
 		}
-		col_text(st, 0, rooms[*n].vnum, 16);
+		sql_col_text(st, 0, rooms[*n].vnum, 16);
 		rooms[*n].free = (uint32_t)(STORE_VNUM_EXTS - sqlite3_column_int(st, 1));
 		(*n)++;
 	}
@@ -204,7 +204,7 @@ enum st store_w_vnum_rooms(struct store *s, struct vnum_room **out, size_t *n)
 enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ext, int64_t order_id,
 			       const unsigned char recipient_index[HASH_BYTES], int64_t now)
 {
-	sqlite3_stmt *st = stmt(s->writer, S_BIND_INSERT);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_BIND_INSERT);
 
 	if (!st)
 		return ST_IO;
@@ -213,13 +213,13 @@ enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ex
 	sqlite3_bind_int64(st, 3, order_id);
 	sqlite3_bind_blob(st, 4, recipient_index, HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, now);
-	return step_done(s->writer, st);
+	return sql_step_done(s->writer, st);
 }
 
 enum st store_w_binding_recipient(struct store *s, const char *vnum, const char *ext,
 				  int64_t order_id, unsigned char out[HASH_BYTES])
 {
-	sqlite3_stmt *st = stmt(s->writer, S_BIND_RECIPIENT);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_BIND_RECIPIENT);
 	int rc;
 	enum st res = ST_NOTFOUND;
 
@@ -243,7 +243,7 @@ enum st store_w_binding_recipient(struct store *s, const char *vnum, const char 
 enum st store_w_binding_end(struct store *s, const char *vnum, const char *ext, int64_t order_id,
 			    int64_t active_until, int64_t reusable_at, int64_t now)
 {
-	sqlite3_stmt *st = stmt(s->writer, S_BIND_END);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_BIND_END);
 
 	if (!st)
 		return ST_IO;
@@ -253,12 +253,12 @@ enum st store_w_binding_end(struct store *s, const char *vnum, const char *ext, 
 	sqlite3_bind_int64(st, 4, active_until);
 	sqlite3_bind_int64(st, 5, reusable_at);
 	sqlite3_bind_int64(st, 6, now);
-	return step_done(s->writer, st);
+	return sql_step_done(s->writer, st);
 }
 
 enum st store_w_binding_sweep(struct store *s, int64_t now, int64_t *n)
 {
-	sqlite3_stmt *due = stmt(s->writer, S_BIND_DUE);
+	sqlite3_stmt *due = sql_stmt(s->writer, S_BIND_DUE);
 	int64_t ids[1000];
 	char vnums[1000][16];
 	size_t k = 0;
@@ -271,23 +271,23 @@ enum st store_w_binding_sweep(struct store *s, int64_t now, int64_t *n)
 	sqlite3_bind_int64(due, 1, now);
 	while ((rc = sqlite3_step(due)) == SQLITE_ROW && k < 1000) {
 		ids[k] = sqlite3_column_int64(due, 0);
-		col_text(due, 1, vnums[k], 16);
+		sql_col_text(due, 1, vnums[k], 16);
 		k++;
 	}
 	sqlite3_reset(due);
 	sqlite3_clear_bindings(due);
 	for (size_t i = 0; i < k && res == ST_OK; i++) {
-		sqlite3_stmt *st = stmt(s->writer, S_BIND_RELEASE);
+		sqlite3_stmt *st = sql_stmt(s->writer, S_BIND_RELEASE);
 		if (!st)
 			return ST_IO;
 		sqlite3_bind_int64(st, 1, ids[i]);
-		res = step_done(s->writer, st);
-		st = res == ST_OK ? stmt(s->writer, S_VNUM_RELEASE) : NULL;
+		res = sql_step_done(s->writer, st);
+		st = res == ST_OK ? sql_stmt(s->writer, S_VNUM_RELEASE) : NULL;
 		if (res == ST_OK && !st)
 			return ST_IO;
 		if (res == ST_OK) {
 			sqlite3_bind_text(st, 1, vnums[i], -1, SQLITE_STATIC);
-			res = step_done(s->writer, st);
+			res = sql_step_done(s->writer, st);
 		}
 	}
 	if (res == ST_OK)
@@ -297,21 +297,21 @@ enum st store_w_binding_sweep(struct store *s, int64_t now, int64_t *n)
 
 enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum, const char *ext)
 {
-	sqlite3_stmt *st = stmt(s->writer, S_ORDER_BINDING);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_ORDER_BINDING);
 
 	if (!st)
 		return ST_IO;
 	sqlite3_bind_int64(st, 1, id);
-	bind_text(st, 2, vnum);
-	bind_text(st, 3, ext);
-	return step_done(s->writer, st);
+	sql_bind_text(st, 2, vnum);
+	sql_bind_text(st, 3, ext);
+	return sql_step_done(s->writer, st);
 }
 
 enum st store_binding_find(struct store *s, const char *vnum, const char *ext, int64_t now,
 			   int64_t *order_id, int64_t *active_until)
 {
-	struct conn *c = reader(s);
-	sqlite3_stmt *st = c ? stmt(c, S_BIND_FIND) : NULL;
+	struct conn *c = conn_reader(s);
+	sqlite3_stmt *st = c ? sql_stmt(c, S_BIND_FIND) : NULL;
 	int rc;
 	enum st res = ST_NOTFOUND;
 
@@ -337,8 +337,8 @@ enum st store_binding_callback(struct store *s, const char *vnum,
 			       const unsigned char recipient_index[HASH_BYTES], int64_t now,
 			       int64_t *ids, size_t max, size_t *n)
 {
-	struct conn *c = reader(s);
-	sqlite3_stmt *st = c ? stmt(c, S_BIND_CALLBACK) : NULL;
+	struct conn *c = conn_reader(s);
+	sqlite3_stmt *st = c ? sql_stmt(c, S_BIND_CALLBACK) : NULL;
 	int rc;
 
 	*n = 0;
@@ -360,8 +360,8 @@ enum st store_binding_callback(struct store *s, const char *vnum,
 
 enum st store_vnum_stats(struct store *s, int64_t now, struct vnum_stats *out)
 {
-	struct conn *c = reader(s);
-	sqlite3_stmt *st = c ? stmt(c, S_VNUM_STATS) : NULL;
+	struct conn *c = conn_reader(s);
+	sqlite3_stmt *st = c ? sql_stmt(c, S_VNUM_STATS) : NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));

@@ -226,7 +226,7 @@ enum st sql_status(int rc)
 	}
 }
 
-sqlite3_stmt *stmt(struct conn *c, enum stmt id)
+sqlite3_stmt *sql_stmt(struct conn *c, enum stmt id)
 {
 	if (!c->st[id]) {
 		int rc = sqlite3_prepare_v3(c->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT,
@@ -249,7 +249,7 @@ void conn_close(struct conn *c)
 	free(c);
 }
 
-enum st exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
+enum st sql_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
 	char *msg = NULL;
 	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
@@ -297,7 +297,7 @@ enum st conn_open(const char *path, bool create, struct conn **out, char *err, s
 	sqlite3_extended_result_codes(c->db, 0);
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
 
-	if (exec_sql(c->db, pragmas, err, errlen) != ST_OK) {
+	if (sql_exec(c->db, pragmas, err, errlen) != ST_OK) {
 		conn_close(c);
 		return ST_IO;
 	}
@@ -316,7 +316,7 @@ enum st conn_open(const char *path, bool create, struct conn **out, char *err, s
 }
 
 /* The calling thread's reader, made on first use. */
-struct conn *reader(struct store *s)
+struct conn *conn_reader(struct store *s)
 {
 	struct conn *c = pthread_getspecific(s->reader_key);
 	char err[256];
@@ -354,7 +354,7 @@ static const bool scan_ok[NSTMT] = {
 enum st store_plans_check(struct store *s, char *bad, size_t badlen)
 {
 	static const char *const big[] = {"orders", "audit", "vnum_bindings"};
-	struct conn *c = reader(s);
+	struct conn *c = conn_reader(s);
 
 	if (!c)
 		return ST_IO;
@@ -393,13 +393,13 @@ enum st store_plans_check(struct store *s, char *bad, size_t badlen)
 	return ST_OK;
 }
 
-void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
+void sql_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
-void bind_text(sqlite3_stmt *st, int i, const char *s)
+void sql_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s && *s)
 		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
@@ -408,7 +408,8 @@ void bind_text(sqlite3_stmt *st, int i, const char *s)
 }
 
 /* Step a statement that yields at most one row into fill(); then reset. */
-enum st step_one(struct conn *c, sqlite3_stmt *st, void (*fill)(sqlite3_stmt *, void *), void *arg)
+enum st sql_step_one(struct conn *c, sqlite3_stmt *st, void (*fill)(sqlite3_stmt *, void *),
+		     void *arg)
 {
 	int rc = sqlite3_step(st);
 	enum st res;
@@ -428,7 +429,7 @@ enum st step_one(struct conn *c, sqlite3_stmt *st, void (*fill)(sqlite3_stmt *, 
 }
 
 /* Step a statement that yields no rows; then reset. */
-enum st step_done(struct conn *c, sqlite3_stmt *st)
+enum st sql_step_done(struct conn *c, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 	enum st res = ST_OK;
@@ -454,7 +455,7 @@ static enum st migrate(struct conn *c, char *err, size_t errlen)
 	int have = 0;
 	enum st res;
 
-	res = exec_sql(
+	res = sql_exec(
 	    c->db,
 	    "CREATE TABLE IF NOT EXISTS schema_migrations ("
 	    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
@@ -476,16 +477,16 @@ static enum st migrate(struct conn *c, char *err, size_t errlen)
 
 		if (m->version <= have)
 			continue;
-		if (exec_sql(c->db, "BEGIN IMMEDIATE", err, errlen) != ST_OK)
+		if (sql_exec(c->db, "BEGIN IMMEDIATE", err, errlen) != ST_OK)
 			return ST_IO;
 		snprintf(rec, sizeof(rec),
 			 "INSERT INTO schema_migrations VALUES (%d, '%s', strftime('%%s','now'))",
 			 m->version, m->name);
-		if (exec_sql(c->db, m->sql, msg, sizeof(msg)) != ST_OK ||
-		    exec_sql(c->db, rec, msg, sizeof(msg)) != ST_OK ||
-		    exec_sql(c->db, "COMMIT", msg, sizeof(msg)) != ST_OK) {
+		if (sql_exec(c->db, m->sql, msg, sizeof(msg)) != ST_OK ||
+		    sql_exec(c->db, rec, msg, sizeof(msg)) != ST_OK ||
+		    sql_exec(c->db, "COMMIT", msg, sizeof(msg)) != ST_OK) {
 			snprintf(err, errlen, "migration %04d-%s: %s", m->version, m->name, msg);
-			exec_sql(c->db, "ROLLBACK", msg, sizeof(msg));
+			sql_exec(c->db, "ROLLBACK", msg, sizeof(msg));
 			return ST_IO;
 		}
 		log_info("store: applied migration %04d-%s", m->version, m->name);
@@ -493,7 +494,7 @@ static enum st migrate(struct conn *c, char *err, size_t errlen)
 	return ST_OK;
 }
 
-enum st quick_check(struct conn *c, char *err, size_t errlen)
+enum st conn_quick_check(struct conn *c, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	enum st res = ST_IO;
@@ -518,13 +519,13 @@ enum st quick_check(struct conn *c, char *err, size_t errlen)
 
 enum st store_quick_check(struct store *s, char *err, size_t errlen)
 {
-	struct conn *c = reader(s);
+	struct conn *c = conn_reader(s);
 
 	if (!c) {
 		snprintf(err, errlen, "quick_check: no reader connection");
 		return ST_IO;
 	}
-	return quick_check(c, err, errlen);
+	return conn_quick_check(c, err, errlen);
 }
 
 /* ---- open and close -------------------------------------------------- */
@@ -564,7 +565,7 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 		goto fail;
 	}
 	s->tool = mode == STORE_TOOL;
-	if (!s->tool && !guard(s, GUARD_DAEMON, F_WRLCK, false)) {
+	if (!s->tool && !guard_lock(s, GUARD_DAEMON, F_WRLCK, false)) {
 		snprintf(err, errlen, "%s: another waybilld has this database open", path);
 		st = ST_UNAVAILABLE;
 		goto fail;
@@ -576,16 +577,16 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 	if (st != ST_OK)
 		goto fail;
 	/* A daemon runs it beside serving (store_quick_check): it reads the whole file. */
-	st = s->tool ? quick_check(s->writer, err, errlen) : ST_OK;
+	st = s->tool ? conn_quick_check(s->writer, err, errlen) : ST_OK;
 	if (st != ST_OK)
 		goto fail;
-	if (!guard(s, GUARD_SECTION, F_WRLCK, true)) {
+	if (!guard_lock(s, GUARD_SECTION, F_WRLCK, true)) {
 		snprintf(err, errlen, "%s-lock: cannot lock it", path);
 		st = ST_IO;
 		goto fail;
 	}
 	st = migrate(s->writer, err, errlen);
-	guard(s, GUARD_SECTION, F_UNLCK, false);
+	guard_lock(s, GUARD_SECTION, F_UNLCK, false);
 	if (st != ST_OK)
 		goto fail;
 	/*
@@ -594,7 +595,7 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 	 * so that a start costs the same after years of entries; the whole
 	 * walk then runs beside the serving daemon.
 	 */
-	st = s->tool ? audit_walk(kr, s->writer, 0, NULL, NULL, 0, &chk) : ST_OK;
+	st = s->tool ? chain_walk(kr, s->writer, 0, NULL, NULL, 0, &chk) : ST_OK;
 	if (st != ST_OK) {
 		snprintf(err, errlen, "audit chain: cannot read it");
 		goto fail;
@@ -614,10 +615,10 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 	}
 	s->ckpt_frames = CKPT_FRAMES_LONG;
 	/* Checkpoints are ours to run (see "Checkpoints"), never SQLite's own. */
-	st = exec_sql(s->writer->db, "PRAGMA wal_autocheckpoint = 0", err, errlen);
+	st = sql_exec(s->writer->db, "PRAGMA wal_autocheckpoint = 0", err, errlen);
 	if (st != ST_OK)
 		goto fail;
-	sqlite3_wal_hook(s->writer->db, wal_hook, s);
+	sqlite3_wal_hook(s->writer->db, ckpt_wal_hook, s);
 	if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
 		st = ST_INTERNAL;
@@ -635,7 +636,7 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 		}
 		s->ckpt_started = true;
 	}
-	st = reseal_legacy(s, err, errlen);
+	st = orders_reseal_legacy(s, err, errlen);
 	if (st != ST_OK)
 		goto fail;
 	*out = s;

@@ -208,15 +208,16 @@ enum { GUARD_SECTION = 0, GUARD_DAEMON = 1 };
 /* ---- store_conn.c ---------------------------------------------------- */
 
 enum st conn_open(const char *path, bool create, struct conn **out, char *err, size_t errlen);
-enum st exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen);
-enum st quick_check(struct conn *c, char *err, size_t errlen);
+enum st sql_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
+enum st conn_quick_check(struct conn *c, char *err, size_t errlen);
 enum st sql_status(int rc);
-enum st step_done(struct conn *c, sqlite3_stmt *st);
-enum st step_one(struct conn *c, sqlite3_stmt *st, void (*fill)(sqlite3_stmt *, void *), void *arg);
-sqlite3_stmt *stmt(struct conn *c, enum stmt id);
-struct conn *reader(struct store *s);
-void bind_text(sqlite3_stmt *st, int i, const char *s);
-void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap);
+enum st sql_step_done(struct conn *c, sqlite3_stmt *st);
+enum st sql_step_one(struct conn *c, sqlite3_stmt *st, void (*fill)(sqlite3_stmt *, void *),
+		     void *arg);
+sqlite3_stmt *sql_stmt(struct conn *c, enum stmt id);
+struct conn *conn_reader(struct store *s);
+void sql_bind_text(sqlite3_stmt *st, int i, const char *s);
+void sql_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap);
 void conn_close(struct conn *c);
 
 /* ---- store_vfs.c ----------------------------------------------------- */
@@ -226,24 +227,24 @@ void walbuf_register(void);
 
 /* ---- store_writer.c -------------------------------------------------- */
 
-bool guard(struct store *s, int byte, short type, bool wait);
+bool guard_lock(struct store *s, int byte, short type, bool wait);
 bool guard_daemon_runs(struct store *s);
 int ckpt_run(struct store *s, struct conn *c, int mode, bool writer_out, int *log, int *copied);
 int ckpt_tool(struct store *s, struct conn *c, int mode);
-int wal_hook(void *arg, sqlite3 *db, const char *name, int frames);
+int ckpt_wal_hook(void *arg, sqlite3 *db, const char *name, int frames);
 uint64_t guard_count(struct store *s, bool bump);
 void *ckpt_main(void *arg);
 void *writer_main(void *arg);
 
 /* ---- store_audit.c --------------------------------------------------- */
 
-enum st audit_load_head(struct store *s);
-enum st audit_walk(const struct keyring *kr, struct conn *c, int64_t from_seq,
+enum st chain_load_head(struct store *s);
+enum st chain_walk(const struct keyring *kr, struct conn *c, int64_t from_seq,
 		   const unsigned char from_head[HASH_BYTES], const struct audit_mark *marks,
 		   size_t nmarks, struct audit_check *out);
 
 /* ---- store_orders.c -------------------------------------------------- */
 
-enum st reseal_legacy(struct store *s, char *err, size_t errlen);
+enum st orders_reseal_legacy(struct store *s, char *err, size_t errlen);
 
 #endif

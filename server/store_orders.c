@@ -16,10 +16,10 @@ static void account_from_row(sqlite3_stmt *st, struct account *a)
 
 	memset(a, 0, sizeof(*a));
 	a->id = sqlite3_column_int64(st, 0);
-	col_text(st, 1, a->name, sizeof(a->name));
-	col_text(st, 2, role, sizeof(role));
+	sql_col_text(st, 1, a->name, sizeof(a->name));
+	sql_col_text(st, 2, role, sizeof(role));
 	a->role = role_parse(role);
-	col_text(st, 3, a->depot, sizeof(a->depot));
+	sql_col_text(st, 3, a->depot, sizeof(a->depot));
 	a->disabled = sqlite3_column_int(st, 4) != 0;
 	a->created_at = sqlite3_column_int64(st, 5);
 	{
@@ -49,24 +49,24 @@ static enum st order_from_row(sqlite3_stmt *st, struct order_row *r)
 
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(st, 0);
-	col_text(st, 1, r->tracking_no, sizeof(r->tracking_no));
-	col_text(st, 2, r->status, sizeof(r->status));
+	sql_col_text(st, 1, r->tracking_no, sizeof(r->tracking_no));
+	sql_col_text(st, 2, r->status, sizeof(r->status));
 	r->created_at = sqlite3_column_int64(st, 3);
 	r->updated_at = sqlite3_column_int64(st, 4);
 	r->ended_at = sqlite3_column_int64(st, 5);
-	col_text(st, 6, r->depot, sizeof(r->depot));
-	col_text(st, 7, r->creator, sizeof(r->creator));
-	col_text(st, 8, r->courier, sizeof(r->courier));
-	col_text(st, 9, r->origin_province, sizeof(r->origin_province));
-	col_text(st, 10, r->origin_city, sizeof(r->origin_city));
-	col_text(st, 11, r->origin_district, sizeof(r->origin_district));
-	col_text(st, 12, r->dest_province, sizeof(r->dest_province));
-	col_text(st, 13, r->dest_city, sizeof(r->dest_city));
-	col_text(st, 14, r->dest_district, sizeof(r->dest_district));
+	sql_col_text(st, 6, r->depot, sizeof(r->depot));
+	sql_col_text(st, 7, r->creator, sizeof(r->creator));
+	sql_col_text(st, 8, r->courier, sizeof(r->courier));
+	sql_col_text(st, 9, r->origin_province, sizeof(r->origin_province));
+	sql_col_text(st, 10, r->origin_city, sizeof(r->origin_city));
+	sql_col_text(st, 11, r->origin_district, sizeof(r->origin_district));
+	sql_col_text(st, 12, r->dest_province, sizeof(r->dest_province));
+	sql_col_text(st, 13, r->dest_city, sizeof(r->dest_city));
+	sql_col_text(st, 14, r->dest_district, sizeof(r->dest_district));
 	r->weight_g = sqlite3_column_int(st, 15);
 	r->count = sqlite3_column_int(st, 16);
-	col_text(st, 17, r->vnum, sizeof(r->vnum));
-	col_text(st, 18, r->ext, sizeof(r->ext));
+	sql_col_text(st, 17, r->vnum, sizeof(r->vnum));
+	sql_col_text(st, 18, r->ext, sizeof(r->ext));
 	r->print_count = sqlite3_column_int(st, 19);
 	r->retain_until = sqlite3_column_int64(st, 20);
 	r->erased_at = sqlite3_column_int64(st, 21);
@@ -130,7 +130,7 @@ static void fill_order(sqlite3_stmt *st, void *arg)
 
 static enum st order_get(struct conn *c, const char *tn, struct order_row *out)
 {
-	sqlite3_stmt *st = stmt(c, S_ORDER_BY_TN);
+	sqlite3_stmt *st = sql_stmt(c, S_ORDER_BY_TN);
 	struct order_fill f = {out, ST_OK};
 	enum st res;
 
@@ -138,7 +138,7 @@ static enum st order_get(struct conn *c, const char *tn, struct order_row *out)
 	if (!st)
 		return ST_IO;
 	sqlite3_bind_text(st, 1, tn, -1, SQLITE_STATIC);
-	res = step_one(c, st, fill_order, &f);
+	res = sql_step_one(c, st, fill_order, &f);
 	if (res == ST_OK && f.st != ST_OK) {
 		order_row_release(out);
 		res = f.st;
@@ -148,12 +148,12 @@ static enum st order_get(struct conn *c, const char *tn, struct order_row *out)
 
 static enum st account_get(struct conn *c, const char *name, struct account *out)
 {
-	sqlite3_stmt *st = stmt(c, S_ACCOUNT_BY_NAME);
+	sqlite3_stmt *st = sql_stmt(c, S_ACCOUNT_BY_NAME);
 
 	if (!st)
 		return ST_IO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	return step_one(c, st, fill_account, out);
+	return sql_step_one(c, st, fill_account, out);
 }
 
 /* ---- writer primitives ------------------------------------------------ */
@@ -198,7 +198,7 @@ enum st store_w_order_insert(struct store *s, const struct order_row *r, const c
 			     const unsigned char digest[HASH_BYTES], int64_t *id)
 {
 	enum st res;
-	sqlite3_stmt *st = stmt(s->writer, S_ORDER_INSERT);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_ORDER_INSERT);
 	char ih[IDEM_HASH_BYTES];
 
 	if (!st)
@@ -209,7 +209,7 @@ enum st store_w_order_insert(struct store *s, const struct order_row *r, const c
 	sqlite3_bind_int64(st, 3, r->created_at);
 	sqlite3_bind_text(st, 4, r->depot, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, r->creator, -1, SQLITE_STATIC);
-	bind_text(st, 6, ih);
+	sql_bind_text(st, 6, ih);
 	sqlite3_bind_blob(st, 7, digest, HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, r->origin_province, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, r->origin_city, -1, SQLITE_STATIC);
@@ -219,14 +219,14 @@ enum st store_w_order_insert(struct store *s, const struct order_row *r, const c
 	sqlite3_bind_text(st, 13, r->dest_district, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 14, r->weight_g);
 	sqlite3_bind_int(st, 15, r->count);
-	bind_text(st, 16, r->vnum);
-	bind_text(st, 17, r->ext);
+	sql_bind_text(st, 16, r->vnum);
+	sql_bind_text(st, 17, r->ext);
 	sqlite3_bind_int64(st, 18, r->kek_version);
 	sqlite3_bind_int64(st, 19, r->seal_version);
 	sqlite3_bind_blob(st, 20, r->wrapped_dek, WRAPPED_DEK_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 21, r->sealed, (int)r->sealed_len, SQLITE_STATIC);
 	sqlite3_bind_int(st, 22, r->seal_bind);
-	res = step_done(s->writer, st);
+	res = sql_step_done(s->writer, st);
 	if (res == ST_OK)
 		*id = sqlite3_last_insert_rowid(s->writer->db);
 	return res;
@@ -243,7 +243,7 @@ static void fill_idem(sqlite3_stmt *st, void *arg)
 	struct idem_fill *f = arg;
 	const void *b = sqlite3_column_blob(st, 1);
 
-	col_text(st, 0, f->tn, TN_MAX);
+	sql_col_text(st, 0, f->tn, TN_MAX);
 	memset(f->digest, 0, HASH_BYTES);
 	f->erased = !(b && sqlite3_column_bytes(st, 1) == HASH_BYTES);
 	if (!f->erased)
@@ -253,7 +253,7 @@ static void fill_idem(sqlite3_stmt *st, void *arg)
 enum st store_w_order_by_idem(struct store *s, const char *creator, const char *idem_key,
 			      char tn[TN_MAX], unsigned char digest[HASH_BYTES])
 {
-	sqlite3_stmt *st = stmt(s->writer, S_ORDER_BY_IDEM);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_ORDER_BY_IDEM);
 	struct idem_fill f = {tn, digest, false};
 	char ih[IDEM_HASH_BYTES];
 	enum st res;
@@ -263,7 +263,7 @@ enum st store_w_order_by_idem(struct store *s, const char *creator, const char *
 	idem_hash(s, idem_key, ih);
 	sqlite3_bind_text(st, 1, creator, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ih, -1, SQLITE_STATIC);
-	res = step_one(s->writer, st, fill_idem, &f);
+	res = sql_step_one(s->writer, st, fill_idem, &f);
 	/* The order it names was erased: a repeat can neither be answered nor
 	 * be a new order. */
 	return res == ST_OK && f.erased ? ST_GONE : res;
@@ -272,7 +272,7 @@ enum st store_w_order_by_idem(struct store *s, const char *creator, const char *
 enum st store_w_order_set_status(struct store *s, int64_t id, const char *status, int64_t now,
 				 int64_t ended_at, int64_t retain_until)
 {
-	sqlite3_stmt *st = stmt(s->writer, S_ORDER_STATUS);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_ORDER_STATUS);
 
 	if (!st)
 		return ST_IO;
@@ -283,30 +283,30 @@ enum st store_w_order_set_status(struct store *s, int64_t id, const char *status
 		sqlite3_bind_int64(st, 4, ended_at);
 	if (retain_until)
 		sqlite3_bind_int64(st, 5, retain_until);
-	return step_done(s->writer, st);
+	return sql_step_done(s->writer, st);
 }
 
 enum st store_w_order_set_courier(struct store *s, int64_t id, const char *courier, int64_t now)
 {
-	sqlite3_stmt *st = stmt(s->writer, S_ORDER_COURIER);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_ORDER_COURIER);
 
 	if (!st)
 		return ST_IO;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, courier, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
-	return step_done(s->writer, st);
+	return sql_step_done(s->writer, st);
 }
 
 enum st store_w_order_set_prints(struct store *s, int64_t id, int print_count)
 {
-	sqlite3_stmt *st = stmt(s->writer, S_ORDER_PRINTS);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_ORDER_PRINTS);
 
 	if (!st)
 		return ST_IO;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, print_count);
-	return step_done(s->writer, st);
+	return sql_step_done(s->writer, st);
 }
 
 enum st store_w_account_get(struct store *s, const char *name, struct account *out)
@@ -317,13 +317,13 @@ enum st store_w_account_get(struct store *s, const char *name, struct account *o
 enum st store_w_account_insert(struct store *s, const struct account *a,
 			       const unsigned char token_hash[HASH_BYTES])
 {
-	sqlite3_stmt *st = stmt(s->writer, S_ACCOUNT_INSERT);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_ACCOUNT_INSERT);
 
 	if (!st)
 		return ST_IO;
 	sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, role_name(a->role), -1, SQLITE_STATIC);
-	bind_text(st, 3, a->depot);
+	sql_bind_text(st, 3, a->depot);
 	sqlite3_bind_blob(st, 4, token_hash, HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
 	if (a->has_phone) {
@@ -333,13 +333,13 @@ enum st store_w_account_insert(struct store *s, const struct account *a,
 		sqlite3_bind_blob(st, 9, a->phone_wrapped_dek, WRAPPED_DEK_BYTES, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 10, a->phone_sealed, (int)a->phone_sealed_len, SQLITE_STATIC);
 	}
-	return step_done(s->writer, st);
+	return sql_step_done(s->writer, st);
 }
 
 static enum st update_account(struct store *s, enum stmt id, const char *name,
 			      const unsigned char *hash)
 {
-	sqlite3_stmt *st = stmt(s->writer, id);
+	sqlite3_stmt *st = sql_stmt(s->writer, id);
 	enum st res;
 
 	if (!st)
@@ -347,7 +347,7 @@ static enum st update_account(struct store *s, enum stmt id, const char *name,
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (hash)
 		sqlite3_bind_blob(st, 2, hash, HASH_BYTES, SQLITE_STATIC);
-	res = step_done(s->writer, st);
+	res = sql_step_done(s->writer, st);
 	if (res == ST_OK && sqlite3_changes(s->writer->db) == 0)
 		res = ST_NOTFOUND;
 	return res;
@@ -368,7 +368,7 @@ enum st store_w_account_token(struct store *s, const char *name,
 
 enum st store_w_reveal_take(struct store *s, const char *actor, const char *day, long limit)
 {
-	sqlite3_stmt *st = stmt(s->writer, S_REVEAL_GET);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_REVEAL_GET);
 	long used = 0;
 	int rc;
 
@@ -385,30 +385,30 @@ enum st store_w_reveal_take(struct store *s, const char *actor, const char *day,
 		return ST_IO;
 	if (used >= limit)
 		return ST_LIMIT;
-	st = stmt(s->writer, S_REVEAL_PUT);
+	st = sql_stmt(s->writer, S_REVEAL_PUT);
 	if (!st)
 		return ST_IO;
 	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
-	return step_done(s->writer, st);
+	return sql_step_done(s->writer, st);
 }
 
 enum st store_w_reveal_give(struct store *s, const char *actor, const char *day)
 {
-	sqlite3_stmt *st = stmt(s->writer, S_REVEAL_GIVE);
+	sqlite3_stmt *st = sql_stmt(s->writer, S_REVEAL_GIVE);
 
 	if (!st)
 		return ST_IO;
 	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
-	return step_done(s->writer, st);
+	return sql_step_done(s->writer, st);
 }
 
 /* Take up to max due orders of one kind (closed past retain_until, or open too long). */
 static enum st purge_due(struct store *s, enum stmt id, int64_t before, int max, int64_t *ids,
 			 char (*vnums)[16], char (*exts)[8], size_t *k)
 {
-	sqlite3_stmt *due = stmt(s->writer, id);
+	sqlite3_stmt *due = sql_stmt(s->writer, id);
 	int rc;
 
 	*k = 0;
@@ -418,8 +418,8 @@ static enum st purge_due(struct store *s, enum stmt id, int64_t before, int max,
 	sqlite3_bind_int(due, 2, max);
 	while ((rc = sqlite3_step(due)) == SQLITE_ROW && *k < (size_t)max) {
 		ids[*k] = sqlite3_column_int64(due, 0);
-		col_text(due, 1, vnums[*k], sizeof(vnums[*k]));
-		col_text(due, 2, exts[*k], sizeof(exts[*k]));
+		sql_col_text(due, 1, vnums[*k], sizeof(vnums[*k]));
+		sql_col_text(due, 2, exts[*k], sizeof(exts[*k]));
 		(*k)++;
 	}
 	sqlite3_reset(due);
@@ -445,15 +445,15 @@ enum st store_w_purge_batch(struct store *s, const struct purge_policy *p, int m
 		return res;
 	k += closed;
 	for (size_t i = 0; i < k && res == ST_OK; i++) {
-		sqlite3_stmt *st = stmt(s->writer, S_PURGE_ERASE);
+		sqlite3_stmt *st = sql_stmt(s->writer, S_PURGE_ERASE);
 		if (!st)
 			return ST_IO;
 		sqlite3_bind_int64(st, 1, ids[i]);
 		sqlite3_bind_int64(st, 2, p->now);
-		res = step_done(s->writer, st);
+		res = sql_step_done(s->writer, st);
 		if (res != ST_OK)
 			break;
-		st = stmt(s->writer, i < closed ? S_PURGE_UNBIND : S_PURGE_END_OPEN);
+		st = sql_stmt(s->writer, i < closed ? S_PURGE_UNBIND : S_PURGE_END_OPEN);
 		if (!st)
 			return ST_IO;
 		sqlite3_bind_int64(st, 1, ids[i]);
@@ -463,7 +463,7 @@ enum st store_w_purge_batch(struct store *s, const struct purge_policy *p, int m
 			sqlite3_bind_int64(st, 4, p->now);
 			sqlite3_bind_int64(st, 5, p->rest_until);
 		}
-		res = step_done(s->writer, st);
+		res = sql_step_done(s->writer, st);
 	}
 	if (res == ST_OK)
 		*n = (int64_t)k;
@@ -478,7 +478,7 @@ enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n)
 
 	*n = 0;
 	for (int table = 0; table < 2 && res == ST_OK && *n < max; table++) {
-		sqlite3_stmt *due = stmt(s->writer, table ? S_REWRAP_ACCT_DUE : S_REWRAP_DUE);
+		sqlite3_stmt *due = sql_stmt(s->writer, table ? S_REWRAP_ACCT_DUE : S_REWRAP_DUE);
 		struct {
 			int64_t id;
 			char ad[ORDER_BIND_MAX];
@@ -503,9 +503,9 @@ enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n)
 						sizeof(rows[k].ad));
 			} else {
 				char tn[TN_MAX], depot[NAME_MAX_BYTES], creator[NAME_MAX_BYTES];
-				col_text(due, 1, tn, sizeof(tn));
-				col_text(due, 4, depot, sizeof(depot));
-				col_text(due, 5, creator, sizeof(creator));
+				sql_col_text(due, 1, tn, sizeof(tn));
+				sql_col_text(due, 4, depot, sizeof(depot));
+				sql_col_text(due, 5, creator, sizeof(creator));
 				bind_of(tn, depot, creator, sqlite3_column_int(due, 6), rows[k].ad);
 			}
 			rows[k].v = (uint32_t)sqlite3_column_int64(due, 2);
@@ -523,7 +523,7 @@ enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n)
 			res = crypto_rewrap(s->kr, rows[i].ad, rows[i].v, rows[i].w, out, &to);
 			if (res != ST_OK)
 				break;
-			st = stmt(s->writer, table ? S_REWRAP_ACCT_SET : S_REWRAP_SET);
+			st = sql_stmt(s->writer, table ? S_REWRAP_ACCT_SET : S_REWRAP_SET);
 			if (!st) {
 				res = ST_IO;
 				break;
@@ -531,7 +531,7 @@ enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n)
 			sqlite3_bind_int64(st, 1, rows[i].id);
 			sqlite3_bind_int64(st, 2, to);
 			sqlite3_bind_blob(st, 3, out, WRAPPED_DEK_BYTES, SQLITE_TRANSIENT);
-			res = step_done(s->writer, st);
+			res = sql_step_done(s->writer, st);
 			if (res == ST_OK) {
 				(*n)++;
 				s->rewrap_after[table] = rows[i].id;
@@ -567,9 +567,9 @@ static enum st reseal_row(struct store *s, sqlite3_stmt *due, int64_t id, const 
 	sqlite3_stmt *st;
 	enum st res;
 
-	col_text(due, 1, tn, sizeof(tn));
-	col_text(due, 2, depot, sizeof(depot));
-	col_text(due, 3, creator, sizeof(creator));
+	sql_col_text(due, 1, tn, sizeof(tn));
+	sql_col_text(due, 2, depot, sizeof(depot));
+	sql_col_text(due, 3, creator, sizeof(creator));
 	if (!w || wn != WRAPPED_DEK_BYTES || !b || bn <= 0)
 		return ST_CRYPTO;
 	res = crypto_open(s->kr, tn, (uint32_t)sqlite3_column_int64(due, 4),
@@ -581,7 +581,7 @@ static enum st reseal_row(struct store *s, sqlite3_stmt *due, int64_t id, const 
 	free_wiped(plain, len + 1);
 	if (res != ST_OK)
 		return res;
-	st = stmt(s->writer, S_RESEAL_SET);
+	st = sql_stmt(s->writer, S_RESEAL_SET);
 	if (!st) {
 		sealed_release(&sl);
 		return ST_IO;
@@ -591,8 +591,8 @@ static enum st reseal_row(struct store *s, sqlite3_stmt *due, int64_t id, const 
 	sqlite3_bind_int64(st, 3, sl.seal_version);
 	sqlite3_bind_blob(st, 4, sl.wrapped_dek, WRAPPED_DEK_BYTES, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(st, 5, sl.blob, (int)sl.blob_len, SQLITE_TRANSIENT);
-	bind_text(st, 6, ih);
-	res = step_done(s->writer, st);
+	sql_bind_text(st, 6, ih);
+	res = sql_step_done(s->writer, st);
 	sealed_release(&sl);
 	return res;
 }
@@ -600,7 +600,7 @@ static enum st reseal_row(struct store *s, sqlite3_stmt *due, int64_t id, const 
 static enum st tx_reseal(struct store *s, struct wjob *j)
 {
 	struct reseal_job *rj = j->arg;
-	sqlite3_stmt *due = stmt(s->writer, S_RESEAL_DUE);
+	sqlite3_stmt *due = sql_stmt(s->writer, S_RESEAL_DUE);
 	enum st res = ST_OK;
 	int64_t after = rj->from; /* a rerun of the job starts where the first did */
 	int rc;
@@ -634,17 +634,17 @@ static enum st tx_reseal(struct store *s, struct wjob *j)
 			rj->stuck++;
 		}
 		/* Erased: bound from now on.  Not openable: kept for a later start. */
-		st = stmt(s->writer, S_RESEAL_IDEM);
+		st = sql_stmt(s->writer, S_RESEAL_IDEM);
 		if (!st) {
 			res = ST_IO;
 			break;
 		}
 		sqlite3_bind_int64(st, 1, id);
-		bind_text(st, 2, ih);
+		sql_bind_text(st, 2, ih);
 		sqlite3_bind_int(st, 3,
 				 sqlite3_column_type(due, 7) == SQLITE_NULL ? ORDER_SEAL_BOUND
 									    : ORDER_SEAL_LEGACY);
-		res = step_done(s->writer, st);
+		res = sql_step_done(s->writer, st);
 	}
 	sqlite3_reset(due);
 	sqlite3_clear_bindings(due);
@@ -665,7 +665,7 @@ static enum st tx_reseal(struct store *s, struct wjob *j)
  * opened (a retired or missing key version) keeps its old binding and is
  * counted in the log; the next start tries again.
  */
-enum st reseal_legacy(struct store *s, char *err, size_t errlen)
+enum st orders_reseal_legacy(struct store *s, char *err, size_t errlen)
 {
 	struct reseal_job rj = {0};
 	int64_t done = 0, stuck = 0, seen = 0;
@@ -710,8 +710,8 @@ enum st reseal_legacy(struct store *s, char *err, size_t errlen)
 enum st store_account_by_token(struct store *s, const unsigned char hash[HASH_BYTES],
 			       struct account *out)
 {
-	struct conn *c = reader(s);
-	sqlite3_stmt *st = c ? stmt(c, S_ACCOUNT_BY_TOKEN) : NULL;
+	struct conn *c = conn_reader(s);
+	sqlite3_stmt *st = c ? sql_stmt(c, S_ACCOUNT_BY_TOKEN) : NULL;
 
 	int rc;
 	enum st res = ST_NOTFOUND;
@@ -738,7 +738,7 @@ enum st store_account_by_token(struct store *s, const unsigned char hash[HASH_BY
 
 enum st store_account_get(struct store *s, const char *name, struct account *out)
 {
-	struct conn *c = reader(s);
+	struct conn *c = conn_reader(s);
 
 	return c ? account_get(c, name, out) : ST_IO;
 }
@@ -746,8 +746,8 @@ enum st store_account_get(struct store *s, const char *name, struct account *out
 enum st store_account_each(struct store *s, void (*fn)(const struct account *a, void *arg),
 			   void *arg)
 {
-	struct conn *c = reader(s);
-	sqlite3_stmt *st = c ? stmt(c, S_ACCOUNT_ALL) : NULL;
+	struct conn *c = conn_reader(s);
+	sqlite3_stmt *st = c ? sql_stmt(c, S_ACCOUNT_ALL) : NULL;
 	struct account a;
 	int rc;
 
@@ -763,7 +763,7 @@ enum st store_account_each(struct store *s, void (*fn)(const struct account *a, 
 
 enum st store_order_get(struct store *s, const char *tn, struct order_row *out)
 {
-	struct conn *c = reader(s);
+	struct conn *c = conn_reader(s);
 
 	memset(out, 0, sizeof(*out));
 	return c ? order_get(c, tn, out) : ST_IO;
@@ -771,8 +771,8 @@ enum st store_order_get(struct store *s, const char *tn, struct order_row *out)
 
 enum st store_order_get_id(struct store *s, int64_t id, struct order_row *out)
 {
-	struct conn *c = reader(s);
-	sqlite3_stmt *st = c ? stmt(c, S_ORDER_BY_ID) : NULL;
+	struct conn *c = conn_reader(s);
+	sqlite3_stmt *st = c ? sql_stmt(c, S_ORDER_BY_ID) : NULL;
 	struct order_fill f = {out, ST_OK};
 	enum st res;
 
@@ -780,7 +780,7 @@ enum st store_order_get_id(struct store *s, int64_t id, struct order_row *out)
 	if (!st)
 		return ST_IO;
 	sqlite3_bind_int64(st, 1, id);
-	res = step_one(c, st, fill_order, &f);
+	res = sql_step_one(c, st, fill_order, &f);
 	if (res == ST_OK && f.st != ST_OK) {
 		order_row_release(out);
 		res = f.st;
@@ -790,8 +790,8 @@ enum st store_order_get_id(struct store *s, int64_t id, struct order_row *out)
 
 static enum st count_query(struct store *s, enum stmt id, int64_t arg, int64_t *n)
 {
-	struct conn *c = reader(s);
-	sqlite3_stmt *st = c ? stmt(c, id) : NULL;
+	struct conn *c = conn_reader(s);
+	sqlite3_stmt *st = c ? sql_stmt(c, id) : NULL;
 	int rc;
 
 	*n = 0;
@@ -825,7 +825,7 @@ enum st store_kek_in_use(struct store *s, uint32_t version, int64_t *n)
 enum st store_order_list(struct store *s, const struct order_query *q, struct order_row *rows,
 			 size_t *n, bool *more)
 {
-	struct conn *c = reader(s);
+	struct conn *c = conn_reader(s);
 	sqlite3_stmt *st;
 	int64_t after = 0;
 	int rc;
@@ -841,7 +841,7 @@ enum st store_order_list(struct store *s, const struct order_query *q, struct or
 		 * Only the caller's own order is a cursor: another's must answer as
 		 * no order does, or the answer tells that the number exists.
 		 */
-		st = stmt(c, S_LIST_AFTER);
+		st = sql_stmt(c, S_LIST_AFTER);
 		if (!st) {
 			res = ST_IO;
 			goto out;
@@ -859,14 +859,14 @@ enum st store_order_list(struct store *s, const struct order_query *q, struct or
 			goto out;
 		}
 	}
-	st = stmt(c, q->scope == ROLE_DEPOT ? S_LIST_DEPOT : S_LIST_COURIER);
+	st = sql_stmt(c, q->scope == ROLE_DEPOT ? S_LIST_DEPOT : S_LIST_COURIER);
 	if (!st) {
 		res = ST_IO;
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, q->who, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, after);
-	bind_text(st, 3, q->status);
+	sql_bind_text(st, 3, q->status);
 	sqlite3_bind_int(st, 4, q->limit + 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == (size_t)q->limit) {

@@ -113,8 +113,8 @@ const char *store_trouble(struct store *s)
 
 static bool run_plain(struct store *s, enum stmt id)
 {
-	sqlite3_stmt *st = stmt(s->writer, id);
-	return st && step_done(s->writer, st) == ST_OK;
+	sqlite3_stmt *st = sql_stmt(s->writer, id);
+	return st && sql_step_done(s->writer, st) == ST_OK;
 }
 
 static void batch_fail(struct wjob *jobs, enum st st)
@@ -204,7 +204,7 @@ static bool run_jobs(struct store *s, struct wjob *jobs, bool safe)
 	return true;
 }
 
-bool guard(struct store *s, int byte, short type, bool wait)
+bool guard_lock(struct store *s, int byte, short type, bool wait)
 {
 	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1};
 
@@ -263,7 +263,7 @@ static void run_batch(struct store *s, struct wjob *jobs, size_t n)
 
 	pthread_mutex_lock(&s->txn_lock);
 	if (s->tool) {
-		section = guard(s, GUARD_SECTION, F_WRLCK, true);
+		section = guard_lock(s, GUARD_SECTION, F_WRLCK, true);
 		if (!section) {
 			batch_fail(jobs, ST_UNAVAILABLE);
 			goto done;
@@ -285,7 +285,7 @@ again:
 		batch_fail(jobs, ST_UNAVAILABLE);
 		goto done;
 	}
-	if (audit_load_head(s) != ST_OK) {
+	if (chain_load_head(s) != ST_OK) {
 		run_plain(s, S_ROLLBACK);
 		batch_fail(jobs, ST_UNAVAILABLE);
 		goto done;
@@ -322,7 +322,7 @@ again:
 	t2 = mono_ns();
 done:
 	if (section)
-		guard(s, GUARD_SECTION, F_UNLCK, false);
+		guard_lock(s, GUARD_SECTION, F_UNLCK, false);
 	pthread_mutex_unlock(&s->txn_lock);
 	while ((size_t)1 << (bucket + 1) <= n && bucket < ARRAY_SIZE(s->stats.batch_hist) - 1)
 		bucket++;
@@ -389,7 +389,7 @@ done:
  * count in "<db>-lock": finding it changed shuts the gate.
  */
 
-int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+int ckpt_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct store *s = arg;
 	UNUSED(db);
@@ -418,13 +418,13 @@ int ckpt_run(struct store *s, struct conn *c, int mode, bool writer_out, int *lo
 	int rc = SQLITE_BUSY;
 
 	*log = *copied = 0;
-	if (guard(s, GUARD_SECTION, F_WRLCK, true)) {
+	if (guard_lock(s, GUARD_SECTION, F_WRLCK, true)) {
 		uint64_t seen = guard_count(s, false);
 		/* A tool checkpointed since our last look: the log may be whole. */
 		if (seen == s->ckpt_seen || writer_out || mode != SQLITE_CHECKPOINT_PASSIVE)
 			rc = sqlite3_wal_checkpoint_v2(c->db, NULL, mode, log, copied);
 		s->ckpt_seen = seen;
-		guard(s, GUARD_SECTION, F_UNLCK, false);
+		guard_lock(s, GUARD_SECTION, F_UNLCK, false);
 	}
 	pthread_mutex_lock(&s->lock);
 	s->ckpt_seq++;
@@ -551,10 +551,10 @@ int ckpt_tool(struct store *s, struct conn *c, int mode)
 {
 	int rc = SQLITE_BUSY;
 
-	if (guard(s, GUARD_SECTION, F_WRLCK, true)) {
+	if (guard_lock(s, GUARD_SECTION, F_WRLCK, true)) {
 		rc = sqlite3_wal_checkpoint_v2(c->db, NULL, mode, NULL, NULL);
 		guard_count(s, true);
-		guard(s, GUARD_SECTION, F_UNLCK, false);
+		guard_lock(s, GUARD_SECTION, F_UNLCK, false);
 	}
 	return rc;
 }

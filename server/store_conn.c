@@ -285,9 +285,7 @@ enum st conn_open(const char *path, bool create, struct conn **out, char *err, s
 	*out = NULL;
 	if (!c)
 		return ST_NOMEM;
-	static pthread_once_t vfs_once = PTHREAD_ONCE_INIT;
-	pthread_once(&vfs_once, walbuf_register);
-	rc = sqlite3_open_v2(path, &c->db, flags, walbuf_real ? "waybill" : NULL);
+	rc = sqlite3_open_v2(path, &c->db, flags, walbuf_vfs_name());
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "database %s: %s", path,
 			 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));

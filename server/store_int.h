@@ -222,8 +222,8 @@ void conn_close(struct conn *c);
 
 /* ---- store_vfs.c ----------------------------------------------------- */
 
-extern sqlite3_vfs *walbuf_real;
-void walbuf_register(void);
+/* "waybill", registered on first use; NULL (SQLite's default) if that failed. */
+const char *walbuf_vfs_name(void);
 
 /* ---- store_writer.c -------------------------------------------------- */
 

@@ -32,7 +32,7 @@ struct walbuf_file {
 	sqlite3_int64 off; /* where buf[0] goes */
 };
 
-sqlite3_vfs *walbuf_real;
+static sqlite3_vfs *walbuf_real;
 
 /* The unix VFS takes at most 128 KiB - 1 a write (it masks the count). */
 #define WALBUF_CHUNK 0x1f000
@@ -215,7 +215,7 @@ static int walbuf_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, i
 
 static sqlite3_vfs walbuf_vfs;
 
-void walbuf_register(void)
+static void walbuf_register(void)
 {
 	walbuf_real = sqlite3_vfs_find(NULL);
 	if (!walbuf_real)
@@ -227,4 +227,12 @@ void walbuf_register(void)
 	walbuf_vfs.xOpen = walbuf_open;
 	if (sqlite3_vfs_register(&walbuf_vfs, 0) != SQLITE_OK)
 		walbuf_real = NULL;
+}
+
+const char *walbuf_vfs_name(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, walbuf_register);
+	return walbuf_real ? "waybill" : NULL;
 }

@@ -80,6 +80,19 @@ void order_row_release(struct order_row *r);
 #define ORDER_SEAL_BOUND 1
 #define ORDER_BIND_MAX (CRYPTO_BIND_MAX + 1)
 void order_row_bind(const struct order_row *r, char out[ORDER_BIND_MAX]);
+/* The same from its parts (a row's tracking_no, depot, creator and seal_bind). */
+void order_bind_of(const char *tn, const char *depot, const char *creator, int seal_bind,
+		   char out[ORDER_BIND_MAX]);
+
+/*
+ * An idempotency key as stored: "h:" and the hex of its keyed hash ("" for
+ * none or an empty key).  A client's key is at most 64 characters, so no
+ * clear one (from before migration 0009) looks like this: store_idem_hashed
+ * tells them apart.
+ */
+#define STORE_IDEM_HASH_BYTES (2 + HASH_BYTES * 2 + 1)
+void store_idem_hash(const struct keyring *kr, const char *key, char out[STORE_IDEM_HASH_BYTES]);
+bool store_idem_hashed(const char *key);
 
 /* ---- opening --------------------------------------------------------- */
 

@@ -89,29 +89,6 @@ static enum st order_from_row(sqlite3_stmt *st, struct order_row *r)
 	return ST_OK;
 }
 
-static void bind_of(const char *tn, const char *depot, const char *creator, int seal_bind,
-		    char out[ORDER_BIND_MAX])
-{
-	if (seal_bind == ORDER_SEAL_LEGACY)
-		snprintf(out, ORDER_BIND_MAX, "%s", tn);
-	else
-		snprintf(out, ORDER_BIND_MAX, "%s|%s|%s", tn, depot, creator);
-}
-
-void order_row_bind(const struct order_row *r, char out[ORDER_BIND_MAX])
-{
-	bind_of(r->tracking_no, r->depot, r->creator, r->seal_bind, out);
-}
-
-void order_row_release(struct order_row *r)
-{
-	if (!r)
-		return;
-	free(r->sealed);
-	r->sealed = NULL;
-	r->sealed_len = 0;
-}
-
 static void fill_account(sqlite3_stmt *st, void *arg)
 {
 	account_from_row(st, arg);
@@ -163,47 +140,16 @@ enum st store_w_order_get(struct store *s, const char *tn, struct order_row *out
 	return order_get(s->writer, tn, out);
 }
 
-/*
- * An idempotency key as stored: "h:" and the hex of its keyed hash ("" for
- * none).  A client's key is at most 64 characters, so no clear one (from
- * before migration 0009) looks like this.
- */
-#define IDEM_HASH_BYTES (2 + HASH_BYTES * 2 + 1)
-static void idem_hash(const struct store *s, const char *key, char out[IDEM_HASH_BYTES])
-{
-	char in[16 + 256];
-	unsigned char h[HASH_BYTES];
-	int n;
-
-	out[0] = '\0';
-	if (!key || !key[0])
-		return;
-	n = snprintf(in, sizeof(in), "idempotency|%s", key);
-	crypto_blind_index(s->kr, in,
-			   n < 0		    ? 0
-			   : (size_t)n < sizeof(in) ? (size_t)n
-						    : sizeof(in) - 1,
-			   h);
-	explicit_bzero(in, sizeof(in));
-	memcpy(out, "h:", 2);
-	crypto_hex(h, HASH_BYTES, out + 2);
-}
-
-static bool idem_hashed(const char *key)
-{
-	return strncmp(key, "h:", 2) == 0 && strlen(key) == IDEM_HASH_BYTES - 1;
-}
-
 enum st store_w_order_insert(struct store *s, const struct order_row *r, const char *idem_key,
 			     const unsigned char digest[HASH_BYTES], int64_t *id)
 {
 	enum st res;
 	sqlite3_stmt *st = sql_stmt(s->writer, S_ORDER_INSERT);
-	char ih[IDEM_HASH_BYTES];
+	char ih[STORE_IDEM_HASH_BYTES];
 
 	if (!st)
 		return ST_IO;
-	idem_hash(s, idem_key, ih);
+	store_idem_hash(s->kr, idem_key, ih);
 	sqlite3_bind_text(st, 1, r->tracking_no, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, r->status, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, r->created_at);
@@ -255,12 +201,12 @@ enum st store_w_order_by_idem(struct store *s, const char *creator, const char *
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_ORDER_BY_IDEM);
 	struct idem_fill f = {tn, digest, false};
-	char ih[IDEM_HASH_BYTES];
+	char ih[STORE_IDEM_HASH_BYTES];
 	enum st res;
 
 	if (!st)
 		return ST_IO;
-	idem_hash(s, idem_key, ih);
+	store_idem_hash(s->kr, idem_key, ih);
 	sqlite3_bind_text(st, 1, creator, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ih, -1, SQLITE_STATIC);
 	res = sql_step_one(s->writer, st, fill_idem, &f);
@@ -506,7 +452,8 @@ enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n)
 				sql_col_text(due, 1, tn, sizeof(tn));
 				sql_col_text(due, 4, depot, sizeof(depot));
 				sql_col_text(due, 5, creator, sizeof(creator));
-				bind_of(tn, depot, creator, sqlite3_column_int(due, 6), rows[k].ad);
+				order_bind_of(tn, depot, creator, sqlite3_column_int(due, 6),
+					      rows[k].ad);
 			}
 			rows[k].v = (uint32_t)sqlite3_column_int64(due, 2);
 			if (sqlite3_column_bytes(due, 3) == WRAPPED_DEK_BYTES)
@@ -576,7 +523,7 @@ static enum st reseal_row(struct store *s, sqlite3_stmt *due, int64_t id, const 
 			  (uint32_t)sqlite3_column_int64(due, 5), w, b, (size_t)bn, &plain, &len);
 	if (res != ST_OK)
 		return res;
-	bind_of(tn, depot, creator, ORDER_SEAL_BOUND, bind);
+	order_bind_of(tn, depot, creator, ORDER_SEAL_BOUND, bind);
 	res = crypto_seal(s->kr, bind, plain, len, &sl);
 	free_wiped(plain, len + 1);
 	if (res != ST_OK)
@@ -613,14 +560,14 @@ static enum st tx_reseal(struct store *s, struct wjob *j)
 	while (res == ST_OK && (rc = sqlite3_step(due)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(due, 0);
 		const unsigned char *key = sqlite3_column_text(due, 8);
-		char ih[IDEM_HASH_BYTES] = "";
+		char ih[STORE_IDEM_HASH_BYTES] = "";
 		sqlite3_stmt *st;
 
 		/* The clear idempotency key goes, whatever becomes of the seal. */
-		if (key && idem_hashed((const char *)key))
+		if (key && store_idem_hashed((const char *)key))
 			str_copy(ih, sizeof(ih), (const char *)key);
 		else if (key)
-			idem_hash(s, (const char *)key, ih);
+			store_idem_hash(s->kr, (const char *)key, ih);
 		rj->seen++;
 		after = id;
 		if (sqlite3_column_type(due, 7) != SQLITE_NULL) {

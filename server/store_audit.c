@@ -340,8 +340,7 @@ enum st store_audit_each(struct store *s, const char *since,
 enum st store_audit_list(struct store *s, const struct audit_query *q, struct audit_entry *out,
 			 size_t *n)
 {
-	struct conn *c = conn_reader(s);
-	sqlite3_stmt *st = c ? sql_stmt(c, q->tracking_no ? S_AUDIT_LIST_TN : S_AUDIT_LIST) : NULL;
+	sqlite3_stmt *st = conn_reader_stmt(s, q->tracking_no ? S_AUDIT_LIST_TN : S_AUDIT_LIST);
 	int rc;
 
 	*n = 0;
@@ -474,8 +473,7 @@ out:
 
 enum st store_audit_head(struct store *s, int64_t *seq, unsigned char head[HASH_BYTES])
 {
-	struct conn *c = conn_reader(s);
-	sqlite3_stmt *st = c ? sql_stmt(c, S_AUDIT_HEAD) : NULL;
+	sqlite3_stmt *st = conn_reader_stmt(s, S_AUDIT_HEAD);
 	int rc;
 
 	*seq = 0;

@@ -8,6 +8,14 @@
 
 /* ---- virtual-number bindings (writer) ---------------------------------- */
 
+/* A slot's statements take the number as ?1, the extension as ?2 and ?3 after them. */
+static void slot_bind(sqlite3_stmt *st, const char *vnum, const char *ext, int64_t x)
+{
+	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, x);
+}
+
 enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_OUT);
@@ -208,9 +216,7 @@ enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ex
 
 	if (!st)
 		return ST_IO;
-	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, order_id);
+	slot_bind(st, vnum, ext, order_id);
 	sqlite3_bind_blob(st, 4, recipient_index, HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, now);
 	return sql_step_done(s->writer, st);
@@ -225,9 +231,7 @@ enum st store_w_binding_recipient(struct store *s, const char *vnum, const char 
 
 	if (!st)
 		return ST_IO;
-	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, order_id);
+	slot_bind(st, vnum, ext, order_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == HASH_BYTES) {
 		memcpy(out, sqlite3_column_blob(st, 0), HASH_BYTES);
@@ -247,9 +251,7 @@ enum st store_w_binding_end(struct store *s, const char *vnum, const char *ext, 
 
 	if (!st)
 		return ST_IO;
-	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, order_id);
+	slot_bind(st, vnum, ext, order_id);
 	sqlite3_bind_int64(st, 4, active_until);
 	sqlite3_bind_int64(st, 5, reusable_at);
 	sqlite3_bind_int64(st, 6, now);
@@ -310,16 +312,13 @@ enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum,
 enum st store_binding_find(struct store *s, const char *vnum, const char *ext, int64_t now,
 			   int64_t *order_id, int64_t *active_until)
 {
-	struct conn *c = conn_reader(s);
-	sqlite3_stmt *st = c ? sql_stmt(c, S_BIND_FIND) : NULL;
+	sqlite3_stmt *st = conn_reader_stmt(s, S_BIND_FIND);
 	int rc;
 	enum st res = ST_NOTFOUND;
 
 	if (!st)
 		return ST_IO;
-	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
+	slot_bind(st, vnum, ext, now);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*order_id = sqlite3_column_int64(st, 0);
@@ -337,8 +336,7 @@ enum st store_binding_callback(struct store *s, const char *vnum,
 			       const unsigned char recipient_index[HASH_BYTES], int64_t now,
 			       int64_t *ids, size_t max, size_t *n)
 {
-	struct conn *c = conn_reader(s);
-	sqlite3_stmt *st = c ? sql_stmt(c, S_BIND_CALLBACK) : NULL;
+	sqlite3_stmt *st = conn_reader_stmt(s, S_BIND_CALLBACK);
 	int rc;
 
 	*n = 0;
@@ -360,8 +358,7 @@ enum st store_binding_callback(struct store *s, const char *vnum,
 
 enum st store_vnum_stats(struct store *s, int64_t now, struct vnum_stats *out)
 {
-	struct conn *c = conn_reader(s);
-	sqlite3_stmt *st = c ? sql_stmt(c, S_VNUM_STATS) : NULL;
+	sqlite3_stmt *st = conn_reader_stmt(s, S_VNUM_STATS);
 	int rc;
 
 	memset(out, 0, sizeof(*out));

@@ -333,6 +333,13 @@ struct conn *conn_reader(struct store *s)
 	return c;
 }
 
+sqlite3_stmt *conn_reader_stmt(struct store *s, enum stmt id)
+{
+	struct conn *c = conn_reader(s);
+
+	return c ? sql_stmt(c, id) : NULL;
+}
+
 /* ---- row helpers ----------------------------------------------------- */
 
 /*

@@ -216,6 +216,8 @@ enum st sql_step_one(struct conn *c, sqlite3_stmt *st, void (*fill)(sqlite3_stmt
 		     void *arg);
 sqlite3_stmt *sql_stmt(struct conn *c, enum stmt id);
 struct conn *conn_reader(struct store *s);
+/* Statement id prepared on the calling thread's reader; NULL when there is none. */
+sqlite3_stmt *conn_reader_stmt(struct store *s, enum stmt id);
 void sql_bind_text(sqlite3_stmt *st, int i, const char *s);
 void sql_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap);
 void conn_close(struct conn *c);

@@ -657,8 +657,7 @@ enum st orders_reseal_legacy(struct store *s, char *err, size_t errlen)
 enum st store_account_by_token(struct store *s, const unsigned char hash[HASH_BYTES],
 			       struct account *out)
 {
-	struct conn *c = conn_reader(s);
-	sqlite3_stmt *st = c ? sql_stmt(c, S_ACCOUNT_BY_TOKEN) : NULL;
+	sqlite3_stmt *st = conn_reader_stmt(s, S_ACCOUNT_BY_TOKEN);
 
 	int rc;
 	enum st res = ST_NOTFOUND;
@@ -693,8 +692,7 @@ enum st store_account_get(struct store *s, const char *name, struct account *out
 enum st store_account_each(struct store *s, void (*fn)(const struct account *a, void *arg),
 			   void *arg)
 {
-	struct conn *c = conn_reader(s);
-	sqlite3_stmt *st = c ? sql_stmt(c, S_ACCOUNT_ALL) : NULL;
+	sqlite3_stmt *st = conn_reader_stmt(s, S_ACCOUNT_ALL);
 	struct account a;
 	int rc;
 
@@ -737,8 +735,7 @@ enum st store_order_get_id(struct store *s, int64_t id, struct order_row *out)
 
 static enum st count_query(struct store *s, enum stmt id, int64_t arg, int64_t *n)
 {
-	struct conn *c = conn_reader(s);
-	sqlite3_stmt *st = c ? sql_stmt(c, id) : NULL;
+	sqlite3_stmt *st = conn_reader_stmt(s, id);
 	int rc;
 
 	*n = 0;

@@ -130,7 +130,7 @@ struct store {
 	 * pages of the new log as copied, and a later checkpoint skips them -
 	 * lost writes, a corrupt file (seen once here, under make sanitize).
 	 * A transaction restarts the log only when it starts on a log that a
-	 * checkpoint has just copied in full.  So (see "Checkpoints" below):
+	 * checkpoint has just copied in full.  So (see store_writer.c, "Checkpoints"):
 	 *
 	 *  - In this process one checkpoint runs at a time, and after each the
 	 *    next waits until a transaction that began after it has committed

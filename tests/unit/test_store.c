@@ -1758,7 +1758,7 @@ static void test_plans(void)
 
 /*
  * Checkpoints and write transactions of the daemon and of waybillctl (see
- * store.c, "Checkpoints").  The test plays a third process, holding byte 0
+ * store_writer.c, "Checkpoints").  The test plays a third process, holding byte 0
  * of "<db>-lock" through a descriptor of its own, as a tool's transaction
  * or a daemon's checkpoint does.
  */

@@ -1,15 +1,39 @@
 /*
- * audit.h - the audit chain's pure parts: the canonical encoding of an entry
- * and its link, hash = HMAC-SHA256(audit key, prev || encoding).  store.c
- * appends and walks; this file decides what is hashed.
+ * audit.h - the audit chain's pure parts: an entry, its canonical encoding
+ * and its link, hash = HMAC-SHA256(audit key, prev || encoding).  The store
+ * (store_audit.c) appends and walks; this file decides what is hashed.  It
+ * needs nothing of the store: storage sits above it, never below.
  */
 #ifndef WAYBILL_AUDIT_H
 #define WAYBILL_AUDIT_H
 
 #include "common.h"
-#include "store.h"
+#include "account.h"
+#include "crypto.h"
+#include "order.h"
 
 #include <cJSON.h>
+
+#define REASON_MAX_BYTES 257 /* audit reason */
+#define REQID_BYTES 24
+
+/* An audit entry as stored; no personal data ever goes in one. */
+struct audit_entry {
+	int64_t seq;
+	char ts[32];
+	char actor[NAME_MAX_BYTES];
+	char role[12];
+	char action[32];
+	char tracking_no[TN_MAX];
+	char reason[REASON_MAX_BYTES];
+	char result[32];
+	char request_id[REQID_BYTES];
+	unsigned char prev[HASH_BYTES], hash[HASH_BYTES];
+	/* Appending: the row id of the order tracking_no names, when the job
+	 * knows it (0: looked up).  Not part of the chain's MAC: verify checks
+	 * it against tracking_no instead. */
+	int64_t order_id;
+};
 
 /* Compute e->hash from e->prev and the entry's fields. */
 void audit_link(const struct keyring *kr, struct audit_entry *e);

@@ -16,6 +16,7 @@
 #include "common.h"
 
 #include <sys/stat.h>
+#include "account.h"
 #include "archive.h"
 #include "audit.h"
 #include "auditcp.h"
@@ -212,7 +213,7 @@ static int cmd_account_add(struct ctl *c, int argc, char **argv)
 		struct sealed sl;
 		char ad[NAME_MAX_BYTES + 16];
 
-		snprintf(ad, sizeof(ad), "account:%s", aj.a.name);
+		account_seal_ad(aj.a.name, ad, sizeof(ad));
 		if (crypto_seal(c->kr, ad, e164, strlen(e164), &sl) != ST_OK ||
 		    sl.blob_len > ACCOUNT_PHONE_SEALED_MAX)
 			fatal("account add: cannot seal the phone");

@@ -27,6 +27,7 @@
 #include "common.h"
 #include "handlers.h"
 #include "app.h"
+#include "account.h"
 #include "crypto.h"
 #include "json.h"
 #include "limits.h"
@@ -54,7 +55,7 @@ static enum st courier_phone(struct app *app, const struct account *a, char out[
 	size_t len = 0;
 	enum st st;
 
-	snprintf(ad, sizeof(ad), "account:%s", a->name);
+	account_seal_ad(a->name, ad, sizeof(ad));
 	st = crypto_open(app->kr, ad, a->phone_kek_version, a->phone_seal_version,
 			 a->phone_wrapped_dek, a->phone_sealed, a->phone_sealed_len, &plain, &len);
 	if (st != ST_OK)

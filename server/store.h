@@ -1,45 +1,45 @@
 /*
- * store.h - the only door to SQLite.
+ * store.h - storage: the interface a backend implements.  Today the one
+ * backend is SQLite (store_*.c, the only files that include <sqlite3.h>);
+ * a PostgreSQL one is next.  Nothing above this header knows which runs.
  *
- * One writer connection owned by one writer thread; every change (and every
- * audit entry) is a struct wjob handed to it.  The writer takes every job
- * waiting, runs each inside its own savepoint of one transaction, appends
- * each job's audit entry in the same savepoint, commits once (one fsync for
- * the batch: group commit), and only then reports each job done.  Reads run
- * on per-thread reader connections (WAL: readers never wait for the writer).
+ * The model every backend keeps:
+ *  - One writer.  Every change (and every audit entry) is a struct wjob
+ *    handed to it with store_submit/store_run.  The writer takes every job
+ *    waiting, runs each inside one transaction (a job that fails leaves no
+ *    write but its audit entry), appends each job's audit entry in the same
+ *    transaction, commits once (one durable commit for the batch: group
+ *    commit), and only then reports each job done.  A 201 therefore means
+ *    the order and its audit entry both survive a power cut.
+ *  - store_w_* functions are writer primitives: callable only from a job's
+ *    fn, on the writer thread, inside the batch's transaction.  They never
+ *    commit; what they change commits or rolls back with the job.
+ *  - Readers (no _w_) run on any thread and see committed data only; each
+ *    call is one consistent snapshot.  They never wait for the writer.
+ *  - Statuses: ST_OK; ST_NOTFOUND (no such row); ST_CONFLICT (a unique key
+ *    is taken); ST_UNAVAILABLE (busy, full disk, I/O error, cannot audit:
+ *    worth retrying later, 503); ST_IO (anything else the database says);
+ *    ST_NOMEM.  Others are named where a primitive returns them.  Out
+ *    parameters are the caller's only on ST_OK unless said otherwise.
  *
- * Statements are prepared once per connection and reset after use.
+ * Backend-neutral, shared by every backend as it is: the rows and their
+ * bindings (store_rows.c), what is hashed into the audit chain (audit.h),
+ * roles and names (account.h), which number a binding gets (vnum.h).
+ * A backend reimplements everything else declared here.
  */
 #ifndef WAYBILL_STORE_H
 #define WAYBILL_STORE_H
 
 #include "common.h"
+#include "account.h"
+#include "audit.h"
 #include "crypto.h"
 #include "order.h"
 
-#define NAME_MAX_BYTES 33 /* account names [a-z0-9._-]{1,32}, depot codes [A-Za-z0-9._-]{1,32} */
 #define REGION_BYTES (ORDER_REGION_MAX * 4 + 1)
-#define REASON_MAX_BYTES 257 /* audit reason */
-#define REQID_BYTES 24
 
 struct store;
 struct keyring;
-
-enum role {
-	ROLE_NONE = 0,
-	ROLE_COURIER = 1 << 0,
-	ROLE_DEPOT = 1 << 1,
-	ROLE_ADMIN = 1 << 2,
-	ROLE_AUDITOR = 1 << 3,
-	ROLE_TELEPHONY = 1 << 4,
-};
-
-const char *role_name(enum role r);
-enum role role_parse(const char *s);
-/* [a-z0-9._-]{1,32}: account names. */
-bool name_valid(const char *s);
-/* [A-Za-z0-9._-]{1,32}: depot codes, as companies write them (D1), compared exactly. */
-bool depot_valid(const char *s);
 
 #define ACCOUNT_PHONE_SEALED_MAX 64
 
@@ -82,6 +82,9 @@ struct order_row {
 	int seal_bind; /* ORDER_SEAL_BOUND, or ORDER_SEAL_LEGACY before migration 0009 */
 };
 
+/* ---- backend-neutral (store_rows.c: no backend code) ------------------ */
+
+/* Frees what a row owns (sealed); the struct stays the caller's.  NULL: no-op. */
 void order_row_release(struct order_row *r);
 
 /*
@@ -97,45 +100,46 @@ void order_row_release(struct order_row *r);
 #define ORDER_SEAL_BOUND 1
 #define ORDER_BIND_MAX (CRYPTO_BIND_MAX + 1)
 void order_row_bind(const struct order_row *r, char out[ORDER_BIND_MAX]);
+/* The same from its parts (a row's tracking_no, depot, creator and seal_bind). */
+void order_bind_of(const char *tn, const char *depot, const char *creator, int seal_bind,
+		   char out[ORDER_BIND_MAX]);
 
-/* An audit entry as stored; no personal data ever goes in one. */
-struct audit_entry {
-	int64_t seq;
-	char ts[32];
-	char actor[NAME_MAX_BYTES];
-	char role[12];
-	char action[32];
-	char tracking_no[TN_MAX];
-	char reason[REASON_MAX_BYTES];
-	char result[32];
-	char request_id[REQID_BYTES];
-	unsigned char prev[HASH_BYTES], hash[HASH_BYTES];
-	/* Appending: the row id of the order tracking_no names, when the job
-	 * knows it (0: looked up).  Not part of the chain's MAC: verify checks
-	 * it against tracking_no instead. */
-	int64_t order_id;
-};
+/*
+ * An idempotency key as stored: "h:" and the hex of its keyed hash ("" for
+ * none or an empty key).  A client's key is at most 64 characters, so no
+ * clear one (from before migration 0009) looks like this: store_idem_hashed
+ * tells them apart.
+ */
+#define STORE_IDEM_HASH_BYTES (2 + HASH_BYTES * 2 + 1)
+void store_idem_hash(const struct keyring *kr, const char *key, char out[STORE_IDEM_HASH_BYTES]);
+bool store_idem_hashed(const char *key);
 
 /* ---- opening --------------------------------------------------------- */
 
 /*
- * Open (creating if needed) the database: pragmas (WAL, synchronous=FULL,
- * secure_delete=ON, foreign_keys=ON), migrations, and for a STORE_TOOL a
- * quick_check and a walk of the whole audit chain (a daemon walks from its
- * last checkpoint, store_audit_verify_from, and runs the rest beside
- * serving: auditcp.c).  Starts the writer thread.  On failure err holds one line.
- * The keyring is borrowed and must outlive the store.
+ * Open (creating if needed) the database and bring its schema up to date
+ * (SQLite: pragmas WAL, synchronous=FULL, secure_delete=ON, foreign_keys=ON,
+ * then the numbered migrations under schema/); for a STORE_TOOL also an
+ * integrity check and a walk of the whole audit chain (a daemon walks from
+ * its last checkpoint, store_audit_verify_from, and runs the rest beside
+ * serving: auditcp.c).  Starts the writer thread.  On failure err holds
+ * one line.  The keyring is borrowed and must outlive the store.
  *
  * One STORE_DAEMON store per database runs the checkpoints, on a thread of
- * its own (a second one is refused); any number of STORE_TOOL stores
- * (waybillctl) may write beside it.  See store.c, "Checkpoints".
+ * its own (a second one is refused: ST_UNAVAILABLE); any number of
+ * STORE_TOOL stores (waybillctl) may write beside it.  See store_writer.c,
+ * "Checkpoints".  Rows sealed before migration 0009 are resealed before it
+ * returns (each batch a job of its own, audited).
+ *
+ * store_close joins the threads after the jobs queued have run; call it
+ * once no thread submits or reads any more.  NULL: no-op.
  */
 enum store_mode { STORE_DAEMON, STORE_TOOL };
 enum st store_open(const char *path, enum store_mode mode, const struct keyring *kr,
 		   struct store **out, char *err, size_t errlen);
 void store_close(struct store *s);
 
-/* ---- the writer ------------------------------------------------------ */
+/* ---- the writer (the model is backend-neutral, the thread the backend's) -- */
 
 struct wjob;
 /*
@@ -159,19 +163,27 @@ struct wjob {
 	struct wjob *next;
 };
 
-/* Hand a job to the writer; done() runs once it is committed or failed. */
+/*
+ * Hand a job to the writer (any thread); done() runs on the writer thread
+ * once the batch committed or failed, with j->st set: ST_OK only when the
+ * change and its audit entry are durable.  The job is the caller's and
+ * must stay valid until done() (which may free it).
+ */
 void store_submit(struct store *s, struct wjob *j);
-/* Submit and wait; returns j->st. */
+/* Submit and wait (any thread but the writer's); returns j->st. */
 enum st store_run(struct store *s, struct wjob *j);
 
 /*
- * Primitives for wjob functions (writer thread only, inside the batch
- * transaction).  The _w_ marks them.
+ * ---- writer primitives: a job's fn only (writer thread, in the batch's
+ * transaction; see the top of this file) ----
  */
+/* The order as the transaction sees it (its own writes too); ST_NOTFOUND. */
 enum st store_w_order_get(struct store *s, const char *tn, struct order_row *out);
 /*
- * *id gets the new row's id.  The idempotency key is stored only as a keyed
- * hash (it is the client's text and may carry anything).
+ * *id gets the new row's id; ST_CONFLICT when the tracking number (or this
+ * creator's idempotency key) is taken.  The idempotency key is stored only
+ * as a keyed hash, store_idem_hash (it is the client's text and may carry
+ * anything).
  */
 enum st store_w_order_insert(struct store *s, const struct order_row *r, const char *idem_key,
 			     const unsigned char digest[HASH_BYTES], int64_t *id);
@@ -179,26 +191,54 @@ enum st store_w_order_insert(struct store *s, const struct order_row *r, const c
  * order it names was erased (its digest went with its personal data). */
 enum st store_w_order_by_idem(struct store *s, const char *creator, const char *idem_key,
 			      char tn[TN_MAX], unsigned char digest[HASH_BYTES]);
+/* Set columns of the order with row id id (ended_at, retain_until 0: none).
+ * Deciding whether the change is allowed is the caller's. */
 enum st store_w_order_set_status(struct store *s, int64_t id, const char *status, int64_t now,
 				 int64_t ended_at, int64_t retain_until);
 enum st store_w_order_set_courier(struct store *s, int64_t id, const char *courier, int64_t now);
 enum st store_w_order_set_prints(struct store *s, int64_t id, int print_count);
+enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum, const char *ext);
 enum st store_w_account_get(struct store *s, const char *name, struct account *out);
+/* ST_CONFLICT when the name (or the token hash) is taken. */
 enum st store_w_account_insert(struct store *s, const struct account *a,
 			       const unsigned char token_hash[HASH_BYTES]);
+/* Disable an account, or give it a new token hash; ST_NOTFOUND when none has the name. */
 enum st store_w_account_disable(struct store *s, const char *name);
 enum st store_w_account_token(struct store *s, const char *name,
 			      const unsigned char token_hash[HASH_BYTES]);
 /* Make the pool numbers the given ones (others stay, out of the pool). */
 enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n);
 /*
- * Take a free (number, extension): no extension held by an open binding or
- * resting before its reusable time.  Drawn uniformly at random from the
- * free ones (CSPRNG), avoiding numbers on which this recipient already
- * holds an open binding while another has room; nothing else a client can
- * see about other orders changes the draw.  ST_UNAVAILABLE when the pool is
- * exhausted.  Then bind it to the order with store_w_binding_insert, in the
- * same job.
+ * The slots under the allocation policy (vnum.c decides which slot; these
+ * only read and take them).  A slot is (number, extension): free when no
+ * open binding holds it and no ended one rests on it through now.
+ */
+#define STORE_VNUM_EXTS 10000 /* extensions 0000-9999 per number (vnum.h VNUM_EXTS) */
+/* The pool's numbers; *nums is the store's, valid until the job ends. */
+enum st store_w_vnum_pool(struct store *s, const char (**nums)[16], size_t *n);
+/* Up to max numbers on which this recipient holds a binding a call back
+ * could still match (open, or active past now). */
+enum st store_w_vnum_held_by(struct store *s, const unsigned char rcpt[HASH_BYTES], int64_t now,
+			     char (*nums)[16], size_t max, size_t *n);
+/* Is (vnum, ext) free at now?  *stale gets the id of a binding whose rest
+ * is over (0: none), for store_w_slot_take to release. */
+enum st store_w_slot_free(struct store *s, const char *vnum, const char *ext, int64_t now,
+			  bool *is_free, int64_t *stale);
+/* Take a slot store_w_slot_free found free: vnum's held count goes up by
+ * one, or a stale binding (its id) hands its hold over and is released. */
+enum st store_w_slot_take(struct store *s, const char *vnum, int64_t stale);
+/* busy[x] = 1 for each extension x of vnum that is not free at now. */
+enum st store_w_vnum_busy(struct store *s, const char *vnum, int64_t now,
+			  unsigned char busy[STORE_VNUM_EXTS]);
+struct vnum_room {
+	char vnum[16];
+	uint32_t free; /* STORE_VNUM_EXTS less the extensions counted held */
+};
+/* The pool's numbers with room by their held counts; *out is the caller's to free(). */
+enum st store_w_vnum_rooms(struct store *s, struct vnum_room **out, size_t *n);
+/*
+ * Not a primitive: vnum_binding_pick (vnum.h, backend-neutral) under its
+ * old name, declared here only while h_orders.c calls it by that name.
  */
 enum st store_w_binding_pick(struct store *s, int64_t now,
 			     const unsigned char recipient_index[HASH_BYTES], char vnum[16],
@@ -215,7 +255,6 @@ enum st store_w_binding_end(struct store *s, const char *vnum, const char *ext, 
 			    int64_t active_until, int64_t reusable_at, int64_t now);
 /* Give back extensions whose rest is over; *n gets how many. */
 enum st store_w_binding_sweep(struct store *s, int64_t now, int64_t *n);
-enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum, const char *ext);
 
 /* Count one admin reveal for actor on day; ST_LIMIT when limit were passed. */
 enum st store_w_reveal_take(struct store *s, const char *actor, const char *day, long limit);
@@ -233,7 +272,12 @@ struct purge_policy {
  * open order's binding also ends).  *n gets how many.
  */
 enum st store_w_purge_batch(struct store *s, const struct purge_policy *p, int max, int64_t *n);
-/* Rewrap up to max data keys to the keyring's current version. */
+/*
+ * Rewrap up to max data keys (orders, then account phones) to the
+ * keyring's current version; the backend keeps where the last batch
+ * stopped, so a pass walks each table once.  A key that does not unwrap
+ * fails the batch with crypto_rewrap's status.
+ */
 enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n);
 
 /*
@@ -246,11 +290,17 @@ enum st store_w_audit_archive(struct store *s, int64_t first, int64_t last,
 			      const unsigned char head[HASH_BYTES], const char *ts,
 			      const unsigned char sig[SIGN_BYTES]);
 
-/* Append one more audit entry (besides the job's own). */
+/*
+ * Append one more audit entry (besides the job's own): seq, prev and hash
+ * are the backend's (audit_link over the chain's head as this transaction
+ * sees it); ts is set when empty.  ST_UNAVAILABLE when it cannot be
+ * written: the job must fail then, since nothing unaudited may commit.
+ */
 enum st store_w_audit_append(struct store *s, const struct audit_entry *e);
 
-/* ---- readers (any thread) -------------------------------------------- */
+/* ---- readers (any thread; committed data, one snapshot per call) ------- */
 
+/* The account whose token hash is hash, compared in constant time; ST_NOTFOUND. */
 enum st store_account_by_token(struct store *s, const unsigned char hash[HASH_BYTES],
 			       struct account *out);
 enum st store_account_get(struct store *s, const char *name, struct account *out);
@@ -279,7 +329,11 @@ enum st store_kek_in_use(struct store *s, uint32_t version, int64_t *n);
 /* Each audit entry (ts >= since, or all), in order, until fn returns false. */
 enum st store_audit_each(struct store *s, const char *since,
 			 bool (*fn)(const struct audit_entry *e, void *arg), void *arg);
-/* Checkpoint and truncate the WAL, so erased bytes leave the disk. */
+/*
+ * Checkpoint and truncate the WAL, so erased bytes leave the disk (the
+ * retention thread calls it after a purge).  ST_UNAVAILABLE when it could
+ * not run; the next one copies what this one left.
+ */
 enum st store_checkpoint(struct store *s);
 
 struct vnum_stats {
@@ -335,9 +389,9 @@ struct audit_mark {
 	int64_t seq;
 	unsigned char head[HASH_BYTES];
 };
-/* Walk the whole chain on a reader connection. */
+/* Walk the whole chain (audit_link_ok on each entry) in one snapshot. */
 enum st store_audit_verify(struct store *s, struct audit_check *out);
-/* PRAGMA quick_check on a reader connection; err says what it found. */
+/* The database's own integrity check (SQLite: PRAGMA quick_check); err says what it found. */
 enum st store_quick_check(struct store *s, char *err, size_t errlen);
 /*
  * Walk only the entries after seq, the first of which must link to head (a
@@ -368,7 +422,8 @@ enum st store_audit_base(struct store *s, int64_t *last, unsigned char head[HASH
 enum st store_audit_head(struct store *s, int64_t *seq, unsigned char head[HASH_BYTES]);
 
 /* Every statement reaches the big tables through an index (or is one of the
- * few that walk them on purpose); else ST_INTERNAL and the statement in bad. */
+ * few that walk them on purpose); else ST_INTERNAL and the statement in bad.
+ * Each backend holds its own queries to this (the daemon's start runs it). */
 enum st store_plans_check(struct store *s, char *bad, size_t badlen);
 
 /* ---- whether it can do its work (/readyz) ------------------------------ */

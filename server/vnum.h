@@ -9,6 +9,9 @@
 #define WAYBILL_VNUM_H
 
 #include "common.h"
+#include "crypto.h"
+
+struct store;
 
 #define VNUM_EXTS 10000
 #define VNUM_POOL_MAX 100000 /* numbers in one pool */
@@ -35,5 +38,19 @@ bool vnum_called_parse(const char *in, char out[VNUM_BYTES]);
 void vnum_ext_format(int ext, char out[8]);
 /* 0..9999 from exactly four digits; -1 otherwise. */
 int vnum_ext_parse(const char *s);
+
+/*
+ * Take a free (number, extension) for a new binding: no extension held by
+ * an open binding or resting before its reusable time.  Drawn uniformly at
+ * random from the free ones (CSPRNG), avoiding numbers on which this
+ * recipient already holds an open binding while another has room; nothing
+ * else a client can see about other orders changes the draw.
+ * ST_UNAVAILABLE when the pool is exhausted.  Writer thread, inside a job
+ * (it takes the slot with store_w_slot_take); then bind it to the order
+ * with store_w_binding_insert in the same job.  vnum and ext are written
+ * only on ST_OK.
+ */
+enum st vnum_binding_pick(struct store *s, int64_t now, const unsigned char rcpt[HASH_BYTES],
+			  char vnum[16], char ext[8]);
 
 #endif

@@ -6,18 +6,21 @@
  * open and by verify, the append-only triggers, and group commit under 8
  * submitting threads.
  *
- * It includes store.c to reach the writer connection (struct store is
- * private): the pragma checks run as a writer job on s->writer->db, and on
- * the calling thread's own reader connection.  So the archive's store.o is
- * not linked; everything else comes from libwaybill.a.
+ * It includes the backend's private header, store_int.h, to reach the
+ * writer connection (struct store is private): the pragma checks run as a
+ * writer job on s->writer->db, and on the calling thread's own reader
+ * connection.  Everything else comes from libwaybill.a.
  */
-#include "../../server/store.c"
+#include "../../server/store_int.h"
 
+#include "../../server/audit.h"
 #include "../../server/crypto.h"
+#include "../../server/log.h"
 #include "../../server/order.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "t.h"
 
@@ -1755,7 +1758,7 @@ static void test_plans(void)
 
 /*
  * Checkpoints and write transactions of the daemon and of waybillctl (see
- * store.c, "Checkpoints").  The test plays a third process, holding byte 0
+ * store_writer.c, "Checkpoints").  The test plays a third process, holding byte 0
  * of "<db>-lock" through a descriptor of its own, as a tool's transaction
  * or a daemon's checkpoint does.
  */

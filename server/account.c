@@ -1,0 +1,65 @@
+/*
+ * account.c - roles and the rules for account names and depot codes.
+ */
+#include "common.h"
+#include "account.h"
+
+static const char *const role_names[] = {"courier", "depot", "admin", "auditor", "telephony"};
+
+const char *role_name(enum role r)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(role_names); i++)
+		if (r == (enum role)(1 << i))
+			return role_names[i];
+	return "-";
+}
+
+enum role role_parse(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(role_names); i++)
+		if (strcmp(s, role_names[i]) == 0)
+			return (enum role)(1 << i);
+	return ROLE_NONE;
+}
+
+bool name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= NAME_MAX_BYTES)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool depot_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= NAME_MAX_BYTES)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+size_t account_seal_ad(const char *name, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "account:%s", name);
+
+	if (n < 0 || (size_t)n >= cap) {
+		if (cap)
+			out[0] = '\0';
+		return 0;
+	}
+	return (size_t)n;
+}

@@ -1,0 +1,377 @@
+/*
+ * store_bind.c - virtual-number bindings in SQLite: the pool's numbers,
+ * taking and ending bindings, sweeping rests that ended, and the call
+ * routing readers.
+ */
+#include "common.h"
+#include "store_int.h"
+
+/* ---- virtual-number bindings (writer) ---------------------------------- */
+
+/* A slot's statements take the number as ?1, the extension as ?2 and ?3 after them. */
+static void slot_bind(sqlite3_stmt *st, const char *vnum, const char *ext, int64_t x)
+{
+	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, x);
+}
+
+enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n)
+{
+	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_OUT);
+	enum st res;
+
+	if (!st)
+		return ST_IO;
+	res = sql_step_done(s->writer, st);
+	s->vpool_stale = true;
+	for (size_t i = 0; i < n && res == ST_OK; i++) {
+		st = sql_stmt(s->writer, S_VNUM_IN);
+		if (!st)
+			return ST_IO;
+		sqlite3_bind_text(st, 1, nums[i], -1, SQLITE_STATIC);
+		res = sql_step_done(s->writer, st);
+	}
+	return res;
+}
+
+/* Is the slot free at now?  A resting binding past its time is released here. */
+enum st store_w_slot_free(struct store *s, const char *vnum, const char *ext, int64_t now,
+			  bool *free_, int64_t *stale_id)
+{
+	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_SLOT);
+	int rc;
+
+	*free_ = true;
+	*stale_id = 0;
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		bool open = sqlite3_column_type(st, 1) == SQLITE_NULL;
+		/* Resting through the second it ends: even with no quarantine, a
+		 * reassigned order never gets back the extension it just gave up. */
+		if (open || sqlite3_column_int64(st, 1) >= now) {
+			*free_ = false;
+			break;
+		}
+		*stale_id = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
+}
+
+static enum st vpool_load(struct store *s)
+{
+	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_LIST);
+	size_t cap = 0;
+	int rc;
+
+	if (!st)
+		return ST_IO;
+	s->vpool_n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (s->vpool_n == cap) {
+			size_t ncap = cap ? cap * 2 : 128;
+			void *np = realloc(s->vpool, ncap * sizeof(*s->vpool));
+			if (!np) {
+				sqlite3_reset(st);
+				return ST_NOMEM;
+			}
+			s->vpool = np;
+			cap = ncap;
+		}
+		sql_col_text(st, 0, s->vpool[s->vpool_n++], 16);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return ST_IO;
+	s->vpool_stale = false;
+	return ST_OK;
+}
+
+enum st store_w_vnum_pool(struct store *s, const char (**nums)[16], size_t *n)
+{
+	if (s->vpool_stale || !s->vpool) {
+		enum st res = vpool_load(s);
+		if (res != ST_OK)
+			return res;
+	}
+	*nums = (const char(*)[16])s->vpool;
+	*n = s->vpool_n;
+	return ST_OK;
+}
+
+enum st store_w_vnum_held_by(struct store *s, const unsigned char rcpt[HASH_BYTES], int64_t now,
+			     char (*nums)[16], size_t max, size_t *n)
+{
+	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_CLASH);
+	int rc;
+
+	*n = 0;
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_blob(st, 1, rcpt, HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, (int64_t)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+		sql_col_text(st, 0, nums[(*n)++], 16);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
+}
+
+/* Take (vnum, ext): count it held; a slot whose rest ended gives the hold over. */
+enum st store_w_slot_take(struct store *s, const char *vnum, int64_t stale)
+{
+	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_HOLD);
+	enum st res;
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, stale ? 0 : 1);
+	res = sql_step_done(s->writer, st);
+	if (res == ST_OK && stale) {
+		st = sql_stmt(s->writer, S_BIND_RELEASE);
+		if (!st)
+			return ST_IO;
+		sqlite3_bind_int64(st, 1, stale);
+		res = sql_step_done(s->writer, st);
+	}
+	return res;
+}
+
+enum st store_w_vnum_busy(struct store *s, const char *vnum, int64_t now,
+			  unsigned char busy[STORE_VNUM_EXTS])
+{
+	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_EXTS);
+	int rc;
+
+	memset(busy, 0, STORE_VNUM_EXTS);
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *e = sqlite3_column_text(st, 0);
+		int x = e ? atoi((const char *)e) : -1;
+		/* Open, or resting through now: as store_w_slot_free decides. */
+		if (x >= 0 && x < STORE_VNUM_EXTS &&
+		    (sqlite3_column_type(st, 1) == SQLITE_NULL ||
+		     sqlite3_column_int64(st, 1) >= now))
+			busy[x] = 1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? ST_OK : ST_IO;
+}
+
+enum st store_w_vnum_rooms(struct store *s, struct vnum_room **out, size_t *n)
+{
+	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_ROOM);
+	struct vnum_room *rooms = NULL;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_int(st, 1, STORE_VNUM_EXTS);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			void *np = realloc(rooms, ncap * sizeof(*rooms));
+			if (!np) {
+				sqlite3_reset(st);
+				sqlite3_clear_bindings(st);
+				free(rooms);
+				*n = 0;
+				return ST_NOMEM;
+			}
+			rooms = np;
+			cap = ncap;
+		}
+		sql_col_text(st, 0, rooms[*n].vnum, 16);
+		rooms[*n].free = (uint32_t)(STORE_VNUM_EXTS - sqlite3_column_int(st, 1));
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		free(rooms);
+		*n = 0;
+		return ST_IO;
+	}
+	*out = rooms;
+	return ST_OK;
+}
+
+enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ext, int64_t order_id,
+			       const unsigned char recipient_index[HASH_BYTES], int64_t now)
+{
+	sqlite3_stmt *st = sql_stmt(s->writer, S_BIND_INSERT);
+
+	if (!st)
+		return ST_IO;
+	slot_bind(st, vnum, ext, order_id);
+	sqlite3_bind_blob(st, 4, recipient_index, HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	return sql_step_done(s->writer, st);
+}
+
+enum st store_w_binding_recipient(struct store *s, const char *vnum, const char *ext,
+				  int64_t order_id, unsigned char out[HASH_BYTES])
+{
+	sqlite3_stmt *st = sql_stmt(s->writer, S_BIND_RECIPIENT);
+	int rc;
+	enum st res = ST_NOTFOUND;
+
+	if (!st)
+		return ST_IO;
+	slot_bind(st, vnum, ext, order_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == HASH_BYTES) {
+		memcpy(out, sqlite3_column_blob(st, 0), HASH_BYTES);
+		res = ST_OK;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		res = ST_IO;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return res;
+}
+
+enum st store_w_binding_end(struct store *s, const char *vnum, const char *ext, int64_t order_id,
+			    int64_t active_until, int64_t reusable_at, int64_t now)
+{
+	sqlite3_stmt *st = sql_stmt(s->writer, S_BIND_END);
+
+	if (!st)
+		return ST_IO;
+	slot_bind(st, vnum, ext, order_id);
+	sqlite3_bind_int64(st, 4, active_until);
+	sqlite3_bind_int64(st, 5, reusable_at);
+	sqlite3_bind_int64(st, 6, now);
+	return sql_step_done(s->writer, st);
+}
+
+enum st store_w_binding_sweep(struct store *s, int64_t now, int64_t *n)
+{
+	sqlite3_stmt *due = sql_stmt(s->writer, S_BIND_DUE);
+	int64_t ids[1000];
+	char vnums[1000][16];
+	size_t k = 0;
+	int rc;
+	enum st res = ST_OK;
+
+	*n = 0;
+	if (!due)
+		return ST_IO;
+	sqlite3_bind_int64(due, 1, now);
+	while ((rc = sqlite3_step(due)) == SQLITE_ROW && k < 1000) {
+		ids[k] = sqlite3_column_int64(due, 0);
+		sql_col_text(due, 1, vnums[k], 16);
+		k++;
+	}
+	sqlite3_reset(due);
+	sqlite3_clear_bindings(due);
+	for (size_t i = 0; i < k && res == ST_OK; i++) {
+		sqlite3_stmt *st = sql_stmt(s->writer, S_BIND_RELEASE);
+		if (!st)
+			return ST_IO;
+		sqlite3_bind_int64(st, 1, ids[i]);
+		res = sql_step_done(s->writer, st);
+		st = res == ST_OK ? sql_stmt(s->writer, S_VNUM_RELEASE) : NULL;
+		if (res == ST_OK && !st)
+			return ST_IO;
+		if (res == ST_OK) {
+			sqlite3_bind_text(st, 1, vnums[i], -1, SQLITE_STATIC);
+			res = sql_step_done(s->writer, st);
+		}
+	}
+	if (res == ST_OK)
+		*n = (int64_t)k;
+	return res;
+}
+
+enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum, const char *ext)
+{
+	sqlite3_stmt *st = sql_stmt(s->writer, S_ORDER_BINDING);
+
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_int64(st, 1, id);
+	sql_bind_text(st, 2, vnum);
+	sql_bind_text(st, 3, ext);
+	return sql_step_done(s->writer, st);
+}
+
+enum st store_binding_find(struct store *s, const char *vnum, const char *ext, int64_t now,
+			   int64_t *order_id, int64_t *active_until)
+{
+	sqlite3_stmt *st = conn_reader_stmt(s, S_BIND_FIND);
+	int rc;
+	enum st res = ST_NOTFOUND;
+
+	if (!st)
+		return ST_IO;
+	slot_bind(st, vnum, ext, now);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*order_id = sqlite3_column_int64(st, 0);
+		*active_until = sqlite3_column_int64(st, 1);
+		res = ST_OK;
+	} else if (rc != SQLITE_DONE) {
+		res = ST_IO;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return res;
+}
+
+enum st store_binding_callback(struct store *s, const char *vnum,
+			       const unsigned char recipient_index[HASH_BYTES], int64_t now,
+			       int64_t *ids, size_t max, size_t *n)
+{
+	sqlite3_stmt *st = conn_reader_stmt(s, S_BIND_CALLBACK);
+	int rc;
+
+	*n = 0;
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_text(st, 1, vnum, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, recipient_index, HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, (int64_t)max + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n < max)
+			ids[*n] = sqlite3_column_int64(st, 0);
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? ST_OK : ST_IO;
+}
+
+enum st store_vnum_stats(struct store *s, int64_t now, struct vnum_stats *out)
+{
+	sqlite3_stmt *st = conn_reader_stmt(s, S_VNUM_STATS);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!st)
+		return ST_IO;
+	sqlite3_bind_int64(st, 1, now);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->active = sqlite3_column_int64(st, 0);
+		out->held = sqlite3_column_int64(st, 1);
+		out->capacity = sqlite3_column_int64(st, 2) * STORE_VNUM_EXTS;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? ST_OK : ST_IO;
+}

@@ -18,6 +18,7 @@
 #include "order.h"
 #include "state.h"
 #include "view.h"
+#include "vnum.h"
 
 #include <ctype.h>
 #include <time.h>
@@ -86,7 +87,7 @@ static enum st tx_create(struct store *s, struct wjob *j)
 			return st;
 	}
 	/* The virtual number is bound in the same transaction, so it can be printed. */
-	st = store_w_binding_pick(s, cs->row.created_at, cs->recipient_index, cs->row.vnum,
+	st = vnum_binding_pick(s, cs->row.created_at, cs->recipient_index, cs->row.vnum,
 				  cs->row.ext);
 	if (st != ST_OK) {
 		cs->pool_empty = st == ST_UNAVAILABLE;
@@ -424,7 +425,7 @@ static enum st tx_assign(struct store *s, struct wjob *j)
 			st = store_w_binding_end(s, cs->row.vnum, cs->row.ext, cs->row.id, now,
 						 now + cs->quarantine_s, now);
 		if (st == ST_OK) {
-			st = store_w_binding_pick(s, now, rcpt, cs->row.vnum, cs->row.ext);
+			st = vnum_binding_pick(s, now, rcpt, cs->row.vnum, cs->row.ext);
 			cs->pool_empty = st == ST_UNAVAILABLE;
 		}
 		if (st == ST_OK)

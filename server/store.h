@@ -236,13 +236,6 @@ struct vnum_room {
 };
 /* The pool's numbers with room by their held counts; *out is the caller's to free(). */
 enum st store_w_vnum_rooms(struct store *s, struct vnum_room **out, size_t *n);
-/*
- * Not a primitive: vnum_binding_pick (vnum.h, backend-neutral) under its
- * old name, declared here only while h_orders.c calls it by that name.
- */
-enum st store_w_binding_pick(struct store *s, int64_t now,
-			     const unsigned char recipient_index[HASH_BYTES], char vnum[16],
-			     char ext[8]);
 enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ext, int64_t order_id,
 			       const unsigned char recipient_index[HASH_BYTES], int64_t now);
 /* The recipient index of an order's open binding (to rebind it). */

@@ -345,9 +345,3 @@ enum st vnum_binding_pick(struct store *s, int64_t now, const unsigned char rcpt
 	}
 	return res;
 }
-
-enum st store_w_binding_pick(struct store *s, int64_t now, const unsigned char rcpt[HASH_BYTES],
-			     char vnum[16], char ext[8])
-{
-	return vnum_binding_pick(s, now, rcpt, vnum, ext);
-}

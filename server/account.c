@@ -63,3 +63,30 @@ size_t account_seal_ad(const char *name, char *out, size_t cap)
 	}
 	return (size_t)n;
 }
+
+/*
+ * Names the audit log gives to actors that are not accounts ("-" for no
+ * token, "waybilld" for the daemon, "op.<user>" for waybillctl), and names
+ * that read as if they were: an account must never pass for one of them.
+ * Reserved: these names, anything starting with "op.", "sys." or "waybill",
+ * and anything not starting with a letter or digit.
+ */
+bool account_name_reserved(const char *name)
+{
+	static const char *const names[] = {
+	    "-",     "admin",  "anonymous", "auditor", "courier",  "daemon",
+	    "depot", "nobody", "none",	    "null",    "operator", "retention",
+	    "root",  "system", "telephony", "unknown", "waybilld", "waybillctl",
+	};
+	static const char *const prefixes[] = {"op.", "sys.", "waybill"};
+
+	if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9')))
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}

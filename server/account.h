@@ -27,6 +27,13 @@ bool name_valid(const char *s);
 bool depot_valid(const char *s);
 
 /*
+ * Names the audit log gives to actors that are not accounts ("-", "waybilld",
+ * "op.<user>", ...) and names that read as if they were: waybillctl refuses
+ * them for new accounts (docs/API.md, "Account names").
+ */
+bool account_name_reserved(const char *name);
+
+/*
  * The binding an account's phone is sealed under (the "tn" argument of
  * crypto_seal, crypto_open and crypto_rewrap): "account:NAME", so a sealed
  * phone copied to another account fails to open.  Built here only.

@@ -143,33 +143,6 @@ static const char *opt_value(int argc, char **argv, const char *name)
 	return NULL;
 }
 
-/*
- * Names the audit log gives to actors that are not accounts ("-" for no
- * token, "waybilld" for the daemon, "op.<user>" for waybillctl), and names
- * that read as if they were: an account must never pass for one of them.
- * Reserved: these names, anything starting with "op.", "sys." or "waybill",
- * and anything not starting with a letter or digit.
- */
-static bool name_reserved(const char *name)
-{
-	static const char *const names[] = {
-	    "-",     "admin",  "anonymous", "auditor", "courier",  "daemon",
-	    "depot", "nobody", "none",	    "null",    "operator", "retention",
-	    "root",  "system", "telephony", "unknown", "waybilld", "waybillctl",
-	};
-	static const char *const prefixes[] = {"op.", "sys.", "waybill"};
-
-	if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9')))
-		return true;
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (strcmp(name, names[i]) == 0)
-			return true;
-	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
-		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
-			return true;
-	return false;
-}
-
 static int cmd_account_add(struct ctl *c, int argc, char **argv)
 {
 	struct account_job aj = {0};
@@ -192,7 +165,7 @@ static int cmd_account_add(struct ctl *c, int argc, char **argv)
 		usage();
 	if (!name_valid(name))
 		fatal("account add: name must be 1-32 of a-z 0-9 . _ -");
-	if (name_reserved(name))
+	if (account_name_reserved(name))
 		fatal("account add: \"%s\" is reserved for system actors (see README, "
 		      "\"Account names\")",
 		      name);

@@ -88,7 +88,7 @@ static enum st tx_create(struct store *s, struct wjob *j)
 	}
 	/* The virtual number is bound in the same transaction, so it can be printed. */
 	st = vnum_binding_pick(s, cs->row.created_at, cs->recipient_index, cs->row.vnum,
-				  cs->row.ext);
+			       cs->row.ext);
 	if (st != ST_OK) {
 		cs->pool_empty = st == ST_UNAVAILABLE;
 		return st;

@@ -140,9 +140,9 @@ static enum st fz_job_account(struct store *s, struct wjob *j)
 	if (a->phone) {
 		/* Sealed as waybillctl account add --phone does. */
 		struct sealed sl;
-		char ad[NAME_MAX_BYTES + 16];
+		char ad[ACCOUNT_AD_MAX];
 
-		snprintf(ad, sizeof(ad), "account:%s", a->name);
+		account_seal_ad(a->name, ad, sizeof(ad));
 		if (crypto_seal(fz_app.kr, ad, a->phone, strlen(a->phone), &sl) != ST_OK ||
 		    sl.blob_len > ACCOUNT_PHONE_SEALED_MAX)
 			return ST_INTERNAL;

@@ -91,10 +91,30 @@ static void test_seal_ad(void)
 	CHECK(strcmp(a, b) != 0);
 }
 
+/* Names that are, or read as, the audit log's own actors. */
+static void test_reserved(void)
+{
+	static const struct {
+		const char *s;
+		bool reserved;
+	} cases[] = {
+	    {"-", true},	   {"waybilld", true},	{"waybillctl", true}, {"waybill-x", true},
+	    {"op.alice", true},	   {"sys.cron", true},	{"root", true},	      {"admin", true},
+	    {"telephony", true},   {".hidden", true},	{"_x", true},	      {"alice", false},
+	    {"opal", false},	   {"d1-admin", false}, {"0day", false},      {"systemd", false},
+	    {"demo-depot", false}, {"courier7", false},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		CHECKF(account_name_reserved(cases[i].s) == cases[i].reserved, "reserved %zu (%s)",
+		       i, cases[i].s);
+}
+
 int main(void)
 {
 	test_names();
 	test_roles();
 	test_seal_ad();
+	test_reserved();
 	return t_done();
 }

@@ -5,6 +5,7 @@
 #include "common.h"
 #include "handlers.h"
 #include "app.h"
+#include "account.h"
 #include "audit.h"
 #include "crypto.h"
 #include "json.h"

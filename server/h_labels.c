@@ -12,6 +12,7 @@
 #include "common.h"
 #include "handlers.h"
 #include "app.h"
+#include "account.h"
 #include "audit.h"
 #include "json.h"
 #include "label.h"

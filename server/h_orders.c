@@ -11,6 +11,7 @@
 #include "common.h"
 #include "handlers.h"
 #include "app.h"
+#include "account.h"
 #include "crypto.h"
 #include "json.h"
 #include "log.h"

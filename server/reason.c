@@ -4,7 +4,7 @@
  */
 #include "common.h"
 #include "reason.h"
-#include "store.h"
+#include "audit.h"
 
 /* A reason that passes fits the audit entry whole: it is never cut. */
 _Static_assert(REASON_TEXT_MAX < REASON_MAX_BYTES, "a reason must fit struct audit_entry");

@@ -198,7 +198,7 @@ static int cmd_account_add(struct ctl *c, int argc, char **argv)
 		memcpy(aj.a.phone_sealed, sl.blob, sl.blob_len);
 		aj.a.phone_sealed_len = sl.blob_len;
 		sealed_release(&sl);
-		explicit_bzero(e164, sizeof(e164));
+		mem_wipe(e164, sizeof(e164));
 	}
 	crypto_token_new(token);
 	crypto_token_hash(c->kr, token, TOKEN_CHARS, aj.hash);
@@ -213,7 +213,7 @@ static int cmd_account_add(struct ctl *c, int argc, char **argv)
 	if (st != ST_OK)
 		fatal("account add: %s", st_name(st));
 	printf("%s\n", token);
-	explicit_bzero(token, sizeof(token));
+	mem_wipe(token, sizeof(token));
 	return 0;
 }
 
@@ -263,7 +263,7 @@ static int cmd_account_change(struct ctl *c, const char *name, bool rotate)
 		fatal("%s", st_name(st));
 	if (rotate) {
 		printf("%s\n", token);
-		explicit_bzero(token, sizeof(token));
+		mem_wipe(token, sizeof(token));
 	} else {
 		printf("%s disabled\n", name);
 	}

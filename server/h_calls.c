@@ -204,7 +204,7 @@ void h_call_route(struct request *r)
 	crypto_blind_index(r->app->kr, q.caller, strlen(q.caller), caller_idx);
 	if (limiter_hit(r->app->call_routes, caller_idx, HASH_BYTES, time(NULL)) >
 	    limiter_limit(r->app->call_routes)) {
-		explicit_bzero(&q, sizeof(q));
+		mem_wipe(&q, sizeof(q));
 		snprintf(r->extra_header[1], sizeof(r->extra_header[1]), "Retry-After:%u",
 			 limiter_retry_after(r->app->call_routes, time(NULL)));
 		http_audit_then_fail(r, ST_LIMIT, NULL, "caller");
@@ -212,8 +212,8 @@ void h_call_route(struct request *r)
 	}
 	st = q.ext[0] ? route_courier_to_recipient(r, &q, caller_idx, forward, &row)
 		      : route_recipient_to_courier(r, &q, caller_idx, forward, &row);
-	explicit_bzero(&q, sizeof(q));
-	explicit_bzero(caller_idx, sizeof(caller_idx));
+	mem_wipe(&q, sizeof(q));
+	mem_wipe(caller_idx, sizeof(caller_idx));
 	if (st != ST_OK) {
 		order_row_release(&row);
 		if (st == ST_NOTFOUND || st == ST_GONE)
@@ -227,7 +227,7 @@ void h_call_route(struct request *r)
 	resp = cJSON_CreateObject();
 	cJSON_AddStringToObject(resp, "forward_to", forward);
 	cJSON_AddStringToObject(resp, "call_id", call_id);
-	explicit_bzero(forward, sizeof(forward));
+	mem_wipe(forward, sizeof(forward));
 	order_row_release(&row);
 	reply_after_audit(r, resp);
 }

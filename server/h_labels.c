@@ -189,7 +189,7 @@ static enum st render(struct request *r, struct print_state *ps, const struct la
 	enum st st = label_render(r->app->labels, t, ps->pages, ps->n, &ps->pdf, &ps->pdf_len);
 
 	/* The masked fields are not needed once drawn. */
-	explicit_bzero(ps->pages, ps->n * sizeof(*ps->pages));
+	mem_wipe(ps->pages, ps->n * sizeof(*ps->pages));
 	/* A template the start-up check warned about (the loader sizes zones for 4-letter
 	 * prefixes). */
 	if (st == ST_INVALID)

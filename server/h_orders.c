@@ -50,7 +50,7 @@ static void create_state_free(void *p)
 	order_release(&cs->o);
 	if (cs->row.sealed)
 		free(cs->row.sealed);
-	explicit_bzero(cs, sizeof(*cs));
+	mem_wipe(cs, sizeof(*cs));
 	free(cs);
 }
 
@@ -434,7 +434,7 @@ static enum st tx_assign(struct store *s, struct wjob *j)
 						    now);
 		if (st == ST_OK)
 			st = store_w_order_set_binding(s, cs->row.id, cs->row.vnum, cs->row.ext);
-		explicit_bzero(rcpt, sizeof(rcpt));
+		mem_wipe(rcpt, sizeof(rcpt));
 		if (st != ST_OK)
 			return st;
 	}
@@ -592,7 +592,7 @@ void h_order_delivery(struct request *r)
 	rcp = cJSON_AddObjectToObject(v, "recipient");
 	mask_name(o.recipient.name, &m);
 	cJSON_AddStringToObject(rcp, "name_masked", m.s);
-	explicit_bzero(&m, sizeof(m));
+	mem_wipe(&m, sizeof(m));
 	/* The full street address: the one thing a courier needs at the door. */
 	if (strcmp(o.recipient.province, o.recipient.city) == 0)
 		snprintf(addr, sizeof(addr), "%s%s%s", o.recipient.province, o.recipient.district,
@@ -601,7 +601,7 @@ void h_order_delivery(struct request *r)
 		snprintf(addr, sizeof(addr), "%s%s%s%s", o.recipient.province, o.recipient.city,
 			 o.recipient.district, o.recipient.address);
 	cJSON_AddStringToObject(rcp, "address", addr);
-	explicit_bzero(addr, sizeof(addr));
+	mem_wipe(addr, sizeof(addr));
 	order_release(&o);
 	if (row.vnum[0] &&
 	    store_binding_find(r->app->store, row.vnum, row.ext, (int64_t)time(NULL), &order_id,

@@ -44,7 +44,7 @@ void store_idem_hash(const struct keyring *kr, const char *key, char out[STORE_I
 			   : (size_t)n < sizeof(in) ? (size_t)n
 						    : sizeof(in) - 1,
 			   h);
-	explicit_bzero(in, sizeof(in));
+	mem_wipe(in, sizeof(in));
 	memcpy(out, "h:", 2);
 	crypto_hex(h, HASH_BYTES, out + 2);
 }

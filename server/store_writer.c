@@ -18,13 +18,6 @@
 
 /* ---- whether writing works -------------------------------------------- */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 enum { WF_NONE, WF_DISK, WF_COMMIT, WF_AUDIT };
 static const char *const wfail_names[] = {NULL, "disk", "store", "audit"};
 static const char *const wfail_why[] = {NULL, "free space below min_free_mb", "a commit failed",
@@ -68,14 +61,14 @@ static void wfail_set(struct store *s, int to)
 	pthread_mutex_lock(&s->wfail_lock);
 	int from = atomic_exchange(&s->wfail, to);
 	if (from == WF_NONE && to != WF_NONE) {
-		s->wfail_since_ns = mono_ns();
+		s->wfail_since_ns = clock_mono_ns();
 		s->wfail_refused = 0;
 		log_error("store: writing failed (%s): writes and audited reads answer 503 until "
 			  "it recovers",
 			  wfail_why[to]);
 	} else if (from != WF_NONE && to == WF_NONE) {
 		log_info("store: writing recovered after %.1f s (%llu batches refused meanwhile)",
-			 (double)(mono_ns() - s->wfail_since_ns) / 1e9,
+			 (double)(clock_mono_ns() - s->wfail_since_ns) / 1e9,
 			 (unsigned long long)s->wfail_refused);
 	}
 	if (to != WF_NONE)
@@ -257,7 +250,7 @@ static void run_batch(struct store *s, struct wjob *jobs, size_t n)
 {
 	struct wstate w0;
 	size_t bucket = 0;
-	uint64_t t0 = mono_ns(), t1 = t0, t2 = t0;
+	uint64_t t0 = clock_mono_ns(), t1 = t0, t2 = t0;
 	bool safe = false, section = false;
 	sqlite3_int64 changes0 = 0;
 
@@ -300,7 +293,7 @@ again:
 		pthread_mutex_unlock(&s->lock);
 		goto again;
 	}
-	t1 = mono_ns();
+	t1 = clock_mono_ns();
 	if (!run_plain(s, S_COMMIT)) {
 		/* A full disk rolls the transaction back itself: no ROLLBACK then. */
 		if (!sqlite3_get_autocommit(s->writer->db))
@@ -319,7 +312,7 @@ again:
 		/* Only a commit that wrote shows that writing works again. */
 		wfail_set(s, WF_NONE);
 	}
-	t2 = mono_ns();
+	t2 = clock_mono_ns();
 done:
 	if (section)
 		guard_lock(s, GUARD_SECTION, F_UNLCK, false);
@@ -436,7 +429,7 @@ int ckpt_run(struct store *s, struct conn *c, int mode, bool writer_out, int *lo
 void *ckpt_main(void *arg)
 {
 	struct store *s = arg;
-	uint64_t busy0 = 0, t0 = mono_ns(), shut_since = 0;
+	uint64_t busy0 = 0, t0 = clock_mono_ns(), shut_since = 0;
 
 	pthread_setname_np(pthread_self(), "wb-checkpoint");
 	pthread_mutex_lock(&s->lock);
@@ -455,7 +448,7 @@ void *ckpt_main(void *arg)
 		    !space_low(s, s->wal_frames - s->ckpt_done))
 			wfail_set(s, WF_NONE);
 		/* The writer's share of the time since the last look. */
-		uint64_t busy = s->stats.exec_ns, t = mono_ns();
+		uint64_t busy = s->stats.exec_ns, t = clock_mono_ns();
 		if (t - t0 >= 250000000) {
 			double frac = (double)(busy - busy0) / (double)(t - t0);
 			s->ckpt_frames = frac < CKPT_BUSY ? CKPT_FRAMES_SHORT : CKPT_FRAMES_LONG;

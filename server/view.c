@@ -86,7 +86,7 @@ static cJSON *add_party(cJSON *v, const char *key, const struct party *p, const 
 	add_masked(obj, "name", &m);
 	mask_phone(p->phone, &m);
 	add_masked(obj, "phone", &m);
-	explicit_bzero(&m, sizeof(m));
+	mem_wipe(&m, sizeof(m));
 	add_region(obj, "region", province, city, district);
 	return obj;
 }
@@ -104,7 +104,7 @@ cJSON *view_order(const struct order_row *r, const struct order *o)
 			r->dest_district);
 	mask_address(o->recipient.address, &m);
 	add_masked(rcp, "address", &m);
-	explicit_bzero(&m, sizeof(m));
+	mem_wipe(&m, sizeof(m));
 
 	parcel = cJSON_AddObjectToObject(v, "parcel");
 	cJSON_AddNumberToObject(parcel, "weight_g", r->weight_g);

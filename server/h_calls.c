@@ -32,6 +32,7 @@
 #include "json.h"
 #include "limits.h"
 #include "order.h"
+#include "retention.h"
 #include "state.h"
 #include "view.h"
 #include "vnum.h"
@@ -56,6 +57,7 @@ static enum st courier_phone(struct app *app, const struct account *a, char out[
 	enum st st;
 
 	account_seal_ad(a->name, ad, sizeof(ad));
+	retention_keys_need(app, a->phone_kek_version);
 	st = crypto_open(app->kr, ad, a->phone_kek_version, a->phone_seal_version,
 			 a->phone_wrapped_dek, a->phone_sealed, a->phone_sealed_len, &plain, &len);
 	if (st != ST_OK)

@@ -208,14 +208,10 @@ int main(int argc, char **argv)
 	notify_ready();
 
 	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
-		bool changed;
-		if (keyring_refresh(app.kr, app.cfg.key_file, &changed, err, sizeof(err)) != ST_OK)
-			log_warn("SIGHUP: %s", err);
-		else
+		if (retention_keys_refresh(&app, NULL) == ST_OK)
 			log_info("SIGHUP: key file re-read (current version %u); other settings "
 				 "need a restart",
 				 keyring_current(app.kr));
-		retention_key_check(&app);
 	}
 	log_info("signal %d: draining", sig);
 	notify_stopping();

@@ -98,18 +98,27 @@ void retention_key_check(struct app *app)
 		log_info("keys: key file %s can be opened again", app->cfg.key_file);
 }
 
-/* Take up a rotated or retired key version: keyring_refresh() is the one
- * path, and reads the file only when its mtime moved. */
-static void key_refresh(struct app *app)
+enum st retention_keys_refresh(struct app *app, bool *changed)
 {
 	char err[256];
-	bool changed;
+	enum st st;
+	bool ch = false;
 
 	retention_key_check(app);
-	if (keyring_refresh(app->kr, app->cfg.key_file, &changed, err, sizeof(err)) != ST_OK)
+	st = keyring_refresh(app->kr, app->cfg.key_file, &ch, err, sizeof(err));
+	if (st != ST_OK)
 		log_warn("keys: %s", err);
-	else if (changed)
+	else if (ch)
 		log_info("keys: key file changed; current version %u", keyring_current(app->kr));
+	if (changed)
+		*changed = ch;
+	return st;
+}
+
+void retention_keys_need(struct app *app, uint32_t version)
+{
+	if (version > keyring_versions(app->kr))
+		retention_keys_refresh(app, NULL);
 }
 
 static void *housekeeping(void *arg)
@@ -124,7 +133,7 @@ static void *housekeeping(void *arg)
 		struct timespec until;
 
 		pthread_mutex_unlock(&lock);
-		key_refresh(app);
+		retention_keys_refresh(app, NULL);
 		if (now >= next_purge) {
 			int64_t erased = 0, swept = 0;
 			struct wjob j = {0};

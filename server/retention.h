@@ -46,5 +46,14 @@ void retention_stop(void);
  * thread calls it every second, with keyring_refresh(), and main.c on SIGHUP.
  */
 void retention_key_check(struct app *app);
+/*
+ * The one path that takes up a rotated or retired key version: checks the
+ * file (retention_key_check), then keyring_refresh(), which reads it only
+ * when its mtime moved.  Called every second by housekeeping, on SIGHUP, and
+ * through retention_keys_need() by a reader that meets a version it does not
+ * know (another daemon or waybillctl sealed it a moment ago).
+ */
+enum st retention_keys_refresh(struct app *app, bool *changed);
+void retention_keys_need(struct app *app, uint32_t version);
 
 #endif

@@ -8,6 +8,7 @@
 #include "crypto.h"
 #include "json.h"
 #include "mask.h"
+#include "retention.h"
 
 #include <time.h>
 
@@ -22,6 +23,7 @@ enum st view_open(struct app *app, const struct order_row *r, struct order *o)
 		return ST_GONE;
 	/* Bound to the row's depot and creator: a row moved in the database does not open. */
 	order_row_bind(r, bind);
+	retention_keys_need(app, r->kek_version);
 	st = crypto_open(app->kr, bind, r->kek_version, r->seal_version, r->wrapped_dek, r->sealed,
 			 r->sealed_len, &plain, &len);
 	if (st != ST_OK)

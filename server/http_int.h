@@ -1,0 +1,126 @@
+/*
+ * http_int.h - what the http files share, and nothing outside them sees:
+ * http.c (the libmicrohttpd glue: callbacks, answers, start and stop),
+ * http_request.c (status mapping, replies, deferral, routing, dispatch),
+ * http_conn.c (connections per address, deadlines), http_limits.c
+ * (authentication failures per address, 404s per token) and http_fake.c
+ * (the request path without a socket).  Handlers see http.h only.
+ */
+#ifndef WAYBILL_HTTP_INT_H
+#define WAYBILL_HTTP_INT_H
+
+#include "common.h"
+#include "http.h"
+#include "limits.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+struct app;
+struct config;
+
+/* Set by http_stop: new requests answer 503, every answer closes its connection. */
+extern atomic_bool http_stopping;
+/* Requests waiting on the writer (their connections suspended). */
+extern atomic_int http_suspended;
+/* Set at the end of the drain, under defer_lock: no request may wait on the writer now. */
+extern pthread_mutex_t http_defer_lock;
+extern bool http_closing;
+
+/* ---- http_request.c ---------------------------------------------------- */
+
+uint64_t http_now_ns(void);
+void http_request_free(struct request *r);
+void http_request_id_new(char id[REQID_BYTES]);
+/*
+ * The route for method and path; HEAD finds the GET route (libmicrohttpd
+ * drops the body).  When none matches but the path takes other methods,
+ * allow gets them ("GET, HEAD, POST") for the 405's Allow header.
+ */
+const struct route *http_route_find(const char *method, const char *path, char tn[TN_MAX],
+				    char *allow, size_t allow_len);
+/* Authenticate, check the role, and run the handler. */
+void http_dispatch(struct request *r);
+/* An unaudited 500 on an audited route: its entry is deferred (true), or none is due. */
+bool http_audit_server_error(struct request *r);
+
+/* ---- http_conn.c ------------------------------------------------------- */
+
+/*
+ * libmicrohttpd's own limits are a per-address cap, a total and an idle
+ * timeout.  Alone they let a few addresses (each under its cap) take every
+ * connection, and a request trickled a byte at a time never time out.  So
+ * each connection is counted here by client address (IPv6 by its /64):
+ * past CONN_SHARE_PCT of max_connections, an address holding CONN_FEW or
+ * more gets no new one, which keeps the rest for addresses holding few.
+ * And a watchdog closes a connection whose request line and headers take
+ * longer than header_timeout_s in all (counted from the connection's start
+ * or its previous answer), or whose body takes longer than body_timeout_s
+ * once the headers are in.
+ */
+#define CONN_SHARE_PCT 80
+#define CONN_FEW 8
+#define CONN_BUCKETS 1024
+
+enum http_conn_phase { PH_HEADERS, PH_BODY, PH_HANDLED };
+
+struct conns {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool stop, started;
+	struct conn_slot *live;
+	struct addr_count *bucket[CONN_BUCKETS];
+	unsigned total, share_at;
+	unsigned long long refused, refused_logged;
+	uint64_t header_ns, body_ns;
+};
+
+enum MHD_Result http_on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
+void http_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			enum MHD_ConnectionNotificationCode code);
+/* The connection's request entered phase ph now. */
+void http_conn_phase(struct MHD_Connection *c, enum http_conn_phase ph);
+void *http_watchdog_main(void *arg);
+struct conns *http_conns_new(const struct config *cfg);
+void http_conns_free(struct conns *cs);
+/* max_connections, lowered to fit the open-file limit. */
+unsigned http_conn_limit(long want);
+
+/* ---- http_limits.c ----------------------------------------------------- */
+
+/* Addresses the authentication-failure tally holds. */
+#define AUTH_FAIL_KEYS 16384
+
+struct reporter {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop, started;
+	struct app *app;
+};
+
+/* Whose 404s count towards miss_limit. */
+bool http_misses_count(const struct request *r);
+/* Reserve one more 404 for this token; false when past miss_limit (answer 429). */
+bool http_miss_take(struct request *r);
+/* Retry-After for the window of l. */
+void http_retry_after(struct request *r, const struct limiter *l);
+/* The limiter key of a client address: family, then address bytes (IPv6: its /64). */
+size_t http_addr_key(const struct sockaddr *sa, unsigned char key[LIMITER_KEY_MAX]);
+/* A request without a valid token: 401, or 429 past auth_failures_per_minute. */
+void http_auth_failed(struct request *r);
+/* Audit the finished minutes' failure counts (all: every count, at stop). */
+void http_auth_fail_report(struct app *app, bool all);
+void *http_reporter_main(void *arg);
+
+/* ---- http_fake.c ------------------------------------------------------- */
+
+const char *http_fake_query(const struct request *r, const char *key);
+const char *http_fake_header(const struct request *r, const char *name);
+void http_fake_job_done(struct request *r);
+
+#endif

@@ -59,15 +59,13 @@ bool http_closing;
 
 /* ---- the libmicrohttpd callbacks -------------------------------------- */
 
-struct reporter;
-
 struct http_server {
 	struct MHD_Daemon *d;
 	struct MHD_Daemon *md; /* metrics_listen's, when set */
 	struct app *app;
 	char *tls_cert, *tls_key;
-	struct reporter *rep; /* writes the authentication failures' audit entries */
-	struct conns *conns;  /* counts per address, the header and body deadlines */
+	struct http_ticker *rep; /* writes the authentication failures' audit entries */
+	struct conns *conns;	 /* counts per address, the header and body deadlines */
 };
 
 struct resp_buf {
@@ -709,22 +707,11 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 			return mst;
 		}
 	}
-	h->conns = http_conns_new(&app->cfg);
+	limit = http_conn_limit(app->cfg.max_connections);
+	h->conns = http_conns_new(&app->cfg, limit, err, errlen);
 	if (!h->conns) {
 		if (h->md)
 			MHD_stop_daemon(h->md);
-		free(h);
-		return ST_NOMEM;
-	}
-	limit = http_conn_limit(app->cfg.max_connections);
-	h->conns->share_at = limit / 100 * CONN_SHARE_PCT + limit % 100 * CONN_SHARE_PCT / 100;
-	h->conns->started =
-	    pthread_create(&h->conns->thread, NULL, http_watchdog_main, h->conns) == 0;
-	if (!h->conns->started) {
-		snprintf(err, errlen, "cannot start the connection watchdog");
-		if (h->md)
-			MHD_stop_daemon(h->md);
-		http_conns_free(h->conns);
 		free(h);
 		return ST_NOMEM;
 	}
@@ -779,20 +766,12 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		free(h);
 		return ST_IO;
 	}
-	h->rep = calloc(1, sizeof(*h->rep));
-	if (h->rep) {
-		h->rep->app = app;
-		pthread_mutex_init(&h->rep->lock, NULL);
-		pthread_cond_init(&h->rep->wake, NULL);
-		h->rep->started =
-		    pthread_create(&h->rep->thread, NULL, http_reporter_main, h->rep) == 0;
-	}
-	if (!h->rep || !h->rep->started) {
+	h->rep = http_auth_fail_reporter_start(app);
+	if (!h->rep) {
 		snprintf(err, errlen, "cannot start the authentication-failure reporter");
 		MHD_stop_daemon(h->d);
 		if (h->md)
 			MHD_stop_daemon(h->md);
-		free(h->rep);
 		free(h->tls_cert);
 		free(h->tls_key);
 		http_conns_free(h->conns);
@@ -848,14 +827,7 @@ enum st http_stop(struct http_server *h, int drain_s)
 	if (h->md)
 		MHD_stop_daemon(h->md);
 	/* No request runs now: the last counts, this minute's too, go to the audit log. */
-	pthread_mutex_lock(&h->rep->lock);
-	h->rep->stop = true;
-	pthread_cond_signal(&h->rep->wake);
-	pthread_mutex_unlock(&h->rep->lock);
-	pthread_join(h->rep->thread, NULL);
-	pthread_cond_destroy(&h->rep->wake);
-	pthread_mutex_destroy(&h->rep->lock);
-	free(h->rep);
+	http_ticker_stop(h->rep);
 	http_auth_fail_report(h->app, true);
 	{
 		/*

@@ -50,42 +50,29 @@ bool http_audit_server_error(struct request *r);
 /* ---- http_conn.c ------------------------------------------------------- */
 
 /*
- * libmicrohttpd's own limits are a per-address cap, a total and an idle
- * timeout.  Alone they let a few addresses (each under its cap) take every
- * connection, and a request trickled a byte at a time never time out.  So
- * each connection is counted here by client address (IPv6 by its /64):
- * past CONN_SHARE_PCT of max_connections, an address holding CONN_FEW or
- * more gets no new one, which keeps the rest for addresses holding few.
- * And a watchdog closes a connection whose request line and headers take
- * longer than header_timeout_s in all (counted from the connection's start
- * or its previous answer), or whose body takes longer than body_timeout_s
- * once the headers are in.
+ * A background thread that runs tick(arg) every period_ms, outside its own
+ * lock, until http_ticker_stop; NULL when it cannot start.  name is the
+ * thread's (15 bytes at most).
  */
-#define CONN_SHARE_PCT 80
-#define CONN_FEW 8
-#define CONN_BUCKETS 1024
+struct http_ticker;
+struct http_ticker *http_ticker_start(const char *name, long period_ms, void (*tick)(void *arg),
+				      void *arg);
+/* Stop it (a tick under way ends first), join, free; NULL is a no-op. */
+void http_ticker_stop(struct http_ticker *t);
 
 enum http_conn_phase { PH_HEADERS, PH_BODY, PH_HANDLED };
-
-struct conns {
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	pthread_t thread;
-	bool stop, started;
-	struct conn_slot *live;
-	struct addr_count *bucket[CONN_BUCKETS];
-	unsigned total, share_at;
-	unsigned long long refused, refused_logged;
-	uint64_t header_ns, body_ns;
-};
+struct conns;
 
 enum MHD_Result http_on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
 void http_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			enum MHD_ConnectionNotificationCode code);
 /* The connection's request entered phase ph now. */
 void http_conn_phase(struct MHD_Connection *c, enum http_conn_phase ph);
-void *http_watchdog_main(void *arg);
-struct conns *http_conns_new(const struct config *cfg);
+/*
+ * The counts and the watchdog for at most limit connections (see
+ * http_conn_limit); NULL with a line in err when they cannot start.
+ */
+struct conns *http_conns_new(const struct config *cfg, unsigned limit, char *err, size_t errlen);
 void http_conns_free(struct conns *cs);
 /* max_connections, lowered to fit the open-file limit. */
 unsigned http_conn_limit(long want);
@@ -94,14 +81,6 @@ unsigned http_conn_limit(long want);
 
 /* Addresses the authentication-failure tally holds. */
 #define AUTH_FAIL_KEYS 16384
-
-struct reporter {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool stop, started;
-	struct app *app;
-};
 
 /* Whose 404s count towards miss_limit. */
 bool http_misses_count(const struct request *r);
@@ -115,7 +94,8 @@ size_t http_addr_key(const struct sockaddr *sa, unsigned char key[LIMITER_KEY_MA
 void http_auth_failed(struct request *r);
 /* Audit the finished minutes' failure counts (all: every count, at stop). */
 void http_auth_fail_report(struct app *app, bool all);
-void *http_reporter_main(void *arg);
+/* The thread that audits the finished minutes' counts; NULL when it cannot start. */
+struct http_ticker *http_auth_fail_reporter_start(struct app *app);
 
 /* ---- http_fake.c ------------------------------------------------------- */
 

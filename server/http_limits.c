@@ -202,23 +202,12 @@ void http_auth_fail_report(struct app *app, bool all)
 			 c.dropped);
 }
 
-void *http_reporter_main(void *arg)
+static void auth_fail_tick(void *arg)
 {
-	struct reporter *rp = arg;
+	http_auth_fail_report(arg, false);
+}
 
-	pthread_setname_np(pthread_self(), "wb-authfail");
-	pthread_mutex_lock(&rp->lock);
-	while (!rp->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		pthread_cond_timedwait(&rp->wake, &rp->lock, &ts);
-		if (rp->stop)
-			break;
-		pthread_mutex_unlock(&rp->lock);
-		http_auth_fail_report(rp->app, false);
-		pthread_mutex_lock(&rp->lock);
-	}
-	pthread_mutex_unlock(&rp->lock);
-	return NULL;
+struct http_ticker *http_auth_fail_reporter_start(struct app *app)
+{
+	return http_ticker_start("wb-authfail", 1000, auth_fail_tick, app);
 }

@@ -295,22 +295,18 @@ static bool request_head_ok(struct request *r, const char *version)
 	struct header_scan hs = {0, false, false, NULL};
 
 	if (r->bad_uri || (uintptr_t)version != r->uri_end + 1) {
-		http_reply_error(r, ST_MALFORMED, "bad_path",
-				 "the path holds a NUL or an encoded slash", NULL);
+		http_refuse(r, REFUSE_BAD_PATH);
 		return false;
 	}
 	MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, header_scan_one, &hs);
 	if (hs.end && hs.end[1] != '\0') /* the last header: the empty line follows */
 		hs.nul = true;
 	if (hs.nul) {
-		http_reply_error(r, ST_MALFORMED, "bad_header",
-				 "a header holds a NUL byte or a folded line", NULL);
+		http_refuse(r, REFUSE_BAD_HEADER);
 		return false;
 	}
 	if (hs.content_lengths > 1 || (hs.content_lengths && hs.chunked)) {
-		http_reply_error(r, ST_MALFORMED, "bad_content_length",
-				 "more than one Content-Length, or one with Transfer-Encoding",
-				 NULL);
+		http_refuse(r, REFUSE_BAD_CONTENT_LENGTH);
 		return false;
 	}
 	return true;
@@ -334,7 +330,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!r) /* on_uri found no memory */
 		return MHD_NO;
 	if (!r->started) {
-		char allow[64];
 		const char *cl;
 
 		r->started = true;
@@ -343,25 +338,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		http_conn_phase(c, PH_BODY);
 		if (!request_head_ok(r, version))
 			return send_answer(c, r);
-		r->route = http_route_find(method, url, r->tn, allow, sizeof(allow));
-		if (atomic_load(&http_stopping)) {
-			/* Nothing new starts while the daemon drains. */
-			http_reply_error(r, ST_UNAVAILABLE, "shutting_down",
-					 "the service is stopping; try again", NULL);
+		if (!http_route(r, url))
 			return send_answer(c, r);
-		}
-		if (!r->route) {
-			if (allow[0]) {
-				snprintf(r->extra_header[0], sizeof(r->extra_header[0]), "Allow:%s",
-					 allow);
-				http_reply_error(r, ST_MALFORMED, "method_not_allowed",
-						 "this path does not take this method", NULL);
-				r->status = 405;
-			} else {
-				http_reply_st(r, ST_NOTFOUND);
-			}
-			return send_answer(c, r);
-		}
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (cl) {
 			char *end;

@@ -118,20 +118,8 @@ static void fake_wait(struct request *r)
 
 static void fake_run(struct request *r, const char *path, const char *body, size_t body_len)
 {
-	char allow[64];
-
-	r->route = http_route_find(r->method, path, r->tn, allow, sizeof(allow));
-	if (!r->route) {
-		if (allow[0]) {
-			snprintf(r->extra_header[0], sizeof(r->extra_header[0]), "Allow:%s", allow);
-			http_reply_error(r, ST_MALFORMED, "method_not_allowed",
-					 "this path does not take this method", NULL);
-			r->status = 405;
-		} else {
-			http_reply_st(r, ST_NOTFOUND);
-		}
+	if (!http_route(r, path))
 		return;
-	}
 	if (body_len > r->route->max_body) {
 		http_reply_st(r, ST_TOOBIG);
 		return;

@@ -32,6 +32,16 @@ extern bool http_closing;
 
 /* ---- http_request.c ---------------------------------------------------- */
 
+/* The HTTP layer's own answers, which no enum st names (status and body: http_request.c). */
+enum http_refusal {
+	REFUSE_METHOD,		   /* 405 method_not_allowed (the caller sets Allow) */
+	REFUSE_BAD_PATH,	   /* 400 bad_path: %00, a NUL byte, %2F in a segment */
+	REFUSE_BAD_HEADER,	   /* 400 bad_header: a NUL byte or a folded line */
+	REFUSE_BAD_CONTENT_LENGTH, /* 400: two Content-Lengths, or one with chunked */
+	REFUSE_SHUTTING_DOWN,	   /* 503 shutting_down: the daemon drains */
+};
+void http_refuse(struct request *r, enum http_refusal why);
+
 uint64_t http_now_ns(void);
 void http_request_free(struct request *r);
 void http_request_id_new(char id[REQID_BYTES]);
@@ -42,6 +52,12 @@ void http_request_id_new(char id[REQID_BYTES]);
  */
 const struct route *http_route_find(const char *method, const char *path, char tn[TN_MAX],
 				    char *allow, size_t allow_len);
+/*
+ * r->route for r->method and path; false when r is answered instead: 503
+ * while the daemon drains, 405 with Allow when the path takes other
+ * methods, else 404.
+ */
+bool http_route(struct request *r, const char *path);
 /* Authenticate, check the role, and run the handler. */
 void http_dispatch(struct request *r);
 /* An unaudited 500 on an audited route: its entry is deferred (true), or none is due. */

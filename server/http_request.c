@@ -109,8 +109,9 @@ void http_reply_json(struct request *r, unsigned status, char *body, bool wipe)
 	reply_set(r, status, body, strlen(body), wipe, "application/json");
 }
 
-void http_reply_error(struct request *r, enum st st, const char *code, const char *message,
-		      const char *field)
+/* The error body {"error":{"code","message","field"?,"request_id"}} with this status. */
+static void reply_error_status(struct request *r, unsigned status, enum st st, const char *code,
+			       const char *message, const char *field)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *e = cJSON_AddObjectToObject(root, "error");
@@ -129,7 +130,41 @@ void http_reply_error(struct request *r, enum st st, const char *code, const cha
 		static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\"}}";
 		body = strdup(oom);
 	}
-	reply_set(r, http_status_of(st), body, body ? strlen(body) : 0, false, "application/json");
+	reply_set(r, status, body, body ? strlen(body) : 0, false, "application/json");
+}
+
+void http_reply_error(struct request *r, enum st st, const char *code, const char *message,
+		      const char *field)
+{
+	reply_error_status(r, http_status_of(st), st, code, message, field);
+}
+
+/*
+ * The answers of the HTTP layer itself, before or around any handler: the
+ * status of each is decided here, beside http_status_of, and nowhere else
+ * (st is what the log and a 500's audit see: the nearest enum st).
+ */
+static const struct refusal {
+	unsigned status;
+	enum st st;
+	const char *code, *message;
+} refusals[] = {
+    [REFUSE_METHOD] = {405, ST_MALFORMED, "method_not_allowed",
+		       "this path does not take this method"},
+    [REFUSE_BAD_PATH] = {400, ST_MALFORMED, "bad_path", "the path holds a NUL or an encoded slash"},
+    [REFUSE_BAD_HEADER] = {400, ST_MALFORMED, "bad_header",
+			   "a header holds a NUL byte or a folded line"},
+    [REFUSE_BAD_CONTENT_LENGTH] = {400, ST_MALFORMED, "bad_content_length",
+				   "more than one Content-Length, or one with Transfer-Encoding"},
+    [REFUSE_SHUTTING_DOWN] = {503, ST_UNAVAILABLE, "shutting_down",
+			      "the service is stopping; try again"},
+};
+
+void http_refuse(struct request *r, enum http_refusal why)
+{
+	const struct refusal *f = &refusals[why];
+
+	reply_error_status(r, f->status, f->st, f->code, f->message, NULL);
 }
 
 void http_reply_st(struct request *r, enum st st)
@@ -196,8 +231,7 @@ void http_defer(struct request *r, wjob_fn fn, void *arg, void (*cont)(struct re
 	if (http_closing) {
 		/* The drain is over and libmicrohttpd stops: no connection may wait. */
 		pthread_mutex_unlock(&http_defer_lock);
-		http_reply_error(r, ST_UNAVAILABLE, "shutting_down",
-				 "the service is stopping; try again", NULL);
+		http_refuse(r, REFUSE_SHUTTING_DOWN);
 		return;
 	}
 	r->cont = cont;
@@ -370,6 +404,27 @@ const struct route *http_route_find(const char *method, const char *path, char t
 			used += (size_t)n;
 	}
 	return NULL;
+}
+
+bool http_route(struct request *r, const char *path)
+{
+	char allow[64];
+
+	r->route = http_route_find(r->method, path, r->tn, allow, sizeof(allow));
+	if (atomic_load(&http_stopping)) {
+		/* Nothing new starts while the daemon drains. */
+		http_refuse(r, REFUSE_SHUTTING_DOWN);
+		return false;
+	}
+	if (r->route)
+		return true;
+	if (allow[0]) {
+		snprintf(r->extra_header[0], sizeof(r->extra_header[0]), "Allow:%s", allow);
+		http_refuse(r, REFUSE_METHOD);
+	} else {
+		http_reply_st(r, ST_NOTFOUND);
+	}
+	return false;
 }
 
 uint64_t http_now_ns(void)

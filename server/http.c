@@ -312,6 +312,20 @@ static bool request_head_ok(struct request *r, const char *version)
 	return true;
 }
 
+static enum MHD_Result copy_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				const char *value)
+{
+	UNUSED(kind);
+	return http_copy_arg(cls, key, value) ? MHD_YES : MHD_NO;
+}
+
+static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	UNUSED(kind);
+	return http_copy_header(cls, key, value) ? MHD_YES : MHD_NO;
+}
+
 /* The client waits for "100 Continue" before it sends the body. */
 static bool expects_continue(struct request *r)
 {
@@ -338,7 +352,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		http_conn_phase(c, PH_BODY);
 		if (!request_head_ok(r, version))
 			return send_answer(c, r);
-		if (!http_route(r, url))
+		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, copy_arg, r);
+		MHD_get_connection_values(c, MHD_HEADER_KIND, copy_header, r);
+		if (!http_copy_done(r) || !http_route(r, url))
 			return send_answer(c, r);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (cl) {

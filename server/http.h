@@ -33,6 +33,18 @@ extern const size_t routes_count;
 extern const char *const routes_head_refused[];
 extern const size_t routes_head_refused_count;
 
+/*
+ * What a handler reads of the request is copied into it on the first call
+ * (http_query, http_header read the copies, never the connection): every
+ * query argument, and of the headers only those the daemon reads.  Bounded:
+ * more arguments or bytes of them answer 400 too_many_arguments, more bytes
+ * of those headers 431 headers_too_large.
+ */
+#define HTTP_ARGS_MAX 64	/* query arguments */
+#define HTTP_ARGS_BYTES 4096	/* their keys and values, decoded, with a NUL each */
+#define HTTP_HEADERS_BYTES 8192 /* the values of the headers read, with a NUL each */
+#define HTTP_HEADERS_READ 4	/* Authorization, Content-Type, Expect, Idempotency-Key */
+
 struct request {
 	struct app *app;
 	const struct route *route;
@@ -43,6 +55,9 @@ struct request {
 	struct account acct; /* the caller, once authenticated */
 	char *body;	     /* NUL-terminated; body_len without the NUL */
 	size_t body_len;
+	const char *arg_key[HTTP_ARGS_MAX], *arg_val[HTTP_ARGS_MAX]; /* val NULL: "?key" alone */
+	size_t nargs;
+	const char *hdr[HTTP_HEADERS_READ]; /* the first of each name, or NULL */
 
 	/* the answer */
 	unsigned status;
@@ -69,16 +84,24 @@ struct request {
 	bool miss_taken;     /* this answer's 404 is already counted towards miss_limit */
 	size_t body_cap;
 
-	size_t discarded;	/* body bytes read and dropped after a 413 was decided */
-	bool started;		/* on_request has seen its first call */
-	bool bad_uri;		/* the raw URI held %00, a NUL byte, or %2F in the path */
-	uintptr_t uri_end;	/* where the raw URI ended (NUL byte check), from on_uri */
-	struct http_fake *fake; /* http_request_run_fake's copies; NULL on a connection */
+	size_t discarded;	 /* body bytes read and dropped after a 413 was decided */
+	bool started;		 /* on_request has seen its first call */
+	bool bad_uri;		 /* the raw URI held %00, a NUL byte, or %2F in the path */
+	uintptr_t uri_end;	 /* where the raw URI ended (NUL byte check), from on_uri */
+	struct http_fake *fake;	 /* http_request_run_fake's wake-up; NULL on a connection */
+	char *in;		 /* the copies' bytes: HTTP_ARGS_BYTES, then HTTP_HEADERS_BYTES */
+	size_t in_args, in_hdrs; /* bytes used of each part */
+	enum st in_st;		 /* ST_OK, or why a copy failed (ST_NOMEM, a bound passed) */
+	bool in_hdrs_over;	 /* the bound passed was the headers' */
 };
 
-/* A query argument, or NULL. */
+/* A query argument (key matched without case, the first wins, as microhttpd does), or NULL. */
 const char *http_query(struct request *r, const char *key);
-/* A request header, or NULL. */
+/*
+ * A request header (the first of the name), or NULL.  Only the headers
+ * listed in http_request.c's headers_read[] are copied: asking for another
+ * is a programmer error (assert).
+ */
 const char *http_header(struct request *r, const char *name);
 
 /* Answer with JSON (takes ownership of body, a malloc'd string). */

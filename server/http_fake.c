@@ -17,38 +17,11 @@
  * continuations as on_request; job_done wakes it instead of resuming a
  * connection.  Nothing here touches microhttpd.
  */
-#define FAKE_ARGS_MAX 64
-
 struct http_fake {
-	const struct http_fake_header *headers;
-	size_t nheaders;
-	char *query; /* decoded in place: the arguments point into it */
-	const char *arg_key[FAKE_ARGS_MAX], *arg_val[FAKE_ARGS_MAX];
-	size_t nargs;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool done;
 };
-
-const char *http_fake_query(const struct request *r, const char *key)
-{
-	if (!r->fake)
-		return NULL;
-	for (size_t i = 0; i < r->fake->nargs; i++)
-		if (strcmp(r->fake->arg_key[i], key) == 0)
-			return r->fake->arg_val[i];
-	return NULL;
-}
-
-const char *http_fake_header(const struct request *r, const char *name)
-{
-	if (!r->fake)
-		return NULL;
-	for (size_t i = 0; i < r->fake->nheaders; i++)
-		if (r->fake->headers[i].name && strcasecmp(r->fake->headers[i].name, name) == 0)
-			return r->fake->headers[i].value;
-	return NULL;
-}
 
 void http_fake_job_done(struct request *r)
 {
@@ -86,10 +59,10 @@ static void fake_unescape(char *s, bool plus)
 	*o = '\0';
 }
 
-/* "a=1&b&c=%32" -> the arguments microhttpd would list (b without a value is NULL). */
-static void fake_args(struct http_fake *f)
+/* "a=1&b&c=%32" (decoded in place) -> the arguments microhttpd would list (b's value NULL). */
+static void fake_args(struct request *r, char *query)
 {
-	for (char *p = f->query, *next; p && *p && f->nargs < FAKE_ARGS_MAX; p = next) {
+	for (char *p = query, *next; p && *p; p = next) {
 		char *eq;
 
 		next = strchr(p, '&');
@@ -101,9 +74,8 @@ static void fake_args(struct http_fake *f)
 		fake_unescape(p, true);
 		if (eq)
 			fake_unescape(eq, true);
-		f->arg_key[f->nargs] = p;
-		f->arg_val[f->nargs] = eq;
-		f->nargs++;
+		if (!http_copy_arg(r, p, eq))
+			return;
 	}
 }
 
@@ -118,7 +90,7 @@ static void fake_wait(struct request *r)
 
 static void fake_run(struct request *r, const char *path, const char *body, size_t body_len)
 {
-	if (!http_route(r, path))
+	if (!http_copy_done(r) || !http_route(r, path))
 		return;
 	if (body_len > r->route->max_body) {
 		http_reply_st(r, ST_TOOBIG);
@@ -147,9 +119,9 @@ enum st http_request_run_fake(struct app *app, const char *method, const char *u
 			      const struct http_fake_header *headers, size_t nheaders,
 			      const char *body, size_t body_len, struct http_fake_reply *out)
 {
-	struct http_fake f = {.headers = headers, .nheaders = nheaders};
+	struct http_fake f = {.done = false};
 	struct request *r = NULL;
-	char *path = NULL;
+	char *path = NULL, *query = NULL;
 	const char *q;
 	enum st st = ST_NOMEM;
 
@@ -162,12 +134,15 @@ enum st http_request_run_fake(struct app *app, const char *method, const char *u
 	}
 	q = strchr(url, '?');
 	path = strndup(url, q ? (size_t)(q - url) : strlen(url));
-	f.query = q ? strdup(q + 1) : NULL;
+	query = q ? strdup(q + 1) : NULL;
 	r = calloc(1, sizeof(*r));
-	if (!path || (q && !f.query) || !r)
+	if (!path || (q && !query) || !r)
 		goto out;
 	fake_unescape(path, false);
-	fake_args(&f);
+	fake_args(r, query);
+	for (size_t i = 0; i < nheaders; i++)
+		if (headers[i].name && !http_copy_header(r, headers[i].name, headers[i].value))
+			break;
 	pthread_mutex_init(&f.lock, NULL);
 	pthread_cond_init(&f.cond, NULL);
 	r->app = app;
@@ -194,7 +169,7 @@ enum st http_request_run_fake(struct app *app, const char *method, const char *u
 out:
 	http_request_free(r);
 	free(path);
-	free(f.query);
+	free(query);
 	return st;
 }
 

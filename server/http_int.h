@@ -39,8 +39,20 @@ enum http_refusal {
 	REFUSE_BAD_HEADER,	   /* 400 bad_header: a NUL byte or a folded line */
 	REFUSE_BAD_CONTENT_LENGTH, /* 400: two Content-Lengths, or one with chunked */
 	REFUSE_SHUTTING_DOWN,	   /* 503 shutting_down: the daemon drains */
+	REFUSE_ARGS,		   /* 400 too_many_arguments: past HTTP_ARGS_MAX or _BYTES */
+	REFUSE_HEADERS,		   /* 431 headers_too_large: past HTTP_HEADERS_BYTES */
 };
 void http_refuse(struct request *r, enum http_refusal why);
+
+/*
+ * Copy a query argument (value NULL when it has none) or a header (kept
+ * only when it is one the daemon reads and the first of its name) into r;
+ * false once a bound is passed or memory runs out: stop copying then.
+ */
+bool http_copy_arg(struct request *r, const char *key, const char *value);
+bool http_copy_header(struct request *r, const char *name, const char *value);
+/* After the copies: true, or false with r answered (400, 431, 503). */
+bool http_copy_done(struct request *r);
 
 uint64_t http_now_ns(void);
 void http_request_free(struct request *r);
@@ -115,8 +127,6 @@ struct http_ticker *http_auth_fail_reporter_start(struct app *app);
 
 /* ---- http_fake.c ------------------------------------------------------- */
 
-const char *http_fake_query(const struct request *r, const char *key);
-const char *http_fake_header(const struct request *r, const char *name);
 void http_fake_job_done(struct request *r);
 
 #endif

@@ -11,6 +11,8 @@
 #include "crypto.h"
 #include "order.h"
 
+#include <assert.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -158,6 +160,10 @@ static const struct refusal {
 				   "more than one Content-Length, or one with Transfer-Encoding"},
     [REFUSE_SHUTTING_DOWN] = {503, ST_UNAVAILABLE, "shutting_down",
 			      "the service is stopping; try again"},
+    [REFUSE_ARGS] = {400, ST_MALFORMED, "too_many_arguments",
+		     "at most 64 query arguments of 4 KiB in all"},
+    [REFUSE_HEADERS] = {431, ST_MALFORMED, "headers_too_large",
+			"Authorization, Content-Type, Expect and Idempotency-Key exceed 8 KiB"},
 };
 
 void http_refuse(struct request *r, enum http_refusal why)
@@ -177,18 +183,97 @@ void http_reply_pdf(struct request *r, unsigned char *pdf, size_t len)
 	reply_set(r, 200, (char *)pdf, len, false, "application/pdf");
 }
 
+/* ---- what the handler reads: copies made on the first call ------------- */
+
+/* The request headers the daemon reads, and so copies (HTTP_HEADERS_READ). */
+static const char *const headers_read[HTTP_HEADERS_READ] = {"Authorization", "Content-Type",
+							    "Expect", "Idempotency-Key"};
+
+/* s (n bytes and a NUL) into part [base, base + cap) of r->in; NULL past cap or out of memory. */
+static const char *copy_in(struct request *r, size_t base, size_t cap, size_t *used, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p;
+
+	if (!r->in) {
+		r->in = malloc(HTTP_ARGS_BYTES + HTTP_HEADERS_BYTES);
+		if (!r->in) {
+			r->in_st = ST_NOMEM;
+			return NULL;
+		}
+	}
+	if (n > cap - *used) {
+		r->in_st = ST_MALFORMED;
+		return NULL;
+	}
+	p = r->in + base + *used;
+	memcpy(p, s, n);
+	*used += n;
+	return p;
+}
+
+bool http_copy_arg(struct request *r, const char *key, const char *value)
+{
+	size_t i = r->nargs;
+
+	if (r->in_st != ST_OK)
+		return false;
+	if (i == HTTP_ARGS_MAX) {
+		r->in_st = ST_MALFORMED;
+		return false;
+	}
+	r->arg_key[i] = copy_in(r, 0, HTTP_ARGS_BYTES, &r->in_args, key);
+	if (r->arg_key[i] && value)
+		r->arg_val[i] = copy_in(r, 0, HTTP_ARGS_BYTES, &r->in_args, value);
+	if (r->in_st != ST_OK)
+		return false;
+	r->nargs++;
+	return true;
+}
+
+bool http_copy_header(struct request *r, const char *name, const char *value)
+{
+	if (r->in_st != ST_OK)
+		return false;
+	for (size_t i = 0; i < HTTP_HEADERS_READ; i++) {
+		if (r->hdr[i] || strcasecmp(name, headers_read[i]) != 0)
+			continue;
+		r->hdr[i] = copy_in(r, HTTP_ARGS_BYTES, HTTP_HEADERS_BYTES, &r->in_hdrs,
+				    value ? value : "");
+		if (r->in_st == ST_OK)
+			break;
+		r->in_hdrs_over = true;
+		return false;
+	}
+	return true;
+}
+
+bool http_copy_done(struct request *r)
+{
+	if (r->in_st == ST_OK)
+		return true;
+	if (r->in_st == ST_NOMEM)
+		http_reply_st(r, ST_NOMEM);
+	else
+		http_refuse(r, r->in_hdrs_over ? REFUSE_HEADERS : REFUSE_ARGS);
+	return false;
+}
+
 const char *http_query(struct request *r, const char *key)
 {
-	if (!r->conn)
-		return http_fake_query(r, key);
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+	for (size_t i = 0; i < r->nargs; i++)
+		if (strcasecmp(r->arg_key[i], key) == 0)
+			return r->arg_val[i];
+	return NULL;
 }
 
 const char *http_header(struct request *r, const char *name)
 {
-	if (!r->conn)
-		return http_fake_header(r, name);
-	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+	for (size_t i = 0; i < HTTP_HEADERS_READ; i++)
+		if (strcasecmp(name, headers_read[i]) == 0)
+			return r->hdr[i];
+	assert(!"http_header: a header headers_read[] does not list");
+	return NULL;
 }
 
 /* ---- deferral to the writer ------------------------------------------ */
@@ -444,6 +529,8 @@ void http_request_free(struct request *r)
 		free_wiped(r->body, r->body_cap);
 	if (r->resp)
 		r->resp_wipe ? free_wiped(r->resp, r->resp_len) : free(r->resp);
+	if (r->in) /* a token, a reason */
+		free_wiped(r->in, HTTP_ARGS_BYTES + HTTP_HEADERS_BYTES);
 	free(r);
 }
 

@@ -252,6 +252,61 @@ static void test_orders(void)
 	free(tn);
 }
 
+/*
+ * What a handler reads is copied on the first call, within bounds: query
+ * keys match without case and the first of a key wins (as microhttpd's
+ * look-up); past HTTP_ARGS_MAX arguments 400, past HTTP_HEADERS_BYTES of
+ * the headers read 431, each with its code.
+ */
+static void test_copies(void)
+{
+	struct http_fake_reply rep;
+	char url[HTTP_ARGS_MAX * 8 + 64], *s, *big;
+	size_t n;
+
+	CHECK(run("GET", "/v1/orders?LIMIT=x", NULL, tok_c1, NULL, &rep) == 400);
+	http_fake_reply_release(&rep);
+	CHECK(run("GET", "/v1/orders?limit=1&limit=x", NULL, tok_c1, NULL, &rep) == 200);
+	http_fake_reply_release(&rep);
+	CHECK(run("GET", "/v1/orders?limit=x&limit=1", NULL, tok_c1, NULL, &rep) == 400);
+	http_fake_reply_release(&rep);
+	/* A key without a value is no value at all: the default limit. */
+	CHECK(run("GET", "/v1/orders?limit", NULL, tok_c1, NULL, &rep) == 200);
+	http_fake_reply_release(&rep);
+
+	/* HTTP_ARGS_MAX arguments are read; one more is refused. */
+	n = (size_t)snprintf(url, sizeof(url), "/v1/orders?limit=2");
+	for (int i = 1; i < HTTP_ARGS_MAX; i++)
+		n += (size_t)snprintf(url + n, sizeof(url) - n, "&a%d=1", i);
+	CHECK(run("GET", url, NULL, tok_c1, NULL, &rep) == 200);
+	http_fake_reply_release(&rep);
+	snprintf(url + n, sizeof(url) - n, "&z=1");
+	CHECK(run("GET", url, NULL, tok_c1, NULL, &rep) == 400);
+	s = json_str(&rep, "error", "code");
+	CHECK_STR(s, "too_many_arguments");
+	free(s);
+	http_fake_reply_release(&rep);
+
+	/* An Authorization header past the bound: 431, not a 401. */
+	big = malloc(HTTP_HEADERS_BYTES + 1);
+	CHECK(big != NULL);
+	if (!big)
+		return;
+	memset(big, 'a', HTTP_HEADERS_BYTES);
+	big[HTTP_HEADERS_BYTES] = '\0';
+	{
+		struct http_fake_header h = {"Authorization", big};
+		CHECK(http_request_run_fake(&app, "GET", "/v1/orders", &h, 1, NULL, 0, &rep) ==
+		      ST_OK);
+		CHECK(rep.status == 431);
+	}
+	s = json_str(&rep, "error", "code");
+	CHECK_STR(s, "headers_too_large");
+	free(s);
+	http_fake_reply_release(&rep);
+	free(big);
+}
+
 int main(void)
 {
 	if (!setup()) {
@@ -262,6 +317,7 @@ int main(void)
 	test_routing();
 	test_auth();
 	test_orders();
+	test_copies();
 	teardown();
 	return t_done();
 }

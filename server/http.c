@@ -120,16 +120,12 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"waybill\"");
 	if (atomic_load(&http_stopping))
 		MHD_add_response_header(resp, "Connection", "close");
-	for (size_t i = 0; i < ARRAY_SIZE(r->extra_header); i++) {
-		char *colon = strchr(r->extra_header[i], ':');
-		if (colon) {
-			*colon = '\0';
-			MHD_add_response_header(resp, r->extra_header[i], colon + 1);
-		}
-	}
+	for (size_t i = 0; i < HDR_COUNT; i++)
+		if (r->header[i][0])
+			MHD_add_response_header(resp, http_reply_hdr_names[i], r->header[i]);
 	/* Every 429 and 503 says when to come back: the limiter's own window when
 	 * one set it, else a default (a quota, a full disk, an empty pool). */
-	if ((r->status == 429 || r->status == 503) && !MHD_get_response_header(resp, "Retry-After"))
+	if ((r->status == 429 || r->status == 503) && !r->header[HDR_RETRY_AFTER][0])
 		MHD_add_response_header(resp, "Retry-After",
 					r->status == 429 ? RETRY_AFTER_429 : RETRY_AFTER_503);
 	ret = MHD_queue_response(c, r->status, resp);
@@ -586,7 +582,7 @@ static enum MHD_Result on_metrics_request(void *cls, struct MHD_Connection *c, c
 	struct app *app = cls;
 	struct MHD_Response *resp;
 	unsigned status = 200;
-	const char *ctype = "text/plain; version=0.0.4";
+	const char *ctype = HTTP_CTYPE_METRICS;
 	char *text = NULL;
 	size_t len = 0;
 	enum MHD_Result ret;

@@ -45,6 +45,16 @@ extern const size_t routes_head_refused_count;
 #define HTTP_HEADERS_BYTES 8192 /* the values of the headers read, with a NUL each */
 #define HTTP_HEADERS_READ 4	/* Authorization, Content-Type, Expect, Idempotency-Key */
 
+/* The headers an answer may carry beyond the fixed ones, one slot each (http_reply_header). */
+enum http_reply_hdr {
+	HDR_ALLOW,
+	HDR_LOCATION,
+	HDR_CONTENT_DISPOSITION,
+	HDR_RETRY_AFTER,
+	HDR_COUNT
+};
+#define HTTP_REPLY_HDR_MAX 96 /* a value's bytes, with its NUL */
+
 struct request {
 	struct app *app;
 	const struct route *route;
@@ -63,9 +73,9 @@ struct request {
 	unsigned status;
 	char *resp;
 	size_t resp_len;
-	bool resp_wipe; /* wipe before free: it held personal data */
-	const char *ctype;
-	char extra_header[2][96];
+	bool resp_wipe;				    /* wipe before free: it held personal data */
+	const char *ctype;			    /* set by the http_reply_* calls */
+	char header[HDR_COUNT][HTTP_REPLY_HDR_MAX]; /* "" when not sent */
 
 	/* a job for the writer and what to do once it is committed */
 	struct wjob job;
@@ -113,6 +123,16 @@ void http_reply_error(struct request *r, enum st st, const char *code, const cha
 void http_reply_st(struct request *r, enum st st);
 /* Answer with a PDF (takes ownership). */
 void http_reply_pdf(struct request *r, unsigned char *pdf, size_t len);
+/* Answer 200 with Prometheus text (takes ownership of text, len bytes). */
+void http_reply_metrics(struct request *r, char *text, size_t len);
+/*
+ * Send header h with the answer, whatever status it ends with; the value
+ * (printf-style, cut to HTTP_REPLY_HDR_MAX - 1 bytes) replaces an earlier one.
+ */
+void http_reply_header(struct request *r, enum http_reply_hdr h, const char *fmt, ...)
+    PRINTF_LIKE(3, 4);
+/* Retry-After: seconds (a 429 or 503 without one gets a default). */
+void http_reply_retry_after(struct request *r, unsigned seconds);
 
 /*
  * Hand r->job (fn, arg, audit filled by the caller) to the writer.  When it
@@ -153,7 +173,7 @@ struct http_fake_reply {
 	char *body; /* malloc'd, len bytes (JSON or a PDF); wiped when released */
 	size_t len;
 	char ctype[32];
-	char extra_header[2][96]; /* "Allow:GET", "Retry-After:60", or "" */
+	char header[HDR_COUNT][HTTP_REPLY_HDR_MAX]; /* the extra headers' values, "" when unsent */
 };
 
 /*

@@ -161,8 +161,7 @@ enum st http_request_run_fake(struct app *app, const char *method, const char *u
 	out->len = r->resp_len;
 	r->resp = NULL;
 	str_copy(out->ctype, sizeof(out->ctype), r->ctype ? r->ctype : "application/json");
-	for (size_t i = 0; i < ARRAY_SIZE(out->extra_header); i++)
-		str_copy(out->extra_header[i], sizeof(out->extra_header[i]), r->extra_header[i]);
+	memcpy(out->header, r->header, sizeof(out->header));
 	pthread_cond_destroy(&f.cond);
 	pthread_mutex_destroy(&f.lock);
 	st = ST_OK;

@@ -32,6 +32,10 @@ extern bool http_closing;
 
 /* ---- http_request.c ---------------------------------------------------- */
 
+#define HTTP_CTYPE_METRICS "text/plain; version=0.0.4"
+/* The names of enum http_reply_hdr's headers. */
+extern const char *const http_reply_hdr_names[HDR_COUNT];
+
 /* The HTTP layer's own answers, which no enum st names (status and body: http_request.c). */
 enum http_refusal {
 	REFUSE_METHOD,		   /* 405 method_not_allowed (the caller sets Allow) */

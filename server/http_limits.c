@@ -27,8 +27,7 @@ bool http_misses_count(const struct request *r)
 /* "Retry-After:N" for the window of l, as the answer's second extra header. */
 void http_retry_after(struct request *r, const struct limiter *l)
 {
-	snprintf(r->extra_header[1], sizeof(r->extra_header[1]), "Retry-After:%u",
-		 limiter_retry_after(l, time(NULL)));
+	http_reply_retry_after(r, limiter_retry_after(l, time(NULL)));
 }
 
 static void audit_job_free(struct wjob *j)

@@ -12,6 +12,7 @@
 #include "order.h"
 
 #include <assert.h>
+#include <stdarg.h>
 #include <strings.h>
 #include <time.h>
 
@@ -109,6 +110,36 @@ void http_reply_json(struct request *r, unsigned status, char *body, bool wipe)
 		return;
 	}
 	reply_set(r, status, body, strlen(body), wipe, "application/json");
+}
+
+void http_reply_metrics(struct request *r, char *text, size_t len)
+{
+	if (!text) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	reply_set(r, 200, text, len, false, HTTP_CTYPE_METRICS);
+}
+
+const char *const http_reply_hdr_names[HDR_COUNT] = {
+    [HDR_ALLOW] = "Allow",
+    [HDR_LOCATION] = "Location",
+    [HDR_CONTENT_DISPOSITION] = "Content-Disposition",
+    [HDR_RETRY_AFTER] = "Retry-After",
+};
+
+void http_reply_header(struct request *r, enum http_reply_hdr h, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->header[h], sizeof(r->header[h]), fmt, ap);
+	va_end(ap);
+}
+
+void http_reply_retry_after(struct request *r, unsigned seconds)
+{
+	http_reply_header(r, HDR_RETRY_AFTER, "%u", seconds);
 }
 
 /* The error body {"error":{"code","message","field"?,"request_id"}} with this status. */
@@ -504,7 +535,7 @@ bool http_route(struct request *r, const char *path)
 	if (r->route)
 		return true;
 	if (allow[0]) {
-		snprintf(r->extra_header[0], sizeof(r->extra_header[0]), "Allow:%s", allow);
+		http_reply_header(r, HDR_ALLOW, "%s", allow);
 		http_refuse(r, REFUSE_METHOD);
 	} else {
 		http_reply_st(r, ST_NOTFOUND);

@@ -171,7 +171,7 @@ static void test_routing(void)
 
 	/* A path that takes other methods: 405 naming them. */
 	CHECK(run("DELETE", "/v1/orders", NULL, tok_c1, NULL, &rep) == 405);
-	CHECK_STR(rep.extra_header[0], "Allow:GET, HEAD, POST");
+	CHECK_STR(rep.header[HDR_ALLOW], "GET, HEAD, POST");
 	s = json_str(&rep, "error", "code");
 	CHECK_STR(s, "method_not_allowed");
 	free(s);

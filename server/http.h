@@ -1,7 +1,7 @@
 /*
  * http.h - requests and responses, without microhttpd in sight.
  *
- * http.c is the only user of microhttpd.h.  A handler gets a struct request
+ * Only the http*.c files use microhttpd.h.  A handler gets a struct request
  * whose route matched, whose body arrived within the route's limit and whose
  * caller holds one of the route's roles; it answers with one of the
  * http_reply_* calls, or hands a job to the writer with http_defer() and

@@ -170,8 +170,7 @@ void h_call_route(struct request *r)
 
 	if (limiter_hit(r->app->call_tokens, &r->acct.id, sizeof(r->acct.id), time(NULL)) >
 	    limiter_limit(r->app->call_tokens)) {
-		snprintf(r->extra_header[1], sizeof(r->extra_header[1]), "Retry-After:%u",
-			 limiter_retry_after(r->app->call_tokens, time(NULL)));
+		http_reply_retry_after(r, limiter_retry_after(r->app->call_tokens, time(NULL)));
 		http_audit_then_fail(r, ST_LIMIT, NULL, NULL);
 		return;
 	}
@@ -207,8 +206,7 @@ void h_call_route(struct request *r)
 	if (limiter_hit(r->app->call_routes, caller_idx, HASH_BYTES, time(NULL)) >
 	    limiter_limit(r->app->call_routes)) {
 		mem_wipe(&q, sizeof(q));
-		snprintf(r->extra_header[1], sizeof(r->extra_header[1]), "Retry-After:%u",
-			 limiter_retry_after(r->app->call_routes, time(NULL)));
+		http_reply_retry_after(r, limiter_retry_after(r->app->call_routes, time(NULL)));
 		http_audit_then_fail(r, ST_LIMIT, NULL, "caller");
 		return;
 	}

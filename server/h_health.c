@@ -61,6 +61,5 @@ void h_metrics(struct request *r)
 		http_reply_st(r, ST_NOMEM);
 		return;
 	}
-	http_reply_json(r, 200, text, false);
-	r->ctype = "text/plain; version=0.0.4";
+	http_reply_metrics(r, text, len);
 }

@@ -178,9 +178,8 @@ static void cont_print(struct request *r)
 	atomic_fetch_add(&r->app->labels_printed, ps->n);
 	http_reply_pdf(r, ps->pdf, ps->pdf_len);
 	ps->pdf = NULL;
-	snprintf(r->extra_header[0], sizeof(r->extra_header[0]),
-		 "Content-Disposition:inline; filename=\"%s.pdf\"",
-		 ps->n == 1 ? ps->tns[0] : "labels");
+	http_reply_header(r, HDR_CONTENT_DISPOSITION, "inline; filename=\"%s.pdf\"",
+			  ps->n == 1 ? ps->tns[0] : "labels");
 }
 
 /* Render; on failure the request is answered. */

@@ -147,8 +147,7 @@ static void cont_create(struct request *r)
 	v = view_order(&cs->row, &cs->o);
 	json = v ? cJSON_PrintUnformatted(v) : NULL;
 	json_delete_wiped(v);
-	snprintf(r->extra_header[0], sizeof(r->extra_header[0]), "Location:/v1/orders/%s",
-		 cs->row.tracking_no);
+	http_reply_header(r, HDR_LOCATION, "/v1/orders/%s", cs->row.tracking_no);
 	http_reply_json(r, 201, json, true);
 }
 

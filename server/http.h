@@ -1,7 +1,7 @@
 /*
  * http.h - requests and responses, without microhttpd in sight.
  *
- * http.c is the only user of microhttpd.h.  A handler gets a struct request
+ * Only the http*.c files use microhttpd.h.  A handler gets a struct request
  * whose route matched, whose body arrived within the route's limit and whose
  * caller holds one of the route's roles; it answers with one of the
  * http_reply_* calls, or hands a job to the writer with http_defer() and
@@ -33,6 +33,28 @@ extern const size_t routes_count;
 extern const char *const routes_head_refused[];
 extern const size_t routes_head_refused_count;
 
+/*
+ * What a handler reads of the request is copied into it on the first call
+ * (http_query, http_header read the copies, never the connection): every
+ * query argument, and of the headers only those the daemon reads.  Bounded:
+ * more arguments or bytes of them answer 400 too_many_arguments, more bytes
+ * of those headers 431 headers_too_large.
+ */
+#define HTTP_ARGS_MAX 64	/* query arguments */
+#define HTTP_ARGS_BYTES 4096	/* their keys and values, decoded, with a NUL each */
+#define HTTP_HEADERS_BYTES 8192 /* the values of the headers read, with a NUL each */
+#define HTTP_HEADERS_READ 4	/* Authorization, Content-Type, Expect, Idempotency-Key */
+
+/* The headers an answer may carry beyond the fixed ones, one slot each (http_reply_header). */
+enum http_reply_hdr {
+	HDR_ALLOW,
+	HDR_LOCATION,
+	HDR_CONTENT_DISPOSITION,
+	HDR_RETRY_AFTER,
+	HDR_COUNT
+};
+#define HTTP_REPLY_HDR_MAX 96 /* a value's bytes, with its NUL */
+
 struct request {
 	struct app *app;
 	const struct route *route;
@@ -43,14 +65,17 @@ struct request {
 	struct account acct; /* the caller, once authenticated */
 	char *body;	     /* NUL-terminated; body_len without the NUL */
 	size_t body_len;
+	const char *arg_key[HTTP_ARGS_MAX], *arg_val[HTTP_ARGS_MAX]; /* val NULL: "?key" alone */
+	size_t nargs;
+	const char *hdr[HTTP_HEADERS_READ]; /* the first of each name, or NULL */
 
 	/* the answer */
 	unsigned status;
 	char *resp;
 	size_t resp_len;
-	bool resp_wipe; /* wipe before free: it held personal data */
-	const char *ctype;
-	char extra_header[2][96];
+	bool resp_wipe;				    /* wipe before free: it held personal data */
+	const char *ctype;			    /* set by the http_reply_* calls */
+	char header[HDR_COUNT][HTTP_REPLY_HDR_MAX]; /* "" when not sent */
 
 	/* a job for the writer and what to do once it is committed */
 	struct wjob job;
@@ -69,16 +94,24 @@ struct request {
 	bool miss_taken;     /* this answer's 404 is already counted towards miss_limit */
 	size_t body_cap;
 
-	size_t discarded;	/* body bytes read and dropped after a 413 was decided */
-	bool started;		/* on_request has seen its first call */
-	bool bad_uri;		/* the raw URI held %00, a NUL byte, or %2F in the path */
-	uintptr_t uri_end;	/* where the raw URI ended (NUL byte check), from on_uri */
-	struct http_fake *fake; /* http_request_run_fake's copies; NULL on a connection */
+	size_t discarded;	 /* body bytes read and dropped after a 413 was decided */
+	bool started;		 /* on_request has seen its first call */
+	bool bad_uri;		 /* the raw URI held %00, a NUL byte, or %2F in the path */
+	uintptr_t uri_end;	 /* where the raw URI ended (NUL byte check), from on_uri */
+	struct http_fake *fake;	 /* http_request_run_fake's wake-up; NULL on a connection */
+	char *in;		 /* the copies' bytes: HTTP_ARGS_BYTES, then HTTP_HEADERS_BYTES */
+	size_t in_args, in_hdrs; /* bytes used of each part */
+	enum st in_st;		 /* ST_OK, or why a copy failed (ST_NOMEM, a bound passed) */
+	bool in_hdrs_over;	 /* the bound passed was the headers' */
 };
 
-/* A query argument, or NULL. */
+/* A query argument (key matched without case, the first wins, as microhttpd does), or NULL. */
 const char *http_query(struct request *r, const char *key);
-/* A request header, or NULL. */
+/*
+ * A request header (the first of the name), or NULL.  Only the headers
+ * listed in http_request.c's headers_read[] are copied: asking for another
+ * is a programmer error (assert).
+ */
 const char *http_header(struct request *r, const char *name);
 
 /* Answer with JSON (takes ownership of body, a malloc'd string). */
@@ -90,6 +123,16 @@ void http_reply_error(struct request *r, enum st st, const char *code, const cha
 void http_reply_st(struct request *r, enum st st);
 /* Answer with a PDF (takes ownership). */
 void http_reply_pdf(struct request *r, unsigned char *pdf, size_t len);
+/* Answer 200 with Prometheus text (takes ownership of text, len bytes). */
+void http_reply_metrics(struct request *r, char *text, size_t len);
+/*
+ * Send header h with the answer, whatever status it ends with; the value
+ * (printf-style, cut to HTTP_REPLY_HDR_MAX - 1 bytes) replaces an earlier one.
+ */
+void http_reply_header(struct request *r, enum http_reply_hdr h, const char *fmt, ...)
+    PRINTF_LIKE(3, 4);
+/* Retry-After: seconds (a 429 or 503 without one gets a default). */
+void http_reply_retry_after(struct request *r, unsigned seconds);
 
 /*
  * Hand r->job (fn, arg, audit filled by the caller) to the writer.  When it
@@ -130,7 +173,7 @@ struct http_fake_reply {
 	char *body; /* malloc'd, len bytes (JSON or a PDF); wiped when released */
 	size_t len;
 	char ctype[32];
-	char extra_header[2][96]; /* "Allow:GET", "Retry-After:60", or "" */
+	char header[HDR_COUNT][HTTP_REPLY_HDR_MAX]; /* the extra headers' values, "" when unsent */
 };
 
 /*

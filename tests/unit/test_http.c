@@ -6,24 +6,7 @@
  * case), query arguments decoded as microhttpd decodes them, and deferred
  * answers (an order written, then read back) completed before it returns.
  */
-#include "common.h"
-
-#include "app.h"
-#include "crypto.h"
-#include "http.h"
-#include "label.h"
-#include "limits.h"
-#include "log.h"
-#include "store.h"
-#include "t.h"
-#include "vnum.h"
-
-#include <cjson/cJSON.h>
-#include <unistd.h>
-
-static struct app app;
-static char dir[] = "/tmp/waybill-test-http.XXXXXX";
-static char tok_c1[TOKEN_CHARS + 1], tok_d1[TOKEN_CHARS + 1];
+#include "fake_request.h"
 
 static const char order_body[] =
     "{\"client_order_id\":\"t-1\",\"sender\":{\"name\":\"王小明\",\"phone\":\"13800001111\","
@@ -32,101 +15,6 @@ static const char order_body[] =
     "\"recipient\":{\"name\":\"李雷\",\"phone\":\"13900002222\",\"province\":\"北京市\","
     "\"city\":\"北京市\",\"district\":\"海淀区\",\"address\":\"中关村大街1号\"},"
     "\"parcel\":{\"weight_g\":1000,\"count\":1}}";
-
-struct t_acct {
-	const char *name;
-	enum role role;
-	const char *token;
-};
-
-static enum st job_account(struct store *s, struct wjob *j)
-{
-	const struct t_acct *ta = j->arg;
-	struct account a;
-	unsigned char hash[HASH_BYTES];
-
-	memset(&a, 0, sizeof(a));
-	str_copy(a.name, sizeof(a.name), ta->name);
-	a.role = ta->role;
-	str_copy(a.depot, sizeof(a.depot), "d1");
-	crypto_token_hash(app.kr, ta->token, TOKEN_CHARS, hash);
-	return store_w_account_insert(s, &a, hash);
-}
-
-static enum st job_pool(struct store *s, struct wjob *j)
-{
-	struct vnum_pool *p = j->arg;
-	return store_w_vnum_sync(s, p->nums, p->n);
-}
-
-static bool setup(void)
-{
-	char path[256], err[512];
-	const struct t_acct accts[] = {{"c1", ROLE_COURIER, tok_c1}, {"d1", ROLE_DEPOT, tok_d1}};
-
-	log_threshold = LOG_ERROR;
-	if (crypto_init() != ST_OK || !mkdtemp(dir))
-		return false;
-	config_defaults(&app.cfg);
-	snprintf(path, sizeof(path), "%s/key", dir);
-	if (keyring_generate(path, err, sizeof(err)) != ST_OK ||
-	    keyring_load(path, &app.kr, err, sizeof(err)) != ST_OK ||
-	    label_ctx_new("templates", app.cfg.font, &app.labels, err, sizeof(err)) != ST_OK) {
-		fprintf(stderr, "setup: %s\n", err);
-		return false;
-	}
-	snprintf(path, sizeof(path), "%s/waybill.db", dir);
-	if (store_open(path, STORE_DAEMON, app.kr, &app.store, err, sizeof(err)) != ST_OK) {
-		fprintf(stderr, "setup: %s\n", err);
-		return false;
-	}
-	{
-		struct vnum_pool pool;
-		struct wjob j = {0};
-		if (vnum_pool_parse(app.cfg.vnum_pool, &pool, err, sizeof(err)) != ST_OK)
-			return false;
-		j.fn = job_pool;
-		j.arg = &pool;
-		j.no_audit = true;
-		if (store_run(app.store, &j) != ST_OK)
-			return false;
-		vnum_pool_release(&pool);
-	}
-	app.misses = limiter_new(600, (unsigned)app.cfg.miss_limit, 1024);
-	app.call_routes = limiter_new(3600, (unsigned)app.cfg.call_routes_per_hour, 1024);
-	app.call_tokens = limiter_new(60, (unsigned)app.cfg.call_routes_per_token_per_minute, 1024);
-	crypto_token_new(tok_c1);
-	crypto_token_new(tok_d1);
-	for (size_t i = 0; i < ARRAY_SIZE(accts); i++) {
-		struct wjob j = {0};
-		j.fn = job_account;
-		j.arg = (void *)&accts[i];
-		j.no_audit = true;
-		if (store_run(app.store, &j) != ST_OK)
-			return false;
-	}
-	return app.misses && app.call_routes && app.call_tokens;
-}
-
-static void teardown(void)
-{
-	const char *files[] = {"key", "waybill.db", "waybill.db-wal", "waybill.db-shm",
-			       "waybill.db-lock"};
-	char path[256];
-
-	store_close(app.store);
-	label_ctx_free(app.labels);
-	limiter_free(app.misses);
-	limiter_free(app.call_routes);
-	limiter_free(app.call_tokens);
-	limiter_free(app.auth_fails);
-	keyring_free(app.kr);
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		unlink(path);
-	}
-	rmdir(dir);
-}
 
 /* One request; auth is a token (sent as "Bearer TOKEN" under hname) or NULL. */
 static unsigned run(const char *method, const char *url, const char *hname, const char *token,
@@ -137,7 +25,7 @@ static unsigned run(const char *method, const char *url, const char *hname, cons
 					{"Content-Type", "application/json"}};
 
 	snprintf(auth, sizeof(auth), "Bearer %s", token ? token : "");
-	if (http_request_run_fake(&app, method, url, h, token ? 2 : 1, body,
+	if (http_request_run_fake(&fr_app, method, url, h, token ? 2 : 1, body,
 				  body ? strlen(body) : 0, rep) != ST_OK)
 		return 0;
 	return rep->status;
@@ -170,8 +58,8 @@ static void test_routing(void)
 	http_fake_reply_release(&rep);
 
 	/* A path that takes other methods: 405 naming them. */
-	CHECK(run("DELETE", "/v1/orders", NULL, tok_c1, NULL, &rep) == 405);
-	CHECK_STR(rep.extra_header[0], "Allow:GET, HEAD, POST");
+	CHECK(run("DELETE", "/v1/orders", NULL, fr_accts[FR_C1].token, NULL, &rep) == 405);
+	CHECK_STR(rep.header[HDR_ALLOW], "GET, HEAD, POST");
 	s = json_str(&rep, "error", "code");
 	CHECK_STR(s, "method_not_allowed");
 	free(s);
@@ -201,12 +89,12 @@ static void test_auth(void)
 	CHECK(run("GET", "/v1/orders", NULL, "wb_0000", NULL, &rep) == 401);
 	http_fake_reply_release(&rep);
 	/* Header names match without case, as they do on a connection. */
-	CHECK(run("GET", "/v1/orders", "authorization", tok_c1, NULL, &rep) == 200);
+	CHECK(run("GET", "/v1/orders", "authorization", fr_accts[FR_C1].token, NULL, &rep) == 200);
 	http_fake_reply_release(&rep);
-	CHECK(run("GET", "/v1/orders", "AUTHORIZATION", tok_d1, NULL, &rep) == 200);
+	CHECK(run("GET", "/v1/orders", "AUTHORIZATION", fr_accts[FR_D1].token, NULL, &rep) == 200);
 	http_fake_reply_release(&rep);
 	/* A courier on an auditor's route: 403, its audit entry committed first. */
-	CHECK(run("GET", "/v1/audit", NULL, tok_c1, NULL, &rep) == 403);
+	CHECK(run("GET", "/v1/audit", NULL, fr_accts[FR_C1].token, NULL, &rep) == 403);
 	http_fake_reply_release(&rep);
 }
 
@@ -216,14 +104,14 @@ static void test_orders(void)
 	char url[128], *tn, *masked;
 
 	/* A write: deferred to the writer, answered once committed. */
-	CHECK(run("POST", "/v1/orders", NULL, tok_c1, order_body, &rep) == 201);
+	CHECK(run("POST", "/v1/orders", NULL, fr_accts[FR_C1].token, order_body, &rep) == 201);
 	tn = json_str(&rep, "tracking_no", NULL);
 	CHECKF(tn != NULL, "%u %.*s", rep.status, (int)rep.len, rep.body ? rep.body : "");
 	http_fake_reply_release(&rep);
 	if (!tn)
 		return;
 	snprintf(url, sizeof(url), "/v1/orders/%s", tn);
-	CHECK(run("GET", url, NULL, tok_d1, NULL, &rep) == 200);
+	CHECK(run("GET", url, NULL, fr_accts[FR_D1].token, NULL, &rep) == 200);
 	masked = json_str(&rep, "recipient", "phone");
 	CHECKF(masked && !strstr(masked, "13900002222"), "%s", masked ? masked : "(none)");
 	CHECK(!memmem(rep.body, rep.len, "13900002222", 11));
@@ -231,13 +119,13 @@ static void test_orders(void)
 	http_fake_reply_release(&rep);
 	/* The same path percent-escaped reaches the same order. */
 	snprintf(url, sizeof(url), "/v1/orders/%%%02X%s", (unsigned char)tn[0], tn + 1);
-	CHECK(run("GET", url, NULL, tok_d1, NULL, &rep) == 200);
+	CHECK(run("GET", url, NULL, fr_accts[FR_D1].token, NULL, &rep) == 200);
 	http_fake_reply_release(&rep);
 
 	/* Query arguments are decoded: limit=%31 is limit=1; limit=x is refused. */
-	CHECK(run("GET", "/v1/orders?limit=%31", NULL, tok_c1, NULL, &rep) == 200);
+	CHECK(run("GET", "/v1/orders?limit=%31", NULL, fr_accts[FR_C1].token, NULL, &rep) == 200);
 	http_fake_reply_release(&rep);
-	CHECK(run("GET", "/v1/orders?limit=x", NULL, tok_c1, NULL, &rep) == 400);
+	CHECK(run("GET", "/v1/orders?limit=x", NULL, fr_accts[FR_C1].token, NULL, &rep) == 400);
 	http_fake_reply_release(&rep);
 
 	/* An unknown key that reads like a name is never echoed. */
@@ -245,16 +133,73 @@ static void test_orders(void)
 		char body[sizeof(order_body) + 32];
 		snprintf(body, sizeof(body), "%.*s,\"wangxiaoming\":1}",
 			 (int)(sizeof(order_body) - 2), order_body);
-		CHECK(run("POST", "/v1/orders", NULL, tok_c1, body, &rep) == 422);
+		CHECK(run("POST", "/v1/orders", NULL, fr_accts[FR_C1].token, body, &rep) == 422);
 		CHECK(!memmem(rep.body, rep.len, "wangxiaoming", 12));
 		http_fake_reply_release(&rep);
 	}
 	free(tn);
 }
 
+/*
+ * What a handler reads is copied on the first call, within bounds: query
+ * keys match without case and the first of a key wins (as microhttpd's
+ * look-up); past HTTP_ARGS_MAX arguments 400, past HTTP_HEADERS_BYTES of
+ * the headers read 431, each with its code.
+ */
+static void test_copies(void)
+{
+	struct http_fake_reply rep;
+	char url[HTTP_ARGS_MAX * 8 + 64], *s, *big;
+	size_t n;
+
+	CHECK(run("GET", "/v1/orders?LIMIT=x", NULL, fr_accts[FR_C1].token, NULL, &rep) == 400);
+	http_fake_reply_release(&rep);
+	CHECK(run("GET", "/v1/orders?limit=1&limit=x", NULL, fr_accts[FR_C1].token, NULL, &rep) ==
+	      200);
+	http_fake_reply_release(&rep);
+	CHECK(run("GET", "/v1/orders?limit=x&limit=1", NULL, fr_accts[FR_C1].token, NULL, &rep) ==
+	      400);
+	http_fake_reply_release(&rep);
+	/* A key without a value is no value at all: the default limit. */
+	CHECK(run("GET", "/v1/orders?limit", NULL, fr_accts[FR_C1].token, NULL, &rep) == 200);
+	http_fake_reply_release(&rep);
+
+	/* HTTP_ARGS_MAX arguments are read; one more is refused. */
+	n = (size_t)snprintf(url, sizeof(url), "/v1/orders?limit=2");
+	for (int i = 1; i < HTTP_ARGS_MAX; i++)
+		n += (size_t)snprintf(url + n, sizeof(url) - n, "&a%d=1", i);
+	CHECK(run("GET", url, NULL, fr_accts[FR_C1].token, NULL, &rep) == 200);
+	http_fake_reply_release(&rep);
+	snprintf(url + n, sizeof(url) - n, "&z=1");
+	CHECK(run("GET", url, NULL, fr_accts[FR_C1].token, NULL, &rep) == 400);
+	s = json_str(&rep, "error", "code");
+	CHECK_STR(s, "too_many_arguments");
+	free(s);
+	http_fake_reply_release(&rep);
+
+	/* An Authorization header past the bound: 431, not a 401. */
+	big = malloc(HTTP_HEADERS_BYTES + 1);
+	CHECK(big != NULL);
+	if (!big)
+		return;
+	memset(big, 'a', HTTP_HEADERS_BYTES);
+	big[HTTP_HEADERS_BYTES] = '\0';
+	{
+		struct http_fake_header h = {"Authorization", big};
+		CHECK(http_request_run_fake(&fr_app, "GET", "/v1/orders", &h, 1, NULL, 0, &rep) ==
+		      ST_OK);
+		CHECK(rep.status == 431);
+	}
+	s = json_str(&rep, "error", "code");
+	CHECK_STR(s, "headers_too_large");
+	free(s);
+	http_fake_reply_release(&rep);
+	free(big);
+}
+
 int main(void)
 {
-	if (!setup()) {
+	if (!fr_setup()) {
 		fprintf(stderr, "set-up failed\n");
 		printf("0 passed, 1 failed\n");
 		return 1;
@@ -262,6 +207,7 @@ int main(void)
 	test_routing();
 	test_auth();
 	test_orders();
-	teardown();
+	test_copies();
+	fr_teardown();
 	return t_done();
 }

@@ -1,5 +1,5 @@
 /*
- * config.h - the one option table (API.md "Configuration").
+ * config.h - the one option table (docs/API.md "Configuration").
  *
  * Precedence, lowest first: built-in default, config file (key = value,
  * # comments), environment (WAYBILL_KEY_NAME), command line (--key-name).

@@ -166,7 +166,7 @@ static int cmd_account_add(struct ctl *c, int argc, char **argv)
 	if (!name_valid(name))
 		fatal("account add: name must be 1-32 of a-z 0-9 . _ -");
 	if (account_name_reserved(name))
-		fatal("account add: \"%s\" is reserved for system actors (see README, "
+		fatal("account add: \"%s\" is reserved for system actors (see docs/API.md, "
 		      "\"Account names\")",
 		      name);
 	aj.a.role = role_parse(role);

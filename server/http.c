@@ -486,7 +486,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
  * AEAD ciphers only (AES-GCM, ChaCha20-Poly1305; no CBC, no RC4, no 3DES),
  * no compression, safe renegotiation.  No RSA key exchange, no DHE.  Every
  * maintained client (curl, Android 5+, iOS 9+, browsers since 2016) speaks
- * it.  The README's TLS section repeats it.
+ * it.  docs/operations.md's TLS section repeats it.
  */
 #define TLS_PRIORITIES                                                                             \
 	"NONE:+VERS-TLS1.3:+VERS-TLS1.2:+ECDHE-ECDSA:+ECDHE-RSA:+AES-256-GCM:+AES-128-GCM:"        \

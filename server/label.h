@@ -1,5 +1,5 @@
 /*
- * label.h - PDF waybill labels (API.md "Labels", DESIGN.md "Labels").
+ * label.h - PDF waybill labels (docs/API.md "Labels", docs/DESIGN.md "Labels").
  *
  * The only user of hpdf.h (libharu, in label_pdf.c) and zint.h (libzint,
  * label_pdf.c and label.c).  Layouts come from template files, one per

@@ -1,5 +1,5 @@
 /*
- * mask.c - pure masking functions (API.md "Masking", GB/T 41833-2022
+ * mask.c - pure masking functions (docs/API.md "Masking", GB/T 41833-2022
  * minimums, and stricter).
  *
  * Every function walks its input one code point at a time, writes into the

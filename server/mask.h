@@ -1,5 +1,5 @@
 /*
- * mask.h - pure masking functions (API.md "Masking", GB/T 41833-2022).
+ * mask.h - pure masking functions (docs/API.md "Masking", GB/T 41833-2022).
  *
  * A struct masked is the only kind of text the label renderer and the views
  * accept for personal fields, and only these functions make one: the type

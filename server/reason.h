@@ -3,7 +3,7 @@
  *
  * The reason goes into the audit log, which is never purged, so it must not
  * carry personal data: a phone number in any notation, a long number, or a
- * person's name.  The rules (API.md, README "Admin reasons"):
+ * person's name.  The rules (docs/API.md, the reveal in docs/walkthrough.md):
  *
  *  - 4-200 characters and at most REASON_TEXT_MAX bytes (85 Chinese
  *    characters); longer ones are refused, never cut.

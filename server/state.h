@@ -1,5 +1,5 @@
 /*
- * state.h - the order state machine (API.md "Order states"):
+ * state.h - the order state machine (docs/API.md "Order states"):
  *
  *   created -> picked_up -> in_transit -> out_for_delivery -> delivered,
  *   one step at a time; returned and cancelled end an order from any state

@@ -1,5 +1,5 @@
 /*
- * view.h - what non-admin reads return: the order view of API.md, built
+ * view.h - what non-admin reads return: the order view of docs/API.md, built
  * from the clear columns and the masked personal fields, and the list's
  * summary, built from the clear columns alone.  Masking happens
  * here and only here (with mask.c); nothing else formats personal data for
@@ -26,7 +26,7 @@ enum st view_open(struct app *app, const struct order_row *r, struct order *o);
 cJSON *view_order(const struct order_row *r, const struct order *o);
 
 /*
- * The list's summary of a row (API.md "The order summary"): clear columns
+ * The list's summary of a row (docs/API.md "The order summary"): clear columns
  * only, no personal field in any form, masked or not; nothing is opened.
  * NULL when out of memory.
  */

@@ -1,5 +1,5 @@
 /*
- * vnum.h - the virtual-number pool (API.md "Virtual numbers").
+ * vnum.h - the virtual-number pool (docs/API.md "Virtual numbers").
  *
  * vnum_pool is a list of numbers and ranges joined by commas:
  * "17000000000-17000000099,17100000000".  Each number serves up to

@@ -1,7 +1,7 @@
 /*
  * test_access.c - the action x role table (access.c): against the matrix
  * tests/e2e/30-matrix.sh drives through the daemon, against the route
- * table it feeds, and case by case against API.md's roles.
+ * table it feeds, and case by case against docs/API.md's roles.
  */
 #include "../../server/common.h"
 #include "../../server/access.h"
@@ -68,7 +68,7 @@ struct scope_case {
 };
 
 /*
- * API.md roles: a courier sees orders it created or that are assigned to
+ * docs/API.md roles: a courier sees orders it created or that are assigned to
  * it, and sets status only on those assigned to it; a depot sees and sets
  * status on its own depot's orders; an admin sees any (masked) and sets no
  * status; an auditor and the call platform see no order.
@@ -266,7 +266,7 @@ struct may_case {
 };
 
 static const struct may_case may_cases[] = {
-    /* API.md: a courier prints the labels of orders it created; a depot its depot's. */
+    /* docs/API.md: a courier prints the labels of orders it created; a depot its depot's. */
     {"print: courier, creator", ACT_LABEL_PRINT, "c1", ROLE_COURIER, "d1", "d1", "c1", "c2", true},
     {"print: courier, assigned only", ACT_LABEL_PRINT, "c2", ROLE_COURIER, "d1", "d1", "c1", "c2",
      false},

@@ -1,5 +1,5 @@
 /*
- * test_config.c - the option table of config.h: the defaults of API.md,
+ * test_config.c - the option table of config.h: the defaults of docs/API.md,
  * the order file < environment < flag, and what each source refuses (with
  * a message that names the key, and the line for a file).
  */
@@ -77,7 +77,7 @@ static enum st load_args(struct config *c, const char *const *args, char *err, s
 	return config_load(c, argc, argv, &help, err, errlen);
 }
 
-/* ---- the field each key sets, as a string (written from API.md) -------- */
+/* ---- the field each key sets, as a string (written from docs/API.md) -------- */
 
 struct field {
 	const char *key;
@@ -146,7 +146,7 @@ static const char *value_of(const struct config *c, const char *key, char *buf, 
 
 /* ---- defaults ---------------------------------------------------------- */
 
-/* API.md "Configuration": key and default. */
+/* docs/API.md "Configuration": key and default. */
 static const struct {
 	const char *key, *def;
 } defaults[] = {

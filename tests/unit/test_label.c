@@ -744,7 +744,7 @@ static void check_printed(const struct label_tmpl *t, const struct label_fields 
 }
 
 /*
- * API.md: the prefix is 2-4 capital letters.  Every size prints each
+ * docs/API.md: the prefix is 2-4 capital letters.  Every size prints each
  * length, the 76 mm label with its symbol turned along the long side.
  */
 static void test_prefixes(void)

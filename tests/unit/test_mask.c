@@ -83,7 +83,7 @@ static size_t count_byte(const char *s, char c)
 /* ---- explicit cases ---- */
 
 static const struct mcase name_cases[] = {
-    /* API.md and the brief */
+    /* docs/API.md and the brief */
     {"张三", "张*"},
     {"张小三", "张**"},
     {"欧阳娜娜", "欧**娜"},

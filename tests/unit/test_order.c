@@ -12,7 +12,7 @@
 #include <cJSON.h>
 #include <stdlib.h>
 
-/* API.md's example order, compact, so that each member is one unique substring. */
+/* docs/API.md's example order, compact, so that each member is one unique substring. */
 #define BASE                                                                                            \
 	"{\"client_order_id\":\"app-123\","                                                             \
 	"\"sender\":{\"name\":\"张三\",\"phone\":\"13812345678\",\"province\":\"江苏省\","         \

@@ -1,6 +1,6 @@
 /*
  * test_states.c - the order state machine (state.c) against a table
- * written from API.md.
+ * written from docs/API.md.
  */
 #include "../../server/common.h"
 #include "../../server/state.h"
@@ -15,7 +15,7 @@ static const char *const names[NSTATES] = {
 };
 
 /*
- * API.md: created -> picked_up -> in_transit -> out_for_delivery ->
+ * docs/API.md: created -> picked_up -> in_transit -> out_for_delivery ->
  * delivered, one step at a time; returned and cancelled end an order from
  * any state before delivered; nothing leaves delivered, returned or
  * cancelled.  Row: from; column: to.
@@ -97,7 +97,7 @@ static void test_transitions(void)
 }
 
 /*
- * API.md: the recipient's call reaches the courier only once the parcel is
+ * docs/API.md: the recipient's call reaches the courier only once the parcel is
  * out for delivery, and (within the binding's grace period) once delivered.
  */
 static void test_recipient_calls(void)

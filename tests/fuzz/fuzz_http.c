@@ -396,7 +396,7 @@ static void fz_check_secrets(const struct http_fake_reply *rep, bool auditor)
 static void fz_check(const struct http_fake_reply *rep, const char *auth)
 {
 	static const unsigned ok[] = {200, 201, 400, 401, 403, 404, 405,
-				      409, 410, 413, 415, 422, 429};
+				      409, 410, 413, 415, 422, 429, 431};
 	bool known = false, privileged = false;
 
 	for (size_t i = 0; i < ARRAY_SIZE(ok); i++)

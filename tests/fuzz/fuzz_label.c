@@ -138,14 +138,14 @@ static void fz_render(const struct label_tmpl *t, const struct label_fields *f)
 	enum st st = label_render_trace(fz_ctx, t, f, 1, &pdf, &len, &tr);
 
 	if (st == ST_INVALID) {
-		free(tr.items);
+		label_trace_release(&tr);
 		if (pdf)
 			die("a refused render left a PDF");
 		return;
 	}
 	if (st == ST_OK)
 		fz_check_trace(t, &tr);
-	free(tr.items);
+	label_trace_release(&tr);
 	if (st != ST_OK)
 		die("render answers neither ST_OK nor ST_INVALID");
 	if (!pdf || len < 16 || memcmp(pdf, "%PDF-", 5) != 0)

@@ -226,7 +226,7 @@ static bool check_trailer(const struct keyring *kr, const char *line, int64_t fi
 	    !crypto_hex_parse(sig + 5, SIGN_BYTES * 2, out->sig, SIGN_BYTES))
 		return bad(out, 0, "its last line is not an archive checkpoint");
 	crypto_checkpoint_key(kr, pk);
-	if (!crypto_checkpoint_verify(pk, msg, n, out->sig))
+	if (!crypto_ed25519_verify(pk, msg, n, out->sig))
 		return bad(out, 0,
 			   "its checkpoint's signature does not verify (edited, or another "
 			   "key)");

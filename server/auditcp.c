@@ -136,7 +136,7 @@ enum st auditcp_parse(const char *line, size_t len, const unsigned char pk[SIGN_
 	    !crypto_hex_parse(p, SIGN_BYTES * 2, out->sig, SIGN_BYTES))
 		return ST_INVALID;
 	out->seq = seq;
-	*sig_ok = crypto_checkpoint_verify(pk, line, (size_t)(sig_at - line), out->sig);
+	*sig_ok = crypto_ed25519_verify(pk, line, (size_t)(sig_at - line), out->sig);
 	return ST_OK;
 }
 

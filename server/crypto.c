@@ -603,8 +603,8 @@ void crypto_checkpoint_sign(const struct keyring *kr, const void *msg, size_t le
 	crypto_sign_detached(sig, NULL, msg, len, kr->cp_sk);
 }
 
-bool crypto_checkpoint_verify(const unsigned char pk[SIGN_PK_BYTES], const void *msg, size_t len,
-			      const unsigned char sig[SIGN_BYTES])
+bool crypto_ed25519_verify(const unsigned char pk[SIGN_PK_BYTES], const void *msg, size_t len,
+			   const unsigned char sig[SIGN_BYTES])
 {
 	return crypto_sign_verify_detached(sig, msg, len, pk) == 0;
 }

@@ -122,8 +122,8 @@ void crypto_checkpoint_key(const struct keyring *kr, unsigned char pk[SIGN_PK_BY
 void crypto_checkpoint_sign(const struct keyring *kr, const void *msg, size_t len,
 			    unsigned char sig[SIGN_BYTES]);
 /* True when sig is pk's signature of msg. */
-bool crypto_checkpoint_verify(const unsigned char pk[SIGN_PK_BYTES], const void *msg, size_t len,
-			      const unsigned char sig[SIGN_BYTES]);
+bool crypto_ed25519_verify(const unsigned char pk[SIGN_PK_BYTES], const void *msg, size_t len,
+			   const unsigned char sig[SIGN_BYTES]);
 /* Exactly 2*len lower-case hex digits into out[len]; false on anything else. */
 bool crypto_hex_parse(const char *hex, size_t hexlen, unsigned char *out, size_t len);
 /* Constant-time equality. */

@@ -715,7 +715,7 @@ static enum st verify_full(struct oidc *o, const char *token, size_t len, time_t
 		if (dot2 + 1 == token + len ||
 		    !b64_decode(dot2 + 1, len - (size_t)(dot2 + 1 - token), &sig, &sig_len) ||
 		    sig_len != SIGN_BYTES ||
-		    !crypto_checkpoint_verify(key->ed25519, token, (size_t)(dot2 - token), sig) ||
+		    !crypto_ed25519_verify(key->ed25519, token, (size_t)(dot2 - token), sig) ||
 		    !b64_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &pay_raw, &pay_len))
 			goto out;
 	} else {

@@ -71,7 +71,7 @@ static enum st audit_base_load(const struct keyring *kr, struct conn *c, struct 
 			n = audit_archive_msg(msg, sizeof(msg), b->first, b->last, b->head, b->ts);
 			crypto_checkpoint_key(kr, pk);
 			*sig_ok = n > 0 && b->first >= 1 && b->last >= b->first &&
-				  crypto_checkpoint_verify(pk, msg, n, b->sig);
+				  crypto_ed25519_verify(pk, msg, n, b->sig);
 		}
 	} else if (rc != SQLITE_DONE) {
 		res = ST_IO;

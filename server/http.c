@@ -724,7 +724,16 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		}
 		flags |= MHD_USE_TLS;
 	}
-	if (flags & MHD_USE_TLS)
+	{
+		/* The TLS options ride at the end of the array, or are its end. */
+		struct MHD_OptionItem tls[] = {
+		    {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
+		    {MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
+		    {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
+		    {MHD_OPTION_END, 0, NULL},
+		};
+		struct MHD_OptionItem *extra = (flags & MHD_USE_TLS) ? tls : tls + 3;
+
 		h->d = MHD_start_daemon(
 		    flags, 0, http_on_accept, h->conns, on_request, app, MHD_OPTION_EXTERNAL_LOGGER,
 		    mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE,
@@ -733,18 +742,8 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		    (unsigned)app->cfg.max_conns_per_ip, MHD_OPTION_CONNECTION_LIMIT, limit,
 		    MHD_OPTION_NOTIFY_CONNECTION, http_on_connection, h->conns,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_URI_LOG_CALLBACK,
-		    on_uri, app, MHD_OPTION_HTTPS_MEM_KEY, h->tls_key, MHD_OPTION_HTTPS_MEM_CERT,
-		    h->tls_cert, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
-	else
-		h->d = MHD_start_daemon(
-		    flags, 0, http_on_accept, h->conns, on_request, app, MHD_OPTION_EXTERNAL_LOGGER,
-		    mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE,
-		    (unsigned)threads, MHD_OPTION_CONNECTION_TIMEOUT,
-		    (unsigned)app->cfg.conn_timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		    (unsigned)app->cfg.max_conns_per_ip, MHD_OPTION_CONNECTION_LIMIT, limit,
-		    MHD_OPTION_NOTIFY_CONNECTION, http_on_connection, h->conns,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_URI_LOG_CALLBACK,
-		    on_uri, app, MHD_OPTION_END);
+		    on_uri, app, MHD_OPTION_ARRAY, extra, MHD_OPTION_END);
+	}
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s (in use, or not allowed)",
 			 app->cfg.listen);

@@ -222,26 +222,23 @@ enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ex
 	return sql_step_done(s->writer, st);
 }
 
+static bool take_recipient(sqlite3_stmt *st, void *arg)
+{
+	if (sqlite3_column_bytes(st, 0) != HASH_BYTES)
+		return false;
+	memcpy(arg, sqlite3_column_blob(st, 0), HASH_BYTES);
+	return true;
+}
+
 enum st store_w_binding_recipient(struct store *s, const char *vnum, const char *ext,
 				  int64_t order_id, unsigned char out[HASH_BYTES])
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_BIND_RECIPIENT);
-	int rc;
-	enum st res = ST_NOTFOUND;
 
 	if (!st)
 		return ST_IO;
 	slot_bind(st, vnum, ext, order_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == HASH_BYTES) {
-		memcpy(out, sqlite3_column_blob(st, 0), HASH_BYTES);
-		res = ST_OK;
-	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		res = ST_IO;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return res;
+	return sql_step_take(st, take_recipient, out);
 }
 
 enum st store_w_binding_end(struct store *s, const char *vnum, const char *ext, int64_t order_id,
@@ -309,27 +306,29 @@ enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum,
 	return sql_step_done(s->writer, st);
 }
 
+struct found {
+	int64_t *order_id, *active_until;
+};
+
+static bool take_found(sqlite3_stmt *st, void *arg)
+{
+	struct found *f = arg;
+
+	*f->order_id = sqlite3_column_int64(st, 0);
+	*f->active_until = sqlite3_column_int64(st, 1);
+	return true;
+}
+
 enum st store_binding_find(struct store *s, const char *vnum, const char *ext, int64_t now,
 			   int64_t *order_id, int64_t *active_until)
 {
 	sqlite3_stmt *st = conn_reader_stmt(s, S_BIND_FIND);
-	int rc;
-	enum st res = ST_NOTFOUND;
+	struct found f = {order_id, active_until};
 
 	if (!st)
 		return ST_IO;
 	slot_bind(st, vnum, ext, now);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*order_id = sqlite3_column_int64(st, 0);
-		*active_until = sqlite3_column_int64(st, 1);
-		res = ST_OK;
-	} else if (rc != SQLITE_DONE) {
-		res = ST_IO;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return res;
+	return sql_step_take(st, take_found, &f);
 }
 
 enum st store_binding_callback(struct store *s, const char *vnum,

@@ -433,6 +433,25 @@ enum st sql_step_one(struct conn *c, sqlite3_stmt *st, void (*fill)(sqlite3_stmt
 	return res;
 }
 
+/*
+ * Step a statement for at most one row that take() reads (true: it was the
+ * row wanted); then reset.  ST_OK, ST_NOTFOUND (no row, or take said no),
+ * ST_IO on any other step result.
+ */
+enum st sql_step_take(sqlite3_stmt *st, bool (*take)(sqlite3_stmt *, void *), void *arg)
+{
+	int rc = sqlite3_step(st);
+	enum st res = ST_NOTFOUND;
+
+	if (rc == SQLITE_ROW && take(st, arg))
+		res = ST_OK;
+	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		res = ST_IO;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return res;
+}
+
 /* Step a statement that yields no rows; then reset. */
 enum st sql_step_done(struct conn *c, sqlite3_stmt *st)
 {

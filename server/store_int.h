@@ -212,6 +212,7 @@ enum st sql_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
 enum st conn_quick_check(struct conn *c, char *err, size_t errlen);
 enum st sql_status(int rc);
 enum st sql_step_done(struct conn *c, sqlite3_stmt *st);
+enum st sql_step_take(sqlite3_stmt *st, bool (*take)(sqlite3_stmt *, void *), void *arg);
 enum st sql_step_one(struct conn *c, sqlite3_stmt *st, void (*fill)(sqlite3_stmt *, void *),
 		     void *arg);
 sqlite3_stmt *sql_stmt(struct conn *c, enum stmt id);

@@ -654,32 +654,34 @@ enum st orders_reseal_legacy(struct store *s, char *err, size_t errlen)
 
 /* ---- readers --------------------------------------------------------- */
 
+struct by_token {
+	const unsigned char *hash;
+	struct account *out;
+};
+
+static bool take_by_token(sqlite3_stmt *st, void *arg)
+{
+	struct by_token *t = arg;
+	const void *b = sqlite3_column_blob(st, 11);
+
+	/* The index found it; the comparison that decides is constant-time. */
+	if (!b || sqlite3_column_bytes(st, 11) != HASH_BYTES ||
+	    !crypto_equal(b, t->hash, HASH_BYTES))
+		return false;
+	account_from_row(st, t->out);
+	return true;
+}
+
 enum st store_account_by_token(struct store *s, const unsigned char hash[HASH_BYTES],
 			       struct account *out)
 {
 	sqlite3_stmt *st = conn_reader_stmt(s, S_ACCOUNT_BY_TOKEN);
-
-	int rc;
-	enum st res = ST_NOTFOUND;
+	struct by_token t = {hash, out};
 
 	if (!st)
 		return ST_IO;
 	sqlite3_bind_blob(st, 1, hash, HASH_BYTES, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const void *b = sqlite3_column_blob(st, 11);
-		/* The index found it; the comparison that decides is constant-time. */
-		if (b && sqlite3_column_bytes(st, 11) == HASH_BYTES &&
-		    crypto_equal(b, hash, HASH_BYTES)) {
-			account_from_row(st, out);
-			res = ST_OK;
-		}
-	} else if (rc != SQLITE_DONE) {
-		res = ST_IO;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return res;
+	return sql_step_take(st, take_by_token, &t);
 }
 
 enum st store_account_get(struct store *s, const char *name, struct account *out)

@@ -662,6 +662,20 @@ static enum st metrics_listener_start(struct http_server *h, const struct sockad
 	return ST_OK;
 }
 
+/* Undo a start that failed part way; returns st. */
+static enum st start_fail(struct http_server *h, enum st st)
+{
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	if (h->md)
+		MHD_stop_daemon(h->md);
+	free(h->tls_cert);
+	free(h->tls_key);
+	http_conns_free(h->conns);
+	free(h);
+	return st;
+}
+
 enum st http_start(struct app *app, struct http_server **out, char *err, size_t errlen)
 {
 	struct http_server *h = calloc(1, sizeof(*h));
@@ -677,34 +691,23 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 	h->app = app;
 	app->auth_fails =
 	    limiter_new_tally(60, (unsigned)app->cfg.auth_failures_per_minute, AUTH_FAIL_KEYS);
-	if (!app->auth_fails) {
-		free(h);
-		return ST_NOMEM;
-	}
+	if (!app->auth_fails)
+		return start_fail(h, ST_NOMEM);
 	if (routes_count > METRICS_MAX_ROUTES) {
 		snprintf(err, errlen, "too many routes for the metrics table");
-		free(h);
-		return ST_INTERNAL;
+		return start_fail(h, ST_INTERNAL);
 	}
-	if (!listen_addr(app->cfg.listen, &ss, err, errlen)) {
-		free(h);
-		return ST_INVALID;
-	}
+	if (!listen_addr(app->cfg.listen, &ss, err, errlen))
+		return start_fail(h, ST_INVALID);
 	{
 		enum st mst = metrics_listener_start(h, &ss, err, errlen);
-		if (mst != ST_OK) {
-			free(h);
-			return mst;
-		}
+		if (mst != ST_OK)
+			return start_fail(h, mst);
 	}
 	limit = http_conn_limit(app->cfg.max_connections);
 	h->conns = http_conns_new(&app->cfg, limit, err, errlen);
-	if (!h->conns) {
-		if (h->md)
-			MHD_stop_daemon(h->md);
-		free(h);
-		return ST_NOMEM;
-	}
+	if (!h->conns)
+		return start_fail(h, ST_NOMEM);
 	if (threads <= 0)
 		threads = sysconf(_SC_NPROCESSORS_ONLN);
 	if (threads <= 0)
@@ -714,14 +717,8 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 	if (app->cfg.tls_cert[0]) {
 		h->tls_cert = read_file(app->cfg.tls_cert, err, errlen);
 		h->tls_key = h->tls_cert ? read_file(app->cfg.tls_key, err, errlen) : NULL;
-		if (!h->tls_cert || !h->tls_key) {
-			if (h->md)
-				MHD_stop_daemon(h->md);
-			free(h->tls_cert);
-			http_conns_free(h->conns);
-			free(h);
-			return ST_INVALID;
-		}
+		if (!h->tls_cert || !h->tls_key)
+			return start_fail(h, ST_INVALID);
 		flags |= MHD_USE_TLS;
 	}
 	{
@@ -747,25 +744,12 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s (in use, or not allowed)",
 			 app->cfg.listen);
-		if (h->md)
-			MHD_stop_daemon(h->md);
-		free(h->tls_cert);
-		free(h->tls_key);
-		http_conns_free(h->conns);
-		free(h);
-		return ST_IO;
+		return start_fail(h, ST_IO);
 	}
 	h->rep = http_auth_fail_reporter_start(app);
 	if (!h->rep) {
 		snprintf(err, errlen, "cannot start the authentication-failure reporter");
-		MHD_stop_daemon(h->d);
-		if (h->md)
-			MHD_stop_daemon(h->md);
-		free(h->tls_cert);
-		free(h->tls_key);
-		http_conns_free(h->conns);
-		free(h);
-		return ST_NOMEM;
+		return start_fail(h, ST_NOMEM);
 	}
 	log_info("http: listening on %s%s with %ld threads", app->cfg.listen,
 		 (flags & MHD_USE_TLS) ? " (TLS)" : "", threads);

@@ -35,6 +35,7 @@ struct app {
 	struct auditcp *audit_cp; /* the signed checkpoints, and the chain's trouble */
 	atomic_bool key_missing;  /* the key file cannot be opened (retention_key_check) */
 	struct oidc *oidc;	  /* bearer JWTs from oidc_issuer; NULL when unset */
+	atomic_bool pool_pending; /* the pool is not recorded yet (retention_pool_record) */
 };
 
 #endif

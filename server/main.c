@@ -84,16 +84,6 @@ static void labels_check(const struct app *app)
 	}
 }
 
-struct pool_job {
-	struct vnum_pool pool;
-};
-
-static enum st tx_pool_sync(struct store *s, struct wjob *j)
-{
-	struct pool_job *pj = j->arg;
-	return store_w_vnum_sync(s, pj->pool.nums, pj->pool.n);
-}
-
 /* As many open files as the hard limit allows: each connection holds one. */
 static void nofile_raise(void)
 {
@@ -174,19 +164,21 @@ int main(int argc, char **argv)
 		fatal("%s", err);
 	app.audit_cp = cp;
 	{
-		/* The configured pool becomes the pool; bindings on dropped numbers run out. */
-		struct pool_job pj;
-		struct wjob j = {0};
+		/* The configured pool becomes the pool; on a full disk the daemon starts
+		 * unready (/readyz 503 "disk") and housekeeping records it later. */
+		struct vnum_pool pool;
+		enum st pst;
 
-		if (vnum_pool_parse(app.cfg.vnum_pool, &pj.pool, err, sizeof(err)) != ST_OK)
+		if (vnum_pool_parse(app.cfg.vnum_pool, &pool, err, sizeof(err)) != ST_OK)
 			fatal("%s", err);
-		j.fn = tx_pool_sync;
-		j.arg = &pj;
-		j.no_audit = true;
-		if (store_run(app.store, &j) != ST_OK)
-			fatal("cannot record the virtual-number pool");
-		log_info("vnum: %zu numbers in the pool", pj.pool.n);
-		vnum_pool_release(&pj.pool);
+		vnum_pool_release(&pool);
+		pst = retention_pool_record(&app, err, sizeof(err));
+		if (pst == ST_UNAVAILABLE) {
+			log_warn("%s; starting unready, retried every second", err);
+			atomic_store(&app.pool_pending, true);
+		} else if (pst != ST_OK) {
+			fatal("%s", err);
+		}
 	}
 	app.misses = limiter_new(600, (unsigned)app.cfg.miss_limit, LIMITER_KEYS);
 	app.call_routes = limiter_new(3600, (unsigned)app.cfg.call_routes_per_hour, LIMITER_KEYS);

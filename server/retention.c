@@ -6,6 +6,7 @@
 #include "app.h"
 #include "audit.h"
 #include "log.h"
+#include "vnum.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -121,6 +122,36 @@ void retention_keys_need(struct app *app, uint32_t version)
 		retention_keys_refresh(app, NULL);
 }
 
+static enum st tx_pool_sync(struct store *s, struct wjob *j)
+{
+	const struct vnum_pool *pool = j->arg;
+	return store_w_vnum_sync(s, pool->nums, pool->n);
+}
+
+enum st retention_pool_record(struct app *app, char *err, size_t errlen)
+{
+	struct vnum_pool pool;
+	struct wjob j = {0};
+	enum st st;
+
+	st = vnum_pool_parse(app->cfg.vnum_pool, &pool, err, errlen);
+	if (st != ST_OK)
+		return st;
+	j.fn = tx_pool_sync;
+	j.arg = &pool;
+	j.no_audit = true;
+	st = store_run(app->store, &j);
+	if (st == ST_OK) {
+		log_info("vnum: %zu numbers in the pool", pool.n);
+		atomic_store(&app->pool_pending, false);
+	} else {
+		snprintf(err, errlen, "cannot record the virtual-number pool (%s)",
+			 store_trouble(app->store) ? store_trouble(app->store) : st_name(st));
+	}
+	vnum_pool_release(&pool);
+	return st;
+}
+
 static void *housekeeping(void *arg)
 {
 	struct app *app = arg;
@@ -134,6 +165,11 @@ static void *housekeeping(void *arg)
 
 		pthread_mutex_unlock(&lock);
 		retention_keys_refresh(app, NULL);
+		if (atomic_load(&app->pool_pending)) {
+			char err[256];
+			if (retention_pool_record(app, err, sizeof(err)) == ST_OK)
+				log_info("vnum: the pool is recorded; writing works again");
+		}
 		if (now >= next_purge) {
 			int64_t erased = 0, swept = 0;
 			struct wjob j = {0};

@@ -55,5 +55,12 @@ void retention_key_check(struct app *app);
  */
 enum st retention_keys_refresh(struct app *app, bool *changed);
 void retention_keys_need(struct app *app, uint32_t version);
+/*
+ * Make the configured pool (vnum_pool) the stored pool; bindings on dropped
+ * numbers run out.  At start (main.c); when the store cannot write then
+ * (below min_free_mb), the daemon starts unready with app->pool_pending set
+ * and housekeeping records it once writing works again.
+ */
+enum st retention_pool_record(struct app *app, char *err, size_t errlen);
 
 #endif

@@ -53,6 +53,18 @@ check "one 'writing failed' line for the whole outage" \
 check "no 'cannot rollback' line" test "$(lines 'cannot rollback')" = 0
 check "no per-batch 'commit failed' line" test "$(lines 'commit failed')" = 0
 
+# A restart on the full disk: the daemon starts unready (it used to refuse to
+# start: "cannot record the virtual-number pool") and records its pool once
+# space is back.
+stop_daemon "sigterm exits 0 on a full disk"
+daemon_up --db "$MNT/db" --min-free-mb 4 || die setup "waybilld restarted on the full disk"
+check "starts on a full disk, the pool left for later" grep -q 'starting unready' "$DIR/log"
+api GET /healthz -
+expect_status "restarted on a full disk: /healthz 200" 200 "$STATUS"
+api GET /readyz -
+expect_status "restarted on a full disk: /readyz 503" 503 "$STATUS"
+check "restarted on a full disk: /readyz names the disk" test "$(jb '.reasons | join(",")')" = disk
+
 # Space comes back: ready again without a request, and one line says so.
 rm -f "$MNT/fill"
 for _ in $(seq 40); do
@@ -62,6 +74,8 @@ done
 api GET /readyz -
 expect_status "/readyz 200 once space is back" 200 "$STATUS"
 check "one 'writing recovered' line" test "$(lines 'writing recovered')" = 1
+for _ in $(seq 20); do grep -q 'the pool is recorded' "$DIR/log" && break; sleep 0.25; done
+check "the pool recorded once writing works" grep -q 'the pool is recorded' "$DIR/log"
 api POST /v1/orders "${TOK[c1]}" "$DIR/o2.json"
 expect_status "orders are taken again" 201 "$STATUS"
 

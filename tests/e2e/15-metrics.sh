@@ -98,10 +98,18 @@ check "process: started within the last 5 minutes (${start:-none})" \
 cpu=$(value "$DIR/metrics" process_cpu_seconds_total)
 check "process: cpu seconds is a number >= 0 (${cpu:-none})" awk -v c="${cpu:-x}" 'BEGIN { exit !(c ~ /^[0-9.]+$/) }'
 
-dbb=$(value "$DIR/metrics" waybill_store_db_bytes)
-check "store: database bytes is the file's size ($dbb)" test "${dbb:-x}" = "$(stat -c %s "$DIR/db")"
-walb=$(value "$DIR/metrics" waybill_store_wal_bytes)
-check "store: WAL bytes is the -wal file's size ($walb)" test "${walb:-x}" = "$(stat -c %s "$DIR/db-wal" 2>/dev/null || echo 0)"
+# The checkpoint thread may move either file between a scrape and the stat:
+# a fresh scrape until a pair is taken with no checkpoint in between.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	sz=$(stat -c %s "$DIR/db") wsz=$(stat -c %s "$DIR/db-wal" 2>/dev/null || echo 0)
+	curl -s "$URL/metrics" >"$DIR/metrics.s"
+	[ "$sz" = "$(stat -c %s "$DIR/db")" ] &&
+		[ "$wsz" = "$(stat -c %s "$DIR/db-wal" 2>/dev/null || echo 0)" ] && break
+done
+dbb=$(value "$DIR/metrics.s" waybill_store_db_bytes)
+check "store: database bytes is the file's size ($dbb)" test "${dbb:-x}" = "$sz"
+walb=$(value "$DIR/metrics.s" waybill_store_wal_bytes)
+check "store: WAL bytes is the -wal file's size ($walb)" test "${walb:-x}" = "$wsz"
 audit_all "$DIR/audit.json"
 curl -s "$URL/metrics" >"$DIR/metrics.b"
 n=$(value "$DIR/metrics.b" waybill_audit_entries)

@@ -24,6 +24,22 @@ bool auth_token_shape_ok(const char *token, size_t len)
 	return true;
 }
 
+const char *auth_bearer_token(const char *header, size_t *len)
+{
+	const char *token;
+	size_t n;
+
+	/* The scheme name is case-insensitive (RFC 9110 11.1). */
+	if (!header || strncasecmp(header, "Bearer ", 7) != 0)
+		return NULL;
+	for (token = header + 7; *token == ' ';)
+		token++;
+	for (n = strlen(token); n && token[n - 1] == ' ';)
+		n--;
+	*len = n;
+	return token;
+}
+
 enum st auth_bearer(struct app *app, const char *header, struct account *out)
 {
 	unsigned char hash[HASH_BYTES];
@@ -32,15 +48,9 @@ enum st auth_bearer(struct app *app, const char *header, struct account *out)
 	enum st st;
 
 	memset(out, 0, sizeof(*out));
-	/* The scheme name is case-insensitive (RFC 9110 11.1). */
-	if (!header || strncasecmp(header, "Bearer ", 7) != 0)
+	token = auth_bearer_token(header, &len);
+	if (!token)
 		return ST_UNAUTH;
-	token = header + 7;
-	while (*token == ' ')
-		token++;
-	len = strlen(token);
-	while (len && token[len - 1] == ' ')
-		len--;
 	/* A JWT from the OpenID provider, when one is configured (oidc.h). */
 	if (app->oidc && oidc_token_shape_ok(token, len))
 		return oidc_authenticate(app->oidc, token, len, out);

@@ -16,6 +16,10 @@ struct app;
 /* From an Authorization header value; ST_UNAUTH for anything but a live account. */
 enum st auth_bearer(struct app *app, const char *header, struct account *out);
 
+/* The token of "Bearer TOKEN" (scheme case-insensitive, spaces around it
+ * dropped): a pointer into header and its length; NULL for another scheme. */
+const char *auth_bearer_token(const char *header, size_t *len);
+
 /* True when a token has the right shape (checked before hashing). */
 bool auth_token_shape_ok(const char *token, size_t len);
 

@@ -8,6 +8,7 @@
  */
 #include "common.h"
 #include "oidc.h"
+#include "auth.h"
 #include "crypto.h"
 #include "json.h"
 #include "log.h"
@@ -16,7 +17,6 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <strings.h>
 
 enum key_type { KEY_RSA, KEY_EC, KEY_OKP };
 
@@ -769,19 +769,16 @@ enum st oidc_authenticate(struct oidc *o, const char *token, size_t len, struct 
 
 enum st oidc_login_age(struct oidc *o, const char *authorization, long *age)
 {
-	const char *token = authorization, *why = NULL;
+	const char *token, *why = NULL;
 	struct account a;
 	double at = -1;
 	time_t now = time(NULL);
 	size_t len;
 	enum st st;
 
-	if (!o || !token || strncasecmp(token, "Bearer ", 7) != 0)
+	token = auth_bearer_token(authorization, &len);
+	if (!o || !token)
 		return ST_UNAUTH;
-	for (token += 7; *token == ' ';)
-		token++;
-	for (len = strlen(token); len && token[len - 1] == ' ';)
-		len--;
 	st = verify_full(o, token, len, now, &a, &why, &at);
 	memset(&a, 0, sizeof(a));
 	if (st != ST_OK)

@@ -40,6 +40,7 @@ static char *sign(const char *alg, const char *kid, const char *payload)
 		char hdr[128], input[OIDC_TOKEN_MAX];
 		unsigned char sig[SIGN_BYTES];
 		char *h, *p, *s = NULL;
+		int n;
 
 		snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"%s\"}", alg, kid);
 		h = b64(hdr, strlen(hdr));
@@ -50,12 +51,12 @@ static char *sign(const char *alg, const char *kid, const char *payload)
 			s = b64(sig, sizeof(sig));
 		}
 		/* HS256: any MAC; the algorithm alone must refuse it */
-		snprintf(out, sizeof(out), "%s.%s", input,
-			 s			     ? s
-			 : strcmp(alg, "HS256") == 0 ? "c2lnbmF0dXJlc2lnbmF0dXJl"
-						     : "");
+		n = snprintf(out, sizeof(out), "%s.%s", input,
+			     s				 ? s
+			     : strcmp(alg, "HS256") == 0 ? "c2lnbmF0dXJlc2lnbmF0dXJl"
+							 : "");
 		free(h), free(p), free(s);
-		return out;
+		return n < (int)sizeof(out) ? out : NULL;
 	}
 	{
 		cjose_header_t *hdr = cjose_header_new(&e);

@@ -221,6 +221,56 @@ static void test_admin(void)
 	fr_release(&rep);
 }
 
+/*
+ * Which Content-Type a body route takes: application/json, any case, with
+ * parameters or none.  The body "hello" is not JSON, so a taken type answers
+ * 400 and a refused one 415, and no order is made either way.
+ */
+static void test_content_type(void)
+{
+	static const struct {
+		const char *ct;
+		unsigned status;
+	} cases[] = {
+	    {"application/json", 400},
+	    {"application/json; charset=utf-8", 400},
+	    {"application/json;charset=UTF-8", 400},
+	    {"Application/JSON", 400},
+	    {"application/json ", 400},
+	    {"application/json x", 415},
+	    {"application/json,text/plain", 415},
+	    {"application/jsonx", 415},
+	    {"application/json-patch+json", 415},
+	    {"text/plain", 415},
+	    {"text/json", 415},
+	    {"", 415},
+	};
+	char auth[TOKEN_CHARS + 16];
+
+	snprintf(auth, sizeof(auth), "Bearer %s", fr_accts[FR_C1].token);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct http_fake_header h[2] = {{"Content-Type", cases[i].ct},
+						{"Authorization", auth}};
+		struct http_fake_reply rep = {0};
+
+		CHECK(http_request_run_fake(&fr_app, "POST", "/v1/orders", h, 2, "hello", 5,
+					    &rep) == ST_OK);
+		CHECKF(rep.status == cases[i].status, "Content-Type \"%s\": %u, not %u",
+		       cases[i].ct, rep.status, cases[i].status);
+		http_fake_reply_release(&rep);
+	}
+	/* No Content-Type at all. */
+	{
+		struct http_fake_header h[1] = {{"Authorization", auth}};
+		struct http_fake_reply rep = {0};
+
+		CHECK(http_request_run_fake(&fr_app, "POST", "/v1/orders", h, 1, "hello", 5,
+					    &rep) == ST_OK);
+		CHECK(rep.status == 415);
+		http_fake_reply_release(&rep);
+	}
+}
+
 int main(void)
 {
 	if (!fr_setup()) {
@@ -232,6 +282,7 @@ int main(void)
 	test_labels();
 	test_calls();
 	test_admin();
+	test_content_type();
 	fr_teardown();
 	return t_done();
 }

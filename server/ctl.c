@@ -20,6 +20,7 @@
 #include "archive.h"
 #include "audit.h"
 #include "auditcp.h"
+#include "buf.h"
 
 #include <cJSON.h>
 #include "config.h"
@@ -272,18 +273,38 @@ static int cmd_account_change(struct ctl *c, const char *name, bool rotate)
 
 /* The checkpoints of a file, as marks the chain must hold. */
 struct cp_marks {
-	struct audit_mark *marks;
-	size_t *lineno; /* the line of each mark */
-	size_t n, cap;
+	struct buf marks;  /* struct audit_mark each */
+	struct buf lineno; /* size_t each: the line of each mark */
+	size_t n;
 	int bad;
 };
 
 #define CP_MARKS_MAX ((size_t)1 << 24) /* 30 years of one a minute */
 
+static void cp_marks_init(struct cp_marks *m)
+{
+	memset(m, 0, sizeof(*m));
+	buf_init(&m->marks, CP_MARKS_MAX * sizeof(struct audit_mark), false);
+	buf_init(&m->lineno, CP_MARKS_MAX * sizeof(size_t), false);
+}
+
+/* The marks as an array (NULL when none), for store_audit_verify_marks. */
+static const struct audit_mark *cp_marks(const struct cp_marks *m)
+{
+	return (const struct audit_mark *)(const void *)m->marks.p;
+}
+
+static size_t cp_lineno(const struct cp_marks *m, size_t i)
+{
+	return ((const size_t *)(const void *)m->lineno.p)[i];
+}
+
 static bool cp_collect(size_t lineno, enum st st, const struct auditcp_line *cp, bool sig_ok,
 		       bool incomplete, void *arg)
 {
 	struct cp_marks *m = arg;
+	struct audit_mark *mark;
+	size_t *line;
 
 	if (st != ST_OK && incomplete) {
 		printf("warning: checkpoint line %zu is incomplete (a write cut short); not "
@@ -303,26 +324,17 @@ static bool cp_collect(size_t lineno, enum st st, const struct auditcp_line *cp,
 		m->bad++;
 		return true;
 	}
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 1024;
-		struct audit_mark *nm;
-		size_t *nl;
-
-		if (cap > CP_MARKS_MAX)
+	mark = buf_grow(&m->marks, sizeof(*mark));
+	line = buf_grow(&m->lineno, sizeof(*line));
+	if (!mark || !line) {
+		if (buf_st(&m->marks) == ST_TOOBIG || buf_st(&m->lineno) == ST_TOOBIG)
 			fatal("audit verify: more than %zu checkpoints", CP_MARKS_MAX);
-		nm = realloc(m->marks, cap * sizeof(*nm));
-		if (nm)
-			m->marks = nm;
-		nl = realloc(m->lineno, cap * sizeof(*nl));
-		if (nl)
-			m->lineno = nl;
-		if (!nm || !nl)
-			fatal("out of memory");
-		m->cap = cap;
+		fatal("out of memory");
 	}
-	m->marks[m->n].seq = cp->seq;
-	memcpy(m->marks[m->n].head, cp->head, HASH_BYTES);
-	m->lineno[m->n++] = lineno;
+	mark->seq = cp->seq;
+	memcpy(mark->head, cp->head, HASH_BYTES);
+	*line = lineno;
+	m->n++;
 	return true;
 }
 
@@ -367,7 +379,7 @@ static int cmd_audit_verify(struct ctl *c, int argc, char **argv)
 {
 	const char *cpfile = NULL, *archives[ARCHIVES_MAX];
 	size_t narchives = 0;
-	struct cp_marks m = {0};
+	struct cp_marks m;
 	struct audit_check chk;
 	char hex[HASH_BYTES * 2 + 1];
 	char err[512];
@@ -394,6 +406,7 @@ static int cmd_audit_verify(struct ctl *c, int argc, char **argv)
 		fatal("libsodium failed to initialise");
 	if (keyring_load(c->cfg.key_file, &c->kr, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
+	cp_marks_init(&m);
 	if (cpfile) {
 		unsigned char pk[SIGN_PK_BYTES];
 
@@ -406,7 +419,7 @@ static int cmd_audit_verify(struct ctl *c, int argc, char **argv)
 	}
 	if (narchives)
 		rc = verify_archives(c, archives, narchives, &arch_last, arch_head);
-	st = store_audit_verify_marks(c->cfg.db, c->kr, m.marks, m.n, &chk, err, sizeof(err));
+	st = store_audit_verify_marks(c->cfg.db, c->kr, cp_marks(&m), m.n, &chk, err, sizeof(err));
 	keyring_free(c->kr);
 	if (st != ST_OK)
 		fatal("%s", err);
@@ -437,24 +450,24 @@ static int cmd_audit_verify(struct ctl *c, int argc, char **argv)
 		rc = 1;
 	}
 	if (chk.mark_bad) {
-		const struct audit_mark *bad = &m.marks[chk.mark_index];
+		const struct audit_mark *bad = &cp_marks(&m)[chk.mark_index];
 		const char *what = chk.mark_missing
 				       ? "lacks it (no such entry): entries were deleted"
 				       : "contradicts it (that entry has another hash)";
 
 		printf("BAD checkpoint line %zu (seq %lld): the database %s\n",
-		       m.lineno[chk.mark_index], (long long)bad->seq, what);
+		       cp_lineno(&m, chk.mark_index), (long long)bad->seq, what);
 		rc = 1;
 	}
 	if (m.bad)
 		rc = 1;
 	if (cpfile && rc == 0)
 		printf("ok: the chain holds all %zu checkpoints of %s (the last at seq %lld)\n",
-		       m.n, cpfile, (long long)m.marks[m.n - 1].seq);
+		       m.n, cpfile, (long long)cp_marks(&m)[m.n - 1].seq);
 	else if (cpfile)
 		printf("FAILED: %s\n", cpfile);
-	free(m.marks);
-	free(m.lineno);
+	buf_release(&m.marks);
+	buf_release(&m.lineno);
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 #include "common.h"
 #include "oidc.h"
 #include "auth.h"
+#include "buf.h"
 #include "crypto.h"
 #include "json.h"
 #include "log.h"
@@ -175,43 +176,27 @@ static size_t url_origin_len(const char *url)
 
 /* ---- fetching ------------------------------------------------------------- */
 
-struct body {
-	char *buf;
-	size_t len;
-	bool over;
-};
-
+/* curl's write callback: the body into a struct buf of OIDC_BODY_MAX bytes. */
 static size_t body_write(char *data, size_t size, size_t n, void *arg)
 {
-	struct body *b = arg;
+	struct buf *b = arg;
 	size_t add = size * n;
-	char *nb;
 
-	if (add > OIDC_BODY_MAX - b->len) {
-		b->over = true;
-		return 0;
-	}
-	nb = realloc(b->buf, b->len + add + 1);
-	if (!nb)
-		return 0;
-	memcpy(nb + b->len, data, add);
-	b->buf = nb;
-	b->len += add;
-	b->buf[b->len] = '\0';
-	return add;
+	return buf_add(b, data, add) == ST_OK ? add : 0;
 }
 
 /*
  * GET url (http or https only, no redirects, no proxy from the environment,
- * 2 s to connect, 5 s in all, OIDC_BODY_MAX bytes).  Only 200 counts.
+ * 2 s to connect, 5 s in all, OIDC_BODY_MAX bytes) into b, which the caller
+ * releases on ST_OK.  Only 200 counts.
  */
-static enum st http_get(const char *url, struct body *b)
+static enum st http_get(const char *url, struct buf *b)
 {
 	CURL *c = curl_easy_init();
 	long code = 0;
 	CURLcode rc;
 
-	memset(b, 0, sizeof(*b));
+	buf_init(b, OIDC_BODY_MAX, false);
 	if (!c)
 		return ST_NOMEM;
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -229,13 +214,12 @@ static enum st http_get(const char *url, struct body *b)
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(c);
-	if (rc != CURLE_OK || code != 200 || !b->buf) {
+	if (rc != CURLE_OK || code != 200 || !b->p) {
 		log_warn("oidc: fetching %s failed: %s", url,
-			 rc != CURLE_OK ? curl_easy_strerror(rc)
-			 : b->over	? "too large"
-					: "not 200");
-		free(b->buf);
-		memset(b, 0, sizeof(*b));
+			 rc != CURLE_OK		  ? curl_easy_strerror(rc)
+			 : buf_st(b) == ST_TOOBIG ? "too large"
+						  : "not 200");
+		buf_release(b);
 		return ST_UNAVAILABLE;
 	}
 	return ST_OK;
@@ -323,7 +307,7 @@ out:
 static enum st discover(struct oidc *o)
 {
 	char url[600];
-	struct body b;
+	struct buf b;
 	cJSON *doc;
 	const char *iss, *jwks;
 	size_t origin = url_origin_len(o->issuer);
@@ -333,8 +317,8 @@ static enum st discover(struct oidc *o)
 		 o->issuer[strlen(o->issuer) - 1] == '/' ? "" : "/");
 	if ((st = http_get(url, &b)) != ST_OK)
 		return st;
-	doc = parse_json(b.buf, b.len);
-	free(b.buf);
+	doc = parse_json((const char *)b.p, b.len);
+	buf_release(&b);
 	iss = doc ? json_str(doc, "issuer") : NULL;
 	jwks = doc ? json_str(doc, "jwks_uri") : NULL;
 	if (!iss || strcmp(iss, o->issuer) != 0 || !jwks || strlen(jwks) >= sizeof(o->jwks_uri) ||
@@ -355,7 +339,7 @@ static enum st discover(struct oidc *o)
 static void refresh_locked(struct oidc *o)
 {
 	struct keyset *ks;
-	struct body b;
+	struct buf b;
 	enum st st = ST_OK;
 
 	if (!o->jwks_uri[0])
@@ -368,8 +352,8 @@ static void refresh_locked(struct oidc *o)
 		return;
 	}
 	o->fetch_ok = true;
-	ks = keyset_parse(b.buf, b.len);
-	free(b.buf);
+	ks = keyset_parse((const char *)b.p, b.len);
+	buf_release(&b);
 	if (!ks) {
 		log_warn("oidc: the JWKS of %s holds no RS256, ES256 or EdDSA signing key",
 			 o->issuer);

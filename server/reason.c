@@ -40,37 +40,13 @@ static const char *const LABELS[] = {"收件人", "寄件人", "收货人", "发
 
 #define CP_MAX (REASON_TEXT_MAX + 1)
 
-/* One code point from well-formed UTF-8 at s; *len gets its length. */
-static uint32_t cp_at(const unsigned char *s, size_t *len)
-{
-	if (s[0] < 0x80) {
-		*len = 1;
-		return s[0];
-	}
-	if (s[0] < 0xe0) {
-		*len = 2;
-		return ((uint32_t)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
-	}
-	if (s[0] < 0xf0) {
-		*len = 3;
-		return ((uint32_t)(s[0] & 0x0f) << 12) | ((uint32_t)(s[1] & 0x3f) << 6) |
-		       (s[2] & 0x3f);
-	}
-	*len = 4;
-	return ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3f) << 12) |
-	       ((uint32_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
-}
-
 /* Decode a short UTF-8 constant into out (at most max); the count. */
 static size_t decode(const char *s, uint32_t *out, size_t max)
 {
 	size_t k = 0, n = strlen(s);
 
-	for (size_t i = 0; i < n && k < max;) {
-		size_t l;
-		out[k++] = cp_at((const unsigned char *)s + i, &l);
-		i += l;
-	}
+	for (size_t i = 0; i < n && k < max;)
+		i += utf8_decode(s + i, n - i, &out[k++]);
 	return k;
 }
 
@@ -101,38 +77,18 @@ static bool allowed(uint32_t c)
 	       c == 0x30fb;
 }
 
-/* Encode a code point as UTF-8 into out[5]. */
-static void encode(uint32_t c, char out[5])
-{
-	if (c < 0x80) {
-		out[0] = (char)c;
-		out[1] = '\0';
-	} else if (c < 0x800) {
-		out[0] = (char)(0xc0 | (c >> 6));
-		out[1] = (char)(0x80 | (c & 0x3f));
-		out[2] = '\0';
-	} else if (c < 0x10000) {
-		out[0] = (char)(0xe0 | (c >> 12));
-		out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (c & 0x3f));
-		out[3] = '\0';
-	} else {
-		out[0] = (char)(0xf0 | (c >> 18));
-		out[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-		out[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-		out[3] = (char)(0x80 | (c & 0x3f));
-		out[4] = '\0';
-	}
-}
-
 /* Is the (non-ASCII) character c one of the characters of the UTF-8 list? */
 static bool in_list(const char *list, uint32_t c)
 {
-	char u[5];
+	char u[UTF8_MAX + 1];
+	size_t l;
 
 	if (c < 0x80)
 		return false;
-	encode(c, u);
+	l = utf8_encode(c, u);
+	if (l == 0)
+		return false;
+	u[l] = '\0';
 	/* A match can only start on a character boundary: lead bytes differ. */
 	return strstr(list, u) != NULL;
 }
@@ -273,10 +229,9 @@ const char *reason_problem(const char *reason)
 	if (!utf8_valid(reason, n))
 		return M_UTF8;
 	for (size_t i = 0; i < n;) {
-		size_t l;
-		uint32_t c = cp_at((const unsigned char *)reason + i, &l);
+		uint32_t c;
 
-		i += l;
+		i += utf8_decode(reason + i, n - i, &c);
 		if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0))
 			return M_CONTROL;
 		c = fold(c);

@@ -5,6 +5,8 @@
  */
 #include "common.h"
 #include "store_int.h"
+#include "buf.h"
+#include "vnum.h"
 
 /* ---- virtual-number bindings (writer) ---------------------------------- */
 
@@ -63,31 +65,51 @@ enum st store_w_slot_free(struct store *s, const char *vnum, const char *ext, in
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
 }
 
+/*
+ * The pool's numbers and the rooms on them are at most the numbers a pool
+ * holds: store_w_vnum_sync puts in the pool only what vnum_pool_parse gave.
+ * A table holding more is not one this daemon wrote: ST_IO, as any other
+ * database surprise (ST_TOOBIG would read as the client's fault).
+ */
+#define POOL_BYTES(elem) ((size_t)VNUM_POOL_MAX * sizeof(elem))
+
+static enum st rows_st(enum st st)
+{
+	return st == ST_TOOBIG ? ST_IO : st;
+}
+
 static enum st vpool_load(struct store *s)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_LIST);
-	size_t cap = 0;
+	struct buf b;
+	unsigned char *taken;
+	size_t len, n = 0;
 	int rc;
+	enum st res;
 
 	if (!st)
 		return ST_IO;
-	s->vpool_n = 0;
+	buf_init(&b, POOL_BYTES(*s->vpool), false);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (s->vpool_n == cap) {
-			size_t ncap = cap ? cap * 2 : 128;
-			void *np = realloc(s->vpool, ncap * sizeof(*s->vpool));
-			if (!np) {
-				sqlite3_reset(st);
-				return ST_NOMEM;
-			}
-			s->vpool = np;
-			cap = ncap;
+		char *num = buf_grow(&b, sizeof(*s->vpool));
+		if (!num) {
+			sqlite3_reset(st);
+			return rows_st(buf_st(&b));
 		}
-		sql_col_text(st, 0, s->vpool[s->vpool_n++], 16);
+		sql_col_text(st, 0, num, sizeof(*s->vpool));
+		n++;
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		buf_release(&b);
 		return ST_IO;
+	}
+	res = buf_take(&b, &taken, &len);
+	if (res != ST_OK)
+		return res;
+	free(s->vpool);
+	s->vpool = (char(*)[16])taken;
+	s->vpool_n = n;
 	s->vpool_stale = false;
 	return ST_OK;
 }
@@ -171,41 +193,40 @@ enum st store_w_vnum_busy(struct store *s, const char *vnum, int64_t now,
 enum st store_w_vnum_rooms(struct store *s, struct vnum_room **out, size_t *n)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_ROOM);
-	struct vnum_room *rooms = NULL;
-	size_t cap = 0;
+	struct buf b;
+	unsigned char *taken;
+	size_t len, count = 0;
 	int rc;
+	enum st res;
 
 	*out = NULL;
 	*n = 0;
 	if (!st)
 		return ST_IO;
+	buf_init(&b, POOL_BYTES(struct vnum_room), false);
 	sqlite3_bind_int(st, 1, STORE_VNUM_EXTS);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			void *np = realloc(rooms, ncap * sizeof(*rooms));
-			if (!np) {
-				sqlite3_reset(st);
-				sqlite3_clear_bindings(st);
-				free(rooms);
-				*n = 0;
-				return ST_NOMEM;
-			}
-			rooms = np;
-			cap = ncap;
+		struct vnum_room *room = buf_grow(&b, sizeof(*room));
+		if (!room) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return rows_st(buf_st(&b));
 		}
-		sql_col_text(st, 0, rooms[*n].vnum, 16);
-		rooms[*n].free = (uint32_t)(STORE_VNUM_EXTS - sqlite3_column_int(st, 1));
-		(*n)++;
+		sql_col_text(st, 0, room->vnum, sizeof(room->vnum));
+		room->free = (uint32_t)(STORE_VNUM_EXTS - sqlite3_column_int(st, 1));
+		count++;
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE) {
-		free(rooms);
-		*n = 0;
+		buf_release(&b);
 		return ST_IO;
 	}
-	*out = rooms;
+	res = buf_take(&b, &taken, &len);
+	if (res != ST_OK)
+		return res;
+	*out = (struct vnum_room *)(void *)taken;
+	*n = count;
 	return ST_OK;
 }
 

@@ -4,6 +4,7 @@
  */
 #include "common.h"
 #include "store_int.h"
+#include "buf.h"
 
 /* ---- the log's writes, gathered --------------------------------------- */
 
@@ -23,13 +24,13 @@
  * SQLite would publish frames without a sync).
  */
 #define WALBUF_MAX (4 << 20)
+#define WALBUF_FIRST (64 * 1024 - 1) /* the first room: 64 KiB with buf's NUL */
 
 struct walbuf_file {
 	sqlite3_file base;
 	sqlite3_file *real; /* the default VFS's file, right after this struct */
-	unsigned char *buf;
-	size_t len, cap;
-	sqlite3_int64 off; /* where buf[0] goes */
+	struct buf b;	    /* the gathered run, at most WALBUF_MAX bytes */
+	sqlite3_int64 off;  /* where b.p[0] goes */
 };
 
 static sqlite3_vfs *walbuf_real;
@@ -50,10 +51,16 @@ static int walbuf_put(struct walbuf_file *f, const unsigned char *p, size_t len,
 
 static int walbuf_flush(struct walbuf_file *f)
 {
-	int rc = walbuf_put(f, f->buf, f->len, f->off);
+	int rc = walbuf_put(f, f->b.p, f->b.len, f->off);
 
-	f->len = 0;
+	buf_reset(&f->b);
 	return rc;
+}
+
+/* Bytes the run can still take without growing the buffer. */
+static size_t walbuf_room(const struct walbuf_file *f)
+{
+	return f->b.p ? f->b.cap - 1 - f->b.len : 0;
 }
 
 static int walbuf_close(sqlite3_file *file)
@@ -61,8 +68,7 @@ static int walbuf_close(sqlite3_file *file)
 	struct walbuf_file *f = (struct walbuf_file *)file;
 	int rc = walbuf_flush(f), rc2 = f->real->pMethods->xClose(f->real);
 
-	free(f->buf);
-	f->buf = NULL;
+	buf_release(&f->b);
 	return rc != SQLITE_OK ? rc : rc2;
 }
 
@@ -77,10 +83,11 @@ static int walbuf_read(sqlite3_file *file, void *p, int n, sqlite3_int64 off)
 static int walbuf_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
 {
 	struct walbuf_file *f = (struct walbuf_file *)file;
-	size_t need = f->len + (size_t)n;
+	size_t need = f->b.len + (size_t)n;
 
 	/* Only a write that continues the gathered run joins it. */
-	if (n <= 0 || (f->len > 0 && off != f->off + (sqlite3_int64)f->len) || need > WALBUF_MAX) {
+	if (n <= 0 || (f->b.len > 0 && off != f->off + (sqlite3_int64)f->b.len) ||
+	    need > WALBUF_MAX) {
 		int rc = walbuf_flush(f);
 		if (rc != SQLITE_OK)
 			return rc;
@@ -90,22 +97,25 @@ static int walbuf_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 
 			return walbuf_put(f, p, (size_t)n, off);
 		need = (size_t)n;
 	}
-	if (need > f->cap) {
-		size_t cap = f->cap ? f->cap : 64 * 1024;
-		while (cap < need)
-			cap *= 2;
-		unsigned char *nb = realloc(f->buf, cap);
-		if (!nb) {
-			int rc = walbuf_flush(f);
-			return rc != SQLITE_OK ? rc : walbuf_put(f, p, (size_t)n, off);
+	if ((size_t)n > walbuf_room(f)) {
+		/*
+		 * Grow only an empty buffer: a failed append frees what a buffer
+		 * holds (buf.h), and the run must not be lost.  The run goes out
+		 * first (earlier than the sync, never later), the buffer grows to
+		 * the run it was asked to hold, so the next run that size fits.
+		 */
+		int rc = walbuf_flush(f);
+		if (rc != SQLITE_OK)
+			return rc;
+		if (!buf_grow(&f->b, need > WALBUF_FIRST ? need : WALBUF_FIRST)) {
+			buf_reset(&f->b); /* out of memory: this write goes out alone */
+			return walbuf_put(f, p, (size_t)n, off);
 		}
-		f->buf = nb;
-		f->cap = cap;
+		buf_reset(&f->b);
 	}
-	if (f->len == 0)
+	if (f->b.len == 0)
 		f->off = off;
-	memcpy(f->buf + f->len, p, (size_t)n);
-	f->len += (size_t)n;
+	buf_add(&f->b, p, (size_t)n); /* fits: cannot fail */
 	return SQLITE_OK;
 }
 
@@ -205,6 +215,7 @@ static int walbuf_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, i
 	if (!(flags & SQLITE_OPEN_WAL))
 		return walbuf_real->xOpen(walbuf_real, name, file, flags, out_flags);
 	memset(f, 0, sizeof(*f));
+	buf_init(&f->b, WALBUF_MAX, false);
 	f->real = (sqlite3_file *)(f + 1);
 	rc = walbuf_real->xOpen(walbuf_real, name, f->real, flags, out_flags);
 	/* Methods only once the real file is open: SQLite closes only such. */

@@ -6,6 +6,7 @@
  */
 #include "common.h"
 #include "vnum.h"
+#include "buf.h"
 #include "crypto.h"
 #include "order.h"
 #include "store.h"
@@ -38,10 +39,13 @@ static int num_cmp(const void *a, const void *b)
 enum st vnum_pool_parse(const char *spec, struct vnum_pool *out, char *err, size_t errlen)
 {
 	const char *p = spec;
-	size_t cap = 0;
+	struct buf nums; /* VNUM_BYTES a number, the parse's check below keeps it in max */
+	unsigned char *taken;
+	size_t taken_len;
 	int part = 0;
 
 	memset(out, 0, sizeof(*out));
+	buf_init(&nums, (size_t)VNUM_POOL_MAX * VNUM_BYTES, false);
 	while (*p) {
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
@@ -64,17 +68,13 @@ enum st vnum_pool_parse(const char *spec, struct vnum_pool *out, char *err, size
 			goto bad;
 		}
 		for (unsigned long long v = a; v <= b; v++) {
-			if (out->n == cap) {
-				size_t ncap = cap ? cap * 2 : 128;
-				void *np = realloc(out->nums, ncap * sizeof(*out->nums));
-				if (!np) {
-					snprintf(err, errlen, "vnum_pool: out of memory");
-					goto bad;
-				}
-				out->nums = np;
-				cap = ncap;
+			char *num = buf_grow(&nums, VNUM_BYTES);
+			if (!num) {
+				snprintf(err, errlen, "vnum_pool: out of memory");
+				goto bad;
 			}
-			snprintf(out->nums[out->n++], VNUM_BYTES, "%llu", v);
+			snprintf(num, VNUM_BYTES, "%llu", v);
+			out->n++;
 		}
 		p += len;
 		if (*p == ',')
@@ -84,6 +84,11 @@ enum st vnum_pool_parse(const char *spec, struct vnum_pool *out, char *err, size
 		snprintf(err, errlen, "vnum_pool: no numbers");
 		goto bad;
 	}
+	if (buf_take(&nums, &taken, &taken_len) != ST_OK) {
+		snprintf(err, errlen, "vnum_pool: out of memory");
+		goto bad;
+	}
+	out->nums = (char(*)[VNUM_BYTES])taken;
 	/* Ascending, and no number twice. */
 	qsort(out->nums, out->n, sizeof(*out->nums), num_cmp);
 	for (size_t i = 1; i < out->n; i++)
@@ -93,6 +98,7 @@ enum st vnum_pool_parse(const char *spec, struct vnum_pool *out, char *err, size
 		}
 	return ST_OK;
 bad:
+	buf_release(&nums);
 	vnum_pool_release(out);
 	return ST_INVALID;
 }

@@ -143,6 +143,28 @@ static struct keyset *test_keys(void)
 	return ks;
 }
 
+/* curl's write callback takes a document up to OIDC_BODY_MAX bytes, and no byte more. */
+static void test_body_limit(void)
+{
+	static char chunk[16384];
+	struct buf b;
+	size_t n = 0;
+
+	memset(chunk, '{', sizeof(chunk));
+	buf_init(&b, OIDC_BODY_MAX, false);
+	while (n + sizeof(chunk) <= OIDC_BODY_MAX) {
+		CHECK(body_write(chunk, 1, sizeof(chunk), &b) == sizeof(chunk));
+		n += sizeof(chunk);
+	}
+	CHECK(b.len == n && b.p && b.p[n] == '\0');
+	CHECK(body_write(chunk, 1, OIDC_BODY_MAX - n, &b) == OIDC_BODY_MAX - n);
+	CHECK(b.len == OIDC_BODY_MAX);
+	CHECK(body_write(chunk, 1, 1, &b) == 0); /* one past: curl aborts the transfer */
+	CHECK(buf_st(&b) == ST_TOOBIG && b.p == NULL);
+	CHECK(body_write(chunk, 1, 1, &b) == 0); /* and it sticks */
+	buf_release(&b);
+}
+
 static void test_keyset(void)
 {
 	struct keyset *ks = test_keys();
@@ -539,6 +561,7 @@ int main(void)
 
 	test_shape();
 	test_config();
+	test_body_limit();
 	test_keyset();
 	o = make("couriers=courier,depot-staff=depot,admins=admin");
 	keyset_swap(o, test_keys());

@@ -184,21 +184,8 @@ static int cmd_account_add(struct ctl *c, int argc, char **argv)
 	if (phone) {
 		/* Sealed like an order, under "account:NAME"; a blind index for matching callers.
 		 */
-		struct sealed sl;
-		char ad[NAME_MAX_BYTES + 16];
-
-		account_seal_ad(aj.a.name, ad, sizeof(ad));
-		if (crypto_seal(c->kr, ad, e164, strlen(e164), &sl) != ST_OK ||
-		    sl.blob_len > ACCOUNT_PHONE_SEALED_MAX)
+		if (account_phone_seal(c->kr, &aj.a, e164) != ST_OK)
 			fatal("account add: cannot seal the phone");
-		aj.a.has_phone = true;
-		crypto_blind_index(c->kr, e164, strlen(e164), aj.a.phone_index);
-		aj.a.phone_kek_version = sl.kek_version;
-		aj.a.phone_seal_version = sl.seal_version;
-		memcpy(aj.a.phone_wrapped_dek, sl.wrapped_dek, WRAPPED_DEK_BYTES);
-		memcpy(aj.a.phone_sealed, sl.blob, sl.blob_len);
-		aj.a.phone_sealed_len = sl.blob_len;
-		sealed_release(&sl);
 		mem_wipe(e164, sizeof(e164));
 	}
 	crypto_token_new(token);

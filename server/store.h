@@ -100,6 +100,12 @@ void order_row_release(struct order_row *r);
 #define ORDER_SEAL_BOUND 1
 #define ORDER_BIND_MAX (CRYPTO_BIND_MAX + 1)
 void order_row_bind(const struct order_row *r, char out[ORDER_BIND_MAX]);
+/*
+ * Seal an account's phone (E.164) into a's phone columns, bound to
+ * "account:NAME" (account_seal_ad), with the blind index that matches
+ * callers.  a->name must be set.  Every writer of accounts uses it.
+ */
+enum st account_phone_seal(const struct keyring *kr, struct account *a, const char *e164);
 /* The same from its parts (a row's tracking_no, depot, creator and seal_bind). */
 void order_bind_of(const char *tn, const char *depot, const char *creator, int seal_bind,
 		   char out[ORDER_BIND_MAX]);

@@ -53,3 +53,26 @@ bool store_idem_hashed(const char *key)
 {
 	return strncmp(key, "h:", 2) == 0 && strlen(key) == STORE_IDEM_HASH_BYTES - 1;
 }
+
+enum st account_phone_seal(const struct keyring *kr, struct account *a, const char *e164)
+{
+	char ad[ACCOUNT_AD_MAX];
+	struct sealed sl;
+
+	if (!account_seal_ad(a->name, ad, sizeof(ad)) ||
+	    crypto_seal(kr, ad, e164, strlen(e164), &sl) != ST_OK)
+		return ST_CRYPTO;
+	if (sl.blob_len > ACCOUNT_PHONE_SEALED_MAX) {
+		sealed_release(&sl);
+		return ST_TOOBIG;
+	}
+	a->has_phone = true;
+	crypto_blind_index(kr, e164, strlen(e164), a->phone_index);
+	a->phone_kek_version = sl.kek_version;
+	a->phone_seal_version = sl.seal_version;
+	memcpy(a->phone_wrapped_dek, sl.wrapped_dek, WRAPPED_DEK_BYTES);
+	memcpy(a->phone_sealed, sl.blob, sl.blob_len);
+	a->phone_sealed_len = sl.blob_len;
+	sealed_release(&sl);
+	return ST_OK;
+}

@@ -79,23 +79,8 @@ static inline enum st fr_job_account(struct store *s, struct wjob *j)
 	acct.role = a->role;
 	str_copy(acct.depot, sizeof(acct.depot), a->depot);
 	crypto_token_hash(fr_app.kr, a->token, TOKEN_CHARS, hash);
-	if (a->phone) {
-		struct sealed sl;
-		char ad[NAME_MAX_BYTES + 16];
-
-		snprintf(ad, sizeof(ad), "account:%s", a->name);
-		if (crypto_seal(fr_app.kr, ad, a->phone, strlen(a->phone), &sl) != ST_OK ||
-		    sl.blob_len > ACCOUNT_PHONE_SEALED_MAX)
-			return ST_INTERNAL;
-		acct.has_phone = true;
-		crypto_blind_index(fr_app.kr, a->phone, strlen(a->phone), acct.phone_index);
-		acct.phone_kek_version = sl.kek_version;
-		acct.phone_seal_version = sl.seal_version;
-		memcpy(acct.phone_wrapped_dek, sl.wrapped_dek, WRAPPED_DEK_BYTES);
-		memcpy(acct.phone_sealed, sl.blob, sl.blob_len);
-		acct.phone_sealed_len = sl.blob_len;
-		sealed_release(&sl);
-	}
+	if (a->phone && account_phone_seal(fr_app.kr, &acct, a->phone) != ST_OK)
+		return ST_INTERNAL;
 	return store_w_account_insert(s, &acct, hash);
 }
 

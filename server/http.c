@@ -218,7 +218,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 		return NULL;
 	r->app = app;
 	r->conn = c;
-	r->t0_ns = http_now_ns();
+	r->t0_ns = clock_mono_ns();
 	atomic_fetch_add(&app->inflight, 1);
 	http_request_id_new(r->id);
 	if (!uri) {
@@ -444,7 +444,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	if (!r->started) /* libmicrohttpd answered it itself (a bad Content-Length) */
 		snprintf(r->method, sizeof(r->method), "-");
-	ms = (double)(http_now_ns() - r->t0_ns) / 1e6;
+	ms = (double)(clock_mono_ns() - r->t0_ns) / 1e6;
 	metrics_count(r->route, r->status, ms);
 	/* Method, route pattern, tracking number, status, time, caller, address, error code:
 	 * never a body, a query or a path. */
@@ -780,8 +780,8 @@ enum st http_stop(struct http_server *h, int drain_s)
 		close(lfd);
 	else
 		log_warn("http: the listener could not be closed for the drain");
-	deadline = http_now_ns() + (uint64_t)drain_s * 1000000000ull;
-	while (atomic_load(&h->app->inflight) > 0 && http_now_ns() < deadline)
+	deadline = clock_mono_ns() + (uint64_t)drain_s * 1000000000ull;
+	while (atomic_load(&h->app->inflight) > 0 && clock_mono_ns() < deadline)
 		usleep(5000);
 	/* From here on a request that would wait on the writer answers 503 instead. */
 	pthread_mutex_lock(&http_defer_lock);

@@ -141,7 +141,7 @@ void http_on_connection(void *cls, struct MHD_Connection *c, void **socket_conte
 			return; /* not counted, no deadline: only when memory runs out */
 		slot->fd = fi ? fi->connect_fd : -1;
 		atomic_store(&slot->phase, PH_HEADERS);
-		atomic_store(&slot->since_ns, http_now_ns());
+		atomic_store(&slot->since_ns, clock_mono_ns());
 		pthread_mutex_lock(&cs->lock);
 		slot->addr = addr_find(cs, key, len, true);
 		if (slot->addr)
@@ -182,7 +182,7 @@ void http_conn_phase(struct MHD_Connection *c, enum http_conn_phase ph)
 
 	if (!slot || atomic_load(&slot->phase) == (int)ph)
 		return;
-	atomic_store(&slot->since_ns, http_now_ns());
+	atomic_store(&slot->since_ns, clock_mono_ns());
 	atomic_store(&slot->phase, (int)ph);
 }
 
@@ -190,7 +190,7 @@ void http_conn_phase(struct MHD_Connection *c, enum http_conn_phase ph)
 static void watchdog_tick(void *arg)
 {
 	struct conns *cs = arg;
-	uint64_t now = http_now_ns();
+	uint64_t now = clock_mono_ns();
 	unsigned cut_h = 0, cut_b = 0;
 
 	pthread_mutex_lock(&cs->lock);

@@ -147,7 +147,7 @@ enum st http_request_run_fake(struct app *app, const char *method, const char *u
 	pthread_cond_init(&f.cond, NULL);
 	r->app = app;
 	r->fake = &f;
-	r->t0_ns = http_now_ns();
+	r->t0_ns = clock_mono_ns();
 	http_request_id_new(r->id);
 	str_copy(r->method, sizeof(r->method), method);
 	fake_run(r, path, body, body_len);

@@ -58,7 +58,6 @@ bool http_copy_header(struct request *r, const char *name, const char *value);
 /* After the copies: true, or false with r answered (400, 431, 503). */
 bool http_copy_done(struct request *r);
 
-uint64_t http_now_ns(void);
 void http_request_free(struct request *r);
 void http_request_id_new(char id[REQID_BYTES]);
 /*

@@ -543,13 +543,6 @@ bool http_route(struct request *r, const char *path)
 	return false;
 }
 
-uint64_t http_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void http_request_free(struct request *r)
 {
 	if (!r)

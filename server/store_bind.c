@@ -71,35 +71,36 @@ enum st store_w_slot_free(struct store *s, const char *vnum, const char *ext, in
  * A table holding more is not one this daemon wrote: ST_IO, as any other
  * database surprise (ST_TOOBIG would read as the client's fault).
  */
-#define POOL_BYTES(elem) ((size_t)VNUM_POOL_MAX * sizeof(elem))
-
 static enum st rows_st(enum st st)
 {
 	return st == ST_TOOBIG ? ST_IO : st;
 }
 
-static enum st vpool_load(struct store *s)
+/*
+ * Every row of st into one array of size-byte elements, each written by
+ * fill; *out is the caller's to free().  At most VNUM_POOL_MAX rows.
+ */
+static enum st rows_collect(sqlite3_stmt *st, size_t size, void (*fill)(sqlite3_stmt *, void *),
+			    void **out, size_t *n)
 {
-	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_LIST);
 	struct buf b;
 	unsigned char *taken;
-	size_t len, n = 0;
+	size_t len, count = 0;
 	int rc;
 	enum st res;
 
-	if (!st)
-		return ST_IO;
-	buf_init(&b, POOL_BYTES(*s->vpool), false);
+	buf_init(&b, (size_t)VNUM_POOL_MAX * size, false);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char *num = buf_grow(&b, sizeof(*s->vpool));
-		if (!num) {
-			sqlite3_reset(st);
-			return rows_st(buf_st(&b));
-		}
-		sql_col_text(st, 0, num, sizeof(*s->vpool));
-		n++;
+		void *e = buf_grow(&b, size);
+		if (!e)
+			break;
+		fill(st, e);
+		count++;
 	}
 	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW)
+		return rows_st(buf_st(&b)); /* the buffer failed, and freed itself */
 	if (rc != SQLITE_DONE) {
 		buf_release(&b);
 		return ST_IO;
@@ -107,8 +108,30 @@ static enum st vpool_load(struct store *s)
 	res = buf_take(&b, &taken, &len);
 	if (res != ST_OK)
 		return res;
+	*out = taken;
+	*n = count;
+	return ST_OK;
+}
+
+static void fill_num(sqlite3_stmt *st, void *e)
+{
+	sql_col_text(st, 0, e, 16);
+}
+
+static enum st vpool_load(struct store *s)
+{
+	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_LIST);
+	void *nums = NULL;
+	size_t n = 0;
+	enum st res;
+
+	if (!st)
+		return ST_IO;
+	res = rows_collect(st, sizeof(*s->vpool), fill_num, &nums, &n);
+	if (res != ST_OK)
+		return res;
 	free(s->vpool);
-	s->vpool = (char(*)[16])taken;
+	s->vpool = nums;
 	s->vpool_n = n;
 	s->vpool_stale = false;
 	return ST_OK;
@@ -190,44 +213,29 @@ enum st store_w_vnum_busy(struct store *s, const char *vnum, int64_t now,
 	return rc == SQLITE_DONE ? ST_OK : ST_IO;
 }
 
+static void fill_room(sqlite3_stmt *st, void *e)
+{
+	struct vnum_room *room = e;
+
+	sql_col_text(st, 0, room->vnum, sizeof(room->vnum));
+	room->free = (uint32_t)(STORE_VNUM_EXTS - sqlite3_column_int(st, 1));
+}
+
 enum st store_w_vnum_rooms(struct store *s, struct vnum_room **out, size_t *n)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_ROOM);
-	struct buf b;
-	unsigned char *taken;
-	size_t len, count = 0;
-	int rc;
+	void *rooms = NULL;
 	enum st res;
 
 	*out = NULL;
 	*n = 0;
 	if (!st)
 		return ST_IO;
-	buf_init(&b, POOL_BYTES(struct vnum_room), false);
 	sqlite3_bind_int(st, 1, STORE_VNUM_EXTS);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct vnum_room *room = buf_grow(&b, sizeof(*room));
-		if (!room) {
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			return rows_st(buf_st(&b));
-		}
-		sql_col_text(st, 0, room->vnum, sizeof(room->vnum));
-		room->free = (uint32_t)(STORE_VNUM_EXTS - sqlite3_column_int(st, 1));
-		count++;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE) {
-		buf_release(&b);
-		return ST_IO;
-	}
-	res = buf_take(&b, &taken, &len);
-	if (res != ST_OK)
-		return res;
-	*out = (struct vnum_room *)(void *)taken;
-	*n = count;
-	return ST_OK;
+	res = rows_collect(st, sizeof(struct vnum_room), fill_room, &rooms, n);
+	if (res == ST_OK)
+		*out = rooms;
+	return res;
 }
 
 enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ext, int64_t order_id,

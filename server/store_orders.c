@@ -215,16 +215,27 @@ enum st store_w_order_by_idem(struct store *s, const char *creator, const char *
 	return res == ST_OK && f.erased ? ST_GONE : res;
 }
 
+/* An order's change statement with ?1 id, ?2 the new text, ?3 now bound. */
+static sqlite3_stmt *order_change(struct store *s, enum stmt sid, int64_t id, const char *text,
+				  int64_t now)
+{
+	sqlite3_stmt *st = sql_stmt(s->writer, sid);
+
+	if (st) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+	}
+	return st;
+}
+
 enum st store_w_order_set_status(struct store *s, int64_t id, const char *status, int64_t now,
 				 int64_t ended_at, int64_t retain_until)
 {
-	sqlite3_stmt *st = sql_stmt(s->writer, S_ORDER_STATUS);
+	sqlite3_stmt *st = order_change(s, S_ORDER_STATUS, id, status, now);
 
 	if (!st)
 		return ST_IO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
 	if (ended_at)
 		sqlite3_bind_int64(st, 4, ended_at);
 	if (retain_until)
@@ -234,14 +245,9 @@ enum st store_w_order_set_status(struct store *s, int64_t id, const char *status
 
 enum st store_w_order_set_courier(struct store *s, int64_t id, const char *courier, int64_t now)
 {
-	sqlite3_stmt *st = sql_stmt(s->writer, S_ORDER_COURIER);
+	sqlite3_stmt *st = order_change(s, S_ORDER_COURIER, id, courier, now);
 
-	if (!st)
-		return ST_IO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, courier, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	return sql_step_done(s->writer, st);
+	return st ? sql_step_done(s->writer, st) : ST_IO;
 }
 
 enum st store_w_order_set_prints(struct store *s, int64_t id, int print_count)

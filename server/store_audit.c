@@ -9,24 +9,22 @@
 
 static void audit_from_row(sqlite3_stmt *st, struct audit_entry *e)
 {
-	const void *b;
+	static const struct sql_text_col text[] = {
+	    SQL_TEXT_COL(1, struct audit_entry, ts),
+	    SQL_TEXT_COL(2, struct audit_entry, actor),
+	    SQL_TEXT_COL(3, struct audit_entry, role),
+	    SQL_TEXT_COL(4, struct audit_entry, action),
+	    SQL_TEXT_COL(5, struct audit_entry, tracking_no),
+	    SQL_TEXT_COL(6, struct audit_entry, reason),
+	    SQL_TEXT_COL(7, struct audit_entry, result),
+	    SQL_TEXT_COL(8, struct audit_entry, request_id),
+	};
 
 	memset(e, 0, sizeof(*e));
 	e->seq = sqlite3_column_int64(st, 0);
-	sql_col_text(st, 1, e->ts, sizeof(e->ts));
-	sql_col_text(st, 2, e->actor, sizeof(e->actor));
-	sql_col_text(st, 3, e->role, sizeof(e->role));
-	sql_col_text(st, 4, e->action, sizeof(e->action));
-	sql_col_text(st, 5, e->tracking_no, sizeof(e->tracking_no));
-	sql_col_text(st, 6, e->reason, sizeof(e->reason));
-	sql_col_text(st, 7, e->result, sizeof(e->result));
-	sql_col_text(st, 8, e->request_id, sizeof(e->request_id));
-	b = sqlite3_column_blob(st, 9);
-	if (b && sqlite3_column_bytes(st, 9) == HASH_BYTES)
-		memcpy(e->prev, b, HASH_BYTES);
-	b = sqlite3_column_blob(st, 10);
-	if (b && sqlite3_column_bytes(st, 10) == HASH_BYTES)
-		memcpy(e->hash, b, HASH_BYTES);
+	sql_cols_text(st, text, ARRAY_SIZE(text), e);
+	sql_col_blob(st, 9, e->prev, HASH_BYTES);
+	sql_col_blob(st, 10, e->hash, HASH_BYTES);
 }
 
 /*

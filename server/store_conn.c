@@ -404,6 +404,22 @@ void sql_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 	snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
+void sql_cols_text(sqlite3_stmt *st, const struct sql_text_col *cols, size_t n, void *row)
+{
+	for (size_t k = 0; k < n; k++)
+		sql_col_text(st, cols[k].col, (char *)row + cols[k].off, cols[k].cap);
+}
+
+bool sql_col_blob(sqlite3_stmt *st, int i, void *dst, size_t size)
+{
+	const void *b = sqlite3_column_blob(st, i);
+
+	if (!b || (size_t)sqlite3_column_bytes(st, i) != size)
+		return false;
+	memcpy(dst, b, size);
+	return true;
+}
+
 void sql_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s && *s)

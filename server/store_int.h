@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 
 #include <sqlite3.h>
+#include <stddef.h>
 
 /* The numbered migrations under schema/, embedded at build time (schema.c). */
 struct migration {
@@ -221,6 +222,18 @@ struct conn *conn_reader(struct store *s);
 sqlite3_stmt *conn_reader_stmt(struct store *s, enum stmt id);
 void sql_bind_text(sqlite3_stmt *st, int i, const char *s);
 void sql_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap);
+/* Text columns of a row struct, as a table: column, field offset, field size. */
+struct sql_text_col {
+	int col;
+	size_t off, cap;
+};
+#define SQL_TEXT_COL(i, type, field)                                                               \
+	{                                                                                          \
+		(i), offsetof(type, field), sizeof(((type *)0)->field)                             \
+	}
+void sql_cols_text(sqlite3_stmt *st, const struct sql_text_col *cols, size_t n, void *row);
+/* Copy a blob column of exactly size bytes into dst; false (dst untouched) otherwise. */
+bool sql_col_blob(sqlite3_stmt *st, int i, void *dst, size_t size);
 void conn_close(struct conn *c);
 
 /* ---- store_vfs.c ----------------------------------------------------- */

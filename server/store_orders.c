@@ -44,38 +44,38 @@ static void account_from_row(sqlite3_stmt *st, struct account *a)
 
 static enum st order_from_row(sqlite3_stmt *st, struct order_row *r)
 {
+	static const struct sql_text_col text[] = {
+	    SQL_TEXT_COL(1, struct order_row, tracking_no),
+	    SQL_TEXT_COL(2, struct order_row, status),
+	    SQL_TEXT_COL(6, struct order_row, depot),
+	    SQL_TEXT_COL(7, struct order_row, creator),
+	    SQL_TEXT_COL(8, struct order_row, courier),
+	    SQL_TEXT_COL(9, struct order_row, origin_province),
+	    SQL_TEXT_COL(10, struct order_row, origin_city),
+	    SQL_TEXT_COL(11, struct order_row, origin_district),
+	    SQL_TEXT_COL(12, struct order_row, dest_province),
+	    SQL_TEXT_COL(13, struct order_row, dest_city),
+	    SQL_TEXT_COL(14, struct order_row, dest_district),
+	    SQL_TEXT_COL(17, struct order_row, vnum),
+	    SQL_TEXT_COL(18, struct order_row, ext),
+	};
 	const void *b;
 	int n;
 
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(st, 0);
-	sql_col_text(st, 1, r->tracking_no, sizeof(r->tracking_no));
-	sql_col_text(st, 2, r->status, sizeof(r->status));
+	sql_cols_text(st, text, ARRAY_SIZE(text), r);
 	r->created_at = sqlite3_column_int64(st, 3);
 	r->updated_at = sqlite3_column_int64(st, 4);
 	r->ended_at = sqlite3_column_int64(st, 5);
-	sql_col_text(st, 6, r->depot, sizeof(r->depot));
-	sql_col_text(st, 7, r->creator, sizeof(r->creator));
-	sql_col_text(st, 8, r->courier, sizeof(r->courier));
-	sql_col_text(st, 9, r->origin_province, sizeof(r->origin_province));
-	sql_col_text(st, 10, r->origin_city, sizeof(r->origin_city));
-	sql_col_text(st, 11, r->origin_district, sizeof(r->origin_district));
-	sql_col_text(st, 12, r->dest_province, sizeof(r->dest_province));
-	sql_col_text(st, 13, r->dest_city, sizeof(r->dest_city));
-	sql_col_text(st, 14, r->dest_district, sizeof(r->dest_district));
 	r->weight_g = sqlite3_column_int(st, 15);
 	r->count = sqlite3_column_int(st, 16);
-	sql_col_text(st, 17, r->vnum, sizeof(r->vnum));
-	sql_col_text(st, 18, r->ext, sizeof(r->ext));
 	r->print_count = sqlite3_column_int(st, 19);
 	r->retain_until = sqlite3_column_int64(st, 20);
 	r->erased_at = sqlite3_column_int64(st, 21);
 	r->kek_version = (uint32_t)sqlite3_column_int64(st, 22);
 	r->seal_version = (uint32_t)sqlite3_column_int64(st, 23);
-	b = sqlite3_column_blob(st, 24);
-	n = sqlite3_column_bytes(st, 24);
-	if (b && n == WRAPPED_DEK_BYTES)
-		memcpy(r->wrapped_dek, b, WRAPPED_DEK_BYTES);
+	sql_col_blob(st, 24, r->wrapped_dek, WRAPPED_DEK_BYTES);
 	b = sqlite3_column_blob(st, 25);
 	n = sqlite3_column_bytes(st, 25);
 	if (b && n > 0) {

@@ -219,7 +219,8 @@ enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n);
  * only read and take them).  A slot is (number, extension): free when no
  * open binding holds it and no ended one rests on it through now.
  */
-#define STORE_VNUM_EXTS 10000 /* extensions 0000-9999 per number (vnum.h VNUM_EXTS) */
+#define STORE_VNUM_EXTS 10000	   /* extensions 0000-9999 per number (vnum.h VNUM_EXTS) */
+#define STORE_VNUM_POOL_MAX 100000 /* numbers in one pool (vnum.h VNUM_POOL_MAX) */
 /* The pool's numbers; *nums is the store's, valid until the job ends. */
 enum st store_w_vnum_pool(struct store *s, const char (**nums)[16], size_t *n);
 /* Up to max numbers on which this recipient holds a binding a call back

@@ -6,7 +6,6 @@
 #include "common.h"
 #include "store_int.h"
 #include "buf.h"
-#include "vnum.h"
 
 /* ---- virtual-number bindings (writer) ---------------------------------- */
 
@@ -78,7 +77,7 @@ static enum st rows_st(enum st st)
 
 /*
  * Every row of st into one array of size-byte elements, each written by
- * fill; *out is the caller's to free().  At most VNUM_POOL_MAX rows.
+ * fill; *out is the caller's to free().  At most STORE_VNUM_POOL_MAX rows.
  */
 static enum st rows_collect(sqlite3_stmt *st, size_t size, void (*fill)(sqlite3_stmt *, void *),
 			    void **out, size_t *n)
@@ -89,7 +88,7 @@ static enum st rows_collect(sqlite3_stmt *st, size_t size, void (*fill)(sqlite3_
 	int rc;
 	enum st res;
 
-	buf_init(&b, (size_t)VNUM_POOL_MAX * size, false);
+	buf_init(&b, (size_t)STORE_VNUM_POOL_MAX * size, false);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		void *e = buf_grow(&b, size);
 		if (!e)

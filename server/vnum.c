@@ -150,6 +150,8 @@ int vnum_ext_parse(const char *s)
 /* ---- which number and extension an order gets ---------------------------- */
 
 _Static_assert(VNUM_EXTS == STORE_VNUM_EXTS, "the store keeps as many extensions as vnum.h");
+_Static_assert(VNUM_POOL_MAX == STORE_VNUM_POOL_MAX,
+	       "the store reads back as many numbers as a pool holds");
 
 /*
  * Which number and extension: drawn uniformly at random (CSPRNG) from the

@@ -14,7 +14,7 @@
 struct store;
 
 #define VNUM_EXTS 10000
-#define VNUM_POOL_MAX 100000 /* numbers in one pool */
+#define VNUM_POOL_MAX 100000 /* numbers in one pool (store.h STORE_VNUM_POOL_MAX) */
 #define VNUM_DIGITS_MIN 5
 #define VNUM_DIGITS_MAX 15
 #define VNUM_BYTES 16

@@ -27,7 +27,15 @@ depot=$(ctl account add --name bd --role depot --depot d1)
 	--audit-checkpoints "$dir/audit.checkpoints" \
 	--log-level warn --label-reprints-max 1000 2>"$dir/log" &
 pid=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+# Start-up renders each template once (labels_check): give it time on a
+# disk still writing back the order runs, and say so when it never came.
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+if ! curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; then
+	echo "labels: waybilld did not start; its log:" >&2
+	tail -n 20 "$dir/log" >&2
+	kill "$pid" 2>/dev/null
+	exit 1
+fi
 
 # 500 orders to print.
 split -l 1 -a 3 tests/data/orders.jsonl "$dir/o/"

@@ -335,15 +335,15 @@ enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum,
 }
 
 struct found {
-	int64_t *order_id, *active_until;
+	int64_t order_id, active_until;
 };
 
 static bool take_found(sqlite3_stmt *st, void *arg)
 {
 	struct found *f = arg;
 
-	*f->order_id = sqlite3_column_int64(st, 0);
-	*f->active_until = sqlite3_column_int64(st, 1);
+	f->order_id = sqlite3_column_int64(st, 0);
+	f->active_until = sqlite3_column_int64(st, 1);
 	return true;
 }
 
@@ -351,12 +351,18 @@ enum st store_binding_find(struct store *s, const char *vnum, const char *ext, i
 			   int64_t *order_id, int64_t *active_until)
 {
 	sqlite3_stmt *st = conn_reader_stmt(s, S_BIND_FIND);
-	struct found f = {order_id, active_until};
+	struct found f = {0, 0};
+	enum st res;
 
 	if (!st)
 		return ST_IO;
 	slot_bind(st, vnum, ext, now);
-	return sql_step_take(st, take_found, &f);
+	res = sql_step_take(st, take_found, &f);
+	if (res == ST_OK) {
+		*order_id = f.order_id;
+		*active_until = f.active_until;
+	}
+	return res;
 }
 
 enum st store_binding_callback(struct store *s, const char *vnum,

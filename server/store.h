@@ -24,7 +24,7 @@
  *
  * Backend-neutral, shared by every backend as it is: the rows and their
  * bindings (store_rows.c), what is hashed into the audit chain (audit.h),
- * roles and names (account.h), which number a binding gets (vnum.h).
+ * roles and names (account.h), the choice of number for a binding (vnum.h).
  * A backend reimplements everything else declared here.
  */
 #ifndef WAYBILL_STORE_H

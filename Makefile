@@ -194,7 +194,8 @@ FUZZ_SECS ?= 60
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  = -std=c11 -g -O1 $(FUZZ_SAN) -Iserver $(PKG_CFLAGS) -pthread \
 	       -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-zero-length
-FUZZ_OBJS   := $(SRCS:server/%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/schema.o
+FUZZ_OBJS   := $(SRCS:server/%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/schema.o \
+	       $(BUILD)/fuzz/obj/version.o
 $(BUILD)/fuzz/obj/%.o: server/%.c | $(BUILD)/.deps-fuzz
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $<"
@@ -202,6 +203,9 @@ $(BUILD)/fuzz/obj/%.o: server/%.c | $(BUILD)/.deps-fuzz
 $(BUILD)/fuzz/obj/schema.o: $(BUILD)/schema.c | $(BUILD)/.deps-fuzz
 	@mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(BUILD)/fuzz/obj/version.o: $(BUILD)/version.c server/version.h | $(BUILD)/.deps-fuzz
+	@mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -include server/version.h -c -o $@ $<
 $(BUILD)/fuzz/libwaybill.a: $(FUZZ_OBJS)
 	@rm -f $@
 	$(Q)ar rcs $@ $^

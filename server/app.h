@@ -16,6 +16,7 @@ struct auditcp;
 struct label_ctx;
 struct limiter;
 struct oidc;
+struct station;
 
 struct app {
 	struct config cfg;
@@ -36,6 +37,7 @@ struct app {
 	atomic_bool key_missing;  /* the key file cannot be opened (retention_key_check) */
 	struct oidc *oidc;	  /* bearer JWTs from oidc_issuer; NULL when unset */
 	atomic_bool pool_pending; /* the pool is not recorded yet (retention_pool_record) */
+	struct station *station;  /* the pages under /station/ (station.h) */
 };
 
 #endif

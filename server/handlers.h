@@ -38,6 +38,9 @@ void h_label_batch(struct request *r);
 void h_audit_list(struct request *r);
 void h_audit_verify(struct request *r);
 
+/* h_station.c */
+void h_station(struct request *r);
+
 /* ---- shared (h_common.c) ---------------------------------------------- */
 
 /*

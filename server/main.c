@@ -26,6 +26,7 @@
 #include "log.h"
 #include "notify.h"
 #include "oidc.h"
+#include "station.h"
 #include "store.h"
 #include "version.h"
 
@@ -189,6 +190,8 @@ int main(int argc, char **argv)
 	if (oidc_new(&app.cfg, app.kr, &app.oidc, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
 	oidc_start(app.oidc);
+	if (station_new(&app.cfg, &app.station, err, sizeof(err)) != ST_OK)
+		fatal("%s", err);
 	if (http_start(&app, &http, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
 	log_info("waybilld %s (commit %s)", waybill_version, waybill_commit);
@@ -220,6 +223,7 @@ int main(int argc, char **argv)
 	limiter_free(app.call_routes);
 	limiter_free(app.call_tokens);
 	oidc_free(app.oidc);
+	station_free(app.station);
 	keyring_free(app.kr);
 	log_info("stopped");
 	return 0;

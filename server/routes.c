@@ -29,6 +29,9 @@ const struct route routes[] = {
     {"GET", "/v1/admin/orders/{tn}", h_admin_reveal, ACCESS_ROLES_ADMIN_REVEAL, 0, "admin.reveal"},
     {"GET", "/v1/audit", h_audit_list, ACCESS_ROLES_AUDIT_READ, 0, "audit.read"},
     {"GET", "/v1/audit/verify", h_audit_verify, ACCESS_ROLES_AUDIT_VERIFY, 0, "audit.verify"},
+    /* the station's pages (no data in them: the API answers them with a person's token) */
+    {"GET", "/station", h_station, 0, 0, NULL},
+    {"GET", "/station/*", h_station, 0, 0, NULL},
 };
 
 const size_t routes_count = ARRAY_SIZE(routes);

@@ -1,8 +1,8 @@
 /*
  * label.h - PDF waybill labels (docs/API.md "Labels", docs/DESIGN.md "Labels").
  *
- * The only user of hpdf.h (libharu, in label_pdf.c) and zint.h (libzint,
- * label_pdf.c and label.c).  Layouts come from template files, one per
+ * The only user of hpdf.h (libharu, in label_draw.c) and zint.h (libzint,
+ * label_draw.c and label.c).  Layouts come from template files, one per
  * size (templates/100x150.tmpl ...; the format is described at the top of
  * label.c); label_layout.c lays text out with the font alone.  Personal
  * fields are accepted only as struct masked, which only mask.c makes: a raw

@@ -5,7 +5,7 @@
  *
  *   label.c         template files: parsing and checking (libzint measures)
  *   label_layout.c  text runs and their layout, measured with the font
- *   label_pdf.c     drawing: pages, text and barcodes (libharu, libzint)
+ *   label_draw.c     drawing: pages, text and barcodes (libharu, libzint)
  */
 #ifndef WAYBILL_LABEL_INT_H
 #define WAYBILL_LABEL_INT_H

@@ -1,5 +1,5 @@
 /*
- * label_pdf.c - drawing labels as PDF: libharu pages, libzint barcodes.
+ * label_draw.c - drawing labels as PDF: libharu pages, libzint barcodes.
  *
  * The only user of hpdf.h.  See label.h for the API, label_layout.c for
  * the text layout it draws, label.c for the template format.

@@ -7,6 +7,7 @@
 #include "app.h"
 #include "account.h"
 #include "audit.h"
+#include "auditcp.h"
 #include "crypto.h"
 #include "json.h"
 #include "oidc.h"
@@ -92,5 +93,21 @@ void h_audit_verify(struct request *r)
 	cJSON_AddStringToObject(root, "head", hex);
 	if (!chk.ok)
 		cJSON_AddNumberToObject(root, "bad_seq", (double)chk.bad_seq);
+	{
+		/* The last signed checkpoint, and whether the chain still holds it. */
+		unsigned char cph[HASH_BYTES];
+		int64_t cps;
+		bool held = false;
+
+		if (auditcp_last(r->app->audit_cp, &cps, cph, &held)) {
+			cJSON *cp = cJSON_AddObjectToObject(root, "checkpoint");
+			cJSON_AddNumberToObject(cp, "seq", (double)cps);
+			crypto_hex(cph, HASH_BYTES, hex);
+			cJSON_AddStringToObject(cp, "head", hex);
+			cJSON_AddBoolToObject(cp, "held", held);
+		} else {
+			cJSON_AddNullToObject(root, "checkpoint");
+		}
+	}
 	reply_after_audit(r, root);
 }

@@ -29,7 +29,10 @@ async function verify() {
   st.textContent = v.ok ? t('audit.chain.ok', v.entries, String(v.head).slice(0, 16)) : t('audit.chain.bad', v.bad_seq);
   st.className = v.ok ? 'good' : 'bad';
   const cp = v.checkpoint;
-  $('checkpoint').textContent = cp ? t('audit.checkpoint', cp.seq != null ? `seq ${cp.seq} · ${cp.ts || ''} · ${cp.ok === false ? '✗' : '✓'}` : String(cp.state || '')) : '';
+  const el = $('checkpoint');
+  if (!cp) el.textContent = t('audit.checkpoint.none');
+  else el.textContent = cp.held ? t('audit.checkpoint.held', cp.seq, String(cp.head).slice(0, 16)) : t('audit.checkpoint.lost', cp.seq);
+  el.className = cp && !cp.held ? 'bad' : cp ? 'good' : '';
 }
 
 async function search() {

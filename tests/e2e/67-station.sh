@@ -87,7 +87,7 @@ PRINTER_FLAGS=()
 "$WBD" --help | grep -q -- '--printers ' && PRINTER_FLAGS=(--printers "P1=D1@127.0.0.1:$FPORT")
 start_daemon --oidc-issuer "$ISS" --oidc-client-id waybill --oidc-audience "$AUD" \
 	--oidc-role-map "$MAP" --web-dir "$WEB" --station-scope "openid api" \
-	--label-reprints-max 1 "${PRINTER_FLAGS[@]}"
+	--label-reprints-max 1 --audit-checkpoint-s 1 "${PRINTER_FLAGS[@]}"
 check "the daemon loaded the page files (and logged the link it skipped)" \
 	grep -q 'web_dir: evil.js is a symbolic link: not served' "$DIR/log"
 
@@ -243,5 +243,17 @@ check "audit: the reprint past the limit is on record as refused" \
 audit_all "$DIR/trail2.json" "actor=oidc:depot2" || fail "audit read" "status $STATUS"
 check "audit: depot2's look-up of a D1 parcel is on record as denied" \
 	jq -e --arg t "${TNS[0]}" 'any(.[]; .tracking_no == $t and .result == "denied")' "$DIR/trail2.json"
+for _ in $(seq 50); do grep -q 'audit checkpoint: v1' "$DIR/log" && break; sleep 0.1; done
+api GET /v1/audit/verify "${TOK[aud1]}"
+check "verify: the chain is intact and its last signed checkpoint is held" \
+	jq -e '.ok and .checkpoint.seq > 0 and (.checkpoint.head | test("^[0-9a-f]{64}$")) and .checkpoint.held' "$BODY"
 no_pii "the daemon's log" "$DIR/log"
+
+# ---- an insider with the database deletes the tail that holds the prints ------------
+CPS=$(jb .checkpoint.seq)
+sqlite3 "$DIR/db" "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq >= $CPS;" 2>"$DIR/sql.err" ||
+	fail "sqlite3 delete" "$(cat "$DIR/sql.err")"
+api GET /v1/audit/verify "${TOK[aud1]}"
+check "verify after the tail was deleted: the shorter chain links, but the checkpoint is not held" \
+	jq -e '.ok and .checkpoint.seq >= '"$CPS"' and (.checkpoint.held | not)' "$BODY"
 finish

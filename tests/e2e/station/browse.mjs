@@ -258,6 +258,7 @@ await check('audit: auditor1 signs in on /station/audit', async () => {
   return page.url() === `${STATION}/station/audit` && /auditor1/.test(await text(page, '#who'));
 });
 await check('audit: the chain is shown intact', async () => /完整/.test(await waitText(page, '#chain-status', /完整|损坏/)));
+await check('audit: its last signed checkpoint is shown, held by the chain', async () => /与审计链一致/.test(await waitText(page, '#checkpoint', /检查点/)));
 let printActs = null;
 for (const tn of TNS) {
   await page.$eval('#tn', (e) => { e.value = ''; });

@@ -148,6 +148,30 @@ cJSON *view_summary(const struct order_row *r)
 	return v;
 }
 
+static void region_copy(struct label_region *dst, const char *p, const char *c, const char *d)
+{
+	snprintf(dst->province, sizeof(dst->province), "%s", p);
+	snprintf(dst->city, sizeof(dst->city), "%s", c);
+	snprintf(dst->district, sizeof(dst->district), "%s", d);
+}
+
+void view_label_fields(struct label_fields *f, const struct order_row *row, const struct order *o)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->tracking_no, sizeof(f->tracking_no), "%s", row->tracking_no);
+	region_copy(&f->dest, row->dest_province, row->dest_city, row->dest_district);
+	region_copy(&f->sndr, row->origin_province, row->origin_city, row->origin_district);
+	mask_name(o->recipient.name, &f->rcpt_name);
+	mask_phone(o->recipient.phone, &f->rcpt_phone);
+	mask_address(o->recipient.address, &f->rcpt_address);
+	mask_name(o->sender.name, &f->sndr_name);
+	mask_phone(o->sender.phone, &f->sndr_phone);
+	snprintf(f->vnum, sizeof(f->vnum), "%s", row->vnum);
+	snprintf(f->ext, sizeof(f->ext), "%s", row->ext);
+	f->weight_g = row->weight_g;
+	f->count = row->count;
+}
+
 enum st view_order_json(struct app *app, const struct order_row *r, char **json)
 {
 	struct order o;

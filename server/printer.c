@@ -373,6 +373,23 @@ bool printers_find(struct printers *ps, const char *depot, const char *name, str
 	return hit;
 }
 
+bool printers_find_any(struct printers *ps, const char *name, struct printer *out)
+{
+	bool hit = false;
+
+	memset(out, 0, sizeof(*out));
+	if (!ps)
+		return false;
+	pthread_rwlock_rdlock(&ps->lock);
+	for (size_t i = 0; ps->t && i < ps->t->n && !hit; i++)
+		if (strcmp(ps->t->p[i].name, name) == 0) {
+			*out = ps->t->p[i];
+			hit = true;
+		}
+	pthread_rwlock_unlock(&ps->lock);
+	return hit;
+}
+
 enum st printers_of_depot(struct printers *ps, const char *depot, struct printer **out, size_t *n)
 {
 	size_t k = 0;

@@ -66,6 +66,8 @@ enum st printers_reload(struct printers *ps, char *err, size_t errlen);
 /* The printer called name of depot into *out; false when there is none
  * (another depot's printer is none too). */
 bool printers_find(struct printers *ps, const char *depot, const char *name, struct printer *out);
+/* The printer called name, whatever its depot (to audit a foreign one as denied). */
+bool printers_find_any(struct printers *ps, const char *name, struct printer *out);
 /* The depot's printers in file order: *out malloc'd (free it), *n of them. */
 enum st printers_of_depot(struct printers *ps, const char *depot, struct printer **out, size_t *n);
 size_t printers_count(struct printers *ps);

@@ -1,7 +1,8 @@
 /*
  * store.h - storage: the interface a backend implements.  Today the one
  * backend is SQLite (store_*.c, the only files that include <sqlite3.h>);
- * a PostgreSQL one is next.  Nothing above this header knows which runs.
+ * a PostgreSQL one is next.  Nothing above this header knows which runs:
+ * each function here calls through the backend's table (store_ops.h).
  *
  * The model every backend keeps:
  *  - One writer.  Every change (and every audit entry) is a struct wjob

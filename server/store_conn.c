@@ -5,7 +5,7 @@
  * store_open/store_close.  See store.h for the shape.
  *
  * Connections: one writer (owned by the writer thread) and one reader per
- * thread that reads, made on first use and closed by store_close().  Every
+ * thread that reads, made on first use and closed by sq_close().  Every
  * statement is prepared once per connection (SQLITE_PREPARE_PERSISTENT) and
  * reset after each use.
  */
@@ -336,7 +336,7 @@ enum st conn_open(const char *path, bool create, struct conn **out, char *err, s
 }
 
 /* The calling thread's reader, made on first use. */
-struct conn *conn_reader(struct store *s)
+struct conn *conn_reader(struct sq_store *s)
 {
 	struct conn *c = pthread_getspecific(s->reader_key);
 	char err[256];
@@ -355,7 +355,7 @@ struct conn *conn_reader(struct store *s)
 	return c;
 }
 
-sqlite3_stmt *conn_reader_stmt(struct store *s, enum stmt id)
+sqlite3_stmt *conn_reader_stmt(struct sq_store *s, enum stmt id)
 {
 	struct conn *c = conn_reader(s);
 
@@ -370,7 +370,7 @@ sqlite3_stmt *conn_reader_stmt(struct store *s, enum stmt id)
  * (waybillctl) only after counting what it still wraps.  Any other statement
  * must reach orders, audit and vnum_bindings through an index: a slip here
  * passes every test on a small database and stalls the daemon on a big one,
- * so store_plans_check() holds each plan to it.
+ * so sq_plans_check() holds each plan to it.
  */
 static const bool scan_ok[NSTMT] = {
     [S_AUDIT_HEAD] = true,     [S_AUDIT_ALL] = true, [S_AUDIT_SINCE] = true,
@@ -378,7 +378,7 @@ static const bool scan_ok[NSTMT] = {
     [S_KEK_USE] = true,
 };
 
-enum st store_plans_check(struct store *s, char *bad, size_t badlen)
+enum st sq_plans_check(struct sq_store *s, char *bad, size_t badlen)
 {
 	static const char *const big[] = {"orders", "audit", "vnum_bindings"};
 	struct conn *c = conn_reader(s);
@@ -579,7 +579,7 @@ enum st conn_quick_check(struct conn *c, char *err, size_t errlen)
 	return res;
 }
 
-enum st store_quick_check(struct store *s, char *err, size_t errlen)
+enum st sq_quick_check(struct sq_store *s, char *err, size_t errlen)
 {
 	struct conn *c = conn_reader(s);
 
@@ -592,10 +592,10 @@ enum st store_quick_check(struct store *s, char *err, size_t errlen)
 
 /* ---- open and close -------------------------------------------------- */
 
-enum st store_open(const char *path, enum store_mode mode, const struct keyring *kr,
-		   struct store **out, char *err, size_t errlen)
+enum st sq_store_open(const char *path, enum store_mode mode, const struct keyring *kr,
+		      struct store **out, char *err, size_t errlen)
 {
-	struct store *s = calloc(1, sizeof(*s));
+	struct sq_store *s = calloc(1, sizeof(*s));
 	struct audit_check chk = {0};
 	char hex[HASH_BYTES * 2 + 1];
 	enum st st;
@@ -608,6 +608,7 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 		free(s);
 		return ST_INTERNAL;
 	}
+	s->base.ops = &sq_ops;
 	s->kr = kr;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	pthread_mutex_init(&s->lock, NULL);
@@ -701,14 +702,14 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 	st = orders_reseal_legacy(s, err, errlen);
 	if (st != ST_OK)
 		goto fail;
-	*out = s;
+	*out = &s->base;
 	return ST_OK;
 fail:
-	store_close(s);
+	sq_close(s);
 	return st;
 }
 
-void store_close(struct store *s)
+void sq_close(struct sq_store *s)
 {
 	if (!s)
 		return;

@@ -40,7 +40,7 @@ static enum st job_get(struct conn *c, int64_t id, struct print_job_row *out)
 	return sql_step_one(c, st, job_from_row, out);
 }
 
-enum st store_w_job_insert(struct store *s, const struct print_job_row *j, int64_t *id)
+enum st sq_w_job_insert(struct sq_store *s, const struct print_job_row *j, int64_t *id)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_JOB_INSERT);
 	enum st res;
@@ -60,7 +60,7 @@ enum st store_w_job_insert(struct store *s, const struct print_job_row *j, int64
 	return res;
 }
 
-enum st store_w_job_get(struct store *s, int64_t id, struct print_job_row *out)
+enum st sq_w_job_get(struct sq_store *s, int64_t id, struct print_job_row *out)
 {
 	return job_get(s->writer, id, out);
 }
@@ -70,7 +70,7 @@ static void fill_count(sqlite3_stmt *st, void *arg)
 	*(int64_t *)arg = sqlite3_column_int64(st, 0);
 }
 
-enum st store_w_job_open_count(struct store *s, const char *depot, int64_t *n)
+enum st sq_w_job_open_count(struct sq_store *s, const char *depot, int64_t *n)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_JOB_OPEN_COUNT);
 
@@ -81,8 +81,8 @@ enum st store_w_job_open_count(struct store *s, const char *depot, int64_t *n)
 	return sql_step_one(s->writer, st, fill_count, n);
 }
 
-enum st store_w_job_set(struct store *s, int64_t id, const char *status, const char *reason,
-			const char *detail, int attempts, int64_t bytes_sent, int64_t now)
+enum st sq_w_job_set(struct sq_store *s, int64_t id, const char *status, const char *reason,
+		     const char *detail, int attempts, int64_t bytes_sent, int64_t now)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_JOB_SET);
 	enum st res;
@@ -102,7 +102,7 @@ enum st store_w_job_set(struct store *s, int64_t id, const char *status, const c
 	return res;
 }
 
-enum st store_w_job_interrupt(struct store *s, int64_t now, int64_t *n)
+enum st sq_w_job_interrupt(struct sq_store *s, int64_t now, int64_t *n)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_JOB_INTERRUPT);
 	enum st res;
@@ -121,7 +121,7 @@ enum st store_w_job_interrupt(struct store *s, int64_t now, int64_t *n)
 	return res;
 }
 
-enum st store_w_job_purge(struct store *s, int64_t before, int max, int64_t *n)
+enum st sq_w_job_purge(struct sq_store *s, int64_t before, int max, int64_t *n)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_JOB_PURGE);
 	enum st res;
@@ -139,12 +139,12 @@ enum st store_w_job_purge(struct store *s, int64_t before, int max, int64_t *n)
 
 /* ---- readers ------------------------------------------------------------ */
 
-enum st store_job_get(struct store *s, int64_t id, struct print_job_row *out)
+enum st sq_job_get(struct sq_store *s, int64_t id, struct print_job_row *out)
 {
 	return job_get(conn_reader(s), id, out);
 }
 
-enum st store_job_queued(struct store *s, int64_t after, int64_t *ids, size_t max, size_t *n)
+enum st sq_job_queued(struct sq_store *s, int64_t after, int64_t *ids, size_t max, size_t *n)
 {
 	sqlite3_stmt *st = conn_reader_stmt(s, S_JOB_QUEUED);
 	int rc;

@@ -9,6 +9,7 @@
 #include "json.h"
 #include "mask.h"
 #include "retention.h"
+#include "sort.h"
 
 #include <time.h>
 
@@ -155,6 +156,10 @@ static void region_copy(struct label_region *dst, const char *p, const char *c, 
 	snprintf(dst->district, sizeof(dst->district), "%s", d);
 }
 
+_Static_assert(SORT_CODE_MAX <= LABEL_SORT_MAX && SORT_HUB_NAME_MAX <= LABEL_HUB_NAME_MAX &&
+		   SORT_HUB_CODE_MAX <= LABEL_HUB_CODE_MAX,
+	       "every route sort_table accepts fits a label");
+
 void view_label_fields(struct label_fields *f, const struct order_row *row, const struct order *o)
 {
 	memset(f, 0, sizeof(*f));
@@ -170,6 +175,10 @@ void view_label_fields(struct label_fields *f, const struct order_row *row, cons
 	snprintf(f->ext, sizeof(f->ext), "%s", row->ext);
 	f->weight_g = row->weight_g;
 	f->count = row->count;
+	/* The route stored at creation: a later sort_table does not reroute a reprint. */
+	str_copy(f->sort_code, sizeof(f->sort_code), row->sort_code);
+	str_copy(f->hub_name, sizeof(f->hub_name), row->hub_name);
+	str_copy(f->hub_code, sizeof(f->hub_code), row->hub_code);
 }
 
 enum st view_order_json(struct app *app, const struct order_row *r, char **json)

@@ -390,15 +390,11 @@ static enum st job_render(struct app *app, const struct printer *p, const char (
 		}
 	}
 	if (st == ST_OK) {
-		switch (p->lang) {
-		case PRINTER_PDF:
-			st = label_render(app->labels, t, pages, n, out, len);
-			break;
-		case PRINTER_ZPL:
-		case PRINTER_TSPL:
-			st = ST_INVALID;
-			break;
-		}
+		enum label_format fmt = p->lang == PRINTER_ZPL	  ? LABEL_ZPL
+					: p->lang == PRINTER_TSPL ? LABEL_TSPL
+								  : LABEL_PDF;
+
+		st = label_render_to(app->labels, t, fmt, p->dpi, pages, n, out, len);
 		if (st != ST_OK) {
 			snprintf(reason, 32, "render_failed");
 			snprintf(detail, detail_len, "%s at %d dpi, size %s: %s",

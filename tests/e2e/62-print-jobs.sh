@@ -34,6 +34,8 @@ p-ok	d1	127.0.0.1:$OKP	pdf	203	100x150
 p-down	d1	127.0.0.1:$1	pdf	203	100x150
 p-stall	d1	127.0.0.1:$STALLP	pdf	203	100x150
 p-d2	d2	127.0.0.1:$OKP	pdf	203	100x150
+p-zpl	d1	127.0.0.1:$OKP	zpl	203	100x150
+p-tspl	d1	127.0.0.1:$OKP	tspl	300	76x130
 EOF
 }
 printers "$DOWNP"
@@ -83,10 +85,12 @@ ok_jobs_at_least() { [ "$(ok_jobs)" -ge "$1" ]; }
 
 api GET /v1/printers "${TOK[dep1]}"
 expect_status "printers as dep1" 200 "$STATUS"
-check "printers: dep1 sees its three, in file order, and nothing of where they are" \
+check "printers: dep1 sees its five, in file order, and nothing of where they are" \
 	jq -e '.printers == [{"name":"p-ok","language":"pdf","dpi":203,"size":"100x150"},
 		{"name":"p-down","language":"pdf","dpi":203,"size":"100x150"},
-		{"name":"p-stall","language":"pdf","dpi":203,"size":"100x150"}]' "$BODY"
+		{"name":"p-stall","language":"pdf","dpi":203,"size":"100x150"},
+		{"name":"p-zpl","language":"zpl","dpi":203,"size":"100x150"},
+		{"name":"p-tspl","language":"tspl","dpi":300,"size":"76x130"}]' "$BODY"
 api GET /v1/printers "${TOK[dep2]}"
 check "printers: dep2 sees only its own" jq -e '[.printers[].name] == ["p-d2"]' "$BODY"
 for who in c1 adm1 aud1 tel1; do
@@ -112,6 +116,26 @@ check "job on p-ok: the printer received exactly the rendered labels (POST /v1/l
 check "job on p-ok: bytes_sent is what it received" \
 	test "$(job_status "$J1" >/dev/null; jb .bytes_sent)" = "$(stat -c %s "$DIR/ok/job.1")"
 check "job on p-ok: a print each, and POST /v1/labels another" test "$(prints_of "${TNS[0]}")" = 2
+
+# ---- the printer's language, dpi and size ---------------------------------------------
+
+n0=$(ok_jobs)
+job_post "${TOK[dep1]}" p-zpl "${TNS[26]}" "${TNS[27]}" "${TNS[28]}"
+JZ=$JOB
+wait_until 20 job_is "$JZ" sent
+check "zpl job: sent" job_is "$JZ" sent
+wait_until 10 ok_jobs_at_least $((n0 + 1))
+f=$DIR/ok/job.$((n0 + 1))
+check "zpl job: one ^XA..^XZ label per tracking number, each one ^GFA graphic" \
+	test "$(grep -o '\^XA' "$f" | wc -l) $(grep -o '\^XZ' "$f" | wc -l) $(grep -o '\^GFA' "$f" | wc -l)" = "3 3 3"
+check "zpl job: 100 mm wide at 203 dpi (^PW of 799 or 800 dots)" grep -qE '\^PW(799|800)' "$f"
+job_post "${TOK[dep1]}" p-tspl "${TNS[29]}"
+JT=$JOB
+wait_until 20 job_is "$JT" sent
+wait_until 10 ok_jobs_at_least $((n0 + 2))
+f=$DIR/ok/job.$((n0 + 2))
+check "tspl job: SIZE of the printer's label, a BITMAP, PRINT 1" \
+	bash -c "grep -aq '^SIZE 76 mm, *130 mm' '$f' && grep -aq '^BITMAP' '$f' && test \$(grep -ac '^PRINT 1' '$f') = 1"
 
 # ---- a printer that is off ------------------------------------------------------------
 

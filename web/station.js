@@ -51,10 +51,7 @@ async function loadPrinters() {
     return;
   }
   const list = (await res.json()).printers || [];
-  for (const p of list) {
-    const label = p.name && p.name !== p.id ? `${p.name} (${p.id})` : p.id;
-    sel.add(new Option(label, p.id));
-  }
+  for (const p of list) sel.add(new Option(`${p.name} (${p.language || ''} ${p.dpi || ''} dpi, ${p.size || ''})`, p.name));
   printersOk = list.length > 0;
   document.body.dataset.printers = printersOk ? 'ok' : 'none';
   if (!printersOk) sel.add(new Option(t('printer.none'), ''));
@@ -128,61 +125,58 @@ async function scan(raw) {
   loadPreview(tn, img, note).catch(() => { note.textContent = t('preview.failed'); });
 }
 
-// Why a print was refused, in the words of the page.
+// Why a print job was refused, or failed, in the words of the page.
 function refusal(tn, printer, status, e) {
-  if (status === 429) return t('reprint.limit', tn);
-  if (status === 404 && e.code === 'not_found') return t('unknown.number', tn);
-  if (/printer/.test(e.code || '') || status === 503 || status === 502) return t('printer.off', printer);
+  if (e.code === 'reprint_limit' || (status === 429 && e.code !== 'print_queue_full')) return t('reprint.limit', tn);
+  if (e.code === 'print_queue_full') return t('print.queue.full');
+  if (e.code === 'printer_not_found') return t('printer.unknown', printer);
+  if (status === 404) return t('unknown.number', tn);
   return t('print.failed', e.message);
 }
 
-async function poll(id) {
-  for (let i = 0; i < POLL_MAX; i++) {
-    const res = await api('GET', `/v1/print-jobs/${encodeURIComponent(id)}`);
-    if (!res.ok) return { state: 'failed', error: await errorOf(res) };
-    const job = await res.json();
-    const st = job.status || job.state;
-    if (st === 'done' || st === 'printed' || st === 'failed' || st === 'error') return job;
+const FINAL = new Set(['sent', 'failed', 'interrupted']);
+async function poll(job) {
+  for (let i = 0; i < POLL_MAX && !FINAL.has(job.status); i++) {
     await new Promise((r) => setTimeout(r, POLL_MS));
+    const res = await api('GET', `/v1/print-jobs/${encodeURIComponent(job.id)}`);
+    if (!res.ok) return { status: 'failed', reason: (await errorOf(res)).code, detail: '' };
+    job = await res.json();
   }
-  return { status: 'failed', error: { code: 'timeout', message: 'timeout' } };
+  return job;
 }
 
-// One job per parcel: each row says what became of its own label.
+// One job for the labels given; each row says what became of its label.
 async function printTo(tns) {
   const printer = $('printer').value;
-  if (!printersOk || !printer) return;
-  for (const tn of tns) {
-    result(tn, t('print.queued'), 'info');
-    let res;
-    try {
-      res = await api('POST', '/v1/print-jobs', { printer, tracking_nos: [tn] });
-    } catch {
-      result(tn, t('error.network'), 'error');
-      continue;
-    }
-    if (res.status === 404 && !(await res.clone().json().catch(() => ({}))).error?.code?.startsWith('not_found')) {
-      result(tn, t('print.route.missing', 'POST /v1/print-jobs'), 'error');
-      continue;
-    }
-    if (!res.ok) {
-      const msg = refusal(tn, printer, res.status, await errorOf(res));
-      result(tn, msg, 'error');
-      message(msg, 'error');
-      continue;
-    }
-    const job = await res.json();
-    const done = job.id ? await poll(job.id) : job;
-    const st = done.status || done.state;
-    if (st === 'done' || st === 'printed') {
-      result(tn, t('print.done', printer), 'ok');
-    } else {
-      const err = done.error && typeof done.error === 'object' ? done.error : { code: String(done.error || done.reason || ''), message: String(done.error || done.reason || st) };
-      const msg = /printer|connect|refused|offline|unreachable/.test(`${err.code} ${err.message}`) ? t('printer.off', printer) : t('print.failed', err.message);
-      result(tn, msg, 'error');
-      message(msg, 'error');
-    }
+  if (!printersOk || !printer || !tns.length) return;
+  for (const tn of tns) result(tn, t('print.queued'), 'info');
+  let res;
+  try {
+    res = await api('POST', '/v1/print-jobs', { printer, tracking_nos: tns });
+  } catch {
+    for (const tn of tns) result(tn, t('error.network'), 'error');
+    return;
   }
+  if (!res.ok) {
+    const e = await errorOf(res);
+    const m = /^tracking_nos\[([0-9]+)\]$/.exec(e.field || '');
+    const tn = m ? tns[Number(m[1])] : tns[0];
+    const msg = res.status === 404 && !e.field && e.code !== 'printer_not_found'
+      ? t('print.route.missing', 'POST /v1/print-jobs') : refusal(tn, printer, res.status, e);
+    for (const x of tns) result(x, x === tn ? msg : t('print.not.sent'), 'error');
+    message(msg, 'error');
+    return;
+  }
+  const job = await poll(await res.json());
+  if (job.status === 'sent') {
+    for (const tn of tns) result(tn, t('print.done', printer), 'ok');
+    message(t('print.sent', tns.length, printer));
+    return;
+  }
+  const off = /^printer_(unreachable|stalled|closed)$/.test(job.reason || '');
+  const msg = off ? t('printer.off', printer) : t('print.failed', job.reason || job.status);
+  for (const tn of tns) result(tn, msg, 'error');
+  message(msg, 'error');
 }
 
 async function pdf() {

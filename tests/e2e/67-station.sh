@@ -83,8 +83,11 @@ echo 'SECRET-DOT' >"$WEB/.hidden.js"
 
 AUD=urn:waybill:api
 MAP=wb-couriers=courier,wb-depot=depot,wb-admins=admin,wb-audit=auditor,wb-tel=telephony
-PRINTER_FLAGS=()
-"$WBD" --help | grep -q -- '--printers ' && PRINTER_FLAGS=(--printers "P1=D1@127.0.0.1:$FPORT")
+# Two printers of depot D1: the fake one, and one that is off (nobody listens there).
+OFFPORT=$(pick_port) || die setup "no free port"
+printf 'd1-dock D1 127.0.0.1:%s zpl 203 100x150\nd1-off D1 127.0.0.1:%s zpl 203 100x150\nd2-dock D2 127.0.0.1:%s zpl 203 100x150\n' \
+	"$FPORT" "$OFFPORT" "$FPORT" >"$KD/printers"
+PRINTER_FLAGS=(--printers "$KD/printers")
 start_daemon --oidc-issuer "$ISS" --oidc-client-id waybill --oidc-audience "$AUD" \
 	--oidc-role-map "$MAP" --web-dir "$WEB" --station-scope "openid api" \
 	--label-reprints-max 1 --audit-checkpoint-s 1 "${PRINTER_FLAGS[@]}"
@@ -239,7 +242,10 @@ for tn in "${TNS[@]}"; do
 		jq -e --arg t "$tn" 'any(.[]; .tracking_no == $t and (.action | test("^label\\.(print|reprint|batch)")) and .result == "ok")' "$DIR/trail.json"
 done
 check "audit: the reprint past the limit is on record as refused" \
-	jq -e 'any(.[]; (.action | test("^label\\.")) and .result != "ok")' "$DIR/trail.json"
+	jq -e 'any(.[]; (.action | test("^(label\\.|print_job\\.create)")) and .result != "ok")' "$DIR/trail.json"
+audit_all "$DIR/sends.json" "actor=waybilld" || fail "audit read" "status $STATUS"
+check "audit: the daemon's sends are on record, the one to the printer that is off as failed" \
+	jq -e 'any(.[]; .action == "print_job.send" and .result == "ok") and any(.[]; .action == "print_job.send" and .result != "ok")' "$DIR/sends.json"
 audit_all "$DIR/trail2.json" "actor=oidc:depot2" || fail "audit read" "status $STATUS"
 check "audit: depot2's look-up of a D1 parcel is on record as denied" \
 	jq -e --arg t "${TNS[0]}" 'any(.[]; .tracking_no == $t and .result == "denied")' "$DIR/trail2.json"

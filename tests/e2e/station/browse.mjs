@@ -198,24 +198,33 @@ async function pdfOnce() {
   return res;
 }
 if (printers.length) {
-  const before = env.PRINTER_OUT ? (statSync(env.PRINTER_OUT, { throwIfNoEntry: false })?.size ?? 0) : 0;
-  await page.select('#printer', printers[0]);
+  await check('print: the printer list is depot D1\'s only', async () => JSON.stringify(printers) === '["d1-dock","d1-off"]');
+  const size = () => statSync(env.PRINTER_OUT, { throwIfNoEntry: false })?.size ?? 0;
+  const settled = () => page.waitForFunction(() => [...document.querySelectorAll('#parcels tbody td.result')].every((td) => !/info/.test(td.className)), { timeout: 60000 });
+  await page.select('#printer', 'd1-off');
+  await page.click(`#parcels tbody tr[data-tn="${TNS[2]}"] button.print-one`);
+  await check('print: a printer that is off gets a clear message', async () => {
+    await settled();
+    return /d1-off/.test(await waitText(page, '#message', /未连接|关闭/));
+  });
+  const before = size();
+  await page.select('#printer', 'd1-dock');
   await page.click('#print-all');
   await check('print: the three labels print to the depot printer (each row says so)', async () => {
-    await page.waitForFunction(() => [...document.querySelectorAll('#parcels tbody td.result')].every((td) => /ok|error/.test(td.className) && !/info/.test(td.className)), { timeout: 60000 });
+    await settled();
     const r = await page.$$eval('#parcels tbody td.result', (tds) => tds.map((td) => `${td.className}:${td.textContent}`));
     if (!r.every((x) => /ok/.test(x))) throw new Error(r.join(' | '));
   });
-  await check('print: the fake printer received the bytes', async () => {
-    const after = statSync(env.PRINTER_OUT, { throwIfNoEntry: false })?.size ?? 0;
-    if (after <= before) throw new Error(`${before} -> ${after} bytes`);
+  await check('print: the fake printer received the bytes (ZPL)', async () => {
+    const got = readFileSync(env.PRINTER_OUT).subarray(before);
+    if (size() <= before || !got.includes('^XA')) throw new Error(`${before} -> ${size()} bytes`);
   });
   const res = await pdfOnce();
   await check('pdf: one PDF of the three labels, saved by the browser (a reprint within the limit)', async () =>
     res.status() === 200 && (await downloaded(1))[0].subarray(0, 5).toString() === '%PDF-');
   await page.click(`#parcels tbody tr[data-tn="${TNS[0]}"] button.print-one`);
   await check('print: past the reprint limit the page says so', async () =>
-    /补打次数上限/.test(await waitText(page, '#message', /补打|失败/)));
+    new RegExp(`${TNS[0]}.*补打次数上限`).test(await waitText(page, '#message', /补打|失败/)));
 } else {
   skip('print: to a depot printer', printerRoute ? 'no printer is configured for depot D1' : 'GET /v1/printers and POST /v1/print-jobs are not on this server yet');
   let res = await pdfOnce();

@@ -68,6 +68,13 @@ const words = {
     'col.act': '操作',
     'col.res': '结果',
     'col.request': '请求编号',
+    'status.created': '已创建',
+    'status.picked_up': '已揽收',
+    'status.in_transit': '运输中',
+    'status.out_for_delivery': '派送中',
+    'status.delivered': '已签收',
+    'status.returned': '已退回',
+    'status.cancelled': '已取消',
   },
   en: {
     'station.title': 'Parcel label station',
@@ -135,6 +142,13 @@ const words = {
     'col.act': 'Action',
     'col.res': 'Result',
     'col.request': 'Request id',
+    'status.created': 'created',
+    'status.picked_up': 'picked up',
+    'status.in_transit': 'in transit',
+    'status.out_for_delivery': 'out for delivery',
+    'status.delivered': 'delivered',
+    'status.returned': 'returned',
+    'status.cancelled': 'cancelled',
   },
 };
 

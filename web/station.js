@@ -101,7 +101,8 @@ async function scan(raw) {
   const tr = document.createElement('tr');
   tr.dataset.tn = tn;
   cell(tr, tn, 'tn');
-  cell(tr, view.status || '');
+  const st = view.status ? t(`status.${view.status}`) : '';
+  cell(tr, st.startsWith('status.') ? view.status : st);
   cell(tr, (view.recipient && view.recipient.region) || '');
   const pv = cell(tr, '', 'preview');
   const img = document.createElement('img');

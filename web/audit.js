@@ -21,8 +21,9 @@ async function verify() {
   const st = $('chain-status');
   const res = await api('GET', '/v1/audit/verify');
   if (!res.ok) {
-    st.textContent = t('error.generic', (await errorOf(res)).message);
+    st.textContent = res.status === 403 ? t('role.wrong') : t('error.generic', (await errorOf(res)).message);
     st.className = 'bad';
+    if (res.status === 403) message(t('role.wrong'), 'error');
     return;
   }
   const v = await res.json();
@@ -47,7 +48,7 @@ async function search() {
   for (let i = 0; i < PAGES_MAX; i++) {
     const res = await api('GET', `/v1/audit?${q}`);
     if (!res.ok) {
-      message(t('error.generic', (await errorOf(res)).message), 'error');
+      message(res.status === 403 ? t('role.wrong') : t('error.generic', (await errorOf(res)).message), 'error');
       return;
     }
     const page = await res.json();

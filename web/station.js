@@ -47,7 +47,8 @@ async function loadPrinters() {
     sel.disabled = true;
     $('print-all').disabled = true;
     document.body.dataset.printers = res.status === 404 ? 'missing' : 'error';
-    message(res.status === 404 ? t('print.route.missing', 'GET /v1/printers') : t('printer.unavailable', e.message), 'error');
+    if (res.status === 403) message(t('role.wrong'), 'error');
+    else message(res.status === 404 ? t('print.route.missing', 'GET /v1/printers') : t('printer.unavailable', e.message), 'error');
     return;
   }
   const list = (await res.json()).printers || [];
@@ -94,7 +95,7 @@ async function scan(raw) {
     return;
   }
   if (!res.ok) {
-    message(t('error.generic', (await errorOf(res)).message), 'error');
+    message(res.status === 403 ? t('role.wrong') : t('error.generic', (await errorOf(res)).message), 'error');
     return;
   }
   const view = await res.json();

@@ -293,6 +293,26 @@ if (SHOTS) {
   await page.waitForFunction(() => document.querySelectorAll('#trail tbody tr').length > 0, { timeout: WAIT });
   await page.screenshot({ path: `${SHOTS}/station-audit.png`, fullPage: true });
 }
+await signOut(page);
+
+// ---- each page for its own role only -------------------------------------------
+await check('roles: depot1 on the auditor\'s page is told the role cannot use it, and sees no trail', async () => {
+  await signIn(page, 'depot1', 'pw-depot1');
+  await waitText(page, '#message', /角色/);
+  await page.type('#tn', TNS[0]);
+  await page.click('#query button[type=submit]');
+  await waitText(page, '#message', /角色/);
+  return (await page.$$eval('#trail tbody tr', (r) => r.length)) === 0;
+});
+await signOut(page);
+await page.goto(`${STATION}/station/`, { waitUntil: 'networkidle0' });
+await check('roles: auditor1 on the station cannot look a parcel up', async () => {
+  await signIn(page, 'auditor1', 'pw-auditor1');
+  await scan(page, TNS[0]);
+  await page.waitForFunction(() => /角色/.test(document.getElementById('message').textContent), { timeout: WAIT });
+  return (await page.$$eval('#parcels tbody tr', (r) => r.length)) === 0;
+});
+await signOut(page);
 await check('pages: no Content-Security-Policy violation and no script error', async () => {
   if (cspViolations.length || pageErrors.length) throw new Error([...cspViolations, ...pageErrors].slice(0, 3).join(' | '));
 });

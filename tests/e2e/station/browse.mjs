@@ -279,9 +279,10 @@ for (const tn of TNS) {
       return rows.length > 0 && rows.every((r) => r.cells[5].textContent === t);
     }, { timeout: WAIT }, tn);
     const rows = await page.$$eval('#trail tbody tr', (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent)));
-    const prints = rows.filter((c) => c[2] === 'oidc:depot1' && /^(label\.|print)/.test(c[4]) && c[6] === 'ok');
+    const prints = rows.filter((c) => c[2] === 'oidc:depot1' && /^(label\.(print|reprint|batch)|print_job\.create)$/.test(c[4]) && c[6] === 'ok');
     printActs = prints.map((c) => c[4]);
     if (!prints.length) throw new Error(JSON.stringify(rows.map((c) => `${c[2]} ${c[4]} ${c[6]}`)));
+    if (previews && !rows.some((c) => c[2] === 'oidc:depot1' && c[4] === 'label.preview')) throw new Error('no label.preview entry');
     if (tn === TNS[0] && !rows.some((c) => c[2] === 'oidc:depot2' && c[6] === 'denied')) throw new Error('no entry of depot2\'s refused look-up');
   });
 }

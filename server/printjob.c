@@ -416,7 +416,8 @@ struct printq {
 	int64_t *ids; /* a ring of job ids to look at */
 	size_t head, count, cap;
 	bool stopping;
-	atomic_bool stop; /* stopping, for a send in progress */
+	atomic_bool stop;	/* stopping, for a send in progress */
+	bool interrupt_pending; /* the start could not mark interrupted jobs yet */
 	pthread_t threads[SENDERS];
 	size_t nthreads;
 };
@@ -603,30 +604,6 @@ out:
 	free(job);
 }
 
-static void *sender_main(void *arg)
-{
-	struct printq *q = arg;
-
-	pthread_setname_np(pthread_self(), "wb-printer");
-	pthread_mutex_lock(&q->lock);
-	for (;;) {
-		int64_t id;
-
-		while (!q->stopping && q->count == 0)
-			pthread_cond_wait(&q->wake, &q->lock);
-		if (q->stopping)
-			break;
-		id = q->ids[q->head];
-		q->head = (q->head + 1) % q->cap;
-		q->count--;
-		pthread_mutex_unlock(&q->lock);
-		job_run(q, id);
-		pthread_mutex_lock(&q->lock);
-	}
-	pthread_mutex_unlock(&q->lock);
-	return NULL;
-}
-
 static enum st tx_interrupt(struct store *s, struct wjob *j)
 {
 	int64_t *n = j->arg;
@@ -641,11 +618,70 @@ static enum st tx_interrupt(struct store *s, struct wjob *j)
 	return st;
 }
 
+/*
+ * Jobs a crash or a stop left "sending" become interrupted, before this run
+ * claims any (else its own would be marked).  On a full disk the start goes
+ * on (unready, as the rest of the daemon) and the senders try again each
+ * second before they claim anything: a row left "sending" is never sent.
+ */
+static enum st interrupt_mark(struct printq *q)
+{
+	struct wjob j = {0};
+	int64_t interrupted = 0;
+	enum st st;
+
+	audit_entry_init(&j.audit, "waybilld", "system", "print_job.interrupt", NULL, NULL);
+	j.fn = tx_interrupt;
+	j.arg = &interrupted;
+	st = store_run(q->app->store, &j);
+	if (st == ST_OK && interrupted)
+		log_warn("print jobs: %lld caught sending by the last stop are interrupted (not "
+			 "resent; POST /v1/print-jobs/{id}/retry sends one again)",
+			 (long long)interrupted);
+	return st;
+}
+
+static void *sender_main(void *arg)
+{
+	struct printq *q = arg;
+
+	pthread_setname_np(pthread_self(), "wb-printer");
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		int64_t id;
+
+		while (!q->stopping && q->count == 0)
+			pthread_cond_wait(&q->wake, &q->lock);
+		if (q->stopping)
+			break;
+		if (q->interrupt_pending) {
+			/* Under the lock: one sender marks, none claims before it is done. */
+			if (interrupt_mark(q) == ST_OK) {
+				q->interrupt_pending = false;
+				log_info("print jobs: interrupted jobs marked; sending resumes");
+			} else {
+				struct timespec until;
+				clock_gettime(CLOCK_REALTIME, &until);
+				until.tv_sec += 1;
+				pthread_cond_timedwait(&q->wake, &q->lock, &until);
+			}
+			continue;
+		}
+		id = q->ids[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+		pthread_mutex_unlock(&q->lock);
+		job_run(q, id);
+		pthread_mutex_lock(&q->lock);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
 enum st printq_start(struct app *app, struct printq **out, char *err, size_t errlen)
 {
 	struct printq *q = calloc(1, sizeof(*q));
-	struct wjob j = {0};
-	int64_t interrupted = 0, after = 0, ids[256];
+	int64_t after = 0, ids[256];
 	size_t n;
 	enum st st;
 
@@ -655,18 +691,16 @@ enum st printq_start(struct app *app, struct printq **out, char *err, size_t err
 	q->app = app;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->wake, NULL);
-	audit_entry_init(&j.audit, "waybilld", "system", "print_job.interrupt", NULL, NULL);
-	j.fn = tx_interrupt;
-	j.arg = &interrupted;
-	st = store_run(app->store, &j);
-	if (st != ST_OK) {
+	st = interrupt_mark(q);
+	if (st == ST_UNAVAILABLE) {
+		log_warn("print jobs: cannot mark interrupted jobs yet (%s); no job is sent until "
+			 "they are",
+			 st_name(st));
+		q->interrupt_pending = true;
+	} else if (st != ST_OK) {
 		snprintf(err, errlen, "print jobs: cannot mark interrupted jobs: %s", st_name(st));
 		goto fail;
 	}
-	if (interrupted)
-		log_warn("print jobs: %lld caught sending by the last stop are interrupted (not "
-			 "resent; POST /v1/print-jobs/{id}/retry sends one again)",
-			 (long long)interrupted);
 	do {
 		st = store_job_queued(app->store, after, ids, ARRAY_SIZE(ids), &n);
 		if (st != ST_OK) {

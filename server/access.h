@@ -40,6 +40,7 @@ enum access_scope {
 	/* labels (h_labels.c)                                                                  */ \
 	X(LABEL_PRINT,    "label.print",    CREATED,  DEPOT, NONE, NONE, NONE)                    \
 	X(LABEL_BATCH,    "label.batch",    NONE,     DEPOT, NONE, NONE, NONE)                    \
+	X(LABEL_PREVIEW,  "label.preview",  CREATED,  DEPOT, NONE, NONE, NONE)                    \
 	/* calls, reveals and the audit log (h_calls.c, h_admin.c, h_audit.c)                    */ \
 	X(CALL_ROUTE,     "call.route",     NONE,     NONE,  NONE, NONE, ALL)                     \
 	X(ADMIN_REVEAL,   "admin.reveal",   NONE,     NONE,  ALL,  NONE, NONE)                    \

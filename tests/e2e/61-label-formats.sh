@@ -86,8 +86,9 @@ done
 no_pii "bulk outputs" "$L"/all-*.png.bytes "$L"/all-*.zpl "$L"/all-*.tspl
 
 # ---- OCR of the sort zone, cropped and enlarged --------------------------------
-# With a sort code: the code (letters and digits, at most one wrong) and the hub's
-# city; without: the destination (province, city, district, nearly all characters).
+# With a sort code: the code (its line alone, eng: letters and digits, at most one
+# wrong) and the hub's city (its line alone, chi_sim); without: the destination
+# (chi_sim: province, city, district, nearly all characters).
 OCR_IDX="0 9 128 5 90 58"
 zone_dots() { # SIZE KIND DPI -> x y w h in dots
 	tmpl_zone "$1" "$2" | awk -v d="$3" '{ k = d / 25.4; printf "%d %d %d %d", $1 * k, $2 * k, $3 * k, $4 * k }'
@@ -96,11 +97,14 @@ zone_dots() { # SIZE KIND DPI -> x y w h in dots
 for i in $OCR_IDX; do
 	"$SAMPLE" -S -F png -i "$i" -o "$L/o$i.png" -v >"$L/o$i.v"
 	"$SAMPLE" -F png -i "$i" -o "$L/r$i.png"
-	# shellcheck disable=SC2046
-	$IMG crop "$L/o$i.png" $(zone_dots 100x150 sort 203) 3 "$L/o$i.pgm"
+	# the sort code's line, and the hub name's under it (the lower third), each alone
+	read -r zx zy zw zh <<<"$(zone_dots 100x150 sort 203)"
+	$IMG crop "$L/o$i.png" "$zx" "$zy" "$zw" $((zh * 64 / 100)) 3 "$L/o$i.pgm"
+	$IMG crop "$L/o$i.png" "$zx" $((zy + zh * 62 / 100)) "$zw" $((zh * 38 / 100)) 4 "$L/h$i.pgm"
 	# shellcheck disable=SC2046
 	$IMG crop "$L/r$i.png" $(zone_dots 100x150 sort 203) 3 "$L/r$i.pgm"
-	code=$(tesseract "$L/o$i.pgm" - -l chi_sim --psm 6 2>/dev/null | tr '\n' ' ')
+	code=$(tesseract "$L/o$i.pgm" - -l eng --psm 7 2>/dev/null | tr '\n' ' ')
+	code="$code $(tesseract "$L/h$i.pgm" - -l chi_sim --psm 7 2>/dev/null | tr '\n' ' ')"
 	dest=$(tesseract "$L/r$i.pgm" - -l chi_sim --psm 7 2>/dev/null | tr '\n' ' ')
 	fix=$(fixture "$i" | jq -r '.recipient | [.province, .city, .district] | @tsv')
 	printf '%s\t%s\t%s\t%s\t%s\n' "$i" "$(cut -f4 "$L/o$i.v")" "$fix" "$code" "$dest" >>"$L/ocr.tsv"
@@ -138,7 +142,7 @@ sed 's/^/  /' "$L/ocr.out" | head -n 6
 # The sort code is the largest type: read on every sample.  The hub name (small) and
 # the region: 1-bit glyphs at 203 dpi mislead OCR now and then (镇江 read 铝江), so
 # five of six.
-check "OCR (chi_sim) of the sort zone: the sort code on all 6 ($(tail -n 2 "$L/ocr.out" | head -n 1))" \
+check "OCR of the sort zone: the sort code on all 6 ($(tail -n 2 "$L/ocr.out" | head -n 1))" \
 	test "$(tail -n 2 "$L/ocr.out" | head -n 1)" = "codes 6 of 6"
 check "OCR (chi_sim) of the sort zone: hub city and destination on 5 of 6 at least ($(tail -n 1 "$L/ocr.out"))" \
 	awk '$1 == "ocr" && $2 >= 5 && $4 == 6 { found = 1 } END { exit !found }' "$L/ocr.out"

@@ -36,11 +36,9 @@ static const struct {
 	int dpi;
 	int c128_dots; /* the first tracking zone's narrow bar */
 } bars[] = {
-    {"100x150", 203, 4}, /* module=0.5: 4 dots, 0.492 mm */
-    {"100x150", 300, 6}, /* 0.508 mm */
-    {"100x180", 203, 4},
-    {"100x180", 300, 6},
-    {"76x130", 203, 3}, /* module=0.375: 3 dots exactly */
+    {"100x150", 203, 4},					  /* module=0.5: 4 dots, 0.492 mm */
+    {"100x150", 300, 6},					  /* 0.508 mm */
+    {"100x180", 203, 4}, {"100x180", 300, 6}, {"76x130", 203, 3}, /* module=0.375: 3 dots exactly */
     {"76x130", 300, 5}, /* 0.375 mm is 4.43 dots: 5, 0.423 mm */
 };
 
@@ -98,11 +96,14 @@ static void test_dots(void)
 			bool turned = it->rotate != 0, runs_ok = true;
 			int a0 = (int)lround((turned ? it->y0 : it->x0) / dot);
 			int a1 = (int)lround((turned ? it->y1 : it->x1) / dot);
-			int mid = (int)lround((turned ? (it->x0 + it->x1) : (it->y0 + it->y1)) / 2 / dot);
+			int mid =
+			    (int)lround((turned ? (it->x0 + it->x1) : (it->y0 + it->y1)) / 2 / dot);
 			int run = 1;
 			for (int p = a0 + 1; p <= a1; p++) {
-				bool prev = turned ? dot_at(&r, mid, p - 1) : dot_at(&r, p - 1, mid);
-				bool cur = p < a1 && (turned ? dot_at(&r, mid, p) : dot_at(&r, p, mid));
+				bool prev =
+				    turned ? dot_at(&r, mid, p - 1) : dot_at(&r, p - 1, mid);
+				bool cur =
+				    p < a1 && (turned ? dot_at(&r, mid, p) : dot_at(&r, p, mid));
 				if (p < a1 && cur == prev) {
 					run++;
 					continue;
@@ -159,8 +160,8 @@ static void test_png(void)
 				unsigned n = be32(png + o);
 				if (memcmp(png + o + 4, "pHYs", 4) == 0 && n == 9) {
 					unsigned ppm = (unsigned)lround(dpis[d] / 0.0254);
-					phys = be32(png + o + 8) == ppm && be32(png + o + 12) == ppm &&
-					       png[o + 16] == 1;
+					phys = be32(png + o + 8) == ppm &&
+					       be32(png + o + 12) == ppm && png[o + 16] == 1;
 				}
 				CHECK(memcmp(png + o + 4, "tEXt", 4) != 0 &&
 				      memcmp(png + o + 4, "tIME", 4) != 0);
@@ -205,7 +206,8 @@ static void test_zpl(void)
 			while (p && *p) {
 				int pw = 0, ll = 0, used = 0;
 				size_t x, y, total, total2, rb;
-				if (sscanf(p, "^XA\n^PW%d\n^LL%d\n^LH0,0\n%n", &pw, &ll, &used) != 2 ||
+				if (sscanf(p, "^XA\n^PW%d\n^LL%d\n^LH0,0\n%n", &pw, &ll, &used) !=
+					2 ||
 				    !used)
 					break;
 				CHECK(pw == (int)lround(w / 25.4 * dpis[d]) &&
@@ -222,7 +224,8 @@ static void test_zpl(void)
 					break;
 				unsigned crc = 0;
 				CHECK(sscanf(end, ":%4X^FS\n^XZ\n", &crc) == 1);
-				CHECK(crc == label_crc16_xmodem((unsigned char *)p, (size_t)(end - p)));
+				CHECK(crc ==
+				      label_crc16_xmodem((unsigned char *)p, (size_t)(end - p)));
 				/* base64 -> zlib -> the declared bytes */
 				size_t n64 = (size_t)(end - p), nz = 0;
 				unsigned char *z = malloc(n64);
@@ -238,8 +241,10 @@ static void test_zpl(void)
 				}
 				unsigned char *raw = malloc(total + 1);
 				uLongf got = total + 1;
-				CHECKF(z && raw && uncompress(raw, &got, z, nz) == Z_OK && got == total,
-				       "%s %d: Z64 inflates to %zu bytes", sizes[s], dpis[d], total);
+				CHECKF(z && raw && uncompress(raw, &got, z, nz) == Z_OK &&
+					   got == total,
+				       "%s %d: Z64 inflates to %zu bytes", sizes[s], dpis[d],
+				       total);
 				free(z);
 				free(raw);
 				p = strstr(end, "^XZ\n");
@@ -277,12 +282,13 @@ static void test_tspl(void)
 				if (len - o < hl || memcmp(out + o, head, hl) != 0)
 					break;
 				o += hl;
-				if (sscanf((char *)out + o, "BITMAP %zu,%zu,%zu,%zu,0,%n", &x, &y, &wb,
-					   &rows, &used) != 4 ||
+				if (sscanf((char *)out + o, "BITMAP %zu,%zu,%zu,%zu,0,%n", &x, &y,
+					   &wb, &rows, &used) != 4 ||
 				    !used)
 					break;
 				o += (size_t)used;
-				CHECK(x % 8 == 0 && (x / 8 + wb) * 8 <= (size_t)lround(w / 25.4 * dpis[d]) + 7 &&
+				CHECK(x % 8 == 0 &&
+				      (x / 8 + wb) * 8 <= (size_t)lround(w / 25.4 * dpis[d]) + 7 &&
 				      y + rows <= (size_t)lround(h / 25.4 * dpis[d]));
 				o += wb * rows;
 				if (o + 11 > len || memcmp(out + o, "\r\nPRINT 1\r\n", 11) != 0)
@@ -290,8 +296,9 @@ static void test_tspl(void)
 				o += 11;
 				labels++;
 			}
-			CHECKF(labels == 2 && o == len, "%s %d: 2 TSPL labels, %zu of %zu bytes read",
-			       sizes[s], dpis[d], o, len);
+			CHECKF(labels == 2 && o == len,
+			       "%s %d: 2 TSPL labels, %zu of %zu bytes read", sizes[s], dpis[d], o,
+			       len);
 			free(out);
 		}
 }
@@ -304,7 +311,7 @@ static void test_refused(void)
 		bool ok;
 		enum label_format f;
 	} names[] = {
-	    {"pdf", true, LABEL_PDF},   {"png", true, LABEL_PNG}, {"zpl", true, LABEL_ZPL},
+	    {"pdf", true, LABEL_PDF},	{"png", true, LABEL_PNG}, {"zpl", true, LABEL_ZPL},
 	    {"tspl", true, LABEL_TSPL}, {"ZPL", false, 0},	  {"", false, 0},
 	    {"zpl ", false, 0},		{"pdf2", false, 0},	  {NULL, false, 0},
 	};

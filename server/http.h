@@ -123,6 +123,9 @@ void http_reply_error(struct request *r, enum st st, const char *code, const cha
 void http_reply_st(struct request *r, enum st st);
 /* Answer with a PDF (takes ownership). */
 void http_reply_pdf(struct request *r, unsigned char *pdf, size_t len);
+/* Answer 200 with len bytes of body (takes ownership) as ctype (a string
+ * constant: "image/png", ...). */
+void http_reply_body(struct request *r, const char *ctype, unsigned char *body, size_t len);
 /* Answer 200 with Prometheus text (takes ownership of text, len bytes). */
 void http_reply_metrics(struct request *r, char *text, size_t len);
 /*

@@ -143,13 +143,14 @@ $(NODE_STAMP): package.json package-lock.json | $(DEPS_STAMP)
 	$(Q)npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-test: all $(UNIT) $(BUILD)/torture/eio_shim.so $(FUZZ_REPLAY) $(NODE_STAMP)
+test: all $(UNIT) $(BUILD)/tests/label_sample $(BUILD)/torture/eio_shim.so $(FUZZ_REPLAY) \
+      $(NODE_STAMP)
 	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh
 
 unit: $(UNIT) $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh unit
 
-e2e: all $(NODE_STAMP)
+e2e: all $(BUILD)/tests/label_sample $(NODE_STAMP)
 	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh e2e
 
 # The fault suite: kill -9 under 16 writers, SIGTERM under load, a full disk, EIO through
@@ -252,9 +253,11 @@ clean:
 	rm -rf build build-san bin
 
 # --- labels: sample renderer and docs pictures ---------------------------
-# label_sample renders fixture orders to a PDF (tests/unit/label_sample.c);
-# `make docs` turns one label of each size into docs/label-SIZE.png at a
-# thermal printer's 203 dpi.
+# label_sample renders fixture orders in any format and dpi without the
+# daemon (tests/unit/label_sample.c; tests/e2e/61-label-formats.sh uses it);
+# `make docs` draws one label of each size, with a sort code, through the
+# raster canvas at a thermal printer's 203 dpi into docs/label-SIZE.png, and
+# the 100x150 one as ZPL into docs/label-100x150.zpl.
 LABEL_SIZES := 100x150 100x180 76x130
 
 $(BUILD)/tests/label_sample: tests/unit/label_sample.c $(BUILD)/libwaybill.a
@@ -269,8 +272,10 @@ $(BUILD)/tests/label_sample: tests/unit/label_sample.c $(BUILD)/libwaybill.a
 station-shots: all $(NODE_STAMP)
 	@SHOTS=docs sh tests/e2e/67-station.sh | tail -n 1
 
-docs: $(LABEL_SIZES:%=docs/label-%.png)
+docs: $(LABEL_SIZES:%=docs/label-%.png) docs/label-100x150.zpl
 
 docs/label-%.png: $(BUILD)/tests/label_sample templates/%.tmpl tests/data/orders.jsonl
-	$(Q)$(BUILD)/tests/label_sample -s $* -i 0 -o $(BUILD)/label-$*.pdf
-	$(Q)pdftoppm -r 203 -png -singlefile $(BUILD)/label-$*.pdf docs/label-$* 2>/dev/null
+	$(Q)$(BUILD)/tests/label_sample -S -s $* -i 0 -F png -d 203 -o $@
+
+docs/label-100x150.zpl: $(BUILD)/tests/label_sample templates/100x150.tmpl tests/data/orders.jsonl
+	$(Q)$(BUILD)/tests/label_sample -S -s 100x150 -i 0 -F zpl -d 203 -o $@

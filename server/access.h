@@ -40,6 +40,7 @@ enum access_scope {
 	/* labels (h_labels.c)                                                                  */ \
 	X(LABEL_PRINT,    "label.print",    CREATED,  DEPOT, NONE, NONE, NONE)                    \
 	X(LABEL_BATCH,    "label.batch",    NONE,     DEPOT, NONE, NONE, NONE)                    \
+	X(LABEL_PREVIEW,  "label.preview",  CREATED,  DEPOT, NONE, NONE, NONE)                    \
 	/* depot printers and print jobs (h_print.c): a depot's own, no other role              */ \
 	X(PRINTER_LIST,     "printer.list",     NONE, DEPOT, NONE, NONE, NONE)                    \
 	X(PRINT_JOB_CREATE, "print_job.create", NONE, DEPOT, NONE, NONE, NONE)                    \

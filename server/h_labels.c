@@ -1,7 +1,14 @@
 /*
- * h_labels.c - GET /v1/orders/{tn}/label.pdf and POST /v1/labels.
+ * h_labels.c - GET /v1/orders/{tn}/label (and its alias label.pdf),
+ * POST /v1/labels, GET /v1/orders/{tn}/preview.png.
  *
- * The PDF is rendered first (on the HTTP thread, from masked values only),
+ * A label is PDF, PNG, ZPL or TSPL (format=), at 203 or 300 dpi (dpi=, the
+ * raster formats), in one of the template sizes (size=); a query parameter
+ * the route does not take, a repeated one, or a value it does not know
+ * answers 400 before any order is looked at: nothing printed, nothing
+ * audited.  A PNG holds one label: a batch of several as PNG is 400.
+ *
+ * The label is rendered first (on the HTTP thread, from masked values only),
  * then one writer job checks and moves each order's print count and appends
  * one audit entry per label naming its order (in a batch, one-label batches
  * included, next to the request's own entry); only once that commit is
@@ -25,8 +32,9 @@ struct print_state {
 	size_t n;
 	char (*tns)[TN_MAX];
 	struct label_fields *pages;
-	unsigned char *pdf;
+	unsigned char *pdf; /* the rendered document, whatever its format */
 	size_t pdf_len;
+	enum label_format format;
 	long max_prints;  /* first print + reprints */
 	size_t bad_index; /* the label over its limit, for the error */
 	size_t unsorted;  /* labels whose order has no sort code (waybill_labels_unsorted_total) */
@@ -155,16 +163,87 @@ static void cont_print(struct request *r)
 	}
 	atomic_fetch_add(&r->app->labels_printed, ps->n);
 	atomic_fetch_add(&r->app->labels_unsorted, ps->unsorted);
-	http_reply_pdf(r, ps->pdf, ps->pdf_len);
+	http_reply_body(r, label_format_content_type(ps->format), ps->pdf, ps->pdf_len);
 	ps->pdf = NULL;
-	http_reply_header(r, HDR_CONTENT_DISPOSITION, "inline; filename=\"%s.pdf\"",
-			  ps->n == 1 ? ps->tns[0] : "labels");
+	http_reply_header(r, HDR_CONTENT_DISPOSITION, "inline; filename=\"%s.%s\"",
+			  ps->n == 1 ? ps->tns[0] : "labels", label_format_name(ps->format));
+}
+
+/* What a request asks the renderer for. */
+struct label_want {
+	const struct label_tmpl *t;
+	enum label_format format;
+	int dpi;
+};
+
+/*
+ * Query parameters: only those in keys, each once, each with a value;
+ * otherwise answered 400 (the name is not echoed: it is the caller's text).
+ */
+static bool query_only(struct request *r, const char *const *keys)
+{
+	for (size_t i = 0; i < r->nargs; i++) {
+		bool known = false;
+		for (size_t k = 0; keys[k] && !known; k++)
+			known = strcasecmp(r->arg_key[i], keys[k]) == 0;
+		if (!known) {
+			http_reply_error(r, ST_MALFORMED, "unknown_parameter",
+					 "this route takes no such query parameter", NULL);
+			return false;
+		}
+		if (!r->arg_val[i]) {
+			http_reply_error(r, ST_MALFORMED, "missing_value",
+					 "a query parameter has no value", NULL);
+			return false;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcasecmp(r->arg_key[i], r->arg_key[j]) == 0) {
+				http_reply_error(r, ST_MALFORMED, "duplicate_parameter",
+						 "a query parameter appears twice", NULL);
+				return false;
+			}
+	}
+	return true;
+}
+
+static const struct label_tmpl *size_find(struct request *r, const char *size);
+
+/* format (NULL: pdf), dpi (0: 203) and size (NULL: the default) into *w;
+ * answered (400, 422 for a size) when one is not known. */
+static bool want_parse(struct request *r, const char *size, const char *format, int dpi,
+		       struct label_want *w)
+{
+	w->format = LABEL_PDF;
+	if (format && !label_format_parse(format, &w->format)) {
+		http_reply_error(r, ST_MALFORMED, "unknown_format",
+				 "format must be pdf, png, zpl or tspl", "format");
+		return false;
+	}
+	w->dpi = dpi ? dpi : LABEL_DPI_DEFAULT;
+	if (!label_dpi_ok(w->dpi)) {
+		http_reply_error(r, ST_MALFORMED, "unknown_dpi", "dpi must be 203 or 300", "dpi");
+		return false;
+	}
+	w->t = size_find(r, size);
+	return w->t != NULL;
+}
+
+/* dpi= of a query: "203" or "300" exactly; -1 for anything else, 0 absent. */
+static int query_dpi(struct request *r)
+{
+	const char *v = http_query(r, "dpi");
+
+	if (!v)
+		return 0;
+	return strcmp(v, "203") == 0 ? 203 : strcmp(v, "300") == 0 ? 300 : -1;
 }
 
 /* Render; on failure the request is answered. */
-static enum st render(struct request *r, struct print_state *ps, const struct label_tmpl *t)
+static enum st render(struct request *r, struct print_state *ps, const struct label_want *w)
 {
-	enum st st = label_render(r->app->labels, t, ps->pages, ps->n, &ps->pdf, &ps->pdf_len);
+	const struct label_tmpl *t = w->t;
+	enum st st = label_render_to(r->app->labels, t, w->format, w->dpi, ps->pages, ps->n,
+				     &ps->pdf, &ps->pdf_len);
 
 	/* The masked fields are not needed once drawn. */
 	mem_wipe(ps->pages, ps->n * sizeof(*ps->pages));
@@ -177,8 +256,8 @@ static enum st render(struct request *r, struct print_state *ps, const struct la
 				 "size");
 	else if (st != ST_OK) {
 		atomic_fetch_add(&r->app->label_failures, 1);
-		log_msg(LOG_ERROR, r->id, "label: %zu page(s) at %s failed: %s", ps->n,
-			label_tmpl_size(t), st_name(st));
+		log_msg(LOG_ERROR, r->id, "label: %zu page(s) at %s as %s failed: %s", ps->n,
+			label_tmpl_size(t), label_format_name(w->format), st_name(st));
 		http_reply_st(r, st);
 	}
 	return st;
@@ -196,9 +275,10 @@ static const struct label_tmpl *size_find(struct request *r, const char *size)
 	return t;
 }
 
-void h_label_one(struct request *r)
+static void label_one(struct request *r, bool pdf_only)
 {
-	const struct label_tmpl *t;
+	static const char *const keys[] = {"size", "format", "dpi", NULL};
+	struct label_want w;
 	struct print_state *ps;
 	bool denied;
 	enum st st;
@@ -207,14 +287,23 @@ void h_label_one(struct request *r)
 		http_reply_st(r, ST_NOTFOUND);
 		return;
 	}
-	t = size_find(r, http_query(r, "size"));
-	if (!t)
+	if (!query_only(r, keys))
+		return;
+	const char *format = http_query(r, "format");
+	if (pdf_only && format && strcmp(format, "pdf") != 0) {
+		http_reply_error(r, ST_MALFORMED, "unknown_format",
+				 "label.pdf is a PDF; GET /v1/orders/{tn}/label takes format",
+				 "format");
+		return;
+	}
+	if (!want_parse(r, http_query(r, "size"), format, query_dpi(r), &w))
 		return;
 	ps = print_state_new(r, 1);
 	if (!ps) {
 		http_reply_st(r, ST_NOMEM);
 		return;
 	}
+	ps->format = w.format;
 	snprintf(ps->tns[0], TN_MAX, "%s", r->tn);
 	st = page_load(r, ACT_LABEL_PRINT, r->tn, &ps->pages[0], &denied);
 	if (st == ST_NOTFOUND || st == ST_GONE) {
@@ -225,17 +314,82 @@ void h_label_one(struct request *r)
 		http_reply_st(r, st);
 		return;
 	}
-	if (render(r, ps, t) != ST_OK)
+	if (render(r, ps, &w) != ST_OK)
 		return;
 	http_defer(r, tx_print, ps, cont_print);
 }
 
+void h_label_one(struct request *r)
+{
+	label_one(r, false);
+}
+
+void h_label_pdf(struct request *r)
+{
+	label_one(r, true);
+}
+
+static void cont_preview(struct request *r)
+{
+	struct print_state *ps = r->hstate;
+
+	if (r->job.st != ST_OK) {
+		/* No durable audit entry: the label does not leave. */
+		http_reply_st(r, ST_UNAVAILABLE);
+		return;
+	}
+	http_reply_body(r, label_format_content_type(LABEL_PNG), ps->pdf, ps->pdf_len);
+	ps->pdf = NULL;
+	http_reply_header(r, HDR_CONTENT_DISPOSITION, "inline; filename=\"%s-preview.png\"",
+			  ps->tns[0]);
+}
+
+/*
+ * GET /v1/orders/{tn}/preview.png: the masked label as the depot station
+ * shows it, PNG at 203 dpi.  Audited (label.preview, naming the order)
+ * before it leaves, like any read; spends no print and is not counted as one.
+ */
+void h_label_preview(struct request *r)
+{
+	static const char *const keys[] = {"size", NULL};
+	struct label_want w;
+	struct print_state *ps;
+	bool denied;
+	enum st st;
+
+	if (!tn_path_ok(r)) {
+		http_reply_st(r, ST_NOTFOUND);
+		return;
+	}
+	if (!query_only(r, keys) || !want_parse(r, http_query(r, "size"), "png", 203, &w))
+		return;
+	ps = print_state_new(r, 1);
+	if (!ps) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	ps->format = LABEL_PNG;
+	snprintf(ps->tns[0], TN_MAX, "%s", r->tn);
+	st = page_load(r, ACT_LABEL_PREVIEW, r->tn, &ps->pages[0], &denied);
+	if (st == ST_NOTFOUND || st == ST_GONE) {
+		http_audit_then_fail(r, st, denied ? "denied" : NULL, NULL);
+		return;
+	}
+	if (st != ST_OK) {
+		http_reply_st(r, st);
+		return;
+	}
+	if (render(r, ps, &w) != ST_OK)
+		return;
+	http_defer(r, NULL, NULL, cont_preview);
+}
+
 void h_label_batch(struct request *r)
 {
-	const char *const keys[] = {"tracking_nos", "size", NULL};
-	const struct label_tmpl *t;
+	const char *const keys[] = {"tracking_nos", "size", "format", "dpi", NULL};
+	struct label_want w;
 	struct print_state *ps;
-	cJSON *root, *arr, *size, *it;
+	cJSON *root, *arr, *size, *format, *dpi, *it;
 	size_t n, i = 0;
 	enum st st;
 
@@ -243,6 +397,15 @@ void h_label_batch(struct request *r)
 		return;
 	arr = cJSON_GetObjectItemCaseSensitive(root, "tracking_nos");
 	size = cJSON_GetObjectItemCaseSensitive(root, "size");
+	format = cJSON_GetObjectItemCaseSensitive(root, "format");
+	dpi = cJSON_GetObjectItemCaseSensitive(root, "dpi");
+	if ((format && !cJSON_IsString(format)) || (dpi && !cJSON_IsNumber(dpi))) {
+		json_delete_wiped(root);
+		http_reply_error(r, ST_MALFORMED, "wrong_type",
+				 "format must be a string, dpi a number",
+				 format && !cJSON_IsString(format) ? "format" : "dpi");
+		return;
+	}
 	if (!cJSON_IsArray(arr) || (size && !cJSON_IsString(size))) {
 		json_delete_wiped(root);
 		http_reply_error(r, ST_INVALID, arr ? "wrong_type" : "missing_field",
@@ -264,14 +427,28 @@ void h_label_batch(struct request *r)
 				 "tracking_nos");
 		return;
 	}
-	t = size_find(r, size ? size->valuestring : NULL);
-	ps = t ? print_state_new(r, n) : NULL;
-	if (!ps) {
+	/* dpi: 203 or 300 exactly (300.5, 1e3 and the like are unknown values) */
+	int dpi_v = !dpi ? 0 : dpi->valuedouble == 203 ? 203 : dpi->valuedouble == 300 ? 300 : -1;
+	if (!want_parse(r, size ? size->valuestring : NULL, format ? format->valuestring : NULL,
+			dpi_v, &w)) {
 		json_delete_wiped(root);
-		if (t)
-			http_reply_st(r, ST_NOMEM);
 		return;
 	}
+	if (w.format == LABEL_PNG && n > 1) {
+		json_delete_wiped(root);
+		http_reply_error(r, ST_MALFORMED, "png_batch",
+				 "a PNG holds one label: ask for a batch as pdf, zpl or tspl, "
+				 "or for each label on its own",
+				 "format");
+		return;
+	}
+	ps = print_state_new(r, n);
+	if (!ps) {
+		json_delete_wiped(root);
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	ps->format = w.format;
 	cJSON_ArrayForEach(it, arr)
 	{
 		char field[48];
@@ -321,7 +498,7 @@ void h_label_batch(struct request *r)
 			return;
 		}
 	}
-	if (render(r, ps, t) != ST_OK)
+	if (render(r, ps, &w) != ST_OK)
 		return;
 	snprintf(r->job.audit.action, sizeof(r->job.audit.action), "label.batch");
 	snprintf(r->job.audit.reason, sizeof(r->job.audit.reason), "%zu labels", n);

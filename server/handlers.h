@@ -32,6 +32,8 @@ void h_call_route(struct request *r);
 
 /* h_labels.c */
 void h_label_one(struct request *r);
+void h_label_pdf(struct request *r);
+void h_label_preview(struct request *r);
 void h_label_batch(struct request *r);
 
 /* h_print.c */

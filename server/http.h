@@ -132,6 +132,9 @@ void http_reply_pdf(struct request *r, unsigned char *pdf, size_t len);
 /* Answer with len bytes of type ctype (a constant string; takes ownership of data). */
 void http_reply_bytes(struct request *r, unsigned status, char *data, size_t len,
 		      const char *ctype);
+/* Answer 200 with len bytes of body (takes ownership) as ctype (a string
+ * constant: "image/png", ...). */
+void http_reply_body(struct request *r, const char *ctype, unsigned char *body, size_t len);
 /* Answer 200 with Prometheus text (takes ownership of text, len bytes). */
 void http_reply_metrics(struct request *r, char *text, size_t len);
 /*

@@ -224,6 +224,11 @@ void http_reply_pdf(struct request *r, unsigned char *pdf, size_t len)
 	reply_set(r, 200, (char *)pdf, len, false, "application/pdf");
 }
 
+void http_reply_body(struct request *r, const char *ctype, unsigned char *body, size_t len)
+{
+	reply_set(r, 200, (char *)body, len, false, ctype);
+}
+
 /* ---- what the handler reads: copies made on the first call ------------- */
 
 /* The request headers the daemon reads, and so copies (HTTP_HEADERS_READ). */

@@ -21,7 +21,10 @@ const struct route routes[] = {
      "order.assign"},
     {"POST", "/v1/orders/{tn}/status", h_order_status, ACCESS_ROLES_ORDER_STATUS, 4 * KB,
      "order.status"},
-    {"GET", "/v1/orders/{tn}/label.pdf", h_label_one, ACCESS_ROLES_LABEL_PRINT, 0, "label.print"},
+    {"GET", "/v1/orders/{tn}/label", h_label_one, ACCESS_ROLES_LABEL_PRINT, 0, "label.print"},
+    {"GET", "/v1/orders/{tn}/label.pdf", h_label_pdf, ACCESS_ROLES_LABEL_PRINT, 0, "label.print"},
+    {"GET", "/v1/orders/{tn}/preview.png", h_label_preview, ACCESS_ROLES_LABEL_PREVIEW, 0,
+     "label.preview"},
     {"POST", "/v1/labels", h_label_batch, ACCESS_ROLES_LABEL_BATCH, 64 * KB, "label.batch"},
     {"GET", "/v1/printers", h_printers_list, ACCESS_ROLES_PRINTER_LIST, 0, "printer.list"},
     {"POST", "/v1/print-jobs", h_print_job_create, ACCESS_ROLES_PRINT_JOB_CREATE, 64 * KB,
@@ -47,9 +50,10 @@ const size_t routes_count = ARRAY_SIZE(routes);
  * HEAD is served wherever GET is, through the GET handler (libmicrohttpd
  * sends the headers and drops the body), except where the GET itself spends
  * something: a print counted against reprint_limit, a reveal from the
- * admin's daily quota.  A HEAD must never spend either, and answering it
+ * admin's daily quota (and the label preview, which renders and audits like
+ * a print without spending one).  A HEAD must never spend either, and answering it
  * without running the handler could not give GET's status (404, 410, 429):
  * those answer 405 with Allow: GET.
  */
-const char *const routes_head_refused[] = {"label.print", "admin.reveal"};
+const char *const routes_head_refused[] = {"label.print", "label.preview", "admin.reveal"};
 const size_t routes_head_refused_count = ARRAY_SIZE(routes_head_refused);

@@ -54,6 +54,7 @@ size=$(curl -s -o "$dir/one.pdf" -w '%{size_download}' -H "Authorization: Bearer
 out=$(WB_TOKEN=$depot WB_TNS=$dir/tns wrk -t2 -c16 -d"${SECS}s" -s tests/bench/print_labels.lua \
 	"http://127.0.0.1:$port" | grep RESULT)
 rps=$(echo "$out" | field rps)
+single_rps=$rps
 echo "single: $rps labels/s  p50 $(echo "$out" | field p50_ms) ms  p99 $(echo "$out" | field p99_ms) ms  errors $(echo "$out" | field errors)  $size bytes each (goal >= 300/s, <= 25 KB)"
 echo "  = $(ratio "$rps" "$r_single")x the renderer alone, $(ratio "$rps" "${HTTP_RPS:-0}")x raw HTTP"
 
@@ -67,3 +68,27 @@ rps=$(echo "$out" | field rps)
 labels=$(awk -v r="$rps" 'BEGIN { printf "%.0f", r * 100 }')
 echo "batch of 100: $labels labels/s  p50 $(echo "$out" | field p50_ms) ms per request  errors $(echo "$out" | field errors)  $((bsize / 100)) bytes per page (goal >= 2000/s, <= 4 KB)"
 echo "  = $(ratio "$labels" "$r_batch")x the renderer alone"
+pdf_single=$single_rps
+
+# The printer languages, in the same run: single ZPL and PNG, a batch of 100 ZPL.
+for f in zpl png; do
+	fsize=$(curl -s -o "$dir/one.$f" -w '%{size_download}' -H "Authorization: Bearer $depot" \
+		"http://127.0.0.1:$port/v1/orders/$(head -n 1 "$dir/tns")/label?format=$f")
+	# bytes per label over the 500 fixtures (the first one is no average)
+	avg=$(head -n 100 "$dir/tns" | jq -R . | jq -sc --arg f "$f" '{tracking_nos: ., format: $f}' |
+		curl -s -o "$dir/avg.$f" -w '%{size_download}' -H "Authorization: Bearer $depot" \
+			-H 'Content-Type: application/json' --data-binary @- "http://127.0.0.1:$port/v1/labels")
+	[ "$f" = png ] && avg=$fsize || avg=$((avg / 100))
+	out=$(WB_TOKEN=$depot WB_TNS=$dir/tns WB_FORMAT=$f wrk -t2 -c16 -d"${SECS}s" \
+		-s tests/bench/print_labels.lua "http://127.0.0.1:$port" | grep RESULT)
+	rps=$(echo "$out" | field rps)
+	goal=""
+	[ "$f" = zpl ] && goal=" (goal >= 3x PDF and >= 1500/s, <= 12 KB)"
+	echo "single $f: $rps labels/s  p50 $(echo "$out" | field p50_ms) ms  p99 $(echo "$out" | field p99_ms) ms  errors $(echo "$out" | field errors)  $fsize bytes (first), $avg bytes per label (100)$goal"
+	echo "  = $(ratio "$rps" "$pdf_single")x the single PDF rate"
+done
+out=$(WB_TOKEN=$depot WB_TNS=$dir/tns WB_BATCH=100 WB_FORMAT=zpl wrk -t2 -c4 -d"${SECS}s" \
+	-s tests/bench/print_labels.lua "http://127.0.0.1:$port" | grep RESULT)
+rps=$(echo "$out" | field rps)
+labels=$(awk -v r="$rps" 'BEGIN { printf "%.0f", r * 100 }')
+echo "batch of 100 zpl: $labels labels/s  p50 $(echo "$out" | field p50_ms) ms per request  errors $(echo "$out" | field errors) (goal >= 5000/s)"

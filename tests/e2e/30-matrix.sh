@@ -76,6 +76,7 @@ assign         403 403 403 403 200  404  403  403  403  401  401 401
 status         404 200 404 404 200  404  403  403  403  401  401 401
 label          200 404 404 404 200  404  403  403  403  401  401 401
 labels         403 403 403 403 200  404  403  403  403  401  401 401
+preview        200 404 404 404 200  404  403  403  403  401  401 401
 delivery       404 200 404 404 403  403  403  403  403  401  401 401
 call           403 403 403 403 403  403  403  403  200  401  401 401
 reveal         403 403 403 403 403  403  200  403  403  401  401 401
@@ -92,6 +93,7 @@ action_of() {
 	create) echo order.create ;; list) echo order.list ;; get) echo order.read ;;
 	assign) echo order.assign ;; status) echo order.status ;;
 	label) echo label.print ;; labels) echo label.batch ;; delivery) echo order.delivery ;;
+	preview) echo label.preview ;;
 	call) echo call.route ;; reveal) echo admin.reveal ;;
 	audit) echo audit.read ;; audit_verify) echo audit.verify ;;
 	printers) echo printer.list ;; print_job) echo print_job.create ;;
@@ -119,6 +121,7 @@ call() { # ROUTE CALLER [TN]
 	status) api POST "/v1/orders/$tn/status" "$tok" -d "{\"status\":\"$NEXT_STATUS\"}" ;;
 	label) api GET "/v1/orders/$tn/label.pdf?size=100x150" "$tok" ;;
 	labels) api POST /v1/labels "$tok" -d "{\"tracking_nos\":[\"$tn\"],\"size\":\"100x150\"}" ;;
+	preview) api GET "/v1/orders/$tn/preview.png" "$tok" ;;
 	delivery) api GET "/v1/orders/$tn/delivery" "$tok" ;;
 	call) # the assigned courier (c2) calls the order's virtual number and extension
 		jq -c --arg c "$C2_PHONE" '{caller: $c, called: .virtual_number, extension: .extension}' \
@@ -153,6 +156,8 @@ while read -r route want; do
 				cp "$BODY" "$DIR/lastview.json" ;;
 			label | labels)
 				check "$route as $who: a PDF" test "$(head -c 5 "$BODY")" = "%PDF-" ;;
+			preview)
+				check "$route as $who: a PNG" test "$(head -c 4 "$BODY" | tail -c 3)" = "PNG" ;;
 			delivery)
 				check "$route as $who: the delivery view" jq -e --arg tn "$TN" --slurpfile o "$DIR/o.json" '
 					.tracking_no == $tn and (.recipient.address | endswith($o[0].recipient.address))
@@ -181,7 +186,7 @@ while read -r route want; do
 				fail "$route as $who: denied body names the tracking number"
 			fi
 			case $route in
-			get | assign | status | label | delivery | reveal) tn=$TN ;;
+			get | assign | status | label | preview | delivery | reveal) tn=$TN ;;
 			labels) [ "$STATUS" = 404 ] && tn=$TN || tn=- ;;
 			*) tn=- ;;
 			esac
@@ -308,6 +313,8 @@ wrong POST /healthz "GET, HEAD"
 wrong POST /readyz "GET, HEAD"
 wrong DELETE /metrics "GET, HEAD"
 wrong DELETE "/v1/orders/$TN/label.pdf" GET # a HEAD would spend a print
+wrong DELETE "/v1/orders/$TN/label" GET
+wrong POST "/v1/orders/$TN/preview.png" GET # a HEAD would audit a preview it never sent
 # RFC 9110 15.5.6: a 405 lists the methods the path does support.
 if [ ${#BAD_ALLOW[@]} -eq 0 ]; then
 	ok "405 answers: Allow lists exactly the path's methods"

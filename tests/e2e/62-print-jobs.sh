@@ -27,7 +27,7 @@ fake_printer stall stall
 OKP=$(cat "$DIR/ok.port")
 STALLP=$(cat "$DIR/stall.port")
 DOWNP=$(pick_port) || die setup "no free port"
-printers() { # the printers file, p-down at port $1
+printers() { # the printers file, p-down at port $1; with a second argument, no p-zpl
 	cat >"$DIR/printers" <<EOF
 # name depot host:port language dpi size
 p-ok	d1	127.0.0.1:$OKP	pdf	203	100x150
@@ -37,6 +37,7 @@ p-d2	d2	127.0.0.1:$OKP	pdf	203	100x150
 p-zpl	d1	127.0.0.1:$OKP	zpl	203	100x150
 p-tspl	d1	127.0.0.1:$OKP	tspl	300	76x130
 EOF
+	[ -z "${2:-}" ] || sed -i '/^p-zpl/d' "$DIR/printers"
 }
 printers "$DOWNP"
 FLAGS=(--printers "$DIR/printers" --printer-connect-timeout-ms 3000
@@ -255,7 +256,7 @@ check "audit: the foreign printer and order attempts are denials" \
 stop_daemon "sigterm exits 0 (before the queue test)"
 # Twenty labels a job: more than the socket buffers between the sender and the stalled
 # printer hold (the 20-label job above left after ~30 of ~55 KB).
-QFLAGS=("${FLAGS[@]}" --printer-write-timeout-ms 600000 --print-jobs-per-depot 3 --label-reprints-max 10)
+QFLAGS=("${FLAGS[@]}" --printer-write-timeout-ms 600000 --print-jobs-per-depot 4 --label-reprints-max 10)
 daemon_up "${QFLAGS[@]}" || die restart "waybilld did not come back"
 job_post "${TOK[dep1]}" p-stall "${TNS[@]:4:20}"
 JA=$JOB
@@ -267,8 +268,12 @@ job_post "${TOK[dep1]}" p-ok "${TNS[26]}"
 expect_status "a third job: 202 (queued behind them)" 202 "$STATUS"
 JQ=$JOB
 check "the third job waits, queued" job_is "$JQ" queued
+p28=$(prints_of "${TNS[28]}")
+job_post "${TOK[dep1]}" p-zpl "${TNS[28]}"
+JU=$JOB
+check "a fourth job waits too" job_is "$JU" queued
 job_post "${TOK[dep1]}" p-ok "${TNS[27]}"
-expect_error "a fourth open job of the depot" 429 print_queue_full
+expect_error "a fifth open job of the depot" 429 print_queue_full
 n_ok=$(ok_jobs)
 job_post "${TOK[dep2]}" p-d2 "$TN_D2"
 expect_status "another depot's queue is its own: 202" 202 "$STATUS"
@@ -277,6 +282,7 @@ wait_until 20 bash -c "curl -s -H 'Authorization: Bearer ${TOK[dep2]}' '$URL/v1/
 n_ok=$((n_ok + 1))
 wait_until 10 ok_jobs_at_least "$n_ok"
 n_stall=$(wc -l <"$DIR/stall/accepted")
+printers "$OKP" without-zpl # the fourth job's printer leaves the file while it waits
 kill -KILL "$DPID"
 wait "$DPID" 2>/dev/null
 DPID=
@@ -289,6 +295,10 @@ check "restart: the queued job is sent" job_is "$JQ" sent
 wait_until 10 ok_jobs_at_least $((n_ok + 1))
 check "restart: the printer got one more job, not the interrupted ones again" \
 	test "$(ok_jobs)" = $((n_ok + 1))
+wait_until 20 job_is "$JU" failed
+check "restart: a job whose printer left the file fails printer_unknown, nothing sent" \
+	jq -e '.reason == "printer_unknown" and .bytes_sent == 0' "$BODY"
+check "restart: ... and its print is given back" test "$(prints_of "${TNS[28]}")" = "$p28"
 check "restart: the interrupted jobs were not sent again (the stalled printer saw no new connection)" \
 	test "$(wc -l <"$DIR/stall/accepted")" = "$n_stall"
 check "crash: an interrupted job keeps its prints" test "$(prints_of "${TNS[4]}")" = 3

@@ -38,11 +38,12 @@ TNX=$(tn_make 1234567890123456)
 
 # A printer of d1 that is off (no one listens on its port), and a job of d1 that failed
 # on it, for the printer and print-job rows.  The reprint limit is raised: the print
-# routes spend prints of TN, and a failed job's come back only once it has failed.
+# routes spend prints of TN, and a failed job's come back only once it has failed.  With
+# 17 rows, the unauthenticated callers pass auth_failures_per_minute's default (60): raised.
 DOWN=$(pick_port) || die setup "no free port"
 printf 'm-d1 d1 127.0.0.1:%s pdf 203 100x150\n' "$DOWN" >"$DIR/printers"
 stop_daemon "sigterm exits 0 (restarting with printers)"
-daemon_up --printers "$DIR/printers" --label-reprints-max 10 || die setup "waybilld did not start with printers"
+daemon_up --printers "$DIR/printers" --label-reprints-max 10 --auth-failures-per-minute 1000 || die setup "waybilld did not start with printers"
 api POST /v1/print-jobs "${TOK[dep1]}" -d "{\"printer\":\"m-d1\",\"tracking_nos\":[\"$TN\"]}"
 [ "$STATUS" = 202 ] || die setup "print job: HTTP $STATUS"
 JOB=$(jb .id)

@@ -130,11 +130,15 @@ f=$DIR/ok/job.$((n0 + 1))
 check "zpl job: one ^XA..^XZ label per tracking number, each one ^GFA graphic" \
 	test "$(grep -o '\^XA' "$f" | wc -l) $(grep -o '\^XZ' "$f" | wc -l) $(grep -o '\^GFA' "$f" | wc -l)" = "3 3 3"
 check "zpl job: 100 mm wide at 203 dpi (^PW of 799 or 800 dots)" grep -qE '\^PW(799|800)' "$f"
+post_pdf "${TOK[dep1]}" /v1/labels "{\"tracking_nos\":[\"${TNS[26]}\",\"${TNS[27]}\",\"${TNS[28]}\"],\"format\":\"zpl\",\"dpi\":203}" "$DIR/want.zpl"
+check "zpl job: the printer received exactly POST /v1/labels' ZPL for the same numbers" cmp -s "$f" "$DIR/want.zpl"
 job_post "${TOK[dep1]}" p-tspl "${TNS[29]}"
 JT=$JOB
 wait_until 20 job_is "$JT" sent
 wait_until 10 ok_jobs_at_least $((n0 + 2))
 f=$DIR/ok/job.$((n0 + 2))
+post_pdf "${TOK[dep1]}" /v1/labels "{\"tracking_nos\":[\"${TNS[29]}\"],\"format\":\"tspl\",\"dpi\":300,\"size\":\"76x130\"}" "$DIR/want.tspl"
+check "tspl job: the printer received exactly POST /v1/labels' TSPL at 300 dpi" cmp -s "$f" "$DIR/want.tspl"
 check "tspl job: SIZE of the printer's label, a BITMAP, PRINT 1" \
 	bash -c "grep -aq '^SIZE 76 mm, *130 mm' '$f' && grep -aq '^BITMAP' '$f' && test \$(grep -ac '^PRINT 1' '$f') = 1"
 

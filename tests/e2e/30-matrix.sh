@@ -6,10 +6,7 @@
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
-# One unauthenticated request per route and kind of bad credential: with the
-# label, preview and print-job routes they pass the default 60 per minute and
-# the last ones would answer 429 (that limit is 75-call-limits' and 93-proxy's).
-start_daemon --auth-failures-per-minute 1000
+start_daemon
 add_account c4 courier d1 || die setup "account add c4"   # same depot, not involved
 add_account dis1 courier d1 || die setup "account add dis1" # disabled below
 C2_PHONE=${PHONE[c2]}

@@ -241,7 +241,7 @@ if (printers.length) {
 }
 if (SHOTS) {
   await page.$eval('#message', (m) => { m.textContent = ''; m.className = ''; }).catch(() => {});
-  await page.screenshot({ path: `${SHOTS}/station.png` });
+  await page.screenshot({ path: `${SHOTS}/station.png`, fullPage: true });
 }
 
 await check('sign-out: the page forgets the token and the provider ends its session', async () => {

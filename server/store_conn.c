@@ -22,13 +22,13 @@
 	"id, tracking_no, status, created_at, updated_at, ended_at, depot, creator, courier, "     \
 	"origin_province, origin_city, origin_district, dest_province, dest_city, "                \
 	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "        \
-	"kek_version, seal_version, wrapped_dek, sealed, seal_bind"
+	"kek_version, seal_version, wrapped_dek, sealed, seal_bind, sort_code, hub_code, hub_name"
 /* The same columns without the wrapped key and the sealed blob: lists open nothing. */
 #define ORDER_COLS_CLEAR                                                                           \
 	"id, tracking_no, status, created_at, updated_at, ended_at, depot, creator, courier, "     \
 	"origin_province, origin_city, origin_district, dest_province, dest_city, "                \
 	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "        \
-	"kek_version, seal_version, NULL, NULL, seal_bind"
+	"kek_version, seal_version, NULL, NULL, seal_bind, sort_code, hub_code, hub_name"
 #define ACCOUNT_COLS                                                                               \
 	"id, name, role, depot, disabled, created_at, phone_index, phone_kek_version, "            \
 	"phone_seal_version, phone_wrapped_dek, phone_sealed"
@@ -56,8 +56,9 @@ static const char *const sql_text[NSTMT] = {
 	"INSERT INTO orders (tracking_no, status, created_at, updated_at, depot, creator, "
 	"idem_key, body_digest, origin_province, origin_city, origin_district, "
 	"dest_province, dest_city, dest_district, weight_g, count, vnum, ext, "
-	"kek_version, seal_version, wrapped_dek, sealed, seal_bind) VALUES (?1, ?2, ?3, ?3, ?4, "
-	"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+	"kek_version, seal_version, wrapped_dek, sealed, seal_bind, sort_code, hub_code, hub_name) "
+	"VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+	"?18, ?19, ?20, ?21, ?22, NULLIF(?23, ''), NULLIF(?24, ''), NULLIF(?25, ''))",
     [S_ORDER_STATUS] = "UPDATE orders SET status = ?2, updated_at = ?3, ended_at = ?4, "
 		       "retain_until = ?5 WHERE id = ?1",
     [S_ORDER_COURIER] = "UPDATE orders SET courier = ?2, updated_at = ?3 WHERE id = ?1",

@@ -58,6 +58,9 @@ static enum st order_from_row(sqlite3_stmt *st, struct order_row *r)
 	    SQL_TEXT_COL(14, struct order_row, dest_district),
 	    SQL_TEXT_COL(17, struct order_row, vnum),
 	    SQL_TEXT_COL(18, struct order_row, ext),
+	    SQL_TEXT_COL(27, struct order_row, sort_code),
+	    SQL_TEXT_COL(28, struct order_row, hub_code),
+	    SQL_TEXT_COL(29, struct order_row, hub_name),
 	};
 	const void *b;
 	int n;
@@ -172,6 +175,9 @@ enum st sq_w_order_insert(struct sq_store *s, const struct order_row *r, const c
 	sqlite3_bind_blob(st, 20, r->wrapped_dek, WRAPPED_DEK_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 21, r->sealed, (int)r->sealed_len, SQLITE_STATIC);
 	sqlite3_bind_int(st, 22, r->seal_bind);
+	sqlite3_bind_text(st, 23, r->sort_code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 24, r->hub_code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 25, r->hub_name, -1, SQLITE_STATIC);
 	res = sql_step_done(s->writer, st);
 	if (res == ST_OK)
 		*id = sqlite3_last_insert_rowid(s->writer->db);

@@ -36,7 +36,7 @@ extern const struct pg_migration pg_schema_migrations[];
 extern const size_t pg_schema_migrations_count;
 
 #define PG_BATCH_MAX 512
-#define PG_PARAMS_MAX 24
+#define PG_PARAMS_MAX 32
 
 /* Advisory lock keys (pg_advisory_lock): one daemon at a time does each. */
 enum {

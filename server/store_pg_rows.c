@@ -24,12 +24,12 @@
 	"id, tracking_no, status, created_at, updated_at, ended_at, depot, creator, courier, "     \
 	"origin_province, origin_city, origin_district, dest_province, dest_city, "                \
 	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "        \
-	"kek_version, seal_version, wrapped_dek, sealed, seal_bind"
+	"kek_version, seal_version, wrapped_dek, sealed, seal_bind, sort_code, hub_code, hub_name"
 #define ORDER_COLS_CLEAR                                                                           \
 	"id, tracking_no, status, created_at, updated_at, ended_at, depot, creator, courier, "     \
 	"origin_province, origin_city, origin_district, dest_province, dest_city, "                \
 	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "        \
-	"kek_version, seal_version, NULL, NULL, seal_bind"
+	"kek_version, seal_version, NULL, NULL, seal_bind, sort_code, hub_code, hub_name"
 #define ACCOUNT_COLS                                                                               \
 	"id, name, role, depot, disabled, created_at, phone_index, phone_kek_version, "            \
 	"phone_seal_version, phone_wrapped_dek, phone_sealed"
@@ -60,10 +60,13 @@ const char *const pg_sql[NPST] = {
 	"INSERT INTO orders (tracking_no, status, created_at, updated_at, depot, creator, "
 	"idem_key, body_digest, origin_province, origin_city, origin_district, dest_province, "
 	"dest_city, dest_district, weight_g, count, vnum, ext, kek_version, seal_version, "
-	"wrapped_dek, sealed, seal_bind) VALUES ($1::text, $2::text, $3::bigint, $3::bigint, "
+	"wrapped_dek, sealed, seal_bind, sort_code, hub_code, hub_name) VALUES ($1::text, "
+	"$2::text, $3::bigint, $3::bigint, "
 	"$4::text, $5::text, $6::text, $7::bytea, $8::text, $9::text, $10::text, $11::text, "
 	"$12::text, $13::text, $14::int, $15::int, $16::text, $17::text, $18::bigint, "
-	"$19::bigint, $20::bytea, $21::bytea, $22::int) ON CONFLICT DO NOTHING RETURNING id",
+	"$19::bigint, $20::bytea, $21::bytea, $22::int, NULLIF($23::text, ''), NULLIF($24::text, "
+	"''), "
+	"NULLIF($25::text, '')) ON CONFLICT DO NOTHING RETURNING id",
     [P_ORDER_STATUS] = "UPDATE orders SET status = $2::text, updated_at = $3::bigint, ended_at = "
 		       "$4::bigint, retain_until = $5::bigint WHERE id = $1::bigint",
     [P_ORDER_COURIER] = "UPDATE orders SET courier = $2::text, updated_at = $3::bigint WHERE id "
@@ -239,7 +242,8 @@ static enum st order_from_row(const PGresult *r, int i, struct order_row *o)
 	    T(7, creator),	T(8, courier),		T(9, origin_province),
 	    T(10, origin_city), T(11, origin_district), T(12, dest_province),
 	    T(13, dest_city),	T(14, dest_district),	T(17, vnum),
-	    T(18, ext),
+	    T(18, ext),		T(27, sort_code),	T(28, hub_code),
+	    T(29, hub_name),
 #undef T
 	};
 
@@ -387,6 +391,9 @@ enum st pg_w_order_insert(struct pg_store *s, const struct order_row *o, const c
 	pq_blob(&q, o->wrapped_dek, WRAPPED_DEK_BYTES);
 	pq_blob(&q, o->sealed, o->sealed_len);
 	pq_i64(&q, o->seal_bind);
+	pq_text(&q, o->sort_code);
+	pq_text(&q, o->hub_code);
+	pq_text(&q, o->hub_name);
 	st = pg_exec(s->writer, P_ORDER_INSERT, &q, &r, NULL);
 	if (st != ST_OK)
 		return st;

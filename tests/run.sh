@@ -43,7 +43,7 @@ fi
 # test.  Those not listed yet reach into SQLite's file (sqlite3 on $DIR/db,
 # its -wal, its pragmas) for their tampering and fault injection; each is
 # named with that reason, not run.
-PG_READY="10-orders 30-matrix 40-bad-request 45-fail-closed 57-account-names 60-labels 70-calls
+PG_READY="10-orders 30-matrix 40-bad-request 45-fail-closed 57-account-names 60-labels 61-sort-codes 70-calls
 75-call-limits 80-admin 91-config-keys
 95-drain 95-torture-short 96-connections 98-cluster"
 if [ "$what" = all ] || [ "$what" = e2e-pg ]; then

@@ -40,12 +40,16 @@ if [ "$what" = all ] || [ "$what" = e2e ]; then
 	done
 fi
 # The PostgreSQL pass: the scripts that run on either backend, and the cluster
-# test.  Those not listed yet reach into SQLite's file (sqlite3 on $DIR/db,
-# its -wal, its pragmas) for their tampering and fault injection; each is
-# named with that reason, not run.
-PG_READY="10-orders 30-matrix 40-bad-request 45-fail-closed 57-account-names 60-labels 61-sort-codes 70-calls
-75-call-limits 80-admin 91-config-keys
-95-drain 95-torture-short 96-connections 98-cluster"
+# test.  Those not listed reach into SQLite's file (sqlite3 on $DIR/db, its
+# -wal, its pragmas, file copies) for their tampering and fault injection and
+# are not ported yet; 60-labels and 95-torture-short pass on PostgreSQL too but
+# test nothing of storage that 10-orders does not, and are left out of this
+# pass for make test's time (run them with WAYBILL_TEST_PG by hand).  Each
+# script left out is named with its reason.
+PG_READY="10-orders 30-matrix 40-bad-request 41-errors 45-fail-closed 55-tls 56-process
+57-account-names 61-sort-codes 65-oidc 70-calls 75-call-limits 80-admin 91-config-keys 93-proxy
+95-drain 96-connections 98-cluster"
+PG_NEUTRAL="60-labels 95-torture-short"
 if [ "$what" = all ] || [ "$what" = e2e-pg ]; then
 	pgdir=$(mktemp -d "${TMPDIR:-/tmp}/waybill-pg.XXXXXX")
 	chmod 755 "$pgdir" # the server runs as postgres when this runs as root
@@ -57,7 +61,12 @@ if [ "$what" = all ] || [ "$what" = e2e-pg ]; then
 			name=$(basename "$t" .sh)
 			case " $(echo $PG_READY) " in
 			*" $name "*) run_one "e2e-pg/$name" sh "$t" ;;
-			*) echo "skip e2e-pg/$name: its tampering and faults go through SQLite's file" ;;
+			*)
+				case " $PG_NEUTRAL " in
+				*" $name "*) echo "skip e2e-pg/$name: backend-neutral, run on SQLite only (time)" ;;
+				*) echo "skip e2e-pg/$name: its tampering and faults go through SQLite's file" ;;
+				esac
+				;;
 			esac
 		done
 		unset WAYBILL_TEST_PG

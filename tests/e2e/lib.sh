@@ -74,6 +74,24 @@ db_sql() {
 	fi
 }
 
+# audit_fault on|off: a trigger that refuses every new audit entry, as a full
+# disk would (the daemon must be stopped around it on SQLite).
+audit_fault() {
+	if is_pg && [ "$1" = on ]; then
+		db_sql "CREATE OR REPLACE FUNCTION audit_fault() RETURNS trigger LANGUAGE plpgsql AS
+			\$\$ BEGIN RAISE EXCEPTION 'disk full'; END \$\$;
+			CREATE TRIGGER audit_fault BEFORE INSERT ON audit FOR EACH ROW
+			EXECUTE FUNCTION audit_fault()" >/dev/null
+	elif is_pg; then
+		db_sql "DROP TRIGGER audit_fault ON audit" >/dev/null
+	elif [ "$1" = on ]; then
+		sqlite3 "$DIR/db" "CREATE TRIGGER audit_fault BEFORE INSERT ON audit
+			BEGIN SELECT RAISE(ABORT, 'disk full'); END;"
+	else
+		sqlite3 "$DIR/db" "DROP TRIGGER audit_fault"
+	fi
+}
+
 # skip_on_pg REASON: this script checks SQLite itself (its file, its pragmas):
 # on PostgreSQL it says so and ends as passed with one check, the reason.
 skip_on_pg() {

@@ -246,8 +246,12 @@ bool pg_conn_ok(struct pconn *c)
 	char err[256];
 	uint64_t now;
 
-	if (c->ready && PQstatus(c->pg) == CONNECTION_OK)
+	/* A server that ended the session has said so on the socket: read it
+	 * (never blocks), so the next statement goes to a new connection. */
+	if (c->ready && PQstatus(c->pg) == CONNECTION_OK && PQconsumeInput(c->pg) &&
+	    PQstatus(c->pg) == CONNECTION_OK)
 		return true;
+	c->ready = false;
 	now = clock_mono_ns();
 	if (now < c->retry_ns)
 		return false;

@@ -136,6 +136,7 @@ int main(void)
 	struct t_bind bd;
 	int64_t seq_a, seq_b;
 	unsigned char ha[HASH_BYTES], hb[HASH_BYTES];
+	enum st st;
 
 	log_threshold = LOG_ERROR;
 	snprintf(dir, sizeof(dir), "/tmp/waybill-pgunit-%d", (int)getpid());
@@ -208,16 +209,28 @@ int main(void)
 		 "WHERE application_name = 'waybilld'\" >/dev/null",
 		 url);
 	CHECK(sh(cmd) == 0);
-	CHECK(store_account_get(A, "c1", &a) == ST_UNAVAILABLE);
-	CHECK(t_job(A, job_account, "c3", "account.add") == ST_UNAVAILABLE);
-	CHECK(store_trouble(A) != NULL && strcmp(store_trouble(A), "store") == 0);
+	/*
+	 * Whether a store sees the end before its next statement (it reads the
+	 * server's goodbye and reconnects) or on it (that one fails) depends on
+	 * when the server's message arrives: either is right, nothing else is.
+	 */
+	st = store_account_get(A, "c1", &a);
+	CHECKF(st == ST_OK || st == ST_UNAVAILABLE, "read after the drop: %s", st_name(st));
+	st = t_job(A, job_account, "c3", "account.add");
+	CHECKF(st == ST_OK || st == ST_UNAVAILABLE, "write after the drop: %s", st_name(st));
+	if (st == ST_UNAVAILABLE)
+		CHECK(store_trouble(A) != NULL && strcmp(store_trouble(A), "store") == 0);
 	nanosleep(&(struct timespec){1, 100000000}, NULL);
 	CHECK(store_account_get(A, "c1", &a) == ST_OK);
-	CHECK(t_job(A, job_account, "c3", "account.add") == ST_OK);
+	if (st != ST_OK)
+		CHECK(t_job(A, job_account, "c3", "account.add") == ST_OK);
 	CHECK(store_trouble(A) == NULL);
-	/* B's reader learns of the loss on its next read, which fails; the one after reconnects. */
-	CHECK(store_account_get(B, "c3", &a) == ST_UNAVAILABLE);
-	CHECK(store_account_get(B, "c3", &a) == ST_OK);
+	st = store_account_get(B, "c3", &a);
+	if (st != ST_OK) {
+		CHECK(st == ST_UNAVAILABLE);
+		st = store_account_get(B, "c3", &a);
+	}
+	CHECK(st == ST_OK);
 	CHECK(store_audit_verify(B, &cb) == ST_OK && cb.ok);
 out:
 	store_close(A);

@@ -14,7 +14,8 @@
 #            (a cluster tests/pg.sh started) a fresh PostgreSQL database's URL.
 #            is_pg | db_sql SQL (on the test's database; SQLite or PostgreSQL syntax is
 #            the caller's: check is_pg) | skip_on_pg REASON (ends a script that cannot
-#            apply to PostgreSQL, saying why)
+#            apply to PostgreSQL, saying why) | audit_fault on|off (a trigger refusing
+#            new audit entries, either backend)
 # Client:    api [-H HEADER]... METHOD PATH TOKEN [BODY_FILE | -d DATA]
 #            -> $STATUS, body in $BODY (file); TOKEN "-" sends no Authorization.
 #            Every body is appended to $DIR/bodies, every non-2xx one to $DIR/error_bodies.

@@ -69,31 +69,6 @@ static struct print_state *print_state_new(struct request *r, size_t n)
 	return ps;
 }
 
-static void region_copy(struct label_region *dst, const char *p, const char *c, const char *d)
-{
-	snprintf(dst->province, sizeof(dst->province), "%s", p);
-	snprintf(dst->city, sizeof(dst->city), "%s", c);
-	snprintf(dst->district, sizeof(dst->district), "%s", d);
-}
-
-/* Masked fields of one label: the renderer sees nothing else. */
-static void fields_fill(struct label_fields *f, const struct order_row *row, const struct order *o)
-{
-	memset(f, 0, sizeof(*f));
-	snprintf(f->tracking_no, sizeof(f->tracking_no), "%s", row->tracking_no);
-	region_copy(&f->dest, row->dest_province, row->dest_city, row->dest_district);
-	region_copy(&f->sndr, row->origin_province, row->origin_city, row->origin_district);
-	mask_name(o->recipient.name, &f->rcpt_name);
-	mask_phone(o->recipient.phone, &f->rcpt_phone);
-	mask_address(o->recipient.address, &f->rcpt_address);
-	mask_name(o->sender.name, &f->sndr_name);
-	mask_phone(o->sender.phone, &f->sndr_phone);
-	snprintf(f->vnum, sizeof(f->vnum), "%s", row->vnum);
-	snprintf(f->ext, sizeof(f->ext), "%s", row->ext);
-	f->weight_g = row->weight_g;
-	f->count = row->count;
-}
-
 /*
  * Load, scope-check and mask one order.  ST_NOTFOUND (with *denied when it
  * exists but is not the caller's), ST_GONE, or an error.
@@ -118,7 +93,7 @@ static enum st page_load(struct request *r, enum access_action act, const char *
 	}
 	st = view_open(r->app, &row, &o);
 	if (st == ST_OK) {
-		fields_fill(f, &row, &o);
+		view_label_fields(f, &row, &o);
 		order_release(&o);
 		if (!row.sort_code[0] && r->hstate)
 			((struct print_state *)r->hstate)->unsorted++;

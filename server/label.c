@@ -32,6 +32,10 @@
  *   qr         QR code of the tracking    module [0.5] (smallest module)
  *              number only
  *   sign       signature box              font [9] min [5]
+ *   hub        Code 128 of the hub code   font [12] (the code alone when
+ *              (集包地), its characters     the symbol does not fit) min [6]
+ *              under it; empty without    (its characters) module [0.25]
+ *              a sort code                (narrow bar, >= 0.25)
  *
  *   Every zone also takes pad [1.2] (inner margin, mm) and border [1] (0 or
  *   1).  Values may be quoted: text="waybill 标准快递".
@@ -52,7 +56,7 @@
  * allows: a 4-letter prefix and 18 digits, 22 characters; along H for a
  * rotated zone), font sizes outside 5..72 pt or
  * min above font, a zone too small for one line of its text, and a file
- * missing one of the required kinds (all but title).  Kinds may repeat (a
+ * missing one of the required kinds (all but title and hub).  Kinds may repeat (a
  * two-part label has a second tracking, recipient and sender zone).
  */
 #include "common.h"
@@ -101,6 +105,7 @@ static const struct kind_info {
     [Z_PARCEL] = {"parcel", true, O_FONT | O_MIN | O_PAD | O_BORDER, 10, 6, -1},
     [Z_QR] = {"qr", true, O_PAD | O_BORDER | O_MODULE, 0, 0, 0},
     [Z_SIGN] = {"sign", true, O_FONT | O_MIN | O_PAD | O_BORDER, 9, 5, -1},
+    [Z_HUB] = {"hub", false, O_FONT | O_MIN | O_PAD | O_BORDER | O_MODULE, 12, 6, 0},
 };
 
 /* --- template loading -------------------------------------------------- */
@@ -271,6 +276,14 @@ static enum st zone_check(const struct label_ctx *ctx, const struct label_tmpl *
 			    side, need, z->module);
 		break;
 	}
+	case Z_HUB:
+		if (z->module < 0.25 - eps)
+			return tmpl_fail(src, "zone hub: narrow bar %.3f mm is below 0.250 mm",
+					 z->module);
+		if (line_mm(z->font) > ih + eps || iw < 15.0)
+			return tmpl_fail(src, "zone hub: %.2f x %.2f mm inside is too small", iw,
+					 ih);
+		break;
 	case Z_RECIPIENT:
 	case Z_SENDER:
 	case Z_TITLE:
@@ -333,7 +346,7 @@ static enum st zone_parse(const struct label_ctx *ctx, struct label_tmpl *t, cha
 	z->align = kinds[k].align;
 	z->pad = 1.2;
 	z->border = true;
-	z->module = 0.5;
+	z->module = k == Z_HUB ? 0.25 : 0.5;
 	z->bar = 12;
 	if (!parse_num(tok[2], 0, 1000, &z->x) || !parse_num(tok[3], 0, 1000, &z->y) ||
 	    !parse_num(tok[4], 0.01, 1000, &z->w) || !parse_num(tok[5], 0.01, 1000, &z->h))
@@ -646,6 +659,11 @@ enum st label_ctx_new(const char *templates_dir, const char *font_path, struct l
 				     : "not a TrueType font (CFF outlines cannot be embedded)");
 		goto out;
 	}
+	st = label_ft_new(font_path, 0, &ctx->ft);
+	if (st != ST_OK) {
+		snprintf(err, errlen, "%s: the glyph rasteriser cannot read the font", font_path);
+		goto out;
+	}
 	ctx->fallback = font_has(ctx->font, FALLBACK) ? FALLBACK : '?';
 	if (!font_has(ctx->font, ELLIPSIS) || !font_has(ctx->font, 0x6536)) {
 		snprintf(err, errlen, "%s: the font has no CJK glyphs", font_path);
@@ -675,6 +693,7 @@ void label_ctx_free(struct label_ctx *ctx)
 	if (!ctx)
 		return;
 	font_free(ctx->font);
+	label_ft_free(ctx->ft);
 	free(ctx->tmpls);
 	free(ctx);
 }

@@ -1,9 +1,15 @@
 /*
- * label.h - PDF waybill labels (docs/API.md "Labels", docs/DESIGN.md "Labels").
+ * label.h - waybill labels as PDF, PNG, ZPL or TSPL (docs/API.md "Labels",
+ * docs/DESIGN.md "Labels").
  *
- * The only user of hpdf.h (libharu, in label_pdf.c) and zint.h (libzint,
- * label_pdf.c and label.c).  Layouts come from template files, one per
- * size (templates/100x150.tmpl ...; the format is described at the top of
+ * One layout, several canvases: label_draw.c walks a template (positions in
+ * mm, text runs, rules, barcodes) and a canvas draws what it meets:
+ * label_pdf.c (the only user of hpdf.h, libharu) or label_raster.c (a 1-bit
+ * image at a printer's 203 or 300 dpi, glyphs from label_ft.c, the only
+ * user of FreeType), which label_encode.c turns into PNG (the only user of
+ * libpng), ZPL or TSPL.  zint.h (libzint) is used by label_draw.c and
+ * label.c.  Layouts come from template files, one per size
+ * (templates/100x150.tmpl ...; the format is described at the top of
  * label.c); label_layout.c lays text out with the font alone.  Personal
  * fields are accepted only as struct masked, which only mask.c makes: a raw
  * phone cannot reach a label.
@@ -23,6 +29,10 @@
 #define LABEL_REGION_MAX 132 /* 32 code points of up to 4 bytes, + NUL */
 #define LABEL_MAX_PAGES 1000 /* per document; the API allows 500 */
 #define LABEL_DEFAULT_SIZE "100x150"
+#define LABEL_SORT_MAX 24     /* sort code (三段码), "571-M3-02" + NUL, rounded */
+#define LABEL_HUB_NAME_MAX 96 /* hub name (集包地), 24 code points of up to 4 bytes */
+#define LABEL_HUB_CODE_MAX 16 /* hub code, printable ASCII: its small Code 128 */
+#define LABEL_DPI_DEFAULT 203
 
 /* A province, city and district, in the clear (not personal data). */
 struct label_region {
@@ -45,7 +55,24 @@ struct label_fields {
 	struct label_region sndr; /* the sender's region only: no street */
 	int weight_g;		  /* grams, > 0 */
 	int count;		  /* parcels, > 0 */
+	/* Sorting (the routing table's answer); "" when the destination has none:
+	 * the sort zone then prints the region. */
+	char sort_code[LABEL_SORT_MAX];	   /* the largest type of the label */
+	char hub_name[LABEL_HUB_NAME_MAX]; /* under the sort code */
+	char hub_code[LABEL_HUB_CODE_MAX]; /* Code 128 in the template's hub zone */
 };
+
+/* What a label is rendered as.  PNG is one label per image. */
+enum label_format { LABEL_PDF, LABEL_PNG, LABEL_ZPL, LABEL_TSPL, LABEL_FORMAT_N };
+
+/* "pdf", "png", "zpl", "tspl" (exactly, lower case) -> *out; false otherwise. */
+bool label_format_parse(const char *s, enum label_format *out);
+const char *label_format_name(enum label_format f);
+/* "application/pdf", "image/png", "application/vnd.zebra-zpl",
+ * "application/vnd.tsc-tspl" */
+const char *label_format_content_type(enum label_format f);
+/* A printer resolution the raster canvas draws at: 203 or 300. */
+bool label_dpi_ok(int dpi);
 
 struct label_ctx;  /* templates + font, shared by all threads */
 struct label_tmpl; /* one size, owned by its label_ctx */
@@ -82,6 +109,19 @@ const struct label_tmpl *label_tmpl_find(const struct label_ctx *ctx, const char
 enum st label_render(const struct label_ctx *ctx, const struct label_tmpl *tmpl,
 		     const struct label_fields *pages, size_t npages, unsigned char **pdf,
 		     size_t *len);
+
+/*
+ * label_render() in any format: PDF (dpi is ignored: vector, barcodes on
+ * the 203 dpi grid as always), or a 1-bit raster at dpi (203 or 300) as
+ * PNG (npages must be 1), ZPL (one ^XA..^XZ per label, each one ^GFA
+ * graphic, Z64-compressed) or TSPL (SIZE, GAP, CLS, BITMAP, PRINT 1 per
+ * label).  On ST_OK *out (malloc'd, free()) holds *len bytes.  ST_INVALID
+ * as label_render(), and for a bad format or dpi or a PNG of several
+ * labels; ST_TOOBIG, ST_NOMEM, ST_INTERNAL.  Thread-safe.
+ */
+enum st label_render_to(const struct label_ctx *ctx, const struct label_tmpl *tmpl,
+			enum label_format format, int dpi, const struct label_fields *pages,
+			size_t npages, unsigned char **out, size_t *len);
 
 /* --- inspection, for tests and tools ----------------------------------- */
 

@@ -5,7 +5,12 @@
  *
  *   label.c         template files: parsing and checking (libzint measures)
  *   label_layout.c  text runs and their layout, measured with the font
- *   label_pdf.c     drawing: pages, text and barcodes (libharu, libzint)
+ *   label_draw.c    the walk: each zone's text runs, rules and barcodes
+ *                   (libzint), handed to a canvas; label_render_to()
+ *   label_pdf.c     the PDF canvas (libharu)
+ *   label_raster.c  the 1-bit raster canvas at 203 or 300 dpi
+ *   label_ft.c      glyph bitmaps (FreeType) from the same font file
+ *   label_encode.c  raster pages as PNG (libpng), ZPL and TSPL
  */
 #ifndef WAYBILL_LABEL_INT_H
 #define WAYBILL_LABEL_INT_H
@@ -41,7 +46,18 @@
 #define REF_C128 "WBXY123456789012345678"
 #define REF_QR "WBXY123456789012345678"
 
-enum zone_kind { Z_TITLE, Z_SORT, Z_TRACKING, Z_RECIPIENT, Z_SENDER, Z_PARCEL, Z_QR, Z_SIGN, Z_N };
+enum zone_kind {
+	Z_TITLE,
+	Z_SORT,
+	Z_TRACKING,
+	Z_RECIPIENT,
+	Z_SENDER,
+	Z_PARCEL,
+	Z_QR,
+	Z_SIGN,
+	Z_HUB,
+	Z_N
+};
 
 struct zone {
 	enum zone_kind kind;
@@ -64,8 +80,11 @@ struct label_tmpl {
 	size_t nzones;
 };
 
+struct label_ft;
+
 struct label_ctx {
 	struct font *font;
+	struct label_ft *ft; /* the same font file, for the raster canvas */
 	uint32_t fallback;
 	int ref_c128; /* modules of REF_C128 */
 	int ref_qr;   /* modules of REF_QR, per side */
@@ -136,5 +155,97 @@ struct zint_symbol;
 /* Width in modules of one symbol (libzint's symbology: Code 128 or QR), or
  * -1; *rows (may be NULL) gets its rows.  label.c. */
 int label_zint_width(struct zint_symbol *sym, int symbology, const char *data, int *rows);
+
+/* --- canvases: the walk (label_draw.c) hands each page to one -------------- */
+
+/*
+ * A canvas draws what the walk meets.  Lengths are mm from the top-left
+ * corner of the current frame: the page, or between frame(c, z) and
+ * frame(c, NULL) a rotated zone's own (z->rotate degrees counter-clockwise,
+ * origin at the content's top-left, label_frame_to_page() maps it).  A
+ * failure is kept in c->st (the first one) and ends the render.
+ */
+struct canvas;
+struct canvas_ops {
+	void (*page)(struct canvas *c); /* a new page of c->t's size */
+	/* every zone border: n boxes stroked with lines lw mm wide, centred */
+	void (*rules)(struct canvas *c, const struct box *b, size_t n, double lw);
+	void (*frame)(struct canvas *c, const struct zone *z);
+	/* a line of text: cp[0..n), its pen at x, its baseline at base; size in
+	 * points; bold adds a BOLD_STROKE outline; white draws in white */
+	void (*text)(struct canvas *c, const uint32_t *cp, size_t n, double x, double base,
+		     double size, bool bold, bool white);
+	void (*fill)(struct canvas *c, double x, double y, double w, double h);
+	/* libzint's dark modules (the first row only when one_row), the symbol's
+	 * top-left at x, y, each module mw x mh */
+	void (*modules)(struct canvas *c, const struct zint_symbol *s, double x, double y,
+			double mw, double mh, bool one_row);
+};
+struct canvas {
+	const struct canvas_ops *ops;
+	const struct label_ctx *ctx;
+	const struct label_tmpl *t;
+	double dot;	/* mm: the printer dot that barcodes and their modules snap to */
+	bool text_only; /* a pass that only wants the text (PDF: the font subset's code points) */
+	enum st st;	/* the first failure */
+};
+
+void label_canvas_fail(struct canvas *c, enum st st);
+/* A point of a frame turned by rot (0, 90, 270) in zone z, on the page (mm). */
+void label_frame_to_page(const struct zone *z, int rot, double u, double v, double *x, double *y);
+/* Walk npages labels onto c (c->st says how it went); trace may be NULL. */
+enum st label_draw_pages(struct canvas *c, const struct label_fields *pages, size_t npages,
+			 struct label_trace *trace);
+/* Fields every canvas refuses (see label_render()). */
+bool label_fields_ok(const struct label_fields *f);
+
+/* label_pdf.c */
+enum st label_pdf_render(const struct label_ctx *ctx, const struct label_tmpl *t,
+			 const struct label_fields *pages, size_t npages, unsigned char **pdf,
+			 size_t *len, struct label_trace *trace);
+
+/* --- raster (label_raster.c) ------------------------------------------------ */
+
+/* A 1-bit page: bit 7 of byte 0 is the top-left dot, 1 is ink. */
+struct raster {
+	int w, h;      /* dots */
+	size_t stride; /* bytes a row: (w + 7) / 8 */
+	int dpi;
+	unsigned char *bits; /* h * stride */
+};
+/* Render one label as a raster at dpi; *out is the caller's (label_raster_free). */
+enum st label_raster_render(const struct label_ctx *ctx, const struct label_tmpl *t, int dpi,
+			    const struct label_fields *f, struct raster *out,
+			    struct label_trace *trace);
+void label_raster_release(struct raster *r);
+
+/* --- glyphs (label_ft.c, the only user of FreeType) ------------------------- */
+
+/* A glyph as 1-bit rows (MSB first, 1 is ink), left/top from the pen: the
+ * bitmap's top-left is left dots right of the pen, top dots above the
+ * baseline.  Borrowed from the face until label_ft_put(). */
+struct label_glyph {
+	int left, top, w, h, pitch;
+	const unsigned char *bits;
+};
+struct label_ft_face;
+enum st label_ft_new(const char *path, unsigned index, struct label_ft **out);
+void label_ft_free(struct label_ft *ft);
+/* A face for this thread's render, and back (faces are pooled). */
+struct label_ft_face *label_ft_get(struct label_ft *ft);
+void label_ft_put(struct label_ft *ft, struct label_ft_face *face);
+/* cp at size points and dpi, bold as the PDF's outline; false when there is
+ * no glyph (nothing to draw). */
+bool label_ft_glyph(struct label_ft_face *face, uint32_t cp, double size, int dpi, bool bold,
+		    struct label_glyph *g);
+
+/* --- encoders (label_encode.c) ---------------------------------------------- */
+
+/* Append page (one label) to out in format (PNG, ZPL or TSPL); t gives the
+ * size in mm for TSPL.  ST_NOMEM, ST_INTERNAL. */
+enum st label_encode_page(enum label_format format, const struct raster *page,
+			  const struct label_tmpl *t, struct buf *out);
+/* Z64 of a ZPL graphic: base64 of the zlib stream, and its CRC-16/XMODEM. */
+uint16_t label_crc16_xmodem(const unsigned char *p, size_t n);
 
 #endif

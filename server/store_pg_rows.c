@@ -195,6 +195,26 @@ const char *const pg_sql[NPST] = {
 		  "kek_version = $1::bigint) + (SELECT count(*) FROM accounts WHERE "
 		  "phone_wrapped_dek IS NOT NULL AND phone_kek_version = $1::bigint)",
     [P_TRY_LOCK] = "SELECT pg_try_advisory_xact_lock($1::bigint)",
+    /* Print jobs (store_jobs.c's, in PostgreSQL's SQL). */
+    [P_JOB_INSERT] = "INSERT INTO print_jobs (depot, printer, actor, role, tracking_nos, labels, "
+		     "status, created_at, updated_at) VALUES ($1::text, $2::text, $3::text, "
+		     "$4::text, $5::text, $6::int, 'queued', $7::bigint, $7::bigint) RETURNING id",
+    [P_JOB_GET] = "SELECT id, depot, printer, actor, role, tracking_nos, labels, status, reason, "
+		  "detail, attempts, bytes_sent, created_at, updated_at FROM print_jobs WHERE id = "
+		  "$1::bigint",
+    [P_JOB_OPEN_COUNT] = "SELECT count(*) FROM print_jobs WHERE depot = $1::text AND status IN "
+			 "('queued', 'sending')",
+    [P_JOB_SET] = "UPDATE print_jobs SET status = $2::text, reason = NULLIF($3::text, ''), "
+		  "detail = NULLIF($4::text, ''), attempts = $5::int, bytes_sent = $6::bigint, "
+		  "updated_at = $7::bigint WHERE id = $1::bigint",
+    [P_JOB_INTERRUPT] = "UPDATE print_jobs SET status = 'interrupted', reason = 'interrupted', "
+			"detail = $2::text, updated_at = $1::bigint WHERE status IN ('queued', "
+			"'sending') AND status = 'sending'",
+    [P_JOB_QUEUED] = "SELECT id FROM print_jobs WHERE status IN ('queued', 'sending') AND status "
+		     "= 'queued' AND id > $1::bigint ORDER BY id LIMIT $2::bigint",
+    [P_JOB_PURGE] = "DELETE FROM print_jobs WHERE id IN (SELECT id FROM print_jobs WHERE status "
+		    "IN ('sent', 'failed', 'interrupted') AND updated_at < $1::bigint LIMIT "
+		    "$2::bigint)",
 };
 
 /* ---- rows ------------------------------------------------------------- */
@@ -1617,5 +1637,151 @@ enum st pg_plans_check(struct pg_store *s, char *bad, size_t badlen)
 	UNUSED(s);
 	if (badlen)
 		bad[0] = '\0';
+	return ST_OK;
+}
+
+/* ---- print jobs ------------------------------------------------------- */
+
+static enum st job_get(struct pconn *c, int64_t id, struct print_job_row *out)
+{
+	struct pq q = {0};
+	PGresult *r;
+	enum st st;
+
+	memset(out, 0, sizeof(*out));
+	pq_i64(&q, id);
+	st = pg_exec(c, P_JOB_GET, &q, &r, NULL);
+	if (st != ST_OK)
+		return st;
+	if (PQntuples(r) == 1) {
+		out->id = pg_i64(r, 0, 0);
+		pg_txt(r, 0, 1, out->depot, sizeof(out->depot));
+		pg_txt(r, 0, 2, out->printer, sizeof(out->printer));
+		pg_txt(r, 0, 3, out->actor, sizeof(out->actor));
+		pg_txt(r, 0, 4, out->role, sizeof(out->role));
+		pg_txt(r, 0, 5, out->tracking_nos, sizeof(out->tracking_nos));
+		out->labels = (int)pg_i64(r, 0, 6);
+		pg_txt(r, 0, 7, out->status, sizeof(out->status));
+		pg_txt(r, 0, 8, out->reason, sizeof(out->reason));
+		pg_txt(r, 0, 9, out->detail, sizeof(out->detail));
+		out->attempts = (int)pg_i64(r, 0, 10);
+		out->bytes_sent = pg_i64(r, 0, 11);
+		out->created_at = pg_i64(r, 0, 12);
+		out->updated_at = pg_i64(r, 0, 13);
+	} else {
+		st = ST_NOTFOUND;
+	}
+	PQclear(r);
+	return st;
+}
+
+enum st pg_w_job_insert(struct pg_store *s, const struct print_job_row *j, int64_t *id)
+{
+	struct pq q = {0};
+	PGresult *r;
+	enum st st;
+
+	pq_text(&q, j->depot);
+	pq_text(&q, j->printer);
+	pq_text(&q, j->actor);
+	pq_text(&q, j->role);
+	pq_text(&q, j->tracking_nos);
+	pq_i64(&q, j->labels);
+	pq_i64(&q, j->created_at);
+	st = pg_exec(s->writer, P_JOB_INSERT, &q, &r, NULL);
+	if (st != ST_OK)
+		return st;
+	if (PQntuples(r) == 1)
+		*id = pg_i64(r, 0, 0);
+	else
+		st = ST_IO;
+	PQclear(r);
+	return st;
+}
+
+enum st pg_w_job_get(struct pg_store *s, int64_t id, struct print_job_row *out)
+{
+	return job_get(s->writer, id, out);
+}
+
+enum st pg_w_job_open_count(struct pg_store *s, const char *depot, int64_t *n)
+{
+	struct pq q = {0};
+	PGresult *r;
+	enum st st;
+
+	*n = 0;
+	pq_text(&q, depot);
+	st = pg_exec(s->writer, P_JOB_OPEN_COUNT, &q, &r, NULL);
+	if (st != ST_OK)
+		return st;
+	if (PQntuples(r) == 1)
+		*n = pg_i64(r, 0, 0);
+	else
+		st = ST_IO;
+	PQclear(r);
+	return st;
+}
+
+enum st pg_w_job_set(struct pg_store *s, int64_t id, const char *status, const char *reason,
+		     const char *detail, int attempts, int64_t bytes_sent, int64_t now)
+{
+	struct pq q = {0};
+
+	pq_i64(&q, id);
+	pq_text(&q, status);
+	pq_text(&q, reason);
+	pq_text(&q, detail);
+	pq_i64(&q, attempts);
+	pq_i64(&q, bytes_sent);
+	pq_i64(&q, now);
+	return change(s->writer, P_JOB_SET, &q, true);
+}
+
+enum st pg_w_job_interrupt(struct pg_store *s, int64_t now, int64_t *n)
+{
+	struct pq q = {0};
+
+	pq_i64(&q, now);
+	pq_text(&q, "the daemon stopped while sending it: it may have printed, so it is "
+		    "not sent again unless retried");
+	return pg_exec(s->writer, P_JOB_INTERRUPT, &q, NULL, n);
+}
+
+enum st pg_w_job_purge(struct pg_store *s, int64_t before, int max, int64_t *n)
+{
+	struct pq q = {0};
+
+	pq_i64(&q, before);
+	pq_i64(&q, max);
+	return pg_exec(s->writer, P_JOB_PURGE, &q, NULL, n);
+}
+
+enum st pg_job_get(struct pg_store *s, int64_t id, struct print_job_row *out)
+{
+	struct pconn *c = pg_reader(s);
+
+	memset(out, 0, sizeof(*out));
+	return c ? job_get(c, id, out) : ST_UNAVAILABLE;
+}
+
+enum st pg_job_queued(struct pg_store *s, int64_t after, int64_t *ids, size_t max, size_t *n)
+{
+	struct pconn *c = pg_reader(s);
+	struct pq q = {0};
+	PGresult *r;
+	enum st st;
+
+	*n = 0;
+	if (!c)
+		return ST_UNAVAILABLE;
+	pq_i64(&q, after);
+	pq_i64(&q, (int64_t)max);
+	st = pg_exec(c, P_JOB_QUEUED, &q, &r, NULL);
+	if (st != ST_OK)
+		return st;
+	for (int i = 0; i < PQntuples(r) && *n < max; i++)
+		ids[(*n)++] = pg_i64(r, i, 0);
+	PQclear(r);
 	return ST_OK;
 }

@@ -1,15 +1,21 @@
 /*
- * label_sample.c - render sample labels from fixture orders to a PDF.
+ * label_sample.c - render sample labels from fixture orders, without the
+ * daemon, in any format and dpi.
  *
- *   label_sample [-v] [-s SIZE] [-i FIRST] [-n COUNT] [-t TEMPLATES] [-f FONT]
- *                [-o OUT.pdf] [FIXTURES.jsonl]
+ *   label_sample [-v] [-S] [-s SIZE] [-F pdf|png|zpl|tspl] [-d 203|300]
+ *                [-i FIRST] [-n COUNT] [-t TEMPLATES] [-f FONT] [-o OUT]
+ *                [FIXTURES.jsonl]
  *
  * Takes COUNT orders from line FIRST (0-based) of the fixtures
  * (tests/data/orders.jsonl), masks them as the daemon does (mask.c), gives
- * each a made-up tracking number and virtual number, and renders one PDF
- * with a page per order.  `make docs` uses it for docs/label-*.png.
- * With -v it prints, per page, the tracking number and the masked recipient
- * name and phone (tab-separated): what the label should show.
+ * each a made-up tracking number and virtual number (and with -S a made-up
+ * sort code, hub name and hub code), and renders them through
+ * label_render_to(): one PDF, ZPL or TSPL document with a label per order,
+ * or for PNG one image per order (COUNT > 1: OUT is a prefix, the files are
+ * OUT0000.png, OUT0001.png ... by position).  `make docs` uses it for
+ * docs/label-*.png.  With -v it prints, per label, the tracking number, the
+ * masked recipient name and phone, the sort code and the destination's
+ * district (tab-separated): what the label should show.
  *
  * test_label.c includes this file (with LABEL_SAMPLE_NO_MAIN) for the same
  * fixture helpers.
@@ -159,6 +165,19 @@ static void sample_fields(const struct sample_order *o, unsigned long seed, stru
 	f->count = o->count > 0 ? o->count : 1;
 }
 
+/* A made-up routing answer (-S): what the sort table would give. */
+static void sample_sort(unsigned long seed, struct label_fields *f)
+{
+	static const char lanes[] = "ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+	snprintf(f->sort_code, sizeof(f->sort_code), "%03lu-%c%lu-%02lu", 200 + seed * 53 % 800,
+		 lanes[seed % (sizeof(lanes) - 1)], seed / 7 % 9 + 1, seed * 31 % 100);
+	int n = snprintf(f->hub_name, sizeof(f->hub_name), "%.80s转运中心", f->dest.city);
+	if (n < 0 || (size_t)n >= sizeof(f->hub_name))
+		snprintf(f->hub_name, sizeof(f->hub_name), "转运中心");
+	snprintf(f->hub_code, sizeof(f->hub_code), "H%04lu", seed * 7 % 10000);
+}
+
 static enum st sample_write(const char *path, const unsigned char *buf, size_t len)
 {
 	FILE *f = fopen(path, "wb");
@@ -176,8 +195,9 @@ static enum st sample_write(const char *path, const unsigned char *buf, size_t l
 #ifndef LABEL_SAMPLE_NO_MAIN
 static void usage(void)
 {
-	fprintf(stderr, "usage: label_sample [-v] [-s SIZE] [-i FIRST] [-n COUNT] [-t TEMPLATES] "
-			"[-f FONT] [-o OUT.pdf] [FIXTURES.jsonl]\n");
+	fprintf(stderr, "usage: label_sample [-v] [-S] [-s SIZE] [-F pdf|png|zpl|tspl] "
+			"[-d 203|300] [-i FIRST] [-n COUNT] [-t TEMPLATES] [-f FONT] [-o OUT] "
+			"[FIXTURES.jsonl]\n");
 	exit(2);
 }
 
@@ -185,8 +205,9 @@ int main(int argc, char **argv)
 {
 	const char *size = LABEL_DEFAULT_SIZE, *tdir = SAMPLE_TEMPLATES, *font = SAMPLE_FONT;
 	const char *outp = "label.pdf", *fixtures = SAMPLE_FIXTURES;
-	long first = 0, count = 1;
-	bool verbose = false;
+	long first = 0, count = 1, dpi = LABEL_DPI_DEFAULT;
+	bool verbose = false, sort = false;
+	enum label_format format = LABEL_PDF;
 	char err[512];
 	struct label_ctx *ctx = NULL;
 	struct sample_order *orders = NULL;
@@ -204,6 +225,10 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(a, "-v") == 0) {
 			verbose = true;
+			continue;
+		}
+		if (strcmp(a, "-S") == 0) {
+			sort = true;
 			continue;
 		}
 		if (i + 1 == argc || a[2] != '\0')
@@ -227,6 +252,13 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			count = strtol(v, NULL, 10);
+			break;
+		case 'd':
+			dpi = strtol(v, NULL, 10);
+			break;
+		case 'F':
+			if (!label_format_parse(v, &format))
+				usage();
 			break;
 		default:
 			usage();
@@ -252,20 +284,36 @@ int main(int argc, char **argv)
 	pages = calloc((size_t)count, sizeof(*pages));
 	if (!pages)
 		goto out;
-	for (long i = 0; i < count; i++)
+	for (long i = 0; i < count; i++) {
 		sample_fields(&orders[first + i], (unsigned long)(first + i), &pages[i]);
-	st = label_render(ctx, t, pages, (size_t)count, &pdf, &len);
-	if (st != ST_OK) {
-		fprintf(stderr, "label_sample: render: %s\n", st_name(st));
-		goto out;
+		if (sort)
+			sample_sort((unsigned long)(first + i), &pages[i]);
 	}
-	if (sample_write(outp, pdf, len) != ST_OK) {
-		fprintf(stderr, "label_sample: %s: %s\n", outp, strerror(errno));
-		goto out;
+	/* PNG: an image per label; the others: one document. */
+	size_t per = format == LABEL_PNG ? 1 : (size_t)count;
+	for (size_t i = 0; i < (size_t)count; i += per) {
+		char path[4096];
+		if (per == 1 && count > 1)
+			snprintf(path, sizeof(path), "%s%04zu.png", outp, i);
+		else
+			snprintf(path, sizeof(path), "%s", outp);
+		st = label_render_to(ctx, t, format, (int)dpi, pages + i, per, &pdf, &len);
+		if (st != ST_OK) {
+			fprintf(stderr, "label_sample: render %s at %ld dpi: %s\n",
+				label_format_name(format), dpi, st_name(st));
+			goto out;
+		}
+		if (sample_write(path, pdf, len) != ST_OK) {
+			fprintf(stderr, "label_sample: %s: %s\n", path, strerror(errno));
+			goto out;
+		}
+		free(pdf);
+		pdf = NULL;
 	}
 	for (long i = 0; verbose && i < count; i++)
-		printf("%s\t%s\t%s\n", pages[i].tracking_no, pages[i].rcpt_name.s,
-		       pages[i].rcpt_phone.s);
+		printf("%s\t%s\t%s\t%s\t%s\n", pages[i].tracking_no, pages[i].rcpt_name.s,
+		       pages[i].rcpt_phone.s, pages[i].sort_code[0] ? pages[i].sort_code : "-",
+		       pages[i].dest.district);
 	rc = 0;
 out:
 	free(pdf);

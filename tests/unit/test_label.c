@@ -937,6 +937,89 @@ static void test_batch(void)
 	free(pages);
 }
 
+/* Items of page 0 in the zone of that kind: their number, the first two. */
+static size_t zone_items(const struct label_tmpl *t, const struct label_trace *tr, const char *kind,
+			 const struct label_item **a, const struct label_item **b)
+{
+	size_t n = 0;
+
+	*a = *b = NULL;
+	for (size_t i = 0; i < tr->n; i++) {
+		struct label_zone_info z;
+		label_tmpl_zone(t, tr->items[i].zone, &z);
+		if (tr->items[i].page != 0 || strcmp(z.kind, kind) != 0)
+			continue;
+		if (n == 0)
+			*a = &tr->items[i];
+		else if (n == 1)
+			*b = &tr->items[i];
+		n++;
+	}
+	return n;
+}
+
+/* The sort zone: the sort code in the largest type over the hub name, the
+ * hub code's Code 128 in the hub zone; without a sort code the region, and
+ * an empty hub zone. */
+static void test_sort_zone(void)
+{
+	for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
+		const struct label_tmpl *t = label_tmpl_find(ctx, sizes[s]);
+		bool has_hub = strcmp(sizes[s], "76x130") != 0;
+		struct label_fields f;
+		struct label_trace tr = {0};
+		const struct label_item *a, *b;
+		unsigned char *pdf = NULL;
+		size_t len = 0;
+
+		sample_fields(&orders[3], 3, &f);
+		sample_sort(3, &f);
+		CHECK(label_render_trace(ctx, t, &f, 1, &pdf, &len, &tr) == ST_OK);
+		CHECKF(zone_items(t, &tr, "sort", &a, &b) == 2 && a && b && a->size > 2 * b->size &&
+			   b->y0 > a->y1 - 0.01,
+		       "%s: sort code over hub name", sizes[s]);
+		double largest = 0;
+		for (size_t i = 0; i < tr.n; i++)
+			if (tr.items[i].kind == LABEL_ITEM_TEXT && !in_fill(&tr, &tr.items[i]) &&
+			    tr.items[i].size > largest)
+				largest = tr.items[i].size;
+		/* (the 收 / 寄 badges are white on black icons, not type) */
+		CHECKF(a && a->size >= largest, "%s: the sort code is the largest type", sizes[s]);
+		size_t nhub = zone_items(t, &tr, "hub", &a, &b);
+		CHECKF(has_hub ? nhub == 2 && a && a->kind == LABEL_ITEM_CODE128 &&
+				     a->module >= 0.25 && b && b->kind == LABEL_ITEM_TEXT
+			       : nhub == 0,
+		       "%s: hub code (%zu items)", sizes[s], nhub);
+		label_trace_release(&tr);
+		free(pdf);
+
+		/* No sort code: the region on one line, nothing in the hub zone. */
+		sample_fields(&orders[3], 3, &f);
+		CHECK(label_render_trace(ctx, t, &f, 1, &pdf, &len, &tr) == ST_OK);
+		CHECKF(zone_items(t, &tr, "sort", &a, &b) == 1, "%s: region", sizes[s]);
+		CHECKF(zone_items(t, &tr, "hub", &a, &b) == 0, "%s: empty hub zone", sizes[s]);
+		label_trace_release(&tr);
+		free(pdf);
+
+		/* A hub code too long for its symbol prints as text; a sort code
+		 * or hub code that fills its field is refused, not cut. */
+		sample_fields(&orders[3], 3, &f);
+		sample_sort(3, &f);
+		snprintf(f.hub_code, sizeof(f.hub_code), "%s", "HUB-ABCDEFGHIJK");
+		CHECK(label_render_trace(ctx, t, &f, 1, &pdf, &len, &tr) == ST_OK);
+		nhub = zone_items(t, &tr, "hub", &a, &b);
+		CHECKF(has_hub ? nhub == 1 && a->kind == LABEL_ITEM_TEXT : nhub == 0,
+		       "%s: long hub code as text", sizes[s]);
+		label_trace_release(&tr);
+		free(pdf);
+		memset(f.sort_code, 'A', sizeof(f.sort_code));
+		CHECK(label_render(ctx, t, &f, 1, &pdf, &len) == ST_INVALID);
+		sample_sort(3, &f);
+		snprintf(f.hub_code, sizeof(f.hub_code), "%s", "H 1");
+		CHECK(label_render(ctx, t, &f, 1, &pdf, &len) == ST_INVALID);
+	}
+}
+
 static void test_errors(void)
 {
 	const struct label_tmpl *t = label_tmpl_find(ctx, NULL);
@@ -1615,6 +1698,7 @@ int main(void)
 	test_threads();
 	test_hostile();
 	test_batch();
+	test_sort_zone();
 	test_prefixes();
 	test_samples();
 	bench();

@@ -27,14 +27,16 @@ DEB_DEV   := clang-format cppcheck
 DEPS_STAMP := $(BUILD)/.deps
 
 SRCS    := $(filter-out server/main.c server/ctl.c,$(wildcard server/*.c))
-OBJS    := $(SRCS:server/%.c=$(BUILD)/%.o) $(BUILD)/schema.o $(BUILD)/version.o
+OBJS    := $(SRCS:server/%.c=$(BUILD)/%.o) $(BUILD)/schema.o $(BUILD)/schema_pg.o \
+           $(BUILD)/version.o
 SCHEMA  := $(sort $(wildcard schema/[0-9][0-9][0-9][0-9]-*.sql))
+SCHEMA_PG := $(sort $(wildcard schema/pg/[0-9][0-9][0-9][0-9]-*.sql))
 UNIT    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 # The fuzz targets (tests/fuzz/fuzz_NAME.c); make test replays each corpus.
 FUZZ_TARGETS := mask order vnum config label http
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzzreplay_%)
 
-.PHONY: FORCE all deps apt-install lint format-check run test unit e2e sanitize bench check format fuzz clean docs station-shots
+.PHONY: FORCE all deps apt-install lint format-check run test test-pg unit e2e sanitize bench check format fuzz clean docs station-shots
 
 all: $(BIN)/waybilld $(BIN)/waybillctl
 
@@ -84,6 +86,25 @@ $(BUILD)/schema.c: $(SCHEMA) Makefile | $(DEPS_STAMP)
 	} > $@
 
 $(BUILD)/schema.o: $(BUILD)/schema.c
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# PostgreSQL's migrations (schema/pg/), numbered as SQLite's, embedded the same way.
+$(BUILD)/schema_pg.c: $(SCHEMA_PG) Makefile | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@{ echo '/* generated from schema/pg/ by the Makefile; do not edit */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'struct pg_migration { int version; const char *name; const char *sql; };'; \
+	  echo 'extern const struct pg_migration pg_schema_migrations[];'; \
+	  echo 'extern const size_t pg_schema_migrations_count;'; \
+	  echo 'const struct pg_migration pg_schema_migrations[] = {'; \
+	  for f in $(SCHEMA_PG); do b=$$(basename $$f .sql); \
+	    printf '{%d, "%s",\n' "$$(echo $$b | cut -c1-4 | sed 's/^0*//')" "$${b#*-}"; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $$f; echo '},'; done; \
+	  echo '};'; \
+	  echo 'const size_t pg_schema_migrations_count = sizeof(pg_schema_migrations) / sizeof(pg_schema_migrations[0]);'; \
+	} > $@
+
+$(BUILD)/schema_pg.o: $(BUILD)/schema_pg.c
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 # The version and the commit it was built from (waybilld --version, the
@@ -149,6 +170,10 @@ test: all $(UNIT) $(BUILD)/tests/label_sample $(BUILD)/torture/eio_shim.so $(FUZ
 
 unit: $(UNIT) $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh unit
+
+# Only the PostgreSQL pass of the e2e suite (make test runs it after SQLite's).
+test-pg: all $(BUILD)/tests/label_sample $(NODE_STAMP)
+	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh e2e-pg
 
 e2e: all $(BUILD)/tests/label_sample $(NODE_STAMP)
 	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh e2e

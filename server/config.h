@@ -50,6 +50,7 @@ struct config {
 	long call_routes_per_token_per_minute;
 	long auth_failures_per_minute;
 	long miss_limit;
+	long cluster_size; /* daemons over one database: per-process limits divided */
 	long max_batch_labels;
 	long conn_timeout_s;
 	long max_conns_per_ip;

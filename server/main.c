@@ -106,6 +106,16 @@ static void nofile_raise(void)
 		log_warn("cannot raise the open-file limit: %s", strerror(errno));
 }
 
+/*
+ * One daemon's share of a per-process limit when cluster_size daemons
+ * serve together (README, cluster_size): the limit divided, at least 1.
+ */
+static long cluster_share(long limit, long daemons)
+{
+	long share = daemons > 1 ? limit / daemons : limit;
+	return share > 0 ? share : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct app app;
@@ -199,6 +209,14 @@ int main(int argc, char **argv)
 			fatal("%s", err);
 		}
 	}
+	/* Each daemon of a cluster counts its own share: together they never pass the limit. */
+	app.cfg.miss_limit = cluster_share(app.cfg.miss_limit, app.cfg.cluster_size);
+	app.cfg.call_routes_per_hour =
+	    cluster_share(app.cfg.call_routes_per_hour, app.cfg.cluster_size);
+	app.cfg.call_routes_per_token_per_minute =
+	    cluster_share(app.cfg.call_routes_per_token_per_minute, app.cfg.cluster_size);
+	app.cfg.auth_failures_per_minute =
+	    cluster_share(app.cfg.auth_failures_per_minute, app.cfg.cluster_size);
 	app.misses = limiter_new(600, (unsigned)app.cfg.miss_limit, LIMITER_KEYS);
 	app.call_routes = limiter_new(3600, (unsigned)app.cfg.call_routes_per_hour, LIMITER_KEYS);
 	app.call_tokens =

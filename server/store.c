@@ -54,10 +54,8 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 		   struct store **out, char *err, size_t errlen)
 {
 	*out = NULL;
-	if (store_is_pg(path)) {
-		snprintf(err, errlen, "PostgreSQL is not built in");
-		return ST_INTERNAL;
-	}
+	if (store_is_pg(path))
+		return pg_store_open(path, mode, kr, out, err, errlen);
 	return sq_store_open(path, mode, kr, out, err, errlen);
 }
 
@@ -65,10 +63,8 @@ enum st store_audit_verify_marks(const char *path, const struct keyring *kr,
 				 const struct audit_mark *marks, size_t nmarks,
 				 struct audit_check *out, char *err, size_t errlen)
 {
-	if (store_is_pg(path)) {
-		snprintf(err, errlen, "PostgreSQL is not built in");
-		return ST_INTERNAL;
-	}
+	if (store_is_pg(path))
+		return pg_store_verify_marks(path, kr, marks, nmarks, out, err, errlen);
 	return sq_store_verify_marks(path, kr, marks, nmarks, out, err, errlen);
 }
 

@@ -175,6 +175,11 @@ enum st sq_store_open(const char *path, enum store_mode mode, const struct keyri
 enum st sq_store_verify_marks(const char *path, const struct keyring *kr,
 			      const struct audit_mark *marks, size_t nmarks,
 			      struct audit_check *out, char *err, size_t errlen);
+enum st pg_store_open(const char *url, enum store_mode mode, const struct keyring *kr,
+		      struct store **out, char *err, size_t errlen);
+enum st pg_store_verify_marks(const char *url, const struct keyring *kr,
+			      const struct audit_mark *marks, size_t nmarks,
+			      struct audit_check *out, char *err, size_t errlen);
 /* Does this database name select PostgreSQL ("postgresql://", "postgres://")? */
 bool store_is_pg(const char *db);
 

@@ -1,5 +1,7 @@
 #!/bin/sh
-# tests/run.sh [unit|e2e] - run the unit binaries and the end-to-end scripts.
+# tests/run.sh [unit|e2e|e2e-pg] - run the unit binaries and the end-to-end
+# scripts: all = unit, e2e on SQLite, then e2e on PostgreSQL (a throw-away
+# cluster, tests/pg.sh; WAYBILL_TEST_PG names its socket directory).
 # Each prints "N passed, N failed" as its last line; this adds them up and
 # ends the suite with the same line.  Exit status 1 when anything failed.
 BUILD=${BUILD:-build}
@@ -36,6 +38,44 @@ if [ "$what" = all ] || [ "$what" = e2e ]; then
 		[ -f "$t" ] || continue
 		run_one "e2e/$(basename "$t" .sh)" sh "$t"
 	done
+fi
+# The PostgreSQL pass: the scripts that run on either backend, and the cluster
+# test.  Those not listed reach into SQLite's file (sqlite3 on $DIR/db, its
+# -wal, its pragmas, file copies) for their tampering and fault injection and
+# are not ported yet; 60-labels and 95-torture-short pass on PostgreSQL too but
+# test nothing of storage that 10-orders does not, and are left out of this
+# pass for make test's time (run them with WAYBILL_TEST_PG by hand).  Each
+# script left out is named with its reason.
+PG_READY="10-orders 30-matrix 40-bad-request 41-errors 45-fail-closed 55-tls 56-process
+57-account-names 61-sort-codes 62-print-jobs 65-oidc 70-calls 75-call-limits 80-admin 91-config-keys 93-proxy
+95-drain 96-connections 98-cluster"
+PG_NEUTRAL="60-labels 95-torture-short"
+if [ "$what" = all ] || [ "$what" = e2e-pg ]; then
+	pgdir=$(mktemp -d "${TMPDIR:-/tmp}/waybill-pg.XXXXXX")
+	chmod 755 "$pgdir" # the server runs as postgres when this runs as root
+	if sh "$(dirname "$0")/pg.sh" start "$pgdir/c" >"$out/pg-start.log" 2>&1; then
+		export WAYBILL_TEST_PG="$pgdir/c"
+		mkdir -p "$out/e2e-pg"
+		for t in tests/e2e/[0-9]*.sh; do
+			[ -f "$t" ] || continue
+			name=$(basename "$t" .sh)
+			case " $(echo $PG_READY) " in
+			*" $name "*) run_one "e2e-pg/$name" sh "$t" ;;
+			*)
+				case " $PG_NEUTRAL " in
+				*" $name "*) echo "skip e2e-pg/$name: backend-neutral, run on SQLite only (time)" ;;
+				*) echo "skip e2e-pg/$name: its tampering and faults go through SQLite's file" ;;
+				esac
+				;;
+			esac
+		done
+		unset WAYBILL_TEST_PG
+	else
+		echo "FAIL e2e-pg: the PostgreSQL test cluster did not start; see $out/pg-start.log"
+		fail=$((fail + 1))
+	fi
+	sh "$(dirname "$0")/pg.sh" stop "$pgdir/c" >/dev/null 2>&1
+	rm -rf "$pgdir"
 fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -193,8 +193,7 @@ case $(hdr Allow) in *HEAD*) ok "405 on the order list: Allow names HEAD ($(hdr 
 
 # A 503: the audit entry cannot be written (a trigger refuses it, as a full disk would).
 stop_daemon "SIGTERM before the audit fault: exit 0"
-sqlite3 "$DIR/db" "CREATE TRIGGER audit_fault BEFORE INSERT ON audit
-	BEGIN SELECT RAISE(ABORT, 'disk full'); END;"
+audit_fault on
 daemon_up || die restart "waybilld did not come back"
 raw 503 "GET /v1/orders/$TN HTTP/1.1\r\n$H$A\r\n"
 expect_error "a read that cannot be audited: 503" 503 unavailable ""

@@ -15,11 +15,18 @@ expect_status "an order before the fault" 201 "$STATUS"
 tn=$(jb .tracking_no)
 stop_daemon
 
-sqlite3 "$DIR/db" "CREATE TRIGGER audit_fault BEFORE INSERT ON audit
-	BEGIN SELECT RAISE(ABORT, 'disk full'); END;"
+if is_pg; then
+	db_sql "CREATE FUNCTION audit_fault() RETURNS trigger LANGUAGE plpgsql AS \$\$
+		BEGIN RAISE EXCEPTION 'disk full'; END \$\$;
+		CREATE TRIGGER audit_fault BEFORE INSERT ON audit FOR EACH ROW
+		EXECUTE FUNCTION audit_fault()" >/dev/null
+else
+	sqlite3 "$DIR/db" "CREATE TRIGGER audit_fault BEFORE INSERT ON audit
+		BEGIN SELECT RAISE(ABORT, 'disk full'); END;"
+fi
 daemon_up
 
-count() { sqlite3 "$DIR/db" "SELECT count(*) FROM orders"; }
+count() { db_sql "SELECT count(*) FROM orders"; }
 before=$(count)
 fixture 4 >"$DIR/o2.json"
 api POST /v1/orders "${TOK[c1]}" "$DIR/o2.json"
@@ -37,7 +44,7 @@ expect_error "a reveal cannot be audited" 503 unavailable
 api POST "/v1/orders/$tn/status" "${TOK[dep1]}" -d '{"status":"cancelled"}'
 expect_error "a change cannot be audited" 503 unavailable
 check "and the change did not happen" \
-	test "$(sqlite3 "$DIR/db" "SELECT status FROM orders WHERE tracking_no = '$tn'")" = created
+	test "$(db_sql "SELECT status FROM orders WHERE tracking_no = '$tn'")" = created
 api GET "/v1/orders/$tn" "${TOK[aud1]}"
 expect_error "a denied attempt that cannot be audited is refused too" 503 unavailable
 
@@ -51,9 +58,13 @@ no_pii "no personal data in the refusals" "$DIR/error_bodies" "$DIR/log"
 
 # The fault cleared, the service carries on where it was.
 stop_daemon
-sqlite3 "$DIR/db" "DROP TRIGGER audit_fault"
+if is_pg; then
+	db_sql "DROP TRIGGER audit_fault ON audit" >/dev/null
+else
+	sqlite3 "$DIR/db" "DROP TRIGGER audit_fault"
+fi
 daemon_up
 api GET "/v1/orders/$tn" "${TOK[dep1]}"
 expect_status "after the fault clears, reads work" 200 "$STATUS"
-check "the chain verifies" "$WBCTL" --db "$DIR/db" --key-file "$DIR/key" audit verify
+check "the chain verifies" "$WBCTL" --db "$DB" --key-file "$DIR/key" audit verify
 finish

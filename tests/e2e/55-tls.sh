@@ -20,7 +20,7 @@ daemon_tls() {
 	local try crt=${1:-$DIR/tls.crt} key=${2:-$DIR/tls.key}
 	for try in 1 2 3 4 5; do
 		PORT=$(pick_port)
-		"$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen "127.0.0.1:$PORT" \
+		"$WBD" --db "$DB" --key-file "$DIR/key" --listen "127.0.0.1:$PORT" \
 			--tls-cert "$crt" --tls-key "$key" 2>>"$DIR/log" &
 		DPID=$!
 		for _ in $(seq 100); do
@@ -85,7 +85,7 @@ fi
 refuse() {
 	local name=$1
 	shift
-	"$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen "127.0.0.1:$(pick_port)" "$@" \
+	"$WBD" --db "$DB" --key-file "$DIR/key" --listen "127.0.0.1:$(pick_port)" "$@" \
 		>/dev/null 2>"$DIR/err" &
 	local pid=$!
 	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done

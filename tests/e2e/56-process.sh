@@ -35,16 +35,16 @@ before=$( [ -n "$coredir" ] && ls -A "$coredir" 2>/dev/null | sort)
 # abort_daemon: start it with an unlimited core limit in $DIR/cwd, SIGABRT
 # it, print "up= limits= signal= coredump=".
 abort_daemon() {
-python3 - "$WBD" "$DIR" "$(pick_port)" "$ROOT/templates" 2>>"$DIR/log" <<'PY'
+python3 - "$WBD" "$DIR" "$(pick_port)" "$ROOT/templates" "$DB" 2>>"$DIR/log" <<'PY'
 import os, resource, signal, sys, time, urllib.request
-wbd, d, port, templates = sys.argv[1:5]
+wbd, d, port, templates, db = sys.argv[1:6]
 pid = os.fork()
 if pid == 0:
     os.chdir(d + "/cwd")
     resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     fd = os.open(d + "/log", os.O_WRONLY | os.O_APPEND)
     os.dup2(fd, 2)
-    os.execv(wbd, [wbd, "--db", d + "/db", "--key-file", d + "/key", "--listen",
+    os.execv(wbd, [wbd, "--db", db, "--key-file", d + "/key", "--listen",
                    "127.0.0.1:" + port, "--templates", templates])
 up, limits = False, ""
 try:
@@ -87,12 +87,14 @@ fi
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 	mkdir -p "$DIR/nb"
-	cp "$DIR/db" "$DIR/key" "$DIR/nb/"
+	cp "$DIR/key" "$DIR/nb/"
+	NBDB=$DIR/nb/db
+	if is_pg; then NBDB=$DB; else cp "$DIR/db" "$DIR/nb/"; fi
 	chown -R 65534:65534 "$DIR/nb"
 	chmod 711 "$DIR"
 	NPORT=$(pick_port)
 	# setpriv execs waybilld: $! is the daemon itself (no function, no subshell).
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$WBD" --db "$DIR/nb/db" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$WBD" --db "$NBDB" \
 		--key-file "$DIR/nb/key" --listen "127.0.0.1:$NPORT" --templates "$ROOT/templates" \
 		--audit-checkpoints "$DIR/nb/audit.checkpoints" 2>>"$DIR/log" &
 	NPID=$!
@@ -126,7 +128,7 @@ fi
 mkfifo -m 600 "$DIR/key.fifo"
 (
 	ulimit -c unlimited || exit 1
-	exec "$WBCTL" --db "$DIR/db" --key-file "$DIR/key.fifo" account list >/dev/null 2>&1
+	exec "$WBCTL" --db "$DB" --key-file "$DIR/key.fifo" account list >/dev/null 2>&1
 ) &
 CPID=$!
 for _ in $(seq 100); do

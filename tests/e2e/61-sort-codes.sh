@@ -27,13 +27,13 @@ EOF
 
 stop_daemon "sigterm exits 0 (before the bad-table start)"
 printf '江苏省\t镇江市\t京口区\t\t511\n' >"$DIR/bad.tsv"
-out=$("$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen 127.0.0.1:1 \
+out=$("$WBD" --db "$DB" --key-file "$DIR/key" --listen 127.0.0.1:1 \
 	--sort-table "$DIR/bad.tsv" 2>&1)
 rc=$?
 check "a bad sort_table: the daemon refuses to start" test "$rc" -ne 0
 check "a bad sort_table: the error names file:line and the problem" \
 	grep -qF "$DIR/bad.tsv:1: want 7 tab-separated fields" <<<"$out"
-out=$("$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen 127.0.0.1:1 \
+out=$("$WBD" --db "$DB" --key-file "$DIR/key" --listen 127.0.0.1:1 \
 	--sort-table "$DIR/missing.tsv" 2>&1)
 check "a missing sort_table: the daemon refuses to start, naming it" \
 	grep -qF "$DIR/missing.tsv" <<<"$out"
@@ -76,7 +76,7 @@ check "list: the summary carries sort_code (null without a route)" jq -e --arg a
 	--arg b "$TN4" '[.orders[] | select(.tracking_no == $a) | .sort_code] == ["511-J01-07"] and
 	 [.orders[] | select(.tracking_no == $b) | .sort_code] == [null]' "$BODY"
 check "store: the route is in clear columns" \
-	test "$(sqlite3 "$DIR/db" "SELECT sort_code || '|' || hub_code || '|' || hub_name FROM orders WHERE tracking_no = '$TN0'")" = "511-J01-07|ZJ07|镇江丁卯集包"
+	test "$(db_sql "SELECT sort_code || '|' || hub_code || '|' || hub_name FROM orders WHERE tracking_no = '$TN0'")" = "511-J01-07|ZJ07|镇江丁卯集包"
 
 # ---- labels without a route are counted ------------------------------------------
 

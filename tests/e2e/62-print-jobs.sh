@@ -47,7 +47,7 @@ FLAGS=(--printers "$DIR/printers" --printer-connect-timeout-ms 3000
 
 stop_daemon "sigterm exits 0 (before the printers start)"
 printf 'p-x d1 127.0.0.1:9100 zpl 203 100x150\np-y d1 127.0.0.1:9100 zpl 203 999x999\n' >"$DIR/bad"
-out=$("$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen 127.0.0.1:1 --printers "$DIR/bad" 2>&1)
+out=$("$WBD" --db "$DB" --key-file "$DIR/key" --listen 127.0.0.1:1 --printers "$DIR/bad" 2>&1)
 check "a bad printers file: the daemon refuses to start, naming file:line and why" \
 	grep -qF "$DIR/bad:2: size: no label template 999x999" <<<"$out"
 daemon_up "${FLAGS[@]}" || die setup "waybilld did not start with printers"

@@ -289,12 +289,15 @@ check "rate limit: a 429 carries no phone" bash -c '! grep -q forward_to "$1"' _
 stop_daemon "sigterm exits 0 (before --vnum-pool 17000000000)"
 daemon_up --vnum-pool 17000000000 --vnum-quarantine-days 0 --purge-interval-s 1 ||
 	die restart "waybilld did not come back"
+# The database's clock in seconds, in the backend's SQL.
+NOW_SQL="CAST(strftime('%s','now') AS INTEGER)"
+is_pg && NOW_SQL="extract(epoch from now())::bigint"
 held() {
-	sqlite3 "file:$DIR/db?mode=ro" "select count(*) from vnum_bindings where vnum = '17000000000' and released = 0" 2>/dev/null
+	db_sql "select count(*) from vnum_bindings where vnum = '17000000000' and released = 0" 2>/dev/null
 }
 active_all() {
-	sqlite3 "file:$DIR/db?mode=ro" "select count(*) from vnum_bindings where released = 0 and
-		(active_until is null or active_until > strftime('%s','now'))" 2>/dev/null
+	db_sql "select count(*) from vnum_bindings where released = 0 and
+		(active_until is null or active_until > $NOW_SQL)" 2>/dev/null
 }
 act=$(metric waybill_vnum_bindings_active)
 cap=$(metric waybill_vnum_free_capacity)
@@ -389,11 +392,11 @@ check "call.route entries carry no phone field" \
 check "audit chain verifies" ctl audit verify
 # A binding that can route no call again (ended at once, or released after its
 # rest) keeps no phone hash; open ones and delivered ones in grace keep theirs.
-kept=$(sqlite3 "file:$DIR/db?mode=ro" "SELECT count(*) FROM vnum_bindings WHERE
-	recipient_index IS NOT NULL AND (released = 1 OR active_until <= CAST(strftime('%s','now') AS INTEGER))")
-ended=$(sqlite3 "file:$DIR/db?mode=ro" "SELECT count(*) FROM vnum_bindings WHERE
-	released = 1 OR active_until <= CAST(strftime('%s','now') AS INTEGER)")
-open=$(sqlite3 "file:$DIR/db?mode=ro" "SELECT count(*) FROM vnum_bindings WHERE
+kept=$(db_sql "SELECT count(*) FROM vnum_bindings WHERE
+	recipient_index IS NOT NULL AND (released = 1 OR active_until <= $NOW_SQL)")
+ended=$(db_sql "SELECT count(*) FROM vnum_bindings WHERE
+	released = 1 OR active_until <= $NOW_SQL")
+open=$(db_sql "SELECT count(*) FROM vnum_bindings WHERE
 	active_until IS NULL AND recipient_index IS NOT NULL")
 check "bindings that route no more keep no phone hash ($ended of them; $open open ones keep theirs)" \
 	test "$kept" = 0 -a "$ended" -gt 0 -a "$open" -gt 0

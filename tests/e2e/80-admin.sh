@@ -138,7 +138,7 @@ T3=$(tn_of "$DIR/map" 3)
 set_status "${TOK[dep1]}" "$T3" cancelled
 expect_status "cancel an order (retention 0)" 200 "$STATUS"
 check "waybillctl purge erases it" bash -c 'out=$("$@") && grep -Eq "erased the personal data of [1-9]" <<<"$out"' _ \
-	"$WBCTL" --db "$DIR/db" --key-file "$DIR/key" purge
+	"$WBCTL" --db "$DB" --key-file "$DIR/key" purge
 reveal "$T3" "ticket E-1" adm3
 expect_error "reveal of an erased order" 410 ""
 check "erased: no personal data in the 410" bash -c '! grep -q "\"order\"" "$1"' _ "$BODY"
@@ -163,11 +163,13 @@ check "audit: adm2's third reveal is on record as refused" \
 T4=$(tn_of "$DIR/map" 4)
 T5=$(tn_of "$DIR/map" 5)
 stop_daemon "sigterm exits 0 (before breaking two orders)"
-sqlite3 "$DIR/db" "UPDATE orders SET sealed = CAST(zeroblob(length(sealed)) AS BLOB) WHERE tracking_no = '$T4';
-	UPDATE orders SET sealed = NULL WHERE tracking_no = '$T5'"
+ZEROS="CAST(zeroblob(length(sealed)) AS BLOB)"
+is_pg && ZEROS="decode(repeat('00', length(sealed)), 'hex')"
+db_sql "UPDATE orders SET sealed = $ZEROS WHERE tracking_no = '$T4';
+	UPDATE orders SET sealed = NULL WHERE tracking_no = '$T5'" >/dev/null
 daemon_up --admin-reveals-per-day 1 || die restart "waybilld did not come back"
 add_account adm4 admin || die setup "account adm4"
-quota_used() { sqlite3 "$DIR/db" "SELECT coalesce(sum(count), 0) FROM admin_reveals WHERE actor = '$1'"; }
+quota_used() { db_sql "SELECT coalesce(sum(count), 0) FROM admin_reveals WHERE actor = '$1'"; }
 reveal "$T4" "ticket F-1" adm4
 expect_error "reveal of an order whose ciphertext no longer opens" 500 integrity_error
 RID_F1=$(jb .error.request_id)

@@ -69,7 +69,7 @@ check "text after a forwarded address never reaches the log" \
 stop_daemon "sigterm exits 0 (before listening on [::1])"
 for tp in ::1 0:0:0:0:0:0:0:1; do
 	P6=$(pick_port)
-	"$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen "[::1]:$P6" --trusted-proxy "$tp" 2>>"$DIR/log" &
+	"$WBD" --db "$DB" --key-file "$DIR/key" --listen "[::1]:$P6" --trusted-proxy "$tp" 2>>"$DIR/log" &
 	DPID=$!
 	wait_until 10 curl -gfs -o /dev/null "http://[::1]:$P6/healthz"
 	RID=$(curl -gs -o /dev/null -D - -H "X-Forwarded-For: 198.51.100.8" -H "Authorization: Bearer ${TOK[dep1]}" \
@@ -79,7 +79,7 @@ for tp in ::1 0:0:0:0:0:0:0:1; do
 	stop_daemon "sigterm exits 0 (IPv6, trusted_proxy $tp)"
 done
 P6=$(pick_port)
-"$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen "[::1]:$P6" --trusted-proxy 127.0.0.1 2>>"$DIR/log" &
+"$WBD" --db "$DB" --key-file "$DIR/key" --listen "[::1]:$P6" --trusted-proxy 127.0.0.1 2>>"$DIR/log" &
 DPID=$!
 wait_until 10 curl -gfs -o /dev/null "http://[::1]:$P6/healthz"
 RID=$(curl -gs -o /dev/null -D - -H "X-Forwarded-For: 198.51.100.9" -H "Authorization: Bearer ${TOK[dep1]}" \
@@ -102,7 +102,7 @@ check "behind trusted_proxy: a client's 4th request without a token is 429 ($cod
 code=$(nobearer 198.51.100.21)
 check "behind trusted_proxy: another client behind the same proxy still gets 401 ($code)" test "$code" = 401
 stop_daemon "sigterm exits 0 (auth failures behind trusted_proxy)"
-wait_until 10 sh -c "'$WBCTL' --db '$DIR/db' --key-file '$DIR/key' audit export | grep -q '198.51.100.20'"
+wait_until 10 sh -c "'$WBCTL' --db '$DB' --key-file '$DIR/key' audit export | grep -q '198.51.100.20'"
 ctl audit export | grep '"auth.fail"' >"$DIR/authfail.jsonl"
 check "behind trusted_proxy: the auth.fail audit entry names the client, not the proxy" \
 	grep -q '198\.51\.100\.20' "$DIR/authfail.jsonl"
@@ -113,7 +113,7 @@ stop_daemon "sigterm exits 0 (auth failures, no trusted_proxy)"
 daemon_up --trusted-proxy 127.0.0.1 || die restart "waybilld did not come back on 127.0.0.1"
 
 for bad in 10.0.0.0/8 "[::1]" 127.0.0.1:8080 proxy.example; do
-	out=$("$WBD" --db "$DIR/db" --key-file "$DIR/key" --listen 127.0.0.1:1 --trusted-proxy "$bad" 2>&1)
+	out=$("$WBD" --db "$DB" --key-file "$DIR/key" --listen 127.0.0.1:1 --trusted-proxy "$bad" 2>&1)
 	rc=$?
 	if [ "$rc" -ne 0 ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] && printf '%s' "$out" | grep -q '^waybilld: trusted_proxy: '; then
 		ok "trusted_proxy \"$bad\" refuses the start with one line"

@@ -6,10 +6,16 @@
 # Daemon:    start_daemon [flags]  fresh dir, key, accounts, free port, waits for /healthz
 #            stop_daemon           SIGTERM, asserts exit status 0
 #            daemon_up [flags]     (re)start on the same dir; restart_daemon = stop + up;
-#                                  DAEMON_DB (default $DIR/db), DAEMON_ENV=(VAR=value ...)
+#                                  DAEMON_DB (default $DB), DAEMON_ENV=(VAR=value ...)
 #                                  and DAEMON_WAIT_S (default 10) change how (tests/torture)
 #            add_account NAME ROLE [DEPOT [PHONE]]   token in ${TOK[NAME]}, phone in ${PHONE[NAME]}
-#            ctl ARGS...           waybillctl --db $DIR/db --key-file $DIR/key ARGS
+#            ctl ARGS...           waybillctl --db $DB --key-file $DIR/key ARGS
+# Backend:   DB is the test's database: $DIR/db (SQLite), or with WAYBILL_TEST_PG=SOCKETDIR
+#            (a cluster tests/pg.sh started) a fresh PostgreSQL database's URL.
+#            is_pg | db_sql SQL (on the test's database; SQLite or PostgreSQL syntax is
+#            the caller's: check is_pg) | skip_on_pg REASON (ends a script that cannot
+#            apply to PostgreSQL, saying why) | audit_fault on|off (a trigger refusing
+#            new audit entries, either backend)
 # Client:    api [-H HEADER]... METHOD PATH TOKEN [BODY_FILE | -d DATA]
 #            -> $STATUS, body in $BODY (file); TOKEN "-" sends no Authorization.
 #            Every body is appended to $DIR/bodies, every non-2xx one to $DIR/error_bodies.
@@ -46,7 +52,55 @@ DAEMON_FLAGS=()
 DAEMON_DB=
 DAEMON_ENV=()
 DAEMON_WAIT_S=10
+DB=
+PG_DB=
 declare -A TOK PHONE
+
+# ---- backend -------------------------------------------------------------------
+
+is_pg() {
+	[ -n "${WAYBILL_TEST_PG:-}" ]
+}
+
+pg_url() {
+	echo "postgresql:///$1?host=$WAYBILL_TEST_PG&user=waybill"
+}
+
+# db_sql SQL: run SQL on the test's database, rows as "a|b" lines.
+db_sql() {
+	if is_pg; then
+		psql -qAtX -v ON_ERROR_STOP=1 "$DB" -c "$1"
+	else
+		sqlite3 "$DIR/db" "$1"
+	fi
+}
+
+# audit_fault on|off: a trigger that refuses every new audit entry, as a full
+# disk would (the daemon must be stopped around it on SQLite).
+audit_fault() {
+	if is_pg && [ "$1" = on ]; then
+		db_sql "CREATE OR REPLACE FUNCTION audit_fault() RETURNS trigger LANGUAGE plpgsql AS
+			\$\$ BEGIN RAISE EXCEPTION 'disk full'; END \$\$;
+			CREATE TRIGGER audit_fault BEFORE INSERT ON audit FOR EACH ROW
+			EXECUTE FUNCTION audit_fault()" >/dev/null
+	elif is_pg; then
+		db_sql "DROP TRIGGER audit_fault ON audit" >/dev/null
+	elif [ "$1" = on ]; then
+		sqlite3 "$DIR/db" "CREATE TRIGGER audit_fault BEFORE INSERT ON audit
+			BEGIN SELECT RAISE(ABORT, 'disk full'); END;"
+	else
+		sqlite3 "$DIR/db" "DROP TRIGGER audit_fault"
+	fi
+}
+
+# skip_on_pg REASON: this script checks SQLite itself (its file, its pragmas):
+# on PostgreSQL it says so and ends as passed with one check, the reason.
+skip_on_pg() {
+	is_pg || return 0
+	echo "skip on PostgreSQL: $1"
+	ok "skipped on PostgreSQL ($1)"
+	finish
+}
 
 # ---- harness ----------------------------------------------------------------
 
@@ -113,6 +167,10 @@ cleanup() {
 		kill -KILL "$DPID" 2>/dev/null
 		wait "$DPID" 2>/dev/null
 	fi
+	if [ -n "$PG_DB" ] && [ "${KEEP:-0}" != 1 ]; then
+		psql -qAtX "$(pg_url postgres)" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" \
+			>/dev/null 2>&1
+	fi
 	if [ -n "$DIR" ] && [ -d "$DIR" ]; then
 		if [ "${KEEP:-0}" = 1 ]; then
 			echo "kept $DIR" >&2
@@ -124,7 +182,7 @@ cleanup() {
 }
 
 ctl() {
-	"$WBCTL" --db "$DIR/db" --key-file "$DIR/key" "$@"
+	"$WBCTL" --db "$DB" --key-file "$DIR/key" "$@"
 }
 
 # add_account NAME ROLE [DEPOT [PHONE]]: couriers get a phone (assignment needs one).
@@ -166,7 +224,7 @@ pick_port() {
 }
 
 # daemon_up [flags]: start waybilld on $DIR (flags remembered for restarts),
-# on the database DAEMON_DB ($DIR/db when empty), with DAEMON_ENV in its
+# on the database DAEMON_DB ($DB when empty), with DAEMON_ENV in its
 # environment, waiting DAEMON_WAIT_S seconds at most for /healthz.
 daemon_up() {
 	[ $# -gt 0 ] && DAEMON_FLAGS=("$@")
@@ -174,7 +232,7 @@ daemon_up() {
 	for try in 1 2 3 4 5; do
 		PORT=$(pick_port) || return 1
 		URL=http://127.0.0.1:$PORT
-		env "${DAEMON_ENV[@]}" "$WBD" --db "${DAEMON_DB:-$DIR/db}" --key-file "$DIR/key" \
+		env "${DAEMON_ENV[@]}" "$WBD" --db "${DAEMON_DB:-$DB}" --key-file "$DIR/key" \
 			--listen "127.0.0.1:$PORT" "${DAEMON_FLAGS[@]}" 2>>"$DIR/log" &
 		DPID=$!
 		for _ in $(seq $((DAEMON_WAIT_S * 20))); do
@@ -207,6 +265,13 @@ start_daemon() {
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
 	BODY=$DIR/body
+	DB=$DIR/db
+	if is_pg; then
+		PG_DB=wb_$(basename "$DIR" | tr -c 'a-zA-Z0-9\n' _ | tr 'A-Z' 'a-z')
+		psql -qAtX "$(pg_url postgres)" -c "CREATE DATABASE $PG_DB" >/dev/null ||
+			die setup "cannot create the PostgreSQL database $PG_DB"
+		DB=$(pg_url "$PG_DB")
+	fi
 	# Each test's daemons sign their own checkpoints (the default is under var/).
 	export WAYBILL_AUDIT_CHECKPOINTS=$DIR/audit.checkpoints
 	: >"$DIR/bodies"

@@ -30,6 +30,8 @@ struct config {
 	char oidc_depot_claim[64];
 	char oidc_name_claim[64];
 	char oidc_role_map[1024]; /* "group=role,..."; "" = claim values are role names */
+	char sort_table[512];	  /* "" = no routing table: labels print the region */
+	char printers[512];	  /* "" = no depot printers */
 	long threads;
 	long min_free_mb;
 	long audit_checkpoint_s;
@@ -52,6 +54,9 @@ struct config {
 	long header_timeout_s;
 	long body_timeout_s;
 	long drain_s;
+	long printer_connect_timeout_ms;
+	long printer_write_timeout_ms;
+	long print_jobs_per_depot;
 };
 
 /* Fill with defaults. */

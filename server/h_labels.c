@@ -37,6 +37,7 @@ struct print_state {
 	enum label_format format;
 	long max_prints;  /* first print + reprints */
 	size_t bad_index; /* the label over its limit, for the error */
+	size_t unsorted;  /* labels whose order has no sort code (waybill_labels_unsorted_total) */
 	bool batch;	  /* POST /v1/labels: an entry per label, the job's is the request */
 	char actor[NAME_MAX_BYTES], role[12], request_id[REQID_BYTES];
 };
@@ -127,6 +128,8 @@ static enum st page_load(struct request *r, enum access_action act, const char *
 	if (st == ST_OK) {
 		fields_fill(f, &row, &o);
 		order_release(&o);
+		if (!row.sort_code[0] && r->hstate)
+			((struct print_state *)r->hstate)->unsorted++;
 	}
 	order_row_release(&row);
 	return st;
@@ -184,6 +187,7 @@ static void cont_print(struct request *r)
 		return;
 	}
 	atomic_fetch_add(&r->app->labels_printed, ps->n);
+	atomic_fetch_add(&r->app->labels_unsorted, ps->unsorted);
 	http_reply_body(r, label_format_content_type(ps->format), ps->pdf, ps->pdf_len);
 	ps->pdf = NULL;
 	http_reply_header(r, HDR_CONTENT_DISPOSITION, "inline; filename=\"%s.%s\"",

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mask.h"
 #include "order.h"
+#include "sort.h"
 #include "state.h"
 #include "view.h"
 #include "vnum.h"
@@ -27,6 +28,10 @@
 #define LIST_DEFAULT 50
 #define LIST_MAX 200
 #define IDEM_MAX 64
+
+_Static_assert(SORT_CODE_MAX == ORDER_SORT_CODE_MAX && SORT_HUB_CODE_MAX == ORDER_SORT_CODE_MAX &&
+		   SORT_HUB_NAME_MAX == ORDER_HUB_NAME_MAX,
+	       "a route fits the order row's columns");
 
 /* ---- create ------------------------------------------------------------ */
 
@@ -237,6 +242,17 @@ void h_order_create(struct request *r)
 	str_copy(cs->row.dest_province, REGION_BYTES, cs->o.recipient.province);
 	str_copy(cs->row.dest_city, REGION_BYTES, cs->o.recipient.city);
 	str_copy(cs->row.dest_district, REGION_BYTES, cs->o.recipient.district);
+	{
+		/* The route, from the table as it is now; the street address only picks it. */
+		struct sort_route rt;
+
+		if (sorter_match(r->app->sort, cs->o.recipient.province, cs->o.recipient.city,
+				 cs->o.recipient.district, cs->o.recipient.address, &rt)) {
+			str_copy(cs->row.sort_code, sizeof(cs->row.sort_code), rt.sort_code);
+			str_copy(cs->row.hub_code, sizeof(cs->row.hub_code), rt.hub_code);
+			str_copy(cs->row.hub_name, sizeof(cs->row.hub_name), rt.hub_name);
+		}
+	}
 	cs->row.weight_g = cs->o.weight_g;
 	cs->row.count = cs->o.count;
 	crypto_blind_index(r->app->kr, cs->o.recipient.phone, strlen(cs->o.recipient.phone),

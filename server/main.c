@@ -22,6 +22,7 @@
 #include "mask.h"
 #include "order.h"
 #include "retention.h"
+#include "sort.h"
 #include "vnum.h"
 #include "log.h"
 #include "notify.h"
@@ -155,6 +156,10 @@ int main(int argc, char **argv)
 	if (label_ctx_new(app.cfg.templates, app.cfg.font, &app.labels, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
 	labels_check(&app);
+	if (sorter_new(app.cfg.sort_table, &app.sort, err, sizeof(err)) != ST_OK)
+		fatal("%s", err);
+	if (app.cfg.sort_table[0])
+		log_info("sort_table: %zu routes", sorter_count(app.sort));
 	if (store_open(app.cfg.db, STORE_DAEMON, app.kr, &app.store, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
 	store_set_min_free(app.store, (uint64_t)app.cfg.min_free_mb << 20);
@@ -204,6 +209,10 @@ int main(int argc, char **argv)
 			log_info("SIGHUP: key file re-read (current version %u); other settings "
 				 "need a restart",
 				 keyring_current(app.kr));
+		if (sorter_reload(app.sort, err, sizeof(err)) != ST_OK)
+			log_error("SIGHUP: %s; the old routing table stays", err);
+		else if (app.cfg.sort_table[0])
+			log_info("SIGHUP: sort_table re-read (%zu routes)", sorter_count(app.sort));
 	}
 	log_info("signal %d: draining", sig);
 	notify_stopping();
@@ -216,6 +225,7 @@ int main(int argc, char **argv)
 	auditcp_close(cp); /* the stop checkpoint: after the last write */
 	store_close(app.store);
 	label_ctx_free(app.labels);
+	sorter_free(app.sort);
 	limiter_free(app.misses);
 	limiter_free(app.call_routes);
 	limiter_free(app.call_tokens);

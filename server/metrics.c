@@ -208,6 +208,12 @@ char *metrics_text(struct app *app, size_t *len)
 		 "# TYPE waybill_labels_printed_total counter\n"
 		 "waybill_labels_printed_total %llu\n",
 		 atomic_load(&app->labels_printed));
+	buf_addf(&sb,
+		 "# HELP waybill_labels_unsorted_total Labels printed without a sort code (no "
+		 "sort_table route matched their destination).\n"
+		 "# TYPE waybill_labels_unsorted_total counter\n"
+		 "waybill_labels_unsorted_total %llu\n",
+		 atomic_load(&app->labels_unsorted));
 	store_stats_get(app->store, &ss);
 	buf_addf(&sb,
 		 "# HELP waybill_store_commits_total Write transactions committed (group "

@@ -1,7 +1,8 @@
 /*
  * store.h - storage: the interface a backend implements.  Today the one
  * backend is SQLite (store_*.c, the only files that include <sqlite3.h>);
- * a PostgreSQL one is next.  Nothing above this header knows which runs.
+ * a PostgreSQL one is next.  Nothing above this header knows which runs:
+ * each function here calls through the backend's table (store_ops.h).
  *
  * The model every backend keeps:
  *  - One writer.  Every change (and every audit entry) is a struct wjob
@@ -37,6 +38,8 @@
 #include "order.h"
 
 #define REGION_BYTES (ORDER_REGION_MAX * 4 + 1)
+#define ORDER_SORT_CODE_MAX 17 /* sort.h SORT_CODE_MAX, SORT_HUB_CODE_MAX */
+#define ORDER_HUB_NAME_MAX 129 /* sort.h SORT_HUB_NAME_MAX */
 
 struct store;
 struct keyring;
@@ -80,6 +83,9 @@ struct order_row {
 	unsigned char *sealed; /* owned; NULL once erased */
 	size_t sealed_len;
 	int seal_bind; /* ORDER_SEAL_BOUND, or ORDER_SEAL_LEGACY before migration 0009 */
+	/* The route sort_table gave it at creation (sort.h); "" when none matched. */
+	char sort_code[ORDER_SORT_CODE_MAX], hub_code[ORDER_SORT_CODE_MAX];
+	char hub_name[ORDER_HUB_NAME_MAX];
 };
 
 /* ---- backend-neutral (store_rows.c: no backend code) ------------------ */

@@ -255,7 +255,7 @@ enum st chain_walk(const struct keyring *kr, struct conn *c, int64_t from_seq,
 	return res;
 }
 
-enum st chain_load_head(struct store *s)
+enum st chain_load_head(struct sq_store *s)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_AUDIT_HEAD);
 	int rc;
@@ -275,7 +275,7 @@ enum st chain_load_head(struct store *s)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
 }
 
-enum st store_w_audit_append(struct store *s, const struct audit_entry *in)
+enum st sq_w_audit_append(struct sq_store *s, const struct audit_entry *in)
 {
 	struct audit_entry e = *in;
 	sqlite3_stmt *st = sql_stmt(s->writer, in->order_id ? S_AUDIT_INSERT_ID : S_AUDIT_INSERT);
@@ -309,8 +309,8 @@ enum st store_w_audit_append(struct store *s, const struct audit_entry *in)
 	return ST_OK;
 }
 
-enum st store_audit_each(struct store *s, const char *since,
-			 bool (*fn)(const struct audit_entry *e, void *arg), void *arg)
+enum st sq_audit_each(struct sq_store *s, const char *since,
+		      bool (*fn)(const struct audit_entry *e, void *arg), void *arg)
 {
 	struct conn *c = conn_reader(s);
 	sqlite3_stmt *st = c ? sql_stmt(c, since ? S_AUDIT_SINCE : S_AUDIT_ALL) : NULL;
@@ -335,8 +335,8 @@ enum st store_audit_each(struct store *s, const char *since,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
 }
 
-enum st store_audit_list(struct store *s, const struct audit_query *q, struct audit_entry *out,
-			 size_t *n)
+enum st sq_audit_list(struct sq_store *s, const struct audit_query *q, struct audit_entry *out,
+		      size_t *n)
 {
 	sqlite3_stmt *st = conn_reader_stmt(s, q->tracking_no ? S_AUDIT_LIST_TN : S_AUDIT_LIST);
 	int rc;
@@ -357,24 +357,24 @@ enum st store_audit_list(struct store *s, const struct audit_query *q, struct au
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
 }
 
-enum st store_audit_verify(struct store *s, struct audit_check *out)
+enum st sq_audit_verify(struct sq_store *s, struct audit_check *out)
 {
 	struct conn *c = conn_reader(s);
 
 	return c ? chain_walk(s->kr, c, 0, NULL, NULL, 0, out) : ST_IO;
 }
 
-enum st store_audit_verify_from(struct store *s, int64_t seq, const unsigned char head[HASH_BYTES],
-				struct audit_check *out)
+enum st sq_audit_verify_from(struct sq_store *s, int64_t seq, const unsigned char head[HASH_BYTES],
+			     struct audit_check *out)
 {
 	struct conn *c = conn_reader(s);
 
 	return c ? chain_walk(s->kr, c, seq, head, NULL, 0, out) : ST_IO;
 }
 
-enum st store_audit_verify_marks(const char *path, const struct keyring *kr,
-				 const struct audit_mark *marks, size_t nmarks,
-				 struct audit_check *out, char *err, size_t errlen)
+enum st sq_store_verify_marks(const char *path, const struct keyring *kr,
+			      const struct audit_mark *marks, size_t nmarks,
+			      struct audit_check *out, char *err, size_t errlen)
 {
 	struct conn *c = NULL;
 	enum st st = conn_open(path, false, &c, err, errlen);
@@ -388,20 +388,14 @@ enum st store_audit_verify_marks(const char *path, const struct keyring *kr,
 	return st;
 }
 
-enum st store_audit_verify_path(const char *path, const struct keyring *kr, struct audit_check *out,
-				char *err, size_t errlen)
-{
-	return store_audit_verify_marks(path, kr, NULL, 0, out, err, errlen);
-}
-
-enum st store_audit_at(struct store *s, int64_t seq, unsigned char hash[HASH_BYTES])
+enum st sq_audit_at(struct sq_store *s, int64_t seq, unsigned char hash[HASH_BYTES])
 {
 	struct conn *c = conn_reader(s);
 
 	return c ? audit_hash_at(s->kr, c, seq, hash) : ST_IO;
 }
 
-enum st store_audit_base(struct store *s, int64_t *last, unsigned char head[HASH_BYTES])
+enum st sq_audit_base(struct sq_store *s, int64_t *last, unsigned char head[HASH_BYTES])
 {
 	struct conn *c = conn_reader(s);
 	struct audit_base b;
@@ -428,9 +422,9 @@ enum st store_audit_base(struct store *s, int64_t *last, unsigned char head[HASH
 static const char audit_no_delete_sql[] = "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
 					  "BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END";
 
-enum st store_w_audit_archive(struct store *s, int64_t first, int64_t last,
-			      const unsigned char head[HASH_BYTES], const char *ts,
-			      const unsigned char sig[SIGN_BYTES])
+enum st sq_w_audit_archive(struct sq_store *s, int64_t first, int64_t last,
+			   const unsigned char head[HASH_BYTES], const char *ts,
+			   const unsigned char sig[SIGN_BYTES])
 {
 	sqlite3 *db = s->writer->db;
 	sqlite3_stmt *st = NULL;
@@ -469,7 +463,7 @@ out:
 	return res;
 }
 
-enum st store_audit_head(struct store *s, int64_t *seq, unsigned char head[HASH_BYTES])
+enum st sq_audit_head(struct sq_store *s, int64_t *seq, unsigned char head[HASH_BYTES])
 {
 	sqlite3_stmt *st = conn_reader_stmt(s, S_AUDIT_HEAD);
 	int rc;

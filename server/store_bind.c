@@ -17,7 +17,7 @@ static void slot_bind(sqlite3_stmt *st, const char *vnum, const char *ext, int64
 	sqlite3_bind_int64(st, 3, x);
 }
 
-enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n)
+enum st sq_w_vnum_sync(struct sq_store *s, char (*nums)[16], size_t n)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_OUT);
 	enum st res;
@@ -37,8 +37,8 @@ enum st store_w_vnum_sync(struct store *s, char (*nums)[16], size_t n)
 }
 
 /* Is the slot free at now?  A resting binding past its time is released here. */
-enum st store_w_slot_free(struct store *s, const char *vnum, const char *ext, int64_t now,
-			  bool *free_, int64_t *stale_id)
+enum st sq_w_slot_free(struct sq_store *s, const char *vnum, const char *ext, int64_t now,
+		       bool *free_, int64_t *stale_id)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_SLOT);
 	int rc;
@@ -117,7 +117,7 @@ static void fill_num(sqlite3_stmt *st, void *e)
 	sql_col_text(st, 0, e, 16);
 }
 
-static enum st vpool_load(struct store *s)
+static enum st vpool_load(struct sq_store *s)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_LIST);
 	void *nums = NULL;
@@ -136,7 +136,7 @@ static enum st vpool_load(struct store *s)
 	return ST_OK;
 }
 
-enum st store_w_vnum_pool(struct store *s, const char (**nums)[16], size_t *n)
+enum st sq_w_vnum_pool(struct sq_store *s, const char (**nums)[16], size_t *n)
 {
 	if (s->vpool_stale || !s->vpool) {
 		enum st res = vpool_load(s);
@@ -148,8 +148,8 @@ enum st store_w_vnum_pool(struct store *s, const char (**nums)[16], size_t *n)
 	return ST_OK;
 }
 
-enum st store_w_vnum_held_by(struct store *s, const unsigned char rcpt[HASH_BYTES], int64_t now,
-			     char (*nums)[16], size_t max, size_t *n)
+enum st sq_w_vnum_held_by(struct sq_store *s, const unsigned char rcpt[HASH_BYTES], int64_t now,
+			  char (*nums)[16], size_t max, size_t *n)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_CLASH);
 	int rc;
@@ -168,7 +168,7 @@ enum st store_w_vnum_held_by(struct store *s, const unsigned char rcpt[HASH_BYTE
 }
 
 /* Take (vnum, ext): count it held; a slot whose rest ended gives the hold over. */
-enum st store_w_slot_take(struct store *s, const char *vnum, int64_t stale)
+enum st sq_w_slot_take(struct sq_store *s, const char *vnum, int64_t stale)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_HOLD);
 	enum st res;
@@ -188,8 +188,8 @@ enum st store_w_slot_take(struct store *s, const char *vnum, int64_t stale)
 	return res;
 }
 
-enum st store_w_vnum_busy(struct store *s, const char *vnum, int64_t now,
-			  unsigned char busy[STORE_VNUM_EXTS])
+enum st sq_w_vnum_busy(struct sq_store *s, const char *vnum, int64_t now,
+		       unsigned char busy[STORE_VNUM_EXTS])
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_EXTS);
 	int rc;
@@ -220,7 +220,7 @@ static void fill_room(sqlite3_stmt *st, void *e)
 	room->free = (uint32_t)(STORE_VNUM_EXTS - sqlite3_column_int(st, 1));
 }
 
-enum st store_w_vnum_rooms(struct store *s, struct vnum_room **out, size_t *n)
+enum st sq_w_vnum_rooms(struct sq_store *s, struct vnum_room **out, size_t *n)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_VNUM_ROOM);
 	void *rooms = NULL;
@@ -237,8 +237,8 @@ enum st store_w_vnum_rooms(struct store *s, struct vnum_room **out, size_t *n)
 	return res;
 }
 
-enum st store_w_binding_insert(struct store *s, const char *vnum, const char *ext, int64_t order_id,
-			       const unsigned char recipient_index[HASH_BYTES], int64_t now)
+enum st sq_w_binding_insert(struct sq_store *s, const char *vnum, const char *ext, int64_t order_id,
+			    const unsigned char recipient_index[HASH_BYTES], int64_t now)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_BIND_INSERT);
 
@@ -258,8 +258,8 @@ static bool take_recipient(sqlite3_stmt *st, void *arg)
 	return true;
 }
 
-enum st store_w_binding_recipient(struct store *s, const char *vnum, const char *ext,
-				  int64_t order_id, unsigned char out[HASH_BYTES])
+enum st sq_w_binding_recipient(struct sq_store *s, const char *vnum, const char *ext,
+			       int64_t order_id, unsigned char out[HASH_BYTES])
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_BIND_RECIPIENT);
 
@@ -269,8 +269,8 @@ enum st store_w_binding_recipient(struct store *s, const char *vnum, const char 
 	return sql_step_take(st, take_recipient, out);
 }
 
-enum st store_w_binding_end(struct store *s, const char *vnum, const char *ext, int64_t order_id,
-			    int64_t active_until, int64_t reusable_at, int64_t now)
+enum st sq_w_binding_end(struct sq_store *s, const char *vnum, const char *ext, int64_t order_id,
+			 int64_t active_until, int64_t reusable_at, int64_t now)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_BIND_END);
 
@@ -283,7 +283,7 @@ enum st store_w_binding_end(struct store *s, const char *vnum, const char *ext, 
 	return sql_step_done(s->writer, st);
 }
 
-enum st store_w_binding_sweep(struct store *s, int64_t now, int64_t *n)
+enum st sq_w_binding_sweep(struct sq_store *s, int64_t now, int64_t *n)
 {
 	sqlite3_stmt *due = sql_stmt(s->writer, S_BIND_DUE);
 	int64_t ids[1000];
@@ -322,7 +322,7 @@ enum st store_w_binding_sweep(struct store *s, int64_t now, int64_t *n)
 	return res;
 }
 
-enum st store_w_order_set_binding(struct store *s, int64_t id, const char *vnum, const char *ext)
+enum st sq_w_order_set_binding(struct sq_store *s, int64_t id, const char *vnum, const char *ext)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_ORDER_BINDING);
 
@@ -347,8 +347,8 @@ static bool take_found(sqlite3_stmt *st, void *arg)
 	return true;
 }
 
-enum st store_binding_find(struct store *s, const char *vnum, const char *ext, int64_t now,
-			   int64_t *order_id, int64_t *active_until)
+enum st sq_binding_find(struct sq_store *s, const char *vnum, const char *ext, int64_t now,
+			int64_t *order_id, int64_t *active_until)
 {
 	sqlite3_stmt *st = conn_reader_stmt(s, S_BIND_FIND);
 	struct found f = {0, 0};
@@ -365,9 +365,9 @@ enum st store_binding_find(struct store *s, const char *vnum, const char *ext, i
 	return res;
 }
 
-enum st store_binding_callback(struct store *s, const char *vnum,
-			       const unsigned char recipient_index[HASH_BYTES], int64_t now,
-			       int64_t *ids, size_t max, size_t *n)
+enum st sq_binding_callback(struct sq_store *s, const char *vnum,
+			    const unsigned char recipient_index[HASH_BYTES], int64_t now,
+			    int64_t *ids, size_t max, size_t *n)
 {
 	sqlite3_stmt *st = conn_reader_stmt(s, S_BIND_CALLBACK);
 	int rc;
@@ -389,7 +389,7 @@ enum st store_binding_callback(struct store *s, const char *vnum,
 	return rc == SQLITE_DONE ? ST_OK : ST_IO;
 }
 
-enum st store_vnum_stats(struct store *s, int64_t now, struct vnum_stats *out)
+enum st sq_vnum_stats(struct sq_store *s, int64_t now, struct vnum_stats *out)
 {
 	sqlite3_stmt *st = conn_reader_stmt(s, S_VNUM_STATS);
 	int rc;

@@ -5,7 +5,7 @@
  * store_open/store_close.  See store.h for the shape.
  *
  * Connections: one writer (owned by the writer thread) and one reader per
- * thread that reads, made on first use and closed by store_close().  Every
+ * thread that reads, made on first use and closed by sq_close().  Every
  * statement is prepared once per connection (SQLITE_PREPARE_PERSISTENT) and
  * reset after each use.
  */
@@ -22,13 +22,13 @@
 	"id, tracking_no, status, created_at, updated_at, ended_at, depot, creator, courier, "     \
 	"origin_province, origin_city, origin_district, dest_province, dest_city, "                \
 	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "        \
-	"kek_version, seal_version, wrapped_dek, sealed, seal_bind"
+	"kek_version, seal_version, wrapped_dek, sealed, seal_bind, sort_code, hub_code, hub_name"
 /* The same columns without the wrapped key and the sealed blob: lists open nothing. */
 #define ORDER_COLS_CLEAR                                                                           \
 	"id, tracking_no, status, created_at, updated_at, ended_at, depot, creator, courier, "     \
 	"origin_province, origin_city, origin_district, dest_province, dest_city, "                \
 	"dest_district, weight_g, count, vnum, ext, print_count, retain_until, erased_at, "        \
-	"kek_version, seal_version, NULL, NULL, seal_bind"
+	"kek_version, seal_version, NULL, NULL, seal_bind, sort_code, hub_code, hub_name"
 #define ACCOUNT_COLS                                                                               \
 	"id, name, role, depot, disabled, created_at, phone_index, phone_kek_version, "            \
 	"phone_seal_version, phone_wrapped_dek, phone_sealed"
@@ -56,8 +56,9 @@ static const char *const sql_text[NSTMT] = {
 	"INSERT INTO orders (tracking_no, status, created_at, updated_at, depot, creator, "
 	"idem_key, body_digest, origin_province, origin_city, origin_district, "
 	"dest_province, dest_city, dest_district, weight_g, count, vnum, ext, "
-	"kek_version, seal_version, wrapped_dek, sealed, seal_bind) VALUES (?1, ?2, ?3, ?3, ?4, "
-	"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+	"kek_version, seal_version, wrapped_dek, sealed, seal_bind, sort_code, hub_code, hub_name) "
+	"VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+	"?18, ?19, ?20, ?21, ?22, NULLIF(?23, ''), NULLIF(?24, ''), NULLIF(?25, ''))",
     [S_ORDER_STATUS] = "UPDATE orders SET status = ?2, updated_at = ?3, ended_at = ?4, "
 		       "retain_until = ?5 WHERE id = ?1",
     [S_ORDER_COURIER] = "UPDATE orders SET courier = ?2, updated_at = ?3 WHERE id = ?1",
@@ -314,7 +315,7 @@ enum st conn_open(const char *path, bool create, struct conn **out, char *err, s
 }
 
 /* The calling thread's reader, made on first use. */
-struct conn *conn_reader(struct store *s)
+struct conn *conn_reader(struct sq_store *s)
 {
 	struct conn *c = pthread_getspecific(s->reader_key);
 	char err[256];
@@ -333,7 +334,7 @@ struct conn *conn_reader(struct store *s)
 	return c;
 }
 
-sqlite3_stmt *conn_reader_stmt(struct store *s, enum stmt id)
+sqlite3_stmt *conn_reader_stmt(struct sq_store *s, enum stmt id)
 {
 	struct conn *c = conn_reader(s);
 
@@ -348,7 +349,7 @@ sqlite3_stmt *conn_reader_stmt(struct store *s, enum stmt id)
  * (waybillctl) only after counting what it still wraps.  Any other statement
  * must reach orders, audit and vnum_bindings through an index: a slip here
  * passes every test on a small database and stalls the daemon on a big one,
- * so store_plans_check() holds each plan to it.
+ * so sq_plans_check() holds each plan to it.
  */
 static const bool scan_ok[NSTMT] = {
     [S_AUDIT_HEAD] = true,     [S_AUDIT_ALL] = true, [S_AUDIT_SINCE] = true,
@@ -356,7 +357,7 @@ static const bool scan_ok[NSTMT] = {
     [S_KEK_USE] = true,
 };
 
-enum st store_plans_check(struct store *s, char *bad, size_t badlen)
+enum st sq_plans_check(struct sq_store *s, char *bad, size_t badlen)
 {
 	static const char *const big[] = {"orders", "audit", "vnum_bindings"};
 	struct conn *c = conn_reader(s);
@@ -557,7 +558,7 @@ enum st conn_quick_check(struct conn *c, char *err, size_t errlen)
 	return res;
 }
 
-enum st store_quick_check(struct store *s, char *err, size_t errlen)
+enum st sq_quick_check(struct sq_store *s, char *err, size_t errlen)
 {
 	struct conn *c = conn_reader(s);
 
@@ -570,10 +571,10 @@ enum st store_quick_check(struct store *s, char *err, size_t errlen)
 
 /* ---- open and close -------------------------------------------------- */
 
-enum st store_open(const char *path, enum store_mode mode, const struct keyring *kr,
-		   struct store **out, char *err, size_t errlen)
+enum st sq_store_open(const char *path, enum store_mode mode, const struct keyring *kr,
+		      struct store **out, char *err, size_t errlen)
 {
-	struct store *s = calloc(1, sizeof(*s));
+	struct sq_store *s = calloc(1, sizeof(*s));
 	struct audit_check chk = {0};
 	char hex[HASH_BYTES * 2 + 1];
 	enum st st;
@@ -586,6 +587,7 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 		free(s);
 		return ST_INTERNAL;
 	}
+	s->base.ops = &sq_ops;
 	s->kr = kr;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	pthread_mutex_init(&s->lock, NULL);
@@ -679,14 +681,14 @@ enum st store_open(const char *path, enum store_mode mode, const struct keyring 
 	st = orders_reseal_legacy(s, err, errlen);
 	if (st != ST_OK)
 		goto fail;
-	*out = s;
+	*out = &s->base;
 	return ST_OK;
 fail:
-	store_close(s);
+	sq_close(s);
 	return st;
 }
 
-void store_close(struct store *s)
+void sq_close(struct sq_store *s)
 {
 	if (!s)
 		return;

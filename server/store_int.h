@@ -1,5 +1,5 @@
 /*
- * store_int.h - what the files of the SQLite backend share: struct store,
+ * store_int.h - what the files of the SQLite backend share: struct sq_store,
  * struct conn, the statement ids, and the helpers each file uses from the
  * others.  Private: only server/store_*.c include it (and test_store.c,
  * which looks inside).  The interface is store.h.
@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "store.h"
+#include "store_ops.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -112,7 +113,8 @@ struct conn {
 	struct conn *next;
 };
 
-struct store {
+struct sq_store {
+	struct store base; /* first: the ops table (store_ops.h) */
 	const struct keyring *kr;
 	char path[512];
 	struct conn *writer;
@@ -206,6 +208,19 @@ struct store {
  */
 enum { GUARD_SECTION = 0, GUARD_DAEMON = 1 };
 
+/* The backend's definitions of store.h's functions: sq_NAME for store_NAME. */
+#define X(ret, name, params, args) ret sq_##name(struct sq_store *s, STORE_EXP params);
+#define XV(name, params, args) void sq_##name(struct sq_store *s, STORE_EXP params);
+STORE_OPS(X)
+STORE_OPS_VOID(XV)
+#undef X
+#undef XV
+enum st sq_run(struct sq_store *s, struct wjob *j);
+extern const struct store_ops sq_ops; /* store_sq.c */
+void sq_close(struct sq_store *s);
+const char *sq_trouble(struct sq_store *s);
+enum st sq_checkpoint(struct sq_store *s);
+
 /* ---- store_conn.c ---------------------------------------------------- */
 
 enum st conn_open(const char *path, bool create, struct conn **out, char *err, size_t errlen);
@@ -217,9 +232,9 @@ enum st sql_step_take(sqlite3_stmt *st, bool (*take)(sqlite3_stmt *, void *), vo
 enum st sql_step_one(struct conn *c, sqlite3_stmt *st, void (*fill)(sqlite3_stmt *, void *),
 		     void *arg);
 sqlite3_stmt *sql_stmt(struct conn *c, enum stmt id);
-struct conn *conn_reader(struct store *s);
+struct conn *conn_reader(struct sq_store *s);
 /* Statement id prepared on the calling thread's reader; NULL when there is none. */
-sqlite3_stmt *conn_reader_stmt(struct store *s, enum stmt id);
+sqlite3_stmt *conn_reader_stmt(struct sq_store *s, enum stmt id);
 void sql_bind_text(sqlite3_stmt *st, int i, const char *s);
 void sql_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap);
 /* Text columns of a row struct, as a table: column, field offset, field size. */
@@ -243,24 +258,24 @@ const char *walbuf_vfs_name(void);
 
 /* ---- store_writer.c -------------------------------------------------- */
 
-bool guard_lock(struct store *s, int byte, short type, bool wait);
-bool guard_daemon_runs(struct store *s);
-int ckpt_run(struct store *s, struct conn *c, int mode, bool writer_out, int *log, int *copied);
-int ckpt_tool(struct store *s, struct conn *c, int mode);
+bool guard_lock(struct sq_store *s, int byte, short type, bool wait);
+bool guard_daemon_runs(struct sq_store *s);
+int ckpt_run(struct sq_store *s, struct conn *c, int mode, bool writer_out, int *log, int *copied);
+int ckpt_tool(struct sq_store *s, struct conn *c, int mode);
 int ckpt_wal_hook(void *arg, sqlite3 *db, const char *name, int frames);
-uint64_t guard_count(struct store *s, bool bump);
+uint64_t guard_count(struct sq_store *s, bool bump);
 void *ckpt_main(void *arg);
 void *writer_main(void *arg);
 
 /* ---- store_audit.c --------------------------------------------------- */
 
-enum st chain_load_head(struct store *s);
+enum st chain_load_head(struct sq_store *s);
 enum st chain_walk(const struct keyring *kr, struct conn *c, int64_t from_seq,
 		   const unsigned char from_head[HASH_BYTES], const struct audit_mark *marks,
 		   size_t nmarks, struct audit_check *out);
 
 /* ---- store_orders.c -------------------------------------------------- */
 
-enum st orders_reseal_legacy(struct store *s, char *err, size_t errlen);
+enum st orders_reseal_legacy(struct sq_store *s, char *err, size_t errlen);
 
 #endif

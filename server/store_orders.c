@@ -58,6 +58,9 @@ static enum st order_from_row(sqlite3_stmt *st, struct order_row *r)
 	    SQL_TEXT_COL(14, struct order_row, dest_district),
 	    SQL_TEXT_COL(17, struct order_row, vnum),
 	    SQL_TEXT_COL(18, struct order_row, ext),
+	    SQL_TEXT_COL(27, struct order_row, sort_code),
+	    SQL_TEXT_COL(28, struct order_row, hub_code),
+	    SQL_TEXT_COL(29, struct order_row, hub_name),
 	};
 	const void *b;
 	int n;
@@ -135,13 +138,13 @@ static enum st account_get(struct conn *c, const char *name, struct account *out
 
 /* ---- writer primitives ------------------------------------------------ */
 
-enum st store_w_order_get(struct store *s, const char *tn, struct order_row *out)
+enum st sq_w_order_get(struct sq_store *s, const char *tn, struct order_row *out)
 {
 	return order_get(s->writer, tn, out);
 }
 
-enum st store_w_order_insert(struct store *s, const struct order_row *r, const char *idem_key,
-			     const unsigned char digest[HASH_BYTES], int64_t *id)
+enum st sq_w_order_insert(struct sq_store *s, const struct order_row *r, const char *idem_key,
+			  const unsigned char digest[HASH_BYTES], int64_t *id)
 {
 	enum st res;
 	sqlite3_stmt *st = sql_stmt(s->writer, S_ORDER_INSERT);
@@ -172,6 +175,9 @@ enum st store_w_order_insert(struct store *s, const struct order_row *r, const c
 	sqlite3_bind_blob(st, 20, r->wrapped_dek, WRAPPED_DEK_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 21, r->sealed, (int)r->sealed_len, SQLITE_STATIC);
 	sqlite3_bind_int(st, 22, r->seal_bind);
+	sqlite3_bind_text(st, 23, r->sort_code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 24, r->hub_code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 25, r->hub_name, -1, SQLITE_STATIC);
 	res = sql_step_done(s->writer, st);
 	if (res == ST_OK)
 		*id = sqlite3_last_insert_rowid(s->writer->db);
@@ -196,8 +202,8 @@ static void fill_idem(sqlite3_stmt *st, void *arg)
 		memcpy(f->digest, b, HASH_BYTES);
 }
 
-enum st store_w_order_by_idem(struct store *s, const char *creator, const char *idem_key,
-			      char tn[TN_MAX], unsigned char digest[HASH_BYTES])
+enum st sq_w_order_by_idem(struct sq_store *s, const char *creator, const char *idem_key,
+			   char tn[TN_MAX], unsigned char digest[HASH_BYTES])
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_ORDER_BY_IDEM);
 	struct idem_fill f = {tn, digest, false};
@@ -216,7 +222,7 @@ enum st store_w_order_by_idem(struct store *s, const char *creator, const char *
 }
 
 /* An order's change statement with ?1 id, ?2 the new text, ?3 now bound. */
-static sqlite3_stmt *order_change(struct store *s, enum stmt sid, int64_t id, const char *text,
+static sqlite3_stmt *order_change(struct sq_store *s, enum stmt sid, int64_t id, const char *text,
 				  int64_t now)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, sid);
@@ -229,8 +235,8 @@ static sqlite3_stmt *order_change(struct store *s, enum stmt sid, int64_t id, co
 	return st;
 }
 
-enum st store_w_order_set_status(struct store *s, int64_t id, const char *status, int64_t now,
-				 int64_t ended_at, int64_t retain_until)
+enum st sq_w_order_set_status(struct sq_store *s, int64_t id, const char *status, int64_t now,
+			      int64_t ended_at, int64_t retain_until)
 {
 	sqlite3_stmt *st = order_change(s, S_ORDER_STATUS, id, status, now);
 
@@ -243,14 +249,14 @@ enum st store_w_order_set_status(struct store *s, int64_t id, const char *status
 	return sql_step_done(s->writer, st);
 }
 
-enum st store_w_order_set_courier(struct store *s, int64_t id, const char *courier, int64_t now)
+enum st sq_w_order_set_courier(struct sq_store *s, int64_t id, const char *courier, int64_t now)
 {
 	sqlite3_stmt *st = order_change(s, S_ORDER_COURIER, id, courier, now);
 
 	return st ? sql_step_done(s->writer, st) : ST_IO;
 }
 
-enum st store_w_order_set_prints(struct store *s, int64_t id, int print_count)
+enum st sq_w_order_set_prints(struct sq_store *s, int64_t id, int print_count)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_ORDER_PRINTS);
 
@@ -261,13 +267,13 @@ enum st store_w_order_set_prints(struct store *s, int64_t id, int print_count)
 	return sql_step_done(s->writer, st);
 }
 
-enum st store_w_account_get(struct store *s, const char *name, struct account *out)
+enum st sq_w_account_get(struct sq_store *s, const char *name, struct account *out)
 {
 	return account_get(s->writer, name, out);
 }
 
-enum st store_w_account_insert(struct store *s, const struct account *a,
-			       const unsigned char token_hash[HASH_BYTES])
+enum st sq_w_account_insert(struct sq_store *s, const struct account *a,
+			    const unsigned char token_hash[HASH_BYTES])
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_ACCOUNT_INSERT);
 
@@ -288,7 +294,7 @@ enum st store_w_account_insert(struct store *s, const struct account *a,
 	return sql_step_done(s->writer, st);
 }
 
-static enum st update_account(struct store *s, enum stmt id, const char *name,
+static enum st update_account(struct sq_store *s, enum stmt id, const char *name,
 			      const unsigned char *hash)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, id);
@@ -305,20 +311,20 @@ static enum st update_account(struct store *s, enum stmt id, const char *name,
 	return res;
 }
 
-enum st store_w_account_disable(struct store *s, const char *name)
+enum st sq_w_account_disable(struct sq_store *s, const char *name)
 {
 	return update_account(s, S_ACCOUNT_DISABLE, name, NULL);
 }
 
-enum st store_w_account_token(struct store *s, const char *name,
-			      const unsigned char token_hash[HASH_BYTES])
+enum st sq_w_account_token(struct sq_store *s, const char *name,
+			   const unsigned char token_hash[HASH_BYTES])
 {
 	return update_account(s, S_ACCOUNT_TOKEN, name, token_hash);
 }
 
 /* ---- admin quota, retention, key rotation (writer) ---------------------- */
 
-enum st store_w_reveal_take(struct store *s, const char *actor, const char *day, long limit)
+enum st sq_w_reveal_take(struct sq_store *s, const char *actor, const char *day, long limit)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_REVEAL_GET);
 	long used = 0;
@@ -345,7 +351,7 @@ enum st store_w_reveal_take(struct store *s, const char *actor, const char *day,
 	return sql_step_done(s->writer, st);
 }
 
-enum st store_w_reveal_give(struct store *s, const char *actor, const char *day)
+enum st sq_w_reveal_give(struct sq_store *s, const char *actor, const char *day)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, S_REVEAL_GIVE);
 
@@ -357,7 +363,7 @@ enum st store_w_reveal_give(struct store *s, const char *actor, const char *day)
 }
 
 /* Take up to max due orders of one kind (closed past retain_until, or open too long). */
-static enum st purge_due(struct store *s, enum stmt id, int64_t before, int max, int64_t *ids,
+static enum st purge_due(struct sq_store *s, enum stmt id, int64_t before, int max, int64_t *ids,
 			 char (*vnums)[16], char (*exts)[8], size_t *k)
 {
 	sqlite3_stmt *due = sql_stmt(s->writer, id);
@@ -379,7 +385,7 @@ static enum st purge_due(struct store *s, enum stmt id, int64_t before, int max,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_IO;
 }
 
-enum st store_w_purge_batch(struct store *s, const struct purge_policy *p, int max, int64_t *n)
+enum st sq_w_purge_batch(struct sq_store *s, const struct purge_policy *p, int max, int64_t *n)
 {
 	int64_t ids[512];
 	char vnums[512][16], exts[512][8];
@@ -423,7 +429,7 @@ enum st store_w_purge_batch(struct store *s, const struct purge_policy *p, int m
 }
 
 /* Rewrap up to max data keys (orders, then account phones) to the current version. */
-enum st store_w_rewrap_batch(struct store *s, int max, int64_t *n)
+enum st sq_w_rewrap_batch(struct sq_store *s, int max, int64_t *n)
 {
 	uint32_t cur = keyring_current(s->kr);
 	enum st res = ST_OK;
@@ -509,7 +515,7 @@ struct reseal_job {
 };
 
 /* Reseal one legacy row under its bound binding; ST_CRYPTO when it cannot be opened. */
-static enum st reseal_row(struct store *s, sqlite3_stmt *due, int64_t id, const char *ih)
+static enum st reseal_row(struct sq_store *s, sqlite3_stmt *due, int64_t id, const char *ih)
 {
 	char tn[TN_MAX], depot[NAME_MAX_BYTES], creator[NAME_MAX_BYTES], bind[ORDER_BIND_MAX];
 	const void *w = sqlite3_column_blob(due, 6), *b = sqlite3_column_blob(due, 7);
@@ -550,8 +556,9 @@ static enum st reseal_row(struct store *s, sqlite3_stmt *due, int64_t id, const 
 	return res;
 }
 
-static enum st tx_reseal(struct store *s, struct wjob *j)
+static enum st tx_reseal(struct store *base, struct wjob *j)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	struct reseal_job *rj = j->arg;
 	sqlite3_stmt *due = sql_stmt(s->writer, S_RESEAL_DUE);
 	enum st res = ST_OK;
@@ -618,7 +625,7 @@ static enum st tx_reseal(struct store *s, struct wjob *j)
  * opened (a retired or missing key version) keeps its old binding and is
  * counted in the log; the next start tries again.
  */
-enum st orders_reseal_legacy(struct store *s, char *err, size_t errlen)
+enum st orders_reseal_legacy(struct sq_store *s, char *err, size_t errlen)
 {
 	struct reseal_job rj = {0};
 	int64_t done = 0, stuck = 0, seen = 0;
@@ -631,7 +638,7 @@ enum st orders_reseal_legacy(struct store *s, char *err, size_t errlen)
 				 "store.reseal", NULL, NULL);
 		j.fn = tx_reseal;
 		j.arg = &rj;
-		st = store_run(s, &j);
+		st = sq_run(s, &j);
 		if (st != ST_OK) {
 			snprintf(err, errlen,
 				 "store: resealing orders from before migration 0009: %s",
@@ -648,7 +655,7 @@ enum st orders_reseal_legacy(struct store *s, char *err, size_t errlen)
 	if (done)
 		log_info("store: resealed %lld orders to their depot and creator", (long long)done);
 	/* The old blobs and clear keys leave the disk, as after a purge. */
-	if (seen - stuck > 0 && store_checkpoint(s) != ST_OK)
+	if (seen - stuck > 0 && sq_checkpoint(s) != ST_OK)
 		log_warn("store: after resealing, the checkpoint failed; the next one copies it");
 	if (stuck)
 		log_warn(
@@ -678,8 +685,8 @@ static bool take_by_token(sqlite3_stmt *st, void *arg)
 	return true;
 }
 
-enum st store_account_by_token(struct store *s, const unsigned char hash[HASH_BYTES],
-			       struct account *out)
+enum st sq_account_by_token(struct sq_store *s, const unsigned char hash[HASH_BYTES],
+			    struct account *out)
 {
 	sqlite3_stmt *st = conn_reader_stmt(s, S_ACCOUNT_BY_TOKEN);
 	struct by_token t = {hash, out};
@@ -690,15 +697,15 @@ enum st store_account_by_token(struct store *s, const unsigned char hash[HASH_BY
 	return sql_step_take(st, take_by_token, &t);
 }
 
-enum st store_account_get(struct store *s, const char *name, struct account *out)
+enum st sq_account_get(struct sq_store *s, const char *name, struct account *out)
 {
 	struct conn *c = conn_reader(s);
 
 	return c ? account_get(c, name, out) : ST_IO;
 }
 
-enum st store_account_each(struct store *s, void (*fn)(const struct account *a, void *arg),
-			   void *arg)
+enum st sq_account_each(struct sq_store *s, void (*fn)(const struct account *a, void *arg),
+			void *arg)
 {
 	sqlite3_stmt *st = conn_reader_stmt(s, S_ACCOUNT_ALL);
 	struct account a;
@@ -714,7 +721,7 @@ enum st store_account_each(struct store *s, void (*fn)(const struct account *a, 
 	return rc == SQLITE_DONE ? ST_OK : ST_IO;
 }
 
-enum st store_order_get(struct store *s, const char *tn, struct order_row *out)
+enum st sq_order_get(struct sq_store *s, const char *tn, struct order_row *out)
 {
 	struct conn *c = conn_reader(s);
 
@@ -722,7 +729,7 @@ enum st store_order_get(struct store *s, const char *tn, struct order_row *out)
 	return c ? order_get(c, tn, out) : ST_IO;
 }
 
-enum st store_order_get_id(struct store *s, int64_t id, struct order_row *out)
+enum st sq_order_get_id(struct sq_store *s, int64_t id, struct order_row *out)
 {
 	struct conn *c = conn_reader(s);
 	sqlite3_stmt *st = c ? sql_stmt(c, S_ORDER_BY_ID) : NULL;
@@ -741,7 +748,7 @@ enum st store_order_get_id(struct store *s, int64_t id, struct order_row *out)
 	return res;
 }
 
-static enum st count_query(struct store *s, enum stmt id, int64_t arg, int64_t *n)
+static enum st count_query(struct sq_store *s, enum stmt id, int64_t arg, int64_t *n)
 {
 	sqlite3_stmt *st = conn_reader_stmt(s, id);
 	int rc;
@@ -758,7 +765,7 @@ static enum st count_query(struct store *s, enum stmt id, int64_t arg, int64_t *
 	return rc == SQLITE_ROW ? ST_OK : ST_IO;
 }
 
-enum st store_purge_due(struct store *s, const struct purge_policy *p, int64_t *n)
+enum st sq_purge_due(struct sq_store *s, const struct purge_policy *p, int64_t *n)
 {
 	int64_t open = 0;
 	enum st st = count_query(s, S_PURGE_COUNT, p->now, n);
@@ -769,13 +776,13 @@ enum st store_purge_due(struct store *s, const struct purge_policy *p, int64_t *
 	return st;
 }
 
-enum st store_kek_in_use(struct store *s, uint32_t version, int64_t *n)
+enum st sq_kek_in_use(struct sq_store *s, uint32_t version, int64_t *n)
 {
 	return count_query(s, S_KEK_USE, version, n);
 }
 
-enum st store_order_list(struct store *s, const struct order_query *q, struct order_row *rows,
-			 size_t *n, bool *more)
+enum st sq_order_list(struct sq_store *s, const struct order_query *q, struct order_row *rows,
+		      size_t *n, bool *more)
 {
 	struct conn *c = conn_reader(s);
 	sqlite3_stmt *st;

@@ -31,7 +31,7 @@ static const char *const wfail_why[] = {NULL, "free space below min_free_mb", "a
  * always finds room, whatever the bound (the incident: a log of 14.5 MiB
  * on an 18 MiB disk that no checkpoint could copy back).
  */
-static bool space_low(const struct store *s, int pending)
+static bool space_low(const struct sq_store *s, int pending)
 {
 	struct statvfs sv;
 	uint64_t need;
@@ -42,7 +42,7 @@ static bool space_low(const struct store *s, int pending)
 	return (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize < need;
 }
 
-static int pending_frames(struct store *s)
+static int pending_frames(struct sq_store *s)
 {
 	int n;
 
@@ -56,7 +56,7 @@ static int pending_frames(struct store *s)
  * Writing starts failing or recovers: one line each way, however many
  * batches fail between them (a failed batch itself logs nothing).
  */
-static void wfail_set(struct store *s, int to)
+static void wfail_set(struct sq_store *s, int to)
 {
 	pthread_mutex_lock(&s->wfail_lock);
 	int from = atomic_exchange(&s->wfail, to);
@@ -76,7 +76,7 @@ static void wfail_set(struct store *s, int to)
 	pthread_mutex_unlock(&s->wfail_lock);
 }
 
-void store_set_min_free(struct store *s, uint64_t bytes)
+void sq_set_min_free(struct sq_store *s, uint64_t bytes)
 {
 	sqlite3_stmt *st = NULL;
 
@@ -88,7 +88,7 @@ void store_set_min_free(struct store *s, uint64_t bytes)
 	s->min_free = bytes;
 }
 
-const char *store_trouble(struct store *s)
+const char *sq_trouble(struct sq_store *s)
 {
 	int wf = atomic_load(&s->wfail);
 
@@ -104,7 +104,7 @@ const char *store_trouble(struct store *s)
 
 /* ---- the writer thread ----------------------------------------------- */
 
-static bool run_plain(struct store *s, enum stmt id)
+static bool run_plain(struct sq_store *s, enum stmt id)
 {
 	sqlite3_stmt *st = sql_stmt(s->writer, id);
 	return st && sql_step_done(s->writer, st) == ST_OK;
@@ -122,14 +122,14 @@ struct wstate {
 	unsigned char audit_head[HASH_BYTES];
 };
 
-static void wstate_save(const struct store *s, struct wstate *w)
+static void wstate_save(const struct sq_store *s, struct wstate *w)
 {
 	w->audit_seq = s->audit_seq;
 	memcpy(w->audit_head, s->audit_head, HASH_BYTES);
 	memcpy(w->rewrap_after, s->rewrap_after, sizeof(w->rewrap_after));
 }
 
-static void wstate_restore(struct store *s, const struct wstate *w)
+static void wstate_restore(struct sq_store *s, const struct wstate *w)
 {
 	s->audit_seq = w->audit_seq;
 	memcpy(s->audit_head, w->audit_head, HASH_BYTES);
@@ -152,7 +152,7 @@ static void wstate_restore(struct store *s, const struct wstate *w)
  * savepoint around each job (safe = true).  Jobs see the same database both
  * times, so they decide the same way.
  */
-static bool run_jobs(struct store *s, struct wjob *jobs, bool safe)
+static bool run_jobs(struct sq_store *s, struct wjob *jobs, bool safe)
 {
 	sqlite3 *db = s->writer->db;
 
@@ -167,7 +167,7 @@ static bool run_jobs(struct store *s, struct wjob *jobs, bool safe)
 			continue;
 		}
 		if (j->fn)
-			st = j->fn(s, j);
+			st = j->fn(&s->base, j);
 		if (st != ST_OK && sqlite3_total_changes64(db) != changes) {
 			if (!safe)
 				return false;
@@ -179,7 +179,7 @@ static bool run_jobs(struct store *s, struct wjob *jobs, bool safe)
 				j->audit.order_id = 0; /* that order may be gone with the job */
 			snprintf(j->audit.result, sizeof(j->audit.result), "%s",
 				 j->result ? j->result : st_name(st));
-			if (store_w_audit_append(s, &j->audit) != ST_OK) {
+			if (sq_w_audit_append(s, &j->audit) != ST_OK) {
 				s->batch_audit_failed = true;
 				if (!safe)
 					return false;
@@ -197,7 +197,7 @@ static bool run_jobs(struct store *s, struct wjob *jobs, bool safe)
 	return true;
 }
 
-bool guard_lock(struct store *s, int byte, short type, bool wait)
+bool guard_lock(struct sq_store *s, int byte, short type, bool wait)
 {
 	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1};
 
@@ -212,7 +212,7 @@ bool guard_lock(struct store *s, int byte, short type, bool wait)
 }
 
 /* Does a daemon store (this process's or another's) hold the database? */
-bool guard_daemon_runs(struct store *s)
+bool guard_daemon_runs(struct sq_store *s)
 {
 	struct flock fl = {
 	    .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = GUARD_DAEMON, .l_len = 1};
@@ -229,7 +229,7 @@ bool guard_daemon_runs(struct store *s)
  * "<db>-lock" (read and bumped under GUARD_SECTION): a daemon store sees
  * by it that a tool's checkpoint ran since its own last look.
  */
-uint64_t guard_count(struct store *s, bool bump)
+uint64_t guard_count(struct sq_store *s, bool bump)
 {
 	uint64_t n = 0;
 
@@ -246,7 +246,7 @@ uint64_t guard_count(struct store *s, bool bump)
 const unsigned store_commit_bounds_us[STORE_COMMIT_BUCKETS] = {250,   500,   1000,  2000,  5000,
 							       10000, 25000, 50000, 100000};
 
-static void run_batch(struct store *s, struct wjob *jobs, size_t n)
+static void run_batch(struct sq_store *s, struct wjob *jobs, size_t n)
 {
 	struct wstate w0;
 	size_t bucket = 0;
@@ -384,7 +384,7 @@ done:
 
 int ckpt_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
-	struct store *s = arg;
+	struct sq_store *s = arg;
 	UNUSED(db);
 	UNUSED(name);
 	pthread_mutex_lock(&s->lock);
@@ -406,7 +406,7 @@ int ckpt_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
  * One checkpoint of a daemon store, the caller holding ckpt_running; with
  * writer_out, txn_lock is held too.  SQLITE_BUSY when it did not run.
  */
-int ckpt_run(struct store *s, struct conn *c, int mode, bool writer_out, int *log, int *copied)
+int ckpt_run(struct sq_store *s, struct conn *c, int mode, bool writer_out, int *log, int *copied)
 {
 	int rc = SQLITE_BUSY;
 
@@ -428,7 +428,7 @@ int ckpt_run(struct store *s, struct conn *c, int mode, bool writer_out, int *lo
 
 void *ckpt_main(void *arg)
 {
-	struct store *s = arg;
+	struct sq_store *s = arg;
 	uint64_t busy0 = 0, t0 = clock_mono_ns(), shut_since = 0;
 
 	pthread_setname_np(pthread_self(), "wb-checkpoint");
@@ -488,7 +488,7 @@ void *ckpt_main(void *arg)
 }
 
 /* Between batches: finish a nearly done checkpoint so the log starts over. */
-static void ckpt_tail(struct store *s)
+static void ckpt_tail(struct sq_store *s)
 {
 	pthread_mutex_lock(&s->lock);
 	int frames = s->wal_frames, done = s->ckpt_done;
@@ -540,7 +540,7 @@ static void ckpt_tail(struct store *s)
  * A tool store's checkpoint: FULL, RESTART and TRUNCATE run under SQLite's
  * write lock, so no commit overlaps them.  Bumps the count a daemon reads.
  */
-int ckpt_tool(struct store *s, struct conn *c, int mode)
+int ckpt_tool(struct sq_store *s, struct conn *c, int mode)
 {
 	int rc = SQLITE_BUSY;
 
@@ -554,7 +554,7 @@ int ckpt_tool(struct store *s, struct conn *c, int mode)
 
 void *writer_main(void *arg)
 {
-	struct store *s = arg;
+	struct sq_store *s = arg;
 
 	pthread_setname_np(pthread_self(), "wb-writer");
 	for (;;) {
@@ -596,7 +596,7 @@ void *writer_main(void *arg)
 	return NULL;
 }
 
-void store_submit(struct store *s, struct wjob *j)
+void sq_submit(struct sq_store *s, struct wjob *j)
 {
 	j->next = NULL;
 	pthread_mutex_lock(&s->lock);
@@ -627,14 +627,14 @@ static void waiter_done(struct wjob *j)
 	pthread_mutex_unlock(&w->m);
 }
 
-enum st store_run(struct store *s, struct wjob *j)
+enum st sq_run(struct sq_store *s, struct wjob *j)
 {
 	struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, NULL, NULL};
 	void *ctx = j->ctx;
 
 	j->done = waiter_done;
 	j->ctx = &w;
-	store_submit(s, j);
+	sq_submit(s, j);
 	pthread_mutex_lock(&w.m);
 	while (!w.done)
 		pthread_cond_wait(&w.c, &w.m);
@@ -643,7 +643,7 @@ enum st store_run(struct store *s, struct wjob *j)
 	return j->st;
 }
 
-enum st store_checkpoint(struct store *s)
+enum st sq_checkpoint(struct sq_store *s)
 {
 	/* A connection of its own: TRUNCATE waits for readers, then empties the WAL file. */
 	struct conn *c = NULL;
@@ -670,7 +670,7 @@ enum st store_checkpoint(struct store *s)
 	return rc == SQLITE_OK ? ST_OK : ST_UNAVAILABLE;
 }
 
-void store_stats_get(struct store *s, struct store_stats *out)
+void sq_stats_get(struct sq_store *s, struct store_stats *out)
 {
 	pthread_mutex_lock(&s->lock);
 	*out = s->stats;

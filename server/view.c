@@ -77,6 +77,15 @@ static void add_clear_head(cJSON *v, const struct order_row *r)
 	cJSON_AddStringToObject(v, "updated_at", ts);
 }
 
+/* The route sort_table gave the order: its sort code, or null when none matched. */
+static void add_sort_code(cJSON *v, const struct order_row *r)
+{
+	if (r->sort_code[0])
+		cJSON_AddStringToObject(v, "sort_code", r->sort_code);
+	else
+		cJSON_AddNullToObject(v, "sort_code");
+}
+
 /* One party of the view: its masked name and phone, and its clear region. */
 static cJSON *add_party(cJSON *v, const char *key, const struct party *p, const char *province,
 			const char *city, const char *district)
@@ -104,6 +113,7 @@ cJSON *view_order(const struct order_row *r, const struct order *o)
 	add_party(v, "sender", &o->sender, r->origin_province, r->origin_city, r->origin_district);
 	rcp = add_party(v, "recipient", &o->recipient, r->dest_province, r->dest_city,
 			r->dest_district);
+	add_sort_code(v, r);
 	mask_address(o->recipient.address, &m);
 	add_masked(rcp, "address", &m);
 	mem_wipe(&m, sizeof(m));
@@ -130,6 +140,7 @@ cJSON *view_summary(const struct order_row *r)
 	/* The clear columns alone: the sealed blob is neither needed nor opened. */
 	add_clear_head(v, r);
 	add_region(v, "destination", r->dest_province, r->dest_city, r->dest_district);
+	add_sort_code(v, r);
 	parcel = cJSON_AddObjectToObject(v, "parcel");
 	cJSON_AddNumberToObject(parcel, "weight_g", r->weight_g);
 	cJSON_AddNumberToObject(parcel, "count", r->count);

@@ -186,7 +186,7 @@ for who in c1 c2 c3 c4 dep1 dep2; do
 	check "list as $who: rows are summaries, no masked name or phone, no last four digits" \
 		jq -e --slurpfile v "$DIR/view.json" '[.orders[] | .. | strings] as $s |
 			all(.orders[]; keys == ["courier", "created_at", "depot", "destination", "parcel", "prints",
-				"status", "tracking_no", "updated_at"]) and
+				"sort_code", "status", "tracking_no", "updated_at"]) and
 			([$v[0] | (.sender, .recipient) | .name, .phone, (.phone | .[-4:])] as $m |
 			 all($s[]; . as $x | ($m | index($x)) == null and (test("\\*") | not)))' "$BODY"
 	LIST_ROWS[$who]=$(jq '.orders | length' "$BODY")

@@ -76,7 +76,7 @@ api GET "/v1/orders?limit=200" "${TOK[dep1]}"
 check "list: the 20 erased orders are listed as summaries like the rest (a list opens nothing)" \
 	jq -e --argjson t "$(printf '%s\n' "${TNS[@]:0:20}" | jq -R . | jq -sc .)" \
 	'[.orders[] | select(.tracking_no as $x | $t | index($x))] | length == 20 and all(keys ==
-		["courier", "created_at", "depot", "destination", "parcel", "prints", "status", "tracking_no", "updated_at"])' "$BODY"
+		["courier", "created_at", "depot", "destination", "parcel", "prints", "sort_code", "status", "tracking_no", "updated_at"])' "$BODY"
 route_body=$(jq -nc --arg v "$V_DELIVERED" --arg e "$E_DELIVERED" '{caller: "+8613900000002", called: $v, extension: $e}')
 api POST /v1/calls/route "${TOK[tel1]}" -d "$route_body"
 expect_status "a purged order's binding forwards nowhere (the phone is gone): 404" 404 "$STATUS"

@@ -17,7 +17,7 @@ import sys
 from collections import defaultdict
 
 KEYS = {"tracking_no", "status", "depot", "courier", "created_at", "updated_at",
-        "destination", "parcel", "prints"}
+        "destination", "parcel", "prints", "sort_code"}
 STATES = {"created", "picked_up", "in_transit", "out_for_delivery", "delivered",
           "returned", "cancelled"}
 NAMEISH = re.compile(r"name|phone|mobile|tel|addr|street|recipient|sender|contact|mask",
@@ -84,6 +84,9 @@ def check_row(o, v):
     rule("parcel is exactly weight_g and count",
          v.get("parcel") == {"weight_g": o["parcel"]["weight_g"],
                              "count": o["parcel"].get("count", 1)}, "parcel")
+    rule("sort_code is null or a sort code (A-Z 0-9 -)",
+         v.get("sort_code") is None or re.fullmatch(r"[A-Z0-9-]{1,16}", str(v["sort_code"])),
+         "sort_code")
     rule("prints is a print count", isinstance(v.get("prints"), int) and v["prints"] >= 0,
          "prints")
 

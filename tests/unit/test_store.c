@@ -8,10 +8,13 @@
  *
  * It includes the backend's private header, store_int.h, to reach the
  * writer connection (struct store is private): the pragma checks run as a
- * writer job on s->writer->db, and on the calling thread's own reader
+ * writer job on SQ(s)->writer->db, and on the calling thread's own reader
  * connection.  Everything else comes from libwaybill.a.
  */
 #include "../../server/store_int.h"
+
+/* The SQLite backend's own struct behind a struct store. */
+#define SQ(s) ((struct sq_store *)(s))
 
 #include "../../server/audit.h"
 #include "../../server/crypto.h"
@@ -199,10 +202,10 @@ static enum st job_pragmas(struct store *s, struct wjob *j)
 {
 	struct t_pragmas *p = j->arg;
 
-	p->synchronous = t_int(s->writer->db, "PRAGMA synchronous");
-	p->secure_delete = t_int(s->writer->db, "PRAGMA secure_delete");
-	p->foreign_keys = t_int(s->writer->db, "PRAGMA foreign_keys");
-	t_text(s->writer->db, "PRAGMA journal_mode", p->journal, sizeof(p->journal));
+	p->synchronous = t_int(SQ(s)->writer->db, "PRAGMA synchronous");
+	p->secure_delete = t_int(SQ(s)->writer->db, "PRAGMA secure_delete");
+	p->foreign_keys = t_int(SQ(s)->writer->db, "PRAGMA foreign_keys");
+	t_text(SQ(s)->writer->db, "PRAGMA journal_mode", p->journal, sizeof(p->journal));
 	return ST_OK;
 }
 
@@ -267,7 +270,7 @@ static enum st job_extra_audit(struct store *s, struct wjob *j)
 /* Runs SQL on the writer connection. */
 static enum st job_exec(struct store *s, struct wjob *j)
 {
-	int rc = sqlite3_exec(s->writer->db, j->arg, NULL, NULL, NULL);
+	int rc = sqlite3_exec(SQ(s)->writer->db, j->arg, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? ST_OK : ST_CONFLICT;
 }
 
@@ -426,7 +429,7 @@ static void test_open(void)
 		struct conn *c;
 
 		CHECK(store_account_get(S, "nobody", &a) == ST_NOTFOUND);
-		c = pthread_getspecific(S->reader_key);
+		c = pthread_getspecific(SQ(S)->reader_key);
 		CHECK(c != NULL);
 		if (c) {
 			CHECK(t_int(c->db, "PRAGMA synchronous") == 2);
@@ -1857,29 +1860,29 @@ static void test_beside(void)
 	int log, copied;
 	CHECK(conn_open(db_path, false, &c, err, sizeof(err)) == ST_OK);
 	CHECK(store_checkpoint(S) == ST_OK);
-	pthread_mutex_lock(&S->lock);
-	CHECK(S->ckpt_gate);
-	pthread_mutex_unlock(&S->lock);
+	pthread_mutex_lock(&SQ(S)->lock);
+	CHECK(SQ(S)->ckpt_gate);
+	pthread_mutex_unlock(&SQ(S)->lock);
 	CHECK(t_run(NULL, NULL, "tester", "gate", NULL, NULL) == ST_OK);
 	t_expect_audit(&(struct t_want){"tester", "gate", NULL, "ok"}, 1, "gate");
-	pthread_mutex_lock(&S->lock);
-	CHECK(!S->ckpt_gate);
-	while (S->ckpt_running)
-		pthread_cond_wait(&S->ckpt_idle, &S->lock);
-	S->ckpt_running = true; /* the thread's slot, for this test */
-	pthread_mutex_unlock(&S->lock);
-	uint64_t before = guard_count(S, false);
+	pthread_mutex_lock(&SQ(S)->lock);
+	CHECK(!SQ(S)->ckpt_gate);
+	while (SQ(S)->ckpt_running)
+		pthread_cond_wait(&SQ(S)->ckpt_idle, &SQ(S)->lock);
+	SQ(S)->ckpt_running = true; /* the thread's slot, for this test */
+	pthread_mutex_unlock(&SQ(S)->lock);
+	uint64_t before = guard_count(SQ(S), false);
 	CHECK(store_checkpoint(T) == ST_OK);
-	CHECK(guard_count(S, false) == before + 1);
-	CHECK(ckpt_run(S, c, SQLITE_CHECKPOINT_PASSIVE, false, &log, &copied) == SQLITE_BUSY);
-	pthread_mutex_lock(&S->lock);
-	CHECK(S->ckpt_gate);
-	pthread_mutex_unlock(&S->lock);
-	CHECK(ckpt_run(S, c, SQLITE_CHECKPOINT_PASSIVE, false, &log, &copied) == SQLITE_OK);
-	pthread_mutex_lock(&S->lock);
-	S->ckpt_running = false;
-	pthread_cond_broadcast(&S->ckpt_idle);
-	pthread_mutex_unlock(&S->lock);
+	CHECK(guard_count(SQ(S), false) == before + 1);
+	CHECK(ckpt_run(SQ(S), c, SQLITE_CHECKPOINT_PASSIVE, false, &log, &copied) == SQLITE_BUSY);
+	pthread_mutex_lock(&SQ(S)->lock);
+	CHECK(SQ(S)->ckpt_gate);
+	pthread_mutex_unlock(&SQ(S)->lock);
+	CHECK(ckpt_run(SQ(S), c, SQLITE_CHECKPOINT_PASSIVE, false, &log, &copied) == SQLITE_OK);
+	pthread_mutex_lock(&SQ(S)->lock);
+	SQ(S)->ckpt_running = false;
+	pthread_cond_broadcast(&SQ(S)->ckpt_idle);
+	pthread_mutex_unlock(&SQ(S)->lock);
 	conn_close(c);
 	store_close(T);
 	close(fd);

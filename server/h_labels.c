@@ -100,7 +100,15 @@ static void fields_fill(struct label_fields *f, const struct order_row *row, con
 	snprintf(f->ext, sizeof(f->ext), "%s", row->ext);
 	f->weight_g = row->weight_g;
 	f->count = row->count;
+	/* the order's route (sort.c, at creation): the sort zone and the hub zone */
+	snprintf(f->sort_code, sizeof(f->sort_code), "%s", row->sort_code);
+	snprintf(f->hub_code, sizeof(f->hub_code), "%s", row->hub_code);
+	snprintf(f->hub_name, sizeof(f->hub_name), "%s", row->hub_name);
 }
+
+_Static_assert(LABEL_SORT_MAX >= ORDER_SORT_CODE_MAX && LABEL_HUB_CODE_MAX >= ORDER_SORT_CODE_MAX &&
+		   LABEL_HUB_NAME_MAX >= ORDER_HUB_NAME_MAX,
+	       "a stored route always fits the label's fields");
 
 /*
  * Load, scope-check and mask one order.  ST_NOTFOUND (with *denied when it

@@ -34,7 +34,7 @@ UNIT    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test
 FUZZ_TARGETS := mask order vnum config label http
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzzreplay_%)
 
-.PHONY: FORCE all deps apt-install lint format-check run test unit e2e sanitize bench check format fuzz clean docs
+.PHONY: FORCE all deps apt-install lint format-check run test unit e2e sanitize bench check format fuzz clean docs station-shots
 
 all: $(BIN)/waybilld $(BIN)/waybillctl
 
@@ -267,6 +267,10 @@ $(BUILD)/tests/label_sample: tests/unit/label_sample.c $(BUILD)/libwaybill.a
 	  $(PKG_LIBS) $(LIBS) $(LDFLAGS)
 
 -include $(BUILD)/tests/label_sample.d
+
+# The station's pictures in the README: 67-station's browser run, keeping its screenshots.
+station-shots: all $(NODE_STAMP)
+	@SHOTS=docs sh tests/e2e/67-station.sh | tail -n 1
 
 docs: $(LABEL_SIZES:%=docs/label-%.png) docs/label-100x150.zpl
 

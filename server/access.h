@@ -41,6 +41,11 @@ enum access_scope {
 	X(LABEL_PRINT,    "label.print",    CREATED,  DEPOT, NONE, NONE, NONE)                    \
 	X(LABEL_BATCH,    "label.batch",    NONE,     DEPOT, NONE, NONE, NONE)                    \
 	X(LABEL_PREVIEW,  "label.preview",  CREATED,  DEPOT, NONE, NONE, NONE)                    \
+	/* depot printers and print jobs (h_print.c): a depot's own, no other role              */ \
+	X(PRINTER_LIST,     "printer.list",     NONE, DEPOT, NONE, NONE, NONE)                    \
+	X(PRINT_JOB_CREATE, "print_job.create", NONE, DEPOT, NONE, NONE, NONE)                    \
+	X(PRINT_JOB_READ,   "print_job.read",   NONE, DEPOT, NONE, NONE, NONE)                    \
+	X(PRINT_JOB_RETRY,  "print_job.retry",  NONE, DEPOT, NONE, NONE, NONE)                    \
 	/* calls, reveals and the audit log (h_calls.c, h_admin.c, h_audit.c)                    */ \
 	X(CALL_ROUTE,     "call.route",     NONE,     NONE,  NONE, NONE, ALL)                     \
 	X(ADMIN_REVEAL,   "admin.reveal",   NONE,     NONE,  ALL,  NONE, NONE)                    \

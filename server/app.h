@@ -19,6 +19,7 @@ struct oidc;
 struct printers;
 struct printq;
 struct sorter;
+struct station;
 
 struct app {
 	struct config cfg;
@@ -43,6 +44,7 @@ struct app {
 	struct sorter *sort;	   /* sort_table (sort.h); never NULL once started */
 	struct printers *printers; /* the printers file (printer.h); never NULL once started */
 	struct printq *printq;	   /* the print job senders (printjob.h); NULL in tools and tests */
+	struct station *station;   /* the pages under /station/ (station.h) */
 };
 
 #endif

@@ -396,6 +396,24 @@ const char *auditcp_trouble(struct auditcp *cp)
 	return cp ? atomic_load(&cp->trouble) : NULL;
 }
 
+bool auditcp_last(struct auditcp *cp, int64_t *seq, unsigned char head[HASH_BYTES], bool *held)
+{
+	unsigned char h[HASH_BYTES];
+	enum st st;
+
+	if (!cp)
+		return false;
+	pthread_mutex_lock(&cp->lock);
+	*seq = cp->last_seq;
+	memcpy(head, cp->last_head, HASH_BYTES);
+	pthread_mutex_unlock(&cp->lock);
+	if (*seq <= 0)
+		return false;
+	st = store_audit_at(cp->store, *seq, h);
+	*held = st == ST_GONE || (st == ST_OK && crypto_equal(h, head, HASH_BYTES));
+	return true;
+}
+
 /* Append a checkpoint of the chain's head: when it moved, or always (force). */
 static void checkpoint_once(struct auditcp *cp, bool force)
 {
@@ -444,8 +462,10 @@ static void checkpoint_once(struct auditcp *cp, bool force)
 		log_error("audit checkpoints %s: %s", cp->path, strerror(errno));
 		return;
 	}
+	pthread_mutex_lock(&cp->lock); /* auditcp_last reads them from HTTP threads */
 	cp->last_seq = seq;
 	memcpy(cp->last_head, head, HASH_BYTES);
+	pthread_mutex_unlock(&cp->lock);
 	log_info("audit checkpoint: %.*s", (int)(n - 1), line);
 }
 

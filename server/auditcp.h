@@ -71,6 +71,13 @@ enum st auditcp_start(struct auditcp *cp, long interval_s);
  * quick check (run there too); NULL while neither.
  */
 const char *auditcp_trouble(struct auditcp *cp);
+/*
+ * The last signed checkpoint the daemon wrote or found at start, for GET
+ * /v1/audit/verify: false when there is none yet (or cp is NULL); else its
+ * seq and head, and *held: the chain still holds that entry with that hash
+ * (an archived one counts as held: a signed archive checkpoint covers it).
+ */
+bool auditcp_last(struct auditcp *cp, int64_t *seq, unsigned char head[HASH_BYTES], bool *held);
 void auditcp_close(struct auditcp *cp);
 
 #endif

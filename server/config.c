@@ -68,6 +68,15 @@ static bool check_address(const char *v)
 	return !*v || inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1;
 }
 
+/* Printable ASCII without quotes or backslashes: it goes into a page's JSON and URLs. */
+static bool check_token_chars(const char *v)
+{
+	for (; *v; v++)
+		if (*v < ' ' || *v > '~' || *v == '"' || *v == '\\' || *v == '<' || *v == '>')
+			return false;
+	return true;
+}
+
 #define S(field) OPT_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field)
 #define L(field) OPT_LONG, offsetof(struct config, field), 0
 
@@ -157,6 +166,12 @@ static const struct opt opts[] = {
      "claim naming the person, unique at the provider (actor oidc:NAME)"},
     {"oidc_role_map", S(oidc_role_map), "", 0, 0, NULL,
      "GROUP=ROLE pairs joined by commas (empty: group names are role names)"},
+    {"web_dir", S(web_dir), "web", 0, 0, NULL,
+     "the station's page files, served at /station/ (read once at start)"},
+    {"station_client_id", S(station_client_id), "waybill-station", 0, 0, check_token_chars,
+     "the station pages' public client id at oidc_issuer (code flow with PKCE, no secret)"},
+    {"station_scope", S(station_scope), "openid", 0, 0, check_token_chars,
+     "scopes the station pages ask the provider for, joined by spaces"},
 };
 
 static const struct opt *opt_find(const char *name, size_t len)

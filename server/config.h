@@ -29,9 +29,12 @@ struct config {
 	char oidc_role_claim[64];
 	char oidc_depot_claim[64];
 	char oidc_name_claim[64];
-	char oidc_role_map[1024]; /* "group=role,..."; "" = claim values are role names */
-	char sort_table[512];	  /* "" = no routing table: labels print the region */
-	char printers[512];	  /* "" = no depot printers */
+	char oidc_role_map[1024];    /* "group=role,..."; "" = claim values are role names */
+	char sort_table[512];	     /* "" = no routing table: labels print the region */
+	char printers[512];	     /* "" = no depot printers */
+	char web_dir[512];	     /* the station's pages (/station/) */
+	char station_client_id[256]; /* the pages' public client at oidc_issuer */
+	char station_scope[256];
 	long threads;
 	long min_free_mb;
 	long audit_checkpoint_s;

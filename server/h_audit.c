@@ -7,11 +7,24 @@
 #include "app.h"
 #include "account.h"
 #include "audit.h"
+#include "auditcp.h"
 #include "crypto.h"
 #include "json.h"
+#include "oidc.h"
 
 #define AUDIT_PAGE_DEFAULT 100
 #define AUDIT_PAGE_MAX 1000
+
+/* An actor the filter may name: an account, a person of the provider (oidc:NAME), or "-". */
+static bool actor_filter_ok(const char *a)
+{
+	size_t n = strlen(OIDC_NAME_PREFIX);
+
+	if (strcmp(a, "-") == 0 || name_valid(a))
+		return true;
+	return strncmp(a, OIDC_NAME_PREFIX, n) == 0 && strlen(a) < NAME_MAX_BYTES &&
+	       name_valid(a + n);
+}
 
 void h_audit_list(struct request *r)
 {
@@ -26,7 +39,7 @@ void h_audit_list(struct request *r)
 	q.actor = http_query(r, "actor");
 	q.since = http_query(r, "since");
 	if ((q.tracking_no && (!*q.tracking_no || strlen(q.tracking_no) >= TN_MAX)) ||
-	    (q.actor && !name_valid(q.actor) && strcmp(q.actor, "-") != 0)) {
+	    (q.actor && !actor_filter_ok(q.actor))) {
 		http_reply_error(r, ST_MALFORMED, "bad_filter", "a filter is malformed", NULL);
 		return;
 	}
@@ -80,5 +93,21 @@ void h_audit_verify(struct request *r)
 	cJSON_AddStringToObject(root, "head", hex);
 	if (!chk.ok)
 		cJSON_AddNumberToObject(root, "bad_seq", (double)chk.bad_seq);
+	{
+		/* The last signed checkpoint, and whether the chain still holds it. */
+		unsigned char cph[HASH_BYTES];
+		int64_t cps;
+		bool held = false;
+
+		if (auditcp_last(r->app->audit_cp, &cps, cph, &held)) {
+			cJSON *cp = cJSON_AddObjectToObject(root, "checkpoint");
+			cJSON_AddNumberToObject(cp, "seq", (double)cps);
+			crypto_hex(cph, HASH_BYTES, hex);
+			cJSON_AddStringToObject(cp, "head", hex);
+			cJSON_AddBoolToObject(cp, "held", held);
+		} else {
+			cJSON_AddNullToObject(root, "checkpoint");
+		}
+	}
 	reply_after_audit(r, root);
 }

@@ -77,39 +77,6 @@ static struct print_state *print_state_new(struct request *r, size_t n)
 	return ps;
 }
 
-static void region_copy(struct label_region *dst, const char *p, const char *c, const char *d)
-{
-	snprintf(dst->province, sizeof(dst->province), "%s", p);
-	snprintf(dst->city, sizeof(dst->city), "%s", c);
-	snprintf(dst->district, sizeof(dst->district), "%s", d);
-}
-
-/* Masked fields of one label: the renderer sees nothing else. */
-static void fields_fill(struct label_fields *f, const struct order_row *row, const struct order *o)
-{
-	memset(f, 0, sizeof(*f));
-	snprintf(f->tracking_no, sizeof(f->tracking_no), "%s", row->tracking_no);
-	region_copy(&f->dest, row->dest_province, row->dest_city, row->dest_district);
-	region_copy(&f->sndr, row->origin_province, row->origin_city, row->origin_district);
-	mask_name(o->recipient.name, &f->rcpt_name);
-	mask_phone(o->recipient.phone, &f->rcpt_phone);
-	mask_address(o->recipient.address, &f->rcpt_address);
-	mask_name(o->sender.name, &f->sndr_name);
-	mask_phone(o->sender.phone, &f->sndr_phone);
-	snprintf(f->vnum, sizeof(f->vnum), "%s", row->vnum);
-	snprintf(f->ext, sizeof(f->ext), "%s", row->ext);
-	f->weight_g = row->weight_g;
-	f->count = row->count;
-	/* the order's route (sort.c, at creation): the sort zone and the hub zone */
-	snprintf(f->sort_code, sizeof(f->sort_code), "%s", row->sort_code);
-	snprintf(f->hub_code, sizeof(f->hub_code), "%s", row->hub_code);
-	snprintf(f->hub_name, sizeof(f->hub_name), "%s", row->hub_name);
-}
-
-_Static_assert(LABEL_SORT_MAX >= ORDER_SORT_CODE_MAX && LABEL_HUB_CODE_MAX >= ORDER_SORT_CODE_MAX &&
-		   LABEL_HUB_NAME_MAX >= ORDER_HUB_NAME_MAX,
-	       "a stored route always fits the label's fields");
-
 /*
  * Load, scope-check and mask one order.  ST_NOTFOUND (with *denied when it
  * exists but is not the caller's), ST_GONE, or an error.
@@ -134,7 +101,7 @@ static enum st page_load(struct request *r, enum access_action act, const char *
 	}
 	st = view_open(r->app, &row, &o);
 	if (st == ST_OK) {
-		fields_fill(f, &row, &o);
+		view_label_fields(f, &row, &o);
 		order_release(&o);
 		if (!row.sort_code[0] && r->hstate)
 			((struct print_state *)r->hstate)->unsorted++;
@@ -196,7 +163,8 @@ static void cont_print(struct request *r)
 	}
 	atomic_fetch_add(&r->app->labels_printed, ps->n);
 	atomic_fetch_add(&r->app->labels_unsorted, ps->unsorted);
-	http_reply_body(r, label_format_content_type(ps->format), ps->pdf, ps->pdf_len);
+	http_reply_bytes(r, 200, (char *)ps->pdf, ps->pdf_len,
+			 label_format_content_type(ps->format));
 	ps->pdf = NULL;
 	http_reply_header(r, HDR_CONTENT_DISPOSITION, "inline; filename=\"%s.%s\"",
 			  ps->n == 1 ? ps->tns[0] : "labels", label_format_name(ps->format));
@@ -371,7 +339,8 @@ static void cont_preview(struct request *r)
 		http_reply_st(r, ST_UNAVAILABLE);
 		return;
 	}
-	http_reply_body(r, label_format_content_type(LABEL_PNG), ps->pdf, ps->pdf_len);
+	http_reply_bytes(r, 200, (char *)ps->pdf, ps->pdf_len,
+			 label_format_content_type(LABEL_PNG));
 	ps->pdf = NULL;
 	http_reply_header(r, HDR_CONTENT_DISPOSITION, "inline; filename=\"%s-preview.png\"",
 			  ps->tns[0]);

@@ -29,7 +29,7 @@
 #define LIST_MAX 200
 #define IDEM_MAX 64
 
-_Static_assert(SORT_CODE_MAX == ORDER_SORT_CODE_MAX && SORT_HUB_CODE_MAX == ORDER_SORT_CODE_MAX &&
+_Static_assert(SORT_CODE_MAX == ORDER_SORT_CODE_MAX && SORT_HUB_CODE_MAX == ORDER_HUB_CODE_MAX &&
 		   SORT_HUB_NAME_MAX == ORDER_HUB_NAME_MAX,
 	       "a route fits the order row's columns");
 

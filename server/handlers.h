@@ -36,9 +36,18 @@ void h_label_pdf(struct request *r);
 void h_label_preview(struct request *r);
 void h_label_batch(struct request *r);
 
+/* h_print.c */
+void h_printers_list(struct request *r);
+void h_print_job_create(struct request *r);
+void h_print_job_get(struct request *r);
+void h_print_job_retry(struct request *r);
+
 /* h_audit.c */
 void h_audit_list(struct request *r);
 void h_audit_verify(struct request *r);
+
+/* h_station.c */
+void h_station(struct request *r);
 
 /* ---- shared (h_common.c) ---------------------------------------------- */
 

@@ -114,8 +114,12 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 	}
 	MHD_add_response_header(resp, "Content-Type", r->ctype ? r->ctype : "application/json");
 	MHD_add_response_header(resp, "X-Request-Id", r->id);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Cache-Control", r->cache ? r->cache : "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	/* No answer may be framed, or leak its URL onward; the pages set their own policy. */
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				r->csp ? r->csp : "default-src 'none'; frame-ancestors 'none'");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	if (r->status == 401)
 		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"waybill\"");
 	if (atomic_load(&http_stopping))

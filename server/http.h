@@ -20,7 +20,8 @@ typedef void (*handler_fn)(struct request *r);
 
 struct route {
 	const char *method;
-	const char *pattern; /* "/v1/orders/{tn}/status": {tn} is one path segment */
+	const char *pattern; /* "/v1/orders/{tn}/status": {tn} is one path segment; a final
+				"*" matches the rest of the path (r->path has it all) */
 	handler_fn handler;
 	unsigned roles;	    /* enum role bits; 0 = no authentication */
 	size_t max_body;    /* bytes; 0 = no body accepted */
@@ -43,7 +44,8 @@ extern const size_t routes_head_refused_count;
 #define HTTP_ARGS_MAX 64	/* query arguments */
 #define HTTP_ARGS_BYTES 4096	/* their keys and values, decoded, with a NUL each */
 #define HTTP_HEADERS_BYTES 8192 /* the values of the headers read, with a NUL each */
-#define HTTP_HEADERS_READ 4	/* Authorization, Content-Type, Expect, Idempotency-Key */
+/* Authorization, Content-Type, Expect, Idempotency-Key, If-None-Match */
+#define HTTP_HEADERS_READ 5
 
 /* The headers an answer may carry beyond the fixed ones, one slot each (http_reply_header). */
 enum http_reply_hdr {
@@ -51,6 +53,7 @@ enum http_reply_hdr {
 	HDR_LOCATION,
 	HDR_CONTENT_DISPOSITION,
 	HDR_RETRY_AFTER,
+	HDR_ETAG,
 	HDR_COUNT
 };
 #define HTTP_REPLY_HDR_MAX 96 /* a value's bytes, with its NUL */
@@ -62,6 +65,7 @@ struct request {
 	char method[8];
 	char tn[TN_MAX];     /* the {tn} segment, when the route has one */
 	char addr[48];	     /* the client, for the log: see client_addr() in http.c */
+	char path[256];	     /* the path as routed (decoded); "" when longer */
 	struct account acct; /* the caller, once authenticated */
 	char *body;	     /* NUL-terminated; body_len without the NUL */
 	size_t body_len;
@@ -73,8 +77,10 @@ struct request {
 	unsigned status;
 	char *resp;
 	size_t resp_len;
-	bool resp_wipe;				    /* wipe before free: it held personal data */
-	const char *ctype;			    /* set by the http_reply_* calls */
+	bool resp_wipe;	   /* wipe before free: it held personal data */
+	const char *ctype; /* set by the http_reply_* calls */
+	const char *csp;   /* Content-Security-Policy; NULL: default-src 'none' */
+	const char *cache; /* Cache-Control; NULL: no-store */
 	char header[HDR_COUNT][HTTP_REPLY_HDR_MAX]; /* "" when not sent */
 
 	/* a job for the writer and what to do once it is committed */
@@ -123,9 +129,9 @@ void http_reply_error(struct request *r, enum st st, const char *code, const cha
 void http_reply_st(struct request *r, enum st st);
 /* Answer with a PDF (takes ownership). */
 void http_reply_pdf(struct request *r, unsigned char *pdf, size_t len);
-/* Answer 200 with len bytes of body (takes ownership) as ctype (a string
- * constant: "image/png", ...). */
-void http_reply_body(struct request *r, const char *ctype, unsigned char *body, size_t len);
+/* Answer with len bytes of type ctype (a constant string; takes ownership of data). */
+void http_reply_bytes(struct request *r, unsigned status, char *data, size_t len,
+		      const char *ctype);
 /* Answer 200 with Prometheus text (takes ownership of text, len bytes). */
 void http_reply_metrics(struct request *r, char *text, size_t len);
 /*

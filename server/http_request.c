@@ -112,6 +112,15 @@ void http_reply_json(struct request *r, unsigned status, char *body, bool wipe)
 	reply_set(r, status, body, strlen(body), wipe, "application/json");
 }
 
+void http_reply_bytes(struct request *r, unsigned status, char *data, size_t len, const char *ctype)
+{
+	if (!data) {
+		http_reply_st(r, ST_NOMEM);
+		return;
+	}
+	reply_set(r, status, data, len, false, ctype);
+}
+
 void http_reply_metrics(struct request *r, char *text, size_t len)
 {
 	if (!text) {
@@ -126,6 +135,7 @@ const char *const http_reply_hdr_names[HDR_COUNT] = {
     [HDR_LOCATION] = "Location",
     [HDR_CONTENT_DISPOSITION] = "Content-Disposition",
     [HDR_RETRY_AFTER] = "Retry-After",
+    [HDR_ETAG] = "ETag",
 };
 
 void http_reply_header(struct request *r, enum http_reply_hdr h, const char *fmt, ...)
@@ -194,7 +204,7 @@ static const struct refusal {
     [REFUSE_ARGS] = {400, ST_MALFORMED, "too_many_arguments",
 		     "at most 64 query arguments of 4 KiB in all"},
     [REFUSE_HEADERS] = {431, ST_MALFORMED, "headers_too_large",
-			"Authorization, Content-Type, Expect and Idempotency-Key exceed 8 KiB"},
+			"the headers the daemon reads exceed 8 KiB"},
 };
 
 void http_refuse(struct request *r, enum http_refusal why)
@@ -214,16 +224,11 @@ void http_reply_pdf(struct request *r, unsigned char *pdf, size_t len)
 	reply_set(r, 200, (char *)pdf, len, false, "application/pdf");
 }
 
-void http_reply_body(struct request *r, const char *ctype, unsigned char *body, size_t len)
-{
-	reply_set(r, 200, (char *)body, len, false, ctype);
-}
-
 /* ---- what the handler reads: copies made on the first call ------------- */
 
 /* The request headers the daemon reads, and so copies (HTTP_HEADERS_READ). */
-static const char *const headers_read[HTTP_HEADERS_READ] = {"Authorization", "Content-Type",
-							    "Expect", "Idempotency-Key"};
+static const char *const headers_read[HTTP_HEADERS_READ] = {
+    "Authorization", "Content-Type", "Expect", "Idempotency-Key", "If-None-Match"};
 
 /* s (n bytes and a NUL) into part [base, base + cap) of r->in; NULL past cap or out of memory. */
 static const char *copy_in(struct request *r, size_t base, size_t cap, size_t *used, const char *s)
@@ -459,6 +464,8 @@ bool http_audit_server_error(struct request *r)
 static bool path_match(const char *pattern, const char *path, char tn[TN_MAX])
 {
 	while (*pattern && *path) {
+		if (pattern[0] == '*' && pattern[1] == '\0')
+			return true;
 		if (strncmp(pattern, "{tn}", 4) == 0) {
 			size_t n = strcspn(path, "/");
 			if (n == 0 || n >= TN_MAX)
@@ -474,7 +481,7 @@ static bool path_match(const char *pattern, const char *path, char tn[TN_MAX])
 		pattern++;
 		path++;
 	}
-	return *pattern == '\0' && *path == '\0';
+	return (*pattern == '\0' || strcmp(pattern, "*") == 0) && *path == '\0';
 }
 
 /* A GET route whose answer spends something (routes.c says which): no HEAD there. */
@@ -532,6 +539,8 @@ bool http_route(struct request *r, const char *path)
 	char allow[64];
 
 	r->route = http_route_find(r->method, path, r->tn, allow, sizeof(allow));
+	if (strlen(path) < sizeof(r->path))
+		str_copy(r->path, sizeof(r->path), path);
 	if (atomic_load(&http_stopping)) {
 		/* Nothing new starts while the daemon drains. */
 		http_refuse(r, REFUSE_SHUTTING_DOWN);

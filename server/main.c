@@ -22,11 +22,14 @@
 #include "mask.h"
 #include "order.h"
 #include "retention.h"
+#include "printer.h"
+#include "printjob.h"
 #include "sort.h"
 #include "vnum.h"
 #include "log.h"
 #include "notify.h"
 #include "oidc.h"
+#include "station.h"
 #include "store.h"
 #include "version.h"
 
@@ -83,6 +86,12 @@ static void labels_check(const struct app *app)
 		}
 		free(pdf);
 	}
+}
+
+/* A printer's size must be one of the label templates. */
+static bool printer_size_ok(const char *size, void *arg)
+{
+	return label_tmpl_find(arg, size) != NULL;
 }
 
 /* As many open files as the hard limit allows: each connection holds one. */
@@ -160,6 +169,11 @@ int main(int argc, char **argv)
 		fatal("%s", err);
 	if (app.cfg.sort_table[0])
 		log_info("sort_table: %zu routes", sorter_count(app.sort));
+	if (printers_new(app.cfg.printers, printer_size_ok, app.labels, &app.printers, err,
+			 sizeof(err)) != ST_OK)
+		fatal("%s", err);
+	if (app.cfg.printers[0])
+		log_info("printers: %zu", printers_count(app.printers));
 	if (store_open(app.cfg.db, STORE_DAEMON, app.kr, &app.store, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
 	store_set_min_free(app.store, (uint64_t)app.cfg.min_free_mb << 20);
@@ -194,6 +208,11 @@ int main(int argc, char **argv)
 	if (oidc_new(&app.cfg, app.kr, &app.oidc, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
 	oidc_start(app.oidc);
+	/* Jobs a crash caught sending become interrupted; queued ones resume. */
+	if (printq_start(&app, &app.printq, err, sizeof(err)) != ST_OK)
+		fatal("%s", err);
+	if (station_new(&app.cfg, &app.station, err, sizeof(err)) != ST_OK)
+		fatal("%s", err);
 	if (http_start(&app, &http, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
 	log_info("waybilld %s (commit %s)", waybill_version, waybill_commit);
@@ -213,6 +232,10 @@ int main(int argc, char **argv)
 			log_error("SIGHUP: %s; the old routing table stays", err);
 		else if (app.cfg.sort_table[0])
 			log_info("SIGHUP: sort_table re-read (%zu routes)", sorter_count(app.sort));
+		if (printers_reload(app.printers, err, sizeof(err)) != ST_OK)
+			log_error("SIGHUP: %s; the old printers stay", err);
+		else if (app.cfg.printers[0])
+			log_info("SIGHUP: printers re-read (%zu)", printers_count(app.printers));
 	}
 	log_info("signal %d: draining", sig);
 	notify_stopping();
@@ -221,15 +244,19 @@ int main(int argc, char **argv)
 		log_error("stopped without a clean drain");
 		_exit(1);
 	}
+	printq_stop(app.printq); /* a send in progress ends within its timeouts */
+	app.printq = NULL;
 	retention_stop();
 	auditcp_close(cp); /* the stop checkpoint: after the last write */
 	store_close(app.store);
 	label_ctx_free(app.labels);
 	sorter_free(app.sort);
+	printers_free(app.printers);
 	limiter_free(app.misses);
 	limiter_free(app.call_routes);
 	limiter_free(app.call_tokens);
 	oidc_free(app.oidc);
+	station_free(app.station);
 	keyring_free(app.kr);
 	log_info("stopped");
 	return 0;

@@ -77,6 +77,26 @@ static enum st tx_sweep(struct store *s, struct wjob *j)
 	return store_w_binding_sweep(s, (int64_t)time(NULL), n);
 }
 
+/* Finished print jobs are kept retention_days (at least a day, so a depot can read how
+ * its job ended), then deleted: the table does not grow without bound. */
+struct jobs_purge {
+	int64_t before; /* finished before this */
+	int64_t n;
+};
+
+static enum st tx_jobs_purge(struct store *s, struct wjob *j)
+{
+	struct jobs_purge *jp = j->arg;
+	enum st st = store_w_job_purge(s, jp->before, 1000, &jp->n);
+
+	if (st == ST_OK && jp->n == 0)
+		j->no_audit = true;
+	else if (st == ST_OK)
+		snprintf(j->audit.reason, sizeof(j->audit.reason), "deleted %lld finished jobs",
+			 (long long)jp->n);
+	return st;
+}
+
 static pthread_t thread;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
@@ -194,6 +214,20 @@ static void *housekeeping(void *arg)
 			if (store_run(app->store, &j) == ST_OK && swept)
 				log_info("vnum: %lld extensions back in the pool",
 					 (long long)swept);
+			{
+				struct wjob pj = {0};
+				int64_t days =
+				    app->cfg.retention_days > 0 ? app->cfg.retention_days : 1;
+				struct jobs_purge jp = {(int64_t)now - days * 86400, 0};
+
+				audit_entry_init(&pj.audit, "waybilld", "system", "print_job.purge",
+						 NULL, NULL);
+				pj.fn = tx_jobs_purge;
+				pj.arg = &jp;
+				if (store_run(app->store, &pj) == ST_OK && jp.n)
+					log_info("print jobs: %lld finished jobs deleted",
+						 (long long)jp.n);
+			}
 			next_purge = now + app->cfg.purge_interval_s;
 		}
 		pthread_mutex_lock(&lock);

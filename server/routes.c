@@ -26,12 +26,22 @@ const struct route routes[] = {
     {"GET", "/v1/orders/{tn}/preview.png", h_label_preview, ACCESS_ROLES_LABEL_PREVIEW, 0,
      "label.preview"},
     {"POST", "/v1/labels", h_label_batch, ACCESS_ROLES_LABEL_BATCH, 64 * KB, "label.batch"},
+    {"GET", "/v1/printers", h_printers_list, ACCESS_ROLES_PRINTER_LIST, 0, "printer.list"},
+    {"POST", "/v1/print-jobs", h_print_job_create, ACCESS_ROLES_PRINT_JOB_CREATE, 64 * KB,
+     "print_job.create"},
+    {"GET", "/v1/print-jobs/{tn}", h_print_job_get, ACCESS_ROLES_PRINT_JOB_READ, 0,
+     "print_job.read"},
+    {"POST", "/v1/print-jobs/{tn}/retry", h_print_job_retry, ACCESS_ROLES_PRINT_JOB_RETRY, 0,
+     "print_job.retry"},
     {"GET", "/v1/orders/{tn}/delivery", h_order_delivery, ACCESS_ROLES_ORDER_DELIVERY, 0,
      "order.delivery"},
     {"POST", "/v1/calls/route", h_call_route, ACCESS_ROLES_CALL_ROUTE, 4 * KB, "call.route"},
     {"GET", "/v1/admin/orders/{tn}", h_admin_reveal, ACCESS_ROLES_ADMIN_REVEAL, 0, "admin.reveal"},
     {"GET", "/v1/audit", h_audit_list, ACCESS_ROLES_AUDIT_READ, 0, "audit.read"},
     {"GET", "/v1/audit/verify", h_audit_verify, ACCESS_ROLES_AUDIT_VERIFY, 0, "audit.verify"},
+    /* the station's pages (no data in them: the API answers them with a person's token) */
+    {"GET", "/station", h_station, 0, 0, NULL},
+    {"GET", "/station/*", h_station, 0, 0, NULL},
 };
 
 const size_t routes_count = ARRAY_SIZE(routes);

@@ -16,7 +16,7 @@
 #define SORT_FILE_MAX (64u << 20)
 #define REGION_CP_MAX 32
 #define PREFIX_CP_MAX 64
-#define HUB_NAME_CP_MAX 32
+#define HUB_NAME_CP_MAX SORT_HUB_NAME_CP_MAX
 #define FOLD_MAX 512 /* folded text of one field: 128 code points of 4 bytes */
 #define KEY_SEP '\x1f'
 
@@ -95,10 +95,10 @@ size_t sort_table_count(const struct sort_table *t)
 	return t ? t->n : 0;
 }
 
-/* A code: 1-16 of A-Z 0-9 and "-". */
-static bool code_ok(const char *s, size_t n)
+/* A code: 1 to max - 1 of A-Z 0-9 and "-". */
+static bool code_ok(const char *s, size_t n, size_t max)
 {
-	if (n == 0 || n >= SORT_CODE_MAX)
+	if (n == 0 || n >= max)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
@@ -192,12 +192,17 @@ static bool line_add(struct sort_table *t, const char *name, unsigned lineno, co
 			 lineno);
 		return false;
 	}
-	if (!code_ok(f[F_SORT].s, f[F_SORT].n)) {
+	if (!code_ok(f[F_SORT].s, f[F_SORT].n, SORT_CODE_MAX)) {
 		snprintf(err, errlen, "%s:%u: sort code: want 1-16 of A-Z 0-9 -", name, lineno);
 		return false;
 	}
-	if (!code_ok(f[F_HUB_CODE].s, f[F_HUB_CODE].n)) {
-		snprintf(err, errlen, "%s:%u: hub code: want 1-16 of A-Z 0-9 -", name, lineno);
+	if (!code_ok(f[F_HUB_CODE].s, f[F_HUB_CODE].n, SORT_HUB_CODE_MAX)) {
+		snprintf(err, errlen, "%s:%u: hub code: want 1-15 of A-Z 0-9 -", name, lineno);
+		return false;
+	}
+	if (f[F_HUB_NAME].n >= SORT_HUB_NAME_MAX) {
+		snprintf(err, errlen, "%s:%u: hub name: longer than %d bytes", name, lineno,
+			 SORT_HUB_NAME_MAX - 1);
 		return false;
 	}
 	snprintf(key, sizeof(key), "%s%c%s%c%s", folded[0], KEY_SEP, folded[1], KEY_SEP, folded[2]);

@@ -21,9 +21,10 @@
 
 #include "common.h"
 
-#define SORT_CODE_MAX 17 /* 16 of A-Z 0-9 -, + NUL */
-#define SORT_HUB_CODE_MAX 17
-#define SORT_HUB_NAME_MAX 129 /* 32 code points of up to 4 bytes, + NUL */
+#define SORT_CODE_MAX 17	/* 16 of A-Z 0-9 -, + NUL */
+#define SORT_HUB_CODE_MAX 16	/* 15 of A-Z 0-9 -, + NUL (the label's hub Code 128) */
+#define SORT_HUB_NAME_MAX 96	/* bytes with the NUL (the label's field) */
+#define SORT_HUB_NAME_CP_MAX 24 /* and at most this many code points */
 #define SORT_TABLE_MAX_LINES 200000
 
 /* A route; "" everywhere when none matched. */
@@ -39,7 +40,8 @@ struct sort_table;
  * Parse a table file.  On ST_OK *out is the caller's (sort_table_free).
  * ST_INVALID with err "FILE:LINE: problem" for the first bad line (wrong
  * number of fields, an empty or too long field, a sort or hub code that is
- * not 1-16 of A-Z 0-9 -, ill-formed UTF-8, a route given twice); ST_IO when
+ * not 1-16 (a hub code 1-15) of A-Z 0-9 -, a hub name over 24 characters
+ * (or 95 bytes), ill-formed UTF-8, a route given twice); ST_IO when
  * it cannot be read; ST_NOMEM.
  */
 enum st sort_table_load(const char *path, struct sort_table **out, char *err, size_t errlen);

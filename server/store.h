@@ -38,8 +38,9 @@
 #include "order.h"
 
 #define REGION_BYTES (ORDER_REGION_MAX * 4 + 1)
-#define ORDER_SORT_CODE_MAX 17 /* sort.h SORT_CODE_MAX, SORT_HUB_CODE_MAX */
-#define ORDER_HUB_NAME_MAX 129 /* sort.h SORT_HUB_NAME_MAX */
+#define ORDER_SORT_CODE_MAX 17 /* sort.h's SORT_CODE_MAX */
+#define ORDER_HUB_CODE_MAX 16  /* sort.h's SORT_HUB_CODE_MAX */
+#define ORDER_HUB_NAME_MAX 96  /* sort.h's SORT_HUB_NAME_MAX */
 
 struct store;
 struct keyring;
@@ -84,7 +85,7 @@ struct order_row {
 	size_t sealed_len;
 	int seal_bind; /* ORDER_SEAL_BOUND, or ORDER_SEAL_LEGACY before migration 0009 */
 	/* The route sort_table gave it at creation (sort.h); "" when none matched. */
-	char sort_code[ORDER_SORT_CODE_MAX], hub_code[ORDER_SORT_CODE_MAX];
+	char sort_code[ORDER_SORT_CODE_MAX], hub_code[ORDER_HUB_CODE_MAX];
 	char hub_name[ORDER_HUB_NAME_MAX];
 };
 
@@ -304,6 +305,44 @@ enum st store_w_audit_archive(struct store *s, int64_t first, int64_t last,
  */
 enum st store_w_audit_append(struct store *s, const struct audit_entry *e);
 
+/*
+ * ---- print jobs (store_jobs.c; docs/API.md "Print jobs") ----
+ * A job row holds no personal data: tracking numbers joined by spaces, the
+ * printer's name, and for a failure a code and a detail.
+ */
+#define PRINT_JOB_LABELS_MAX 500 /* = max_batch_labels' bound */
+#define PRINT_JOB_TNS_BYTES (PRINT_JOB_LABELS_MAX * TN_MAX)
+#define PRINT_JOB_PRINTER_MAX 33
+#define PRINT_JOB_REASON_MAX 32
+#define PRINT_JOB_DETAIL_MAX 160
+struct print_job_row {
+	int64_t id;
+	char depot[NAME_MAX_BYTES];
+	char printer[PRINT_JOB_PRINTER_MAX];
+	char actor[NAME_MAX_BYTES];
+	char role[12];
+	char tracking_nos[PRINT_JOB_TNS_BYTES]; /* "TN TN ..." */
+	int labels;
+	char status[12];		   /* queued, sending, sent, failed, interrupted */
+	char reason[PRINT_JOB_REASON_MAX]; /* "" unless failed or interrupted */
+	char detail[PRINT_JOB_DETAIL_MAX]; /* "" or a line for people */
+	int attempts;
+	int64_t bytes_sent;
+	int64_t created_at, updated_at;
+};
+/* A new job, queued; *id gets its id.  created_at is j's. */
+enum st store_w_job_insert(struct store *s, const struct print_job_row *j, int64_t *id);
+enum st store_w_job_get(struct store *s, int64_t id, struct print_job_row *out);
+/* Jobs of depot queued or sending. */
+enum st store_w_job_open_count(struct store *s, const char *depot, int64_t *n);
+/* Set a job's state (reason, detail "" for none). */
+enum st store_w_job_set(struct store *s, int64_t id, const char *status, const char *reason,
+			const char *detail, int attempts, int64_t bytes_sent, int64_t now);
+/* Every job still sending becomes interrupted (a start after a crash); *n of them. */
+enum st store_w_job_interrupt(struct store *s, int64_t now, int64_t *n);
+/* Delete up to max finished jobs last changed before before; *n of them. */
+enum st store_w_job_purge(struct store *s, int64_t before, int max, int64_t *n);
+
 /* ---- readers (any thread; committed data, one snapshot per call) ------- */
 
 /* The account whose token hash is hash, compared in constant time; ST_NOTFOUND. */
@@ -328,6 +367,10 @@ enum st store_binding_find(struct store *s, const char *vnum, const char *ext, i
 enum st store_binding_callback(struct store *s, const char *vnum,
 			       const unsigned char recipient_index[HASH_BYTES], int64_t now,
 			       int64_t *ids, size_t max, size_t *n);
+/* A print job by id; ST_NOTFOUND. */
+enum st store_job_get(struct store *s, int64_t id, struct print_job_row *out);
+/* Up to max ids of queued jobs after after, in id order. */
+enum st store_job_queued(struct store *s, int64_t after, int64_t *ids, size_t max, size_t *n);
 /* Orders whose personal data is due for erasure under p. */
 enum st store_purge_due(struct store *s, const struct purge_policy *p, int64_t *n);
 /* Data keys (orders and account phones) wrapped by this key version. */

@@ -194,6 +194,27 @@ static const char *const sql_text[NSTMT] = {
 		     "sealed = ?5, idem_key = ?6, seal_bind = 1 WHERE id = ?1",
     /* Erased (nothing to reseal: bound from now on), or not openable (stays 0). */
     [S_RESEAL_IDEM] = "UPDATE orders SET idem_key = ?2, seal_bind = ?3 WHERE id = ?1",
+    /* Print jobs (store_jobs.c).  Open jobs through print_jobs_open, finished ones through
+     * print_jobs_done: each query repeats its index's condition so SQLite can use it. */
+    [S_JOB_INSERT] =
+	"INSERT INTO print_jobs (depot, printer, actor, role, tracking_nos, labels, "
+	"status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, "
+	"?7)",
+    [S_JOB_GET] =
+	"SELECT id, depot, printer, actor, role, tracking_nos, labels, status, reason, "
+	"detail, attempts, bytes_sent, created_at, updated_at FROM print_jobs WHERE id = ?1",
+    [S_JOB_OPEN_COUNT] = "SELECT count(*) FROM print_jobs WHERE depot = ?1 AND "
+			 "status IN ('queued', 'sending')",
+    [S_JOB_SET] = "UPDATE print_jobs SET status = ?2, reason = NULLIF(?3, ''), "
+		  "detail = NULLIF(?4, ''), attempts = ?5, bytes_sent = ?6, updated_at = ?7 "
+		  "WHERE id = ?1",
+    [S_JOB_INTERRUPT] = "UPDATE print_jobs SET status = 'interrupted', reason = 'interrupted', "
+			"detail = ?2, updated_at = ?1 WHERE status IN ('queued', 'sending') AND "
+			"status = 'sending'",
+    [S_JOB_QUEUED] = "SELECT id FROM print_jobs WHERE status IN ('queued', 'sending') AND "
+		     "status = 'queued' AND id > ?1 ORDER BY id LIMIT ?2",
+    [S_JOB_PURGE] = "DELETE FROM print_jobs WHERE id IN (SELECT id FROM print_jobs WHERE "
+		    "status IN ('sent', 'failed', 'interrupted') AND updated_at < ?1 LIMIT ?2)",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",

@@ -115,7 +115,20 @@
 	X(enum st, audit_at, (int64_t seq, unsigned char hash[HASH_BYTES]), (seq, hash))           \
 	X(enum st, audit_base, (int64_t * last, unsigned char head[HASH_BYTES]), (last, head))     \
 	X(enum st, audit_head, (int64_t * seq, unsigned char head[HASH_BYTES]), (seq, head))       \
-	X(enum st, plans_check, (char *bad, size_t badlen), (bad, badlen))
+	X(enum st, plans_check, (char *bad, size_t badlen), (bad, badlen))                         \
+	/* print jobs (store_jobs.c) */                                                            \
+	X(enum st, w_job_insert, (const struct print_job_row *j, int64_t *id), (j, id))            \
+	X(enum st, w_job_get, (int64_t id, struct print_job_row * out), (id, out))                 \
+	X(enum st, w_job_open_count, (const char *depot, int64_t *n), (depot, n))                  \
+	X(enum st, w_job_set,                                                                      \
+	  (int64_t id, const char *status, const char *reason, const char *detail, int attempts,   \
+	   int64_t bytes_sent, int64_t now),                                                       \
+	  (id, status, reason, detail, attempts, bytes_sent, now))                                 \
+	X(enum st, w_job_interrupt, (int64_t now, int64_t * n), (now, n))                          \
+	X(enum st, w_job_purge, (int64_t before, int max, int64_t *n), (before, max, n))           \
+	X(enum st, job_get, (int64_t id, struct print_job_row * out), (id, out))                   \
+	X(enum st, job_queued, (int64_t after, int64_t * ids, size_t max, size_t * n),             \
+	  (after, ids, max, n))
 
 /* XV(name, (parameters after s), (their names)): the void ones. */
 #define STORE_OPS_VOID(XV)                                                                         \

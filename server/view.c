@@ -9,6 +9,7 @@
 #include "json.h"
 #include "mask.h"
 #include "retention.h"
+#include "sort.h"
 
 #include <time.h>
 
@@ -146,6 +147,38 @@ cJSON *view_summary(const struct order_row *r)
 	cJSON_AddNumberToObject(parcel, "count", r->count);
 	cJSON_AddNumberToObject(v, "prints", r->print_count);
 	return v;
+}
+
+static void region_copy(struct label_region *dst, const char *p, const char *c, const char *d)
+{
+	snprintf(dst->province, sizeof(dst->province), "%s", p);
+	snprintf(dst->city, sizeof(dst->city), "%s", c);
+	snprintf(dst->district, sizeof(dst->district), "%s", d);
+}
+
+_Static_assert(SORT_CODE_MAX <= LABEL_SORT_MAX && SORT_HUB_NAME_MAX <= LABEL_HUB_NAME_MAX &&
+		   SORT_HUB_CODE_MAX <= LABEL_HUB_CODE_MAX,
+	       "every route sort_table accepts fits a label");
+
+void view_label_fields(struct label_fields *f, const struct order_row *row, const struct order *o)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->tracking_no, sizeof(f->tracking_no), "%s", row->tracking_no);
+	region_copy(&f->dest, row->dest_province, row->dest_city, row->dest_district);
+	region_copy(&f->sndr, row->origin_province, row->origin_city, row->origin_district);
+	mask_name(o->recipient.name, &f->rcpt_name);
+	mask_phone(o->recipient.phone, &f->rcpt_phone);
+	mask_address(o->recipient.address, &f->rcpt_address);
+	mask_name(o->sender.name, &f->sndr_name);
+	mask_phone(o->sender.phone, &f->sndr_phone);
+	snprintf(f->vnum, sizeof(f->vnum), "%s", row->vnum);
+	snprintf(f->ext, sizeof(f->ext), "%s", row->ext);
+	f->weight_g = row->weight_g;
+	f->count = row->count;
+	/* The route stored at creation: a later sort_table does not reroute a reprint. */
+	str_copy(f->sort_code, sizeof(f->sort_code), row->sort_code);
+	str_copy(f->hub_name, sizeof(f->hub_name), row->hub_name);
+	str_copy(f->hub_code, sizeof(f->hub_code), row->hub_code);
 }
 
 enum st view_order_json(struct app *app, const struct order_row *r, char **json)

@@ -9,6 +9,7 @@
 #define WAYBILL_VIEW_H
 
 #include "common.h"
+#include "label.h"
 #include "order.h"
 #include "store.h"
 
@@ -31,6 +32,13 @@ cJSON *view_order(const struct order_row *r, const struct order *o);
  * NULL when out of memory.
  */
 cJSON *view_summary(const struct order_row *r);
+
+/*
+ * What one label of an order shows (label.h): masked fields and clear
+ * columns, the renderer sees nothing else.  h_labels.c and the print jobs
+ * (printjob.c) both fill their pages here.
+ */
+void view_label_fields(struct label_fields *f, const struct order_row *row, const struct order *o);
 
 /* Open and render in one step: *json is malloc'd (wipe it). */
 enum st view_order_json(struct app *app, const struct order_row *r, char **json);

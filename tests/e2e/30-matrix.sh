@@ -33,6 +33,24 @@ TN2=$(jb .tracking_no)
 TNX=$(tn_make 1234567890123456)
 [ "$TNX" != "$TN" ] || TNX=$(tn_make 6543210987654321)
 
+# A printer of d1 that is off (no one listens on its port), and a job of d1 that failed
+# on it, for the printer and print-job rows.  The reprint limit is raised: the print
+# routes spend prints of TN, and a failed job's come back only once it has failed.
+DOWN=$(pick_port) || die setup "no free port"
+printf 'm-d1 d1 127.0.0.1:%s pdf 203 100x150\n' "$DOWN" >"$DIR/printers"
+stop_daemon "sigterm exits 0 (restarting with printers)"
+daemon_up --printers "$DIR/printers" --label-reprints-max 10 || die setup "waybilld did not start with printers"
+api POST /v1/print-jobs "${TOK[dep1]}" -d "{\"printer\":\"m-d1\",\"tracking_nos\":[\"$TN\"]}"
+[ "$STATUS" = 202 ] || die setup "print job: HTTP $STATUS"
+JOB=$(jb .id)
+for _ in $(seq 100); do
+	api GET "/v1/print-jobs/$JOB" "${TOK[dep1]}"
+	[ "$(jb .status)" = failed ] && break
+	sleep 0.1
+done
+[ "$(jb .status)" = failed ] || die setup "the print job did not fail: $(jb .status)"
+job_of() { if [ "$1" = "$TNX" ]; then echo 999999; else echo "$JOB"; fi; }
+
 # What a denied body must not hold: the order's personal data, masked or not.
 {
 	jq -r '(.sender, .recipient) | .name, .phone, .address, (.phone | gsub("[^0-9]"; ""))' "$DIR/o.json"
@@ -64,6 +82,10 @@ call           403 403 403 403 403  403  403  403  200  401  401 401
 reveal         403 403 403 403 403  403  200  403  403  401  401 401
 audit          403 403 403 403 403  403  403  200  403  401  401 401
 audit_verify   403 403 403 403 403  403  403  200  403  401  401 401
+printers       403 403 403 403 200  200  403  403  403  401  401 401
+print_job      403 403 403 403 202  404  403  403  403  401  401 401
+job_get        403 403 403 403 200  404  403  403  403  401  401 401
+job_retry      403 403 403 403 202  404  403  403  403  401  401 401
 "
 # For each route: its audit action, and the request.
 action_of() {
@@ -74,6 +96,8 @@ action_of() {
 	preview) echo label.preview ;;
 	call) echo call.route ;; reveal) echo admin.reveal ;;
 	audit) echo audit.read ;; audit_verify) echo audit.verify ;;
+	printers) echo printer.list ;; print_job) echo print_job.create ;;
+	job_get) echo print_job.read ;; job_retry) echo print_job.retry ;;
 	esac
 }
 NEXT_STATUS=picked_up # a transition the order allows now
@@ -106,6 +130,10 @@ call() { # ROUTE CALLER [TN]
 	reveal) api GET "/v1/admin/orders/$tn?reason=case%20ABC-12" "$tok" ;;
 	audit) api GET "/v1/audit?tracking_no=$tn" "$tok" ;;
 	audit_verify) api GET /v1/audit/verify "$tok" ;;
+	printers) api GET /v1/printers "$tok" ;;
+	print_job) api POST /v1/print-jobs "$tok" -d "{\"printer\":\"m-d1\",\"tracking_nos\":[\"$tn\"]}" ;;
+	job_get) api GET "/v1/print-jobs/$(job_of "$tn")" "$tok" ;;
+	job_retry) api POST "/v1/print-jobs/$(job_of "$tn")/retry" "$tok" ;;
 	esac
 }
 
@@ -120,7 +148,7 @@ while read -r route want; do
 		call "$route" "$who"
 		expect_status "$route as $who: $w" "$w" "$STATUS"
 		case $STATUS in
-		200 | 201)
+		200 | 201 | 202)
 			[ "$route" = status ] && advance
 			case $route in
 			get | assign | status)
@@ -137,6 +165,13 @@ while read -r route want; do
 			call)
 				check "$route as $who: forwards to the recipient" jq -e --slurpfile o "$DIR/o.json" '
 					(.call_id | type == "string") and (.forward_to | gsub("[^0-9]"; "") | endswith($o[0].recipient.phone | gsub("[^0-9]"; "")))' "$BODY" ;;
+			print_job | job_retry)
+				check "$route as $who: a queued job" jq -e '.status == "queued" and (.id | type == "number")' "$BODY" ;;
+			job_get)
+				check "$route as $who: the job" jq -e --argjson j "$JOB" '.id == $j and .printer == "m-d1"' "$BODY" ;;
+			printers)
+				check "$route as $who: its depot's printers" jq -e --arg w "$who" \
+					'[.printers[].name] == (if $w == "dep1" then ["m-d1"] else [] end)' "$BODY" ;;
 			reveal)
 				check "$route as $who: the order as posted" jq -e --slurpfile o "$DIR/o.json" '
 					.order.recipient.name == $o[0].recipient.name' "$BODY" ;;

@@ -90,8 +90,12 @@ get_pdf "${TOK[dep1]}" "/v1/orders/$TN0/label?format=png" "$DIR/l0.png"
 check "label of a routed order as PNG: the hub code's Code 128 reads ZJ07" \
 	sh -c "zbarimg -q --raw '$DIR/l0.png' 2>/dev/null | grep -qx ZJ07"
 check "metrics: a routed label is not counted unsorted" test "$(metric waybill_labels_unsorted_total)" = "$u0"
+check "label: the sort zone prints the stored sort code and the hub name" \
+	bash -c "pdftotext '$DIR/l0.pdf' - 2>/dev/null | tr -d ' \n' | grep -q '511-J01-07.*镇江丁卯集包\|镇江丁卯集包.*511-J01-07'"
 get_pdf "${TOK[dep1]}" "/v1/orders/$TN4/label.pdf" "$DIR/l4.pdf"
 expect_status "label of an order without a route" 200 "$STATUS"
+check "label without a route: no sort code, the region instead" \
+	bash -c "pdftotext '$DIR/l4.pdf' - 2>/dev/null | tr -d ' \n' | grep -q '南浔区' && ! pdftotext '$DIR/l4.pdf' - 2>/dev/null | grep -q '511-'"
 check "metrics: an unrouted label counts one" test "$(metric waybill_labels_unsorted_total)" = $((u0 + 1))
 post_pdf "${TOK[dep1]}" /v1/labels "{\"tracking_nos\":[\"$TN4\",\"$TN1\"]}" "$DIR/b.pdf"
 expect_status "batch of one routed and one unrouted" 200 "$STATUS"

@@ -193,6 +193,14 @@ done
 [ "$up" = 1 ] || die "nginx started" "$(tail -n 5 "$NG/error.log" 2>/dev/null | tr '\n' '|')"
 ok "nginx serves the deploy file on 127.0.0.1:$NPORT"
 
+# The station's pages pass through with the daemon's own policy; they take no body.
+via 127.0.0.1 -o "$DIR/st.html" -D "$DIR/st.h" "$NURL/station/"
+check "through nginx: /station/ is the station page" grep -q 'src="station.js"' "$DIR/st.html"
+check "through nginx: /station/ keeps its Content-Security-Policy" \
+	grep -qi "^content-security-policy: default-src 'self'.*frame-ancestors 'none'" "$DIR/st.h"
+check "through nginx: a POST to /station/ is refused" \
+	test "$(via 127.0.0.1 -o /dev/null -w '%{http_code}' -d x "$NURL/station/")" = 403
+
 # Orders of depot d1, created straight at the daemon.
 post_fixtures "${TOK[c1]}" "$DIR/map" $(seq 0 199)
 TN=$(tn_of "$DIR/map" 0)

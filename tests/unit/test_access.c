@@ -168,6 +168,11 @@ static const struct {
     {"admin.reveal", true, {403, 403, 403, 403, 403, 403, 200, 403, 403}},
     {"audit.read", false, {403, 403, 403, 403, 403, 403, 403, 200, 403}},
     {"audit.verify", false, {403, 403, 403, 403, 403, 403, 403, 200, 403}},
+    /* A depot's own printers and jobs: "names_order" stands for a job of depot d1. */
+    {"printer.list", false, {403, 403, 403, 403, 200, 200, 403, 403, 403}},
+    {"print_job.create", true, {403, 403, 403, 403, 202, 404, 403, 403, 403}},
+    {"print_job.read", true, {403, 403, 403, 403, 200, 404, 403, 403, 403}},
+    {"print_job.retry", true, {403, 403, 403, 403, 202, 404, 403, 403, 403}},
 };
 
 /* What the route table (http.c) and then the handler's access_may() answer. */
@@ -178,6 +183,8 @@ static unsigned decide(const struct route *rt, enum access_action act, const str
 		return 403;
 	if (!access_may(act, a, o))
 		return o ? 404 : 403;
+	if (act == ACT_PRINT_JOB_CREATE || act == ACT_PRINT_JOB_RETRY)
+		return 202;
 	return act == ACT_ORDER_CREATE ? 201 : 200;
 }
 
@@ -185,7 +192,7 @@ static void test_matrix(void)
 {
 	struct order_row o = order("d1", "c1", "c2");
 
-	CHECK(ARRAY_SIZE(matrix) == 13);
+	CHECK(ARRAY_SIZE(matrix) == 17);
 	for (size_t i = 0; i < ARRAY_SIZE(matrix); i++) {
 		const struct route *rt = route_find(matrix[i].action);
 		enum access_action act;

@@ -44,8 +44,14 @@ static void test_errors(void)
 	    {"北京市\t北京市\t朝阳区\t\tabc\tBJ01\t集包\n", "t.tsv:1: sort code: want 1-16"},
 	    {"北京市\t北京市\t朝阳区\t\t01234567890123456\tBJ01\t集包\n",
 	     "t.tsv:1: sort code: want 1-16"},
-	    {"北京市\t北京市\t朝阳区\t\t010\tbj/01\t集包\n", "t.tsv:1: hub code: want 1-16"},
+	    {"北京市\t北京市\t朝阳区\t\t010\tbj/01\t集包\n", "t.tsv:1: hub code: want 1-15"},
 	    {"北京市\t北京市\t朝阳区\t\t010\tBJ01\t\n", "t.tsv:1: hub name: empty"},
+	    /* What the label's zones hold: a hub code of 16, a hub name of 25 characters. */
+	    {"北京市\t北京市\t朝阳区\t\t010\tBJ01234567890123\tX\n",
+	     "t.tsv:1: hub code: want 1-15"},
+	    {"北京市\t北京市\t朝阳区\t\t010\tBJ01\t一二三四五六七八九十一二三四五六七八九十一二三四"
+	     "五\n",
+	     "t.tsv:1: hub name: longer than 24"},
 	    {"北京市\t北京市\t朝阳区\t\t010\tBJ01\t\xff\xfe\n", "t.tsv:1: hub name: not UTF-8"},
 	    {"北京市\t北京市\t一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三\t"
 	     "\t010\t"

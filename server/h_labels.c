@@ -163,7 +163,8 @@ static void cont_print(struct request *r)
 	}
 	atomic_fetch_add(&r->app->labels_printed, ps->n);
 	atomic_fetch_add(&r->app->labels_unsorted, ps->unsorted);
-	http_reply_bytes(r, 200, (char *)ps->pdf, ps->pdf_len, label_format_content_type(ps->format));
+	http_reply_bytes(r, 200, (char *)ps->pdf, ps->pdf_len,
+			 label_format_content_type(ps->format));
 	ps->pdf = NULL;
 	http_reply_header(r, HDR_CONTENT_DISPOSITION, "inline; filename=\"%s.%s\"",
 			  ps->n == 1 ? ps->tns[0] : "labels", label_format_name(ps->format));
@@ -338,7 +339,8 @@ static void cont_preview(struct request *r)
 		http_reply_st(r, ST_UNAVAILABLE);
 		return;
 	}
-	http_reply_bytes(r, 200, (char *)ps->pdf, ps->pdf_len, label_format_content_type(LABEL_PNG));
+	http_reply_bytes(r, 200, (char *)ps->pdf, ps->pdf_len,
+			 label_format_content_type(LABEL_PNG));
 	ps->pdf = NULL;
 	http_reply_header(r, HDR_CONTENT_DISPOSITION, "inline; filename=\"%s-preview.png\"",
 			  ps->tns[0]);

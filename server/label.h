@@ -29,9 +29,9 @@
 #define LABEL_REGION_MAX 132 /* 32 code points of up to 4 bytes, + NUL */
 #define LABEL_MAX_PAGES 1000 /* per document; the API allows 500 */
 #define LABEL_DEFAULT_SIZE "100x150"
-#define LABEL_SORT_MAX 24     /* sort code (三段码), "571-M3-02" + NUL, rounded */
-#define LABEL_HUB_NAME_MAX 96 /* hub name (集包地), 24 code points of up to 4 bytes */
-#define LABEL_HUB_CODE_MAX 16 /* hub code, printable ASCII: its small Code 128 */
+#define LABEL_SORT_MAX 24      /* sort code (三段码), "571-M3-02" + NUL, rounded */
+#define LABEL_HUB_NAME_MAX 132 /* hub name (集包地), 32 code points of up to 4 bytes */
+#define LABEL_HUB_CODE_MAX 24  /* hub code, printable ASCII: its small Code 128 */
 #define LABEL_DPI_DEFAULT 203
 
 /* A province, city and district, in the clear (not personal data). */

@@ -3,6 +3,8 @@
  * labels rendered in-process (no HTTP, no storage), one thread.
  *
  *   label_render SECONDS   prints "single RATE BYTES" and "batch RATE BYTES_PER_PAGE"
+ *                          (PDF), then the same for ZPL and PNG at 203 dpi
+ *                          ("zpl-single", "zpl-batch", "png-single")
  */
 #define LABEL_SAMPLE_NO_MAIN 1
 #include "../unit/label_sample.c"
@@ -19,7 +21,7 @@ static double now(void)
 /* Render docs of npages each for secs; labels per second and bytes per label. */
 static void run(const struct label_ctx *ctx, const struct label_tmpl *t,
 		const struct label_fields *all, size_t nall, size_t npages, double secs,
-		const char *name)
+		enum label_format format, const char *name)
 {
 	double t0 = now(), t1;
 	size_t labels = 0, bytes = 0, at = 0;
@@ -30,7 +32,7 @@ static void run(const struct label_ctx *ctx, const struct label_tmpl *t,
 
 		if (at + npages > nall)
 			at = 0;
-		if (label_render(ctx, t, all + at, npages, &pdf, &len) != ST_OK) {
+		if (label_render_to(ctx, t, format, 203, all + at, npages, &pdf, &len) != ST_OK) {
 			fprintf(stderr, "label_render: render failed\n");
 			exit(1);
 		}
@@ -51,7 +53,8 @@ int main(int argc, char **argv)
 	size_t n = 0;
 	char err[512];
 	double secs = argc > 1 ? atof(argv[1]) : 3;
-	(void)sample_write; /* the shared helpers include one we do not need */
+	(void)sample_write; /* the shared helpers include ones we do not need */
+	(void)sample_sort;
 	const struct label_tmpl *t;
 
 	if (label_ctx_new(SAMPLE_TEMPLATES, SAMPLE_FONT, &ctx, err, sizeof(err)) != ST_OK) {
@@ -65,8 +68,11 @@ int main(int argc, char **argv)
 	pages = calloc(n, sizeof(*pages));
 	for (size_t i = 0; i < n; i++)
 		sample_fields(&orders[i], (unsigned long)i, &pages[i]);
-	run(ctx, t, pages, n, 1, secs, "single");
-	run(ctx, t, pages, n, 100, secs, "batch");
+	run(ctx, t, pages, n, 1, secs, LABEL_PDF, "single");
+	run(ctx, t, pages, n, 100, secs, LABEL_PDF, "batch");
+	run(ctx, t, pages, n, 1, secs, LABEL_ZPL, "zpl-single");
+	run(ctx, t, pages, n, 100, secs, LABEL_ZPL, "zpl-batch");
+	run(ctx, t, pages, n, 1, secs, LABEL_PNG, "png-single");
 	free(pages);
 	free(orders);
 	label_ctx_free(ctx);

@@ -18,6 +18,9 @@ r_single_b=$(awk '$1 == "single" {print $3}' "$dir/render")
 r_batch=$(awk '$1 == "batch" {print $2}' "$dir/render")
 r_batch_b=$(awk '$1 == "batch" {print $3}' "$dir/render")
 echo "single: $r_single labels/s, $r_single_b bytes each; batch of 100: $r_batch labels/s, $r_batch_b bytes per page"
+for k in zpl-single zpl-batch png-single; do
+	awk -v k="$k" '$1 == k { printf "%s: %s labels/s, %s bytes per label\n", k, $2, $3 }' "$dir/render"
+done
 
 "$BIN/waybillctl" keygen --out "$dir/key" 2>/dev/null
 ctl() { "$BIN/waybillctl" --db "$dir/db" --key-file "$dir/key" "$@"; }

@@ -84,6 +84,11 @@ u0=$(metric waybill_labels_unsorted_total)
 check "metrics: waybill_labels_unsorted_total is exported" test -n "$u0"
 get_pdf "${TOK[dep1]}" "/v1/orders/$TN0/label.pdf" "$DIR/l0.pdf"
 expect_status "label of a routed order" 200 "$STATUS"
+check "label of a routed order: the sort code and the hub name printed" \
+	sh -c "pdftotext '$DIR/l0.pdf' - 2>/dev/null | tr -d ' \n' | grep -q '511-J01-07镇江丁卯集包'"
+get_pdf "${TOK[dep1]}" "/v1/orders/$TN0/label?format=png" "$DIR/l0.png"
+check "label of a routed order as PNG: the hub code's Code 128 reads ZJ07" \
+	sh -c "zbarimg -q --raw '$DIR/l0.png' 2>/dev/null | grep -qx ZJ07"
 check "metrics: a routed label is not counted unsorted" test "$(metric waybill_labels_unsorted_total)" = "$u0"
 check "label: the sort zone prints the stored sort code and the hub name" \
 	bash -c "pdftotext '$DIR/l0.pdf' - 2>/dev/null | tr -d ' \n' | grep -q '511-J01-07.*镇江丁卯集包\|镇江丁卯集包.*511-J01-07'"

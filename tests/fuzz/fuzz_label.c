@@ -7,7 +7,8 @@
  * SIZE is the name the template file would have ("100x150"); the fields,
  * in order, are the recipient's name, phone and address, province, city,
  * district, the tracking number, virtual number, extension, the sender's
- * name and phone, and weight and count as decimal numbers.  The personal
+ * name and phone, weight and count as decimal numbers, and the sort code,
+ * hub name and hub code (absent: none).  The personal
  * ones go through mask.c first, as every caller must.  The template is
  * parsed as tmpl_load does after reading a file; when fields are given,
  * one label is rendered with it (with the stock 100x150 when it was
@@ -19,7 +20,10 @@
  * - an accepted one has a page in 20..400 mm, and every zone inside it;
  * - rendering answers ST_OK with a whole PDF ("%PDF-" ... "%%EOF") in
  *   which everything drawn lies inside its zone (the renderer's trace), or
- *   ST_INVALID for a field that cannot be printed: nothing else.
+ *   ST_INVALID for a field that cannot be printed: nothing else;
+ * - the raster canvas prints at 203 dpi what the PDF printed (at 300 dpi
+ *   it may refuse a number too long for the size), inside its zones too,
+ *   and its ZPL is one ^XA..^XZ.
  */
 #include "label.c"
 
@@ -27,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FZ_FONT "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 #define FZ_TEMPLATES "templates"
-#define FZ_FIELDS 13
+#define FZ_FIELDS 16
 
 static struct label_ctx *fz_ctx;
 
@@ -65,10 +69,22 @@ static int fz_int(const char *s, int def)
 
 static void fz_fields(char *text, struct label_fields *f)
 {
-	const char *v[FZ_FIELDS] = {"张三",   "13812345678", "科技园路1号",	   "广东省",
-				    "深圳市", "南山区",	     "WB1234567890123456", "17000000001",
-				    "0042",   "李四",	     "+8613900000000",	   "1200",
-				    "1"};
+	const char *v[FZ_FIELDS] = {"张三",
+				    "13812345678",
+				    "科技园路1号",
+				    "广东省",
+				    "深圳市",
+				    "南山区",
+				    "WB1234567890123456",
+				    "17000000001",
+				    "0042",
+				    "李四",
+				    "+8613900000000",
+				    "1200",
+				    "1",
+				    "",
+				    "",
+				    ""};
 
 	for (int i = 0; text && i < FZ_FIELDS; i++) {
 		char *nl = strchr(text, '\n');
@@ -93,6 +109,9 @@ static void fz_fields(char *text, struct label_fields *f)
 	str_copy(f->sndr.city, sizeof(f->sndr.city), v[4]);
 	f->weight_g = fz_int(v[11], 1200);
 	f->count = fz_int(v[12], 1);
+	str_copy(f->sort_code, sizeof(f->sort_code), v[13]);
+	str_copy(f->hub_name, sizeof(f->hub_name), v[14]);
+	str_copy(f->hub_code, sizeof(f->hub_code), v[15]);
 }
 
 static void fz_check_tmpl(const struct label_tmpl *t)
@@ -150,6 +169,29 @@ static void fz_render(const struct label_tmpl *t, const struct label_fields *f)
 		die("render answers neither ST_OK nor ST_INVALID");
 	if (!pdf || len < 16 || memcmp(pdf, "%PDF-", 5) != 0)
 		die("render output is not a PDF");
+	{
+		struct raster r;
+		struct label_trace rt = {0};
+		unsigned char *zpl = NULL;
+		size_t zlen = 0;
+		/* 203 dpi is the PDF's own dot grid: what it printed, the raster
+		 * prints; 300 dpi has a wider narrow bar (5 dots), which a long
+		 * number may not have room for */
+		for (int dpi = 203; dpi <= 300; dpi += 97) {
+			enum st rs = label_raster_render(fz_ctx, t, dpi, f, &r, &rt);
+			if (rs != ST_OK && (dpi == 203 || rs != ST_INVALID))
+				die("the raster canvas refused what the PDF printed");
+			if (rs == ST_OK)
+				fz_check_trace(t, &rt);
+			label_trace_release(&rt);
+			label_raster_release(&r);
+		}
+		if (label_render_to(fz_ctx, t, LABEL_ZPL, 203, f, 1, &zpl, &zlen) != ST_OK ||
+		    zlen < 8 || memcmp(zpl, "^XA\n", 4) != 0 ||
+		    memcmp(zpl + zlen - 4, "^XZ\n", 4) != 0)
+			die("ZPL is not one ^XA..^XZ");
+		free(zpl);
+	}
 	{
 		size_t tail = len > 32 ? 32 : len;
 		bool eof = false;

@@ -110,6 +110,29 @@ static enum st page_load(struct request *r, enum access_action act, const char *
 	return st;
 }
 
+/*
+ * The one page of a single-label route (r->tn) into ps, for act.  A missing or
+ * erased order (or one the caller may not see) is audited, then answered; any other
+ * failure is answered.  False when the request has been answered.
+ */
+static bool page_load_one(struct request *r, enum access_action act, struct print_state *ps)
+{
+	bool denied;
+	enum st st;
+
+	snprintf(ps->tns[0], TN_MAX, "%s", r->tn);
+	st = page_load(r, act, r->tn, &ps->pages[0], &denied);
+	if (st == ST_NOTFOUND || st == ST_GONE) {
+		http_audit_then_fail(r, st, denied ? "denied" : NULL, NULL);
+		return false;
+	}
+	if (st != ST_OK) {
+		http_reply_st(r, st);
+		return false;
+	}
+	return true;
+}
+
 static enum st tx_print(struct store *s, struct wjob *j)
 {
 	struct print_state *ps = j->arg;
@@ -281,8 +304,6 @@ static void label_one(struct request *r, bool pdf_only)
 	static const char *const keys[] = {"size", "format", "dpi", NULL};
 	struct label_want w;
 	struct print_state *ps;
-	bool denied;
-	enum st st;
 
 	if (!tn_path_ok(r)) {
 		http_reply_st(r, ST_NOTFOUND);
@@ -305,17 +326,7 @@ static void label_one(struct request *r, bool pdf_only)
 		return;
 	}
 	ps->format = w.format;
-	snprintf(ps->tns[0], TN_MAX, "%s", r->tn);
-	st = page_load(r, ACT_LABEL_PRINT, r->tn, &ps->pages[0], &denied);
-	if (st == ST_NOTFOUND || st == ST_GONE) {
-		http_audit_then_fail(r, st, denied ? "denied" : NULL, NULL);
-		return;
-	}
-	if (st != ST_OK) {
-		http_reply_st(r, st);
-		return;
-	}
-	if (render(r, ps, &w) != ST_OK)
+	if (!page_load_one(r, ACT_LABEL_PRINT, ps) || render(r, ps, &w) != ST_OK)
 		return;
 	http_defer(r, tx_print, ps, cont_print);
 }
@@ -356,8 +367,6 @@ void h_label_preview(struct request *r)
 	static const char *const keys[] = {"size", NULL};
 	struct label_want w;
 	struct print_state *ps;
-	bool denied;
-	enum st st;
 
 	if (!tn_path_ok(r)) {
 		http_reply_st(r, ST_NOTFOUND);
@@ -371,17 +380,7 @@ void h_label_preview(struct request *r)
 		return;
 	}
 	ps->format = LABEL_PNG;
-	snprintf(ps->tns[0], TN_MAX, "%s", r->tn);
-	st = page_load(r, ACT_LABEL_PREVIEW, r->tn, &ps->pages[0], &denied);
-	if (st == ST_NOTFOUND || st == ST_GONE) {
-		http_audit_then_fail(r, st, denied ? "denied" : NULL, NULL);
-		return;
-	}
-	if (st != ST_OK) {
-		http_reply_st(r, st);
-		return;
-	}
-	if (render(r, ps, &w) != ST_OK)
+	if (!page_load_one(r, ACT_LABEL_PREVIEW, ps) || render(r, ps, &w) != ST_OK)
 		return;
 	http_defer(r, NULL, NULL, cont_preview);
 }

@@ -13,7 +13,8 @@
 # Backend:   DB is the test's database: $DIR/db (SQLite), or with WAYBILL_TEST_PG=SOCKETDIR
 #            (a cluster tests/pg.sh started) a fresh PostgreSQL database's URL.
 #            is_pg | db_sql SQL (on the test's database; SQLite or PostgreSQL syntax is
-#            the caller's: check is_pg) | skip_on_pg REASON (ends a script that cannot
+#            the caller's: check is_pg) | db_files DEST (its raw bytes on disk as DEST/db,
+#            DEST/db-wal) | skip_on_pg REASON (ends a script that cannot
 #            apply to PostgreSQL, saying why) | audit_fault on|off (a trigger refusing
 #            new audit entries, either backend)
 # Client:    api [-H HEADER]... METHOD PATH TOKEN [BODY_FILE | -d DATA]
@@ -73,6 +74,26 @@ db_sql() {
 	else
 		sqlite3 "$DIR/db" "$1"
 	fi
+}
+
+# db_files DEST: the test database's bytes on disk now, as DEST/db and
+# DEST/db-wal (and DEST/db-shm on SQLite): SQLite's three files; on
+# PostgreSQL, after a CHECKPOINT (so what was committed is in the heap
+# files), the database's directory under base/ as one file and the cluster's
+# write-ahead log as the other.  The raw bytes an insider with a copy of the
+# disk reads, on either backend.
+db_files() {
+	local dest=$1 oid data=$WAYBILL_TEST_PG/data
+	mkdir -p "$dest"
+	if is_pg; then
+		oid=$(db_sql "CHECKPOINT; SELECT oid FROM pg_database WHERE datname = current_database()") ||
+			return 1
+		cat "$data/base/$oid"/* >"$dest/db" 2>/dev/null
+		cat "$data"/pg_wal/0* >"$dest/db-wal" 2>/dev/null
+		return 0
+	fi
+	cp "$DIR"/db* "$dest/" 2>/dev/null
+	return 0
 }
 
 # audit_fault on|off: a trigger that refuses every new audit entry, as a full

@@ -15,6 +15,7 @@
 #include "store_pg.h"
 #include "log.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,9 +258,13 @@ bool pg_conn_ok(struct pconn *c)
 		return false;
 	c->retry_ns = now + 1000000000ull;
 	if (!conn_connect(c, c->url, true, err, sizeof(err))) {
-		log_warn("store: %s", err);
+		/* tried once a second: one line per outage, not one a second */
+		if (!c->warned)
+			log_warn("store: %s", err);
+		c->warned = true;
 		return false;
 	}
+	c->warned = false;
 	PQsetNoticeProcessor(c->pg, notice_quiet, NULL);
 	log_info("store: PostgreSQL connection is back");
 	return true;
@@ -610,6 +615,24 @@ done:
 	}
 }
 
+/*
+ * The idle writer looks at its connection once a second, so /readyz tells
+ * the truth without a write to find it out: a session the server ended (or
+ * a server gone) turns it to "store" at once, and the connection made again
+ * once the server is back turns it ready again.  A failure that was not the
+ * connection's (a commit the server refused) stays until a batch commits.
+ */
+static void writer_probe(struct pg_store *s)
+{
+	int wf = atomic_load(&s->wfail);
+	bool was_ready = s->writer->ready, ok = pg_conn_ok(s->writer);
+
+	if (!ok && wf == PW_NONE)
+		wfail_set(s, PW_STORE);
+	else if (ok && !was_ready && wf == PW_STORE)
+		wfail_set(s, PW_NONE);
+}
+
 static void *writer_main(void *arg)
 {
 	struct pg_store *s = arg;
@@ -620,8 +643,18 @@ static void *writer_main(void *arg)
 		size_t n = 1;
 
 		pthread_mutex_lock(&s->lock);
-		while (!s->head && !s->stopping)
-			pthread_cond_wait(&s->wake, &s->lock);
+		while (!s->head && !s->stopping) {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			if (pthread_cond_timedwait(&s->wake, &s->lock, &until) == ETIMEDOUT &&
+			    !s->head && !s->stopping) {
+				pthread_mutex_unlock(&s->lock);
+				writer_probe(s);
+				pthread_mutex_lock(&s->lock);
+			}
+		}
 		if (!s->head) {
 			pthread_mutex_unlock(&s->lock);
 			break;

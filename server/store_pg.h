@@ -125,6 +125,7 @@ struct pconn {
 	const char *url;   /* the store's */
 	bool ready;	   /* connected and every statement prepared */
 	uint64_t retry_ns; /* a lost connection is tried again from this time on */
+	bool warned;	   /* its failed reconnect was logged (once per outage) */
 	struct pconn *next;
 };
 

@@ -13,7 +13,8 @@
 # Backend:   DB is the test's database: $DIR/db (SQLite), or with WAYBILL_TEST_PG=SOCKETDIR
 #            (a cluster tests/pg.sh started) a fresh PostgreSQL database's URL.
 #            is_pg | db_sql SQL (on the test's database; SQLite or PostgreSQL syntax is
-#            the caller's: check is_pg) | db_files DEST (its raw bytes on disk as DEST/db,
+#            the caller's: check is_pg) | db_sql_at DB SQL | db_copy NAME (an online copy,
+#            its --db printed) | audit_unguard DB (drops the append-only triggers) | db_files DEST (its raw bytes on disk as DEST/db,
 #            DEST/db-wal) | skip_on_pg REASON (ends a script that cannot
 #            apply to PostgreSQL, saying why) | audit_fault on|off (a trigger refusing
 #            new audit entries, either backend)
@@ -74,6 +75,45 @@ db_sql() {
 	else
 		sqlite3 "$DIR/db" "$1"
 	fi
+}
+
+# db_sql_at DB SQL: the same on another database of the test (a db_copy).
+db_sql_at() {
+	case $1 in
+	postgresql:* | postgres:*) psql -qAtX -v ON_ERROR_STOP=1 "$1" -c "$2" ;;
+	*) sqlite3 "$1" "$2" ;;
+	esac
+}
+
+# db_copy NAME: an online copy of the test's database (SQLite's .backup into
+# $DIR/NAME; PostgreSQL's pg_dump into a new database, dropped with the
+# test's), its name for --db printed.
+PG_COPIES=()
+db_copy() {
+	local name=$1 url
+	if is_pg; then
+		url=$(pg_url "${PG_DB}_$name")
+		psql -qAtX "$(pg_url postgres)" -c "SET client_min_messages = warning" \
+			-c "DROP DATABASE IF EXISTS ${PG_DB}_$name WITH (FORCE)" \
+			-c "CREATE DATABASE ${PG_DB}_$name" >/dev/null || return 1
+		PG_COPIES+=("${PG_DB}_$name")
+		pg_dump --no-owner "$DB" | psql -qAtX -v ON_ERROR_STOP=1 "$url" >/dev/null || return 1
+		echo "$url"
+	else
+		rm -f "$DIR/$name" "$DIR/$name-wal" "$DIR/$name-shm"
+		sqlite3 "$DIR/db" ".backup '$DIR/$name'" || return 1
+		echo "$DIR/$name"
+	fi
+}
+
+# audit_unguard DB: drop the triggers that keep the audit table append-only,
+# as an insider with the schema's rights can (either backend).
+audit_unguard() {
+	case $1 in
+	postgresql:* | postgres:*)
+		db_sql_at "$1" 'DROP TRIGGER audit_no_update ON audit; DROP TRIGGER audit_no_delete ON audit' ;;
+	*) db_sql_at "$1" 'DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;' ;;
+	esac
 }
 
 # db_files DEST: the test database's bytes on disk now, as DEST/db and
@@ -189,6 +229,11 @@ cleanup() {
 		wait "$DPID" 2>/dev/null
 	fi
 	if [ -n "$PG_DB" ] && [ "${KEEP:-0}" != 1 ]; then
+		local c
+		for c in "${PG_COPIES[@]}"; do
+			psql -qAtX "$(pg_url postgres)" -c "DROP DATABASE IF EXISTS $c WITH (FORCE)" \
+				>/dev/null 2>&1
+		done
 		psql -qAtX "$(pg_url postgres)" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" \
 			>/dev/null 2>&1
 	fi

@@ -88,7 +88,6 @@ db_sql_at() {
 # db_copy NAME: an online copy of the test's database (SQLite's .backup into
 # $DIR/NAME; PostgreSQL's pg_dump into a new database, dropped with the
 # test's), its name for --db printed.
-PG_COPIES=()
 db_copy() {
 	local name=$1 url
 	if is_pg; then
@@ -96,7 +95,6 @@ db_copy() {
 		psql -qAtX "$(pg_url postgres)" -c "SET client_min_messages = warning" \
 			-c "DROP DATABASE IF EXISTS ${PG_DB}_$name WITH (FORCE)" \
 			-c "CREATE DATABASE ${PG_DB}_$name" >/dev/null || return 1
-		PG_COPIES+=("${PG_DB}_$name")
 		pg_dump --no-owner "$DB" | psql -qAtX -v ON_ERROR_STOP=1 "$url" >/dev/null || return 1
 		echo "$url"
 	else
@@ -230,7 +228,9 @@ cleanup() {
 	fi
 	if [ -n "$PG_DB" ] && [ "${KEEP:-0}" != 1 ]; then
 		local c
-		for c in "${PG_COPIES[@]}"; do
+		# db_copy's copies, named after it (made in subshells: found by name)
+		for c in $(psql -qAtX "$(pg_url postgres)" \
+			-c "SELECT datname FROM pg_database WHERE starts_with(datname, '${PG_DB}_')"); do
 			psql -qAtX "$(pg_url postgres)" -c "DROP DATABASE IF EXISTS $c WITH (FORCE)" \
 				>/dev/null 2>&1
 		done

@@ -49,6 +49,10 @@ fi
 PG_READY="10-orders 30-matrix 40-bad-request 41-errors 45-fail-closed 55-tls 56-process
 57-account-names 61-sort-codes 62-print-jobs 65-oidc 70-calls 75-call-limits 80-admin 91-config-keys 93-proxy
 95-drain 96-connections 98-cluster"
+# Ported: their tampering goes through lib.sh's db_sql, db_copy and db_files
+# on either backend; what is SQLite's alone inside them is said there.
+PG_READY="$PG_READY 20-privacy 46-readiness 47-start-verify 58-seal-binding 61-label-formats
+85-server-errors 97-restore"
 PG_NEUTRAL="60-labels 95-torture-short"
 if [ "$what" = all ] || [ "$what" = e2e-pg ]; then
 	pgdir=$(mktemp -d "${TMPDIR:-/tmp}/waybill-pg.XXXXXX")

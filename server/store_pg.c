@@ -14,6 +14,7 @@
 #include "common.h"
 #include "store_pg.h"
 #include "log.h"
+#include "crypto.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -185,6 +186,22 @@ static bool conn_prepare(struct pconn *c, char *err, size_t errlen)
 	return true;
 }
 
+/* Take the owner lock (PG_OWNER_LOCK, key) for the session: false when another holds it. */
+static bool owner_lock(struct pconn *c, int64_t key)
+{
+	char sql[96];
+	PGresult *r;
+	bool got;
+
+	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%d, %lld)", PG_OWNER_LOCK,
+		 (long long)key);
+	r = PQexec(c->pg, sql);
+	got = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+	      strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	return got;
+}
+
 static bool conn_connect(struct pconn *c, const char *url, bool prepare, char *err, size_t errlen)
 {
 	/* The URL's own keys win over these (expand_dbname: later ones override). */
@@ -206,6 +223,13 @@ static bool conn_connect(struct pconn *c, const char *url, bool prepare, char *e
 	}
 	if (prepare && !conn_prepare(c, err, errlen))
 		return false;
+	if (c->owner > 0 && !owner_lock(c, c->owner)) {
+		/* Held by another session: this daemon's key was taken while its
+		 * connection was gone (by chance; one in 2^31).  Its jobs then look
+		 * alive to a start, which is the safe side: none is called
+		 * interrupted while it may still be sending. */
+		log_warn("store: PostgreSQL: this daemon's print-job owner lock is held elsewhere");
+	}
 	c->ready = true;
 	return true;
 }
@@ -810,6 +834,20 @@ enum st pg_store_open(const char *url, enum store_mode mode, const struct keyrin
 			st = ST_CRYPTO;
 			goto fail;
 		}
+	}
+	/* A key of its own for its print jobs, held while it lives (schema/pg/0013). */
+	for (int i = 0; !s->tool && i < 16 && !s->owner; i++) {
+		uint32_t k;
+
+		crypto_random(&k, sizeof(k));
+		k &= 0x7fffffffu;
+		if (k && owner_lock(s->writer, k))
+			s->owner = s->writer->owner = k;
+	}
+	if (!s->tool && !s->owner) {
+		snprintf(err, errlen, "PostgreSQL: cannot take a print-job owner lock");
+		st = ST_UNAVAILABLE;
+		goto fail;
 	}
 	if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define ORDER_COLS                                                                                 \
@@ -592,6 +593,23 @@ enum st sq_quick_check(struct sq_store *s, char *err, size_t errlen)
 		return ST_IO;
 	}
 	return conn_quick_check(c, err, errlen);
+}
+
+static int64_t path_bytes(const char *path, const char *suffix)
+{
+	char p[600];
+	struct stat sb;
+
+	if (snprintf(p, sizeof(p), "%s%s", path, suffix) >= (int)sizeof(p) || stat(p, &sb) != 0)
+		return 0;
+	return (int64_t)sb.st_size;
+}
+
+enum st sq_sizes(struct sq_store *s, int64_t *db, int64_t *wal)
+{
+	*db = path_bytes(s->path, "");
+	*wal = path_bytes(s->path, "-wal");
+	return ST_OK;
 }
 
 /* ---- open and close -------------------------------------------------- */

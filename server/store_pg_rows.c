@@ -1588,6 +1588,33 @@ enum st pg_quick_check(struct pg_store *s, char *err, size_t errlen)
 	return ST_OK;
 }
 
+/* One bigint from a plain query on c: false when it failed (a permission, a lost server). */
+static bool plain_i64(struct pconn *c, const char *sql, int64_t *out)
+{
+	PGresult *r = c && c->ready ? PQexec(c->pg, sql) : NULL;
+	bool ok =
+	    r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0);
+
+	if (ok)
+		*out = pg_i64(r, 0, 0);
+	PQclear(r);
+	return ok;
+}
+
+enum st pg_sizes(struct pg_store *s, int64_t *db, int64_t *wal)
+{
+	struct pconn *c = pg_reader(s);
+
+	*db = 0;
+	*wal = -1;
+	if (!c || !plain_i64(c, "SELECT pg_database_size(current_database())", db))
+		return ST_UNAVAILABLE;
+	/* The cluster's WAL: pg_ls_waldir() is for superusers and pg_monitor. */
+	if (!plain_i64(c, "SELECT coalesce(sum(size), 0)::bigint FROM pg_ls_waldir()", wal))
+		*wal = -1;
+	return ST_OK;
+}
+
 enum st pg_audit_at(struct pg_store *s, int64_t seq, unsigned char hash[HASH_BYTES])
 {
 	struct pconn *c = pg_reader(s);

@@ -26,6 +26,8 @@ api GET "/v1/orders/${TNS[1]}" "${TOK[c3]}"  # denied
 api GET "/v1/orders/${TNS[2]}" "${TOK[aud1]}" # denied
 api GET "/v1/orders/$(tn_make 1234567890123456)" "${TOK[dep1]}" # no such order: an entry without a row id
 api GET "/v1/orders?limit=10" "${TOK[dep1]}"
+for _ in 1 2; do api GET "/v1/orders/${TNS[2]}/label.pdf" "${TOK[dep1]}"; done # a print and a reprint
+expect_status "a label printed twice" 200 "$STATUS"
 api GET "/v1/audit?limit=5" "${TOK[aud1]}"
 api GET /v1/audit/verify "${TOK[aud1]}"
 expect_status "verify over HTTP: 200" 200 "$STATUS"
@@ -205,12 +207,40 @@ if [ -n "$ORPHAN" ]; then
 	check "... names seq $ORPHAN" grep -Eq "seq $ORPHAN([^0-9]|\$)" "$DIR/verify.out"
 fi
 
+# ---- (d3) the print counts ------------------------------------------------------------------
+# print_count is a clear column outside the MAC: set back, the order prints again past the
+# reprint limit; its row deleted, the order is hidden.  Each print is an ok label.print or
+# label.reprint entry written with it, so verify counts them against the row.
+
+T=$(copy prints.db)
+q "$T" "UPDATE orders SET print_count = 0 WHERE tracking_no = '${TNS[2]}'"
+verify_db "$T"
+check "print count set back: audit verify exits non-zero" test $? -ne 0
+check "print count set back: it names the order, the chain's 2 prints and the row's 0" \
+	grep -q "BAD order ${TNS[2]}: the chain has 2 prints of it, its row says 0" "$DIR/verify.out"
+T=$(copy noprints.db)
+q "$T" "UPDATE orders SET print_count = 1 WHERE tracking_no = '${TNS[1]}'"
+verify_db "$T"
+check "a print count raised on an order never printed: caught too" \
+	grep -q "BAD order ${TNS[1]}: the chain has 0 prints of it, its row says 1" "$DIR/verify.out"
+T=$(copy gone.db)
+fk=
+is_pg && fk="SET session_replication_role = replica;"
+q "$T" "$fk DELETE FROM orders WHERE tracking_no = '${TNS[2]}'"
+verify_db "$T"
+check "an order's row deleted: audit verify exits non-zero" test $? -ne 0
+# (its entries' order_id look-up aid points at no row: the chain walk finds that first)
+check "an order's row deleted: verify says its entries name a row that is gone" \
+	grep -Eq "BAD order ${TNS[2]}: created in the chain, its row is gone|order_id is not the row of the order it names" "$DIR/verify.out"
+
 # ---- (e) the untouched chain ------------------------------------------------------------------------
 
 T=$(copy copy.db)
 verify_db "$T"
 check "untouched copy: audit verify exits 0" test $? -eq 0
 check "untouched copy: reports ok and $N entries" grep -Eq "^ok: $N entries" "$DIR/verify.out"
+check "untouched copy: the 3 orders' print counts agree with the chain" \
+	grep -q "^ok: 3 orders created in the chain, each with the prints it records" "$DIR/verify.out"
 verify_db "$DB"
 check "original: audit verify exits 0" test $? -eq 0
 check "original: rows unchanged by all of this" cmp -s "$DIR/audit.dump" <(dump "$DB")

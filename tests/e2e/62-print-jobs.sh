@@ -363,4 +363,8 @@ no_pii "log" "$DIR/log"
 no_pii "answers" "$DIR/bodies"
 no_pii "printed" "$DIR/ok/job.1"
 stop_daemon
+# Every print reserved, kept or given back above is in the chain beside its count.
+ctl audit verify >"$DIR/verify.out" 2>&1
+check "audit verify: each order's print count is what its entries say ($(grep -c '^BAD' "$DIR/verify.out") BAD)" \
+	grep -q "each with the prints it records" "$DIR/verify.out"
 finish

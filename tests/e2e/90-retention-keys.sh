@@ -88,10 +88,13 @@ check "purge dry-run: 0 due" bash -c '"$@" | grep -q "^0 orders are due"' _ "$WB
 # the 50 orders' personal data in the database files: none in clear
 head -n 50 "$FIXTURES" >"$DIR/fifty.jsonl"
 pii_of "$DIR/fifty.jsonl" "$DIR/pii50"
-db_files "$DIR/live" # SQLite's files, or PostgreSQL's heap files and WAL (lib.sh)
+# SQLite's files, or PostgreSQL's heap files and WAL (lib.sh); read, or it fails.
+check "database files while running: read" db_files "$DIR/live"
+check "database files while running: a tracking number in the clear (the grep reads them)" \
+	grep -aqF "${TNS[20]}" "$DIR"/live/db*
 grep_pii "database files while running" "$DIR/pii50" "$DIR"/live/db*
 stop_daemon "sigterm exits 0 (after the purge)"
-db_files "$DIR/rest"
+check "database files after stop: read" db_files "$DIR/rest"
 for f in "$DIR/rest/db" "$DIR/rest/db-wal" "$DIR/rest/db-shm"; do
 	if [ -e "$f" ]; then grep_pii "database files after stop" "$DIR/pii50" "$f"; else ok "after stop: $(basename "$f") absent"; fi
 done
@@ -421,7 +424,7 @@ ctl audit verify --checkpoints "$WAYBILL_AUDIT_CHECKPOINTS" >"$DIR/verify-cp.out
 check "after rotations, retirement and restarts: the chain holds every checkpoint ($(tail -n 1 "$DIR/verify-cp.out"))" \
 	grep -q "holds all" "$DIR/verify-cp.out"
 check "after three key versions: the checkpoint key is still the first one's" test "$(ctl audit checkpoint-key)" = "$CP_KEY"
-db_files "$DIR/final"
+check "final database files: read" db_files "$DIR/final"
 for f in "$DIR/final/db" "$DIR/final/db-wal" "$DIR/final/db-shm"; do
 	if [ -e "$f" ]; then no_pii "final database files" "$f"; else ok "final: $(basename "$f") absent"; fi
 done

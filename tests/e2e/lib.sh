@@ -13,9 +13,10 @@
 # Backend:   DB is the test's database: $DIR/db (SQLite), or with WAYBILL_TEST_PG=SOCKETDIR
 #            (a cluster tests/pg.sh started) a fresh PostgreSQL database's URL.
 #            is_pg | db_sql SQL (on the test's database; SQLite or PostgreSQL syntax is
-#            the caller's: check is_pg) | db_sql_at DB SQL | db_copy NAME (an online copy,
-#            its --db printed) | audit_unguard DB (drops the append-only triggers) | db_files DEST (its raw bytes on disk as DEST/db,
-#            DEST/db-wal) | skip_on_pg REASON (ends a script that cannot
+#            the caller's: check is_pg) | db_sql_at DB SQL | db_copy NAME (an online
+#            copy, its --db printed) | audit_unguard DB (drops the append-only triggers) |
+#            db_files DEST (its raw bytes on disk as DEST/db, DEST/db-wal; 1 when it
+#            could read none) | skip_on_pg REASON (ends a script that cannot
 #            apply to PostgreSQL, saying why) | audit_fault on|off (a trigger refusing
 #            new audit entries, either backend)
 # Client:    api [-H HEADER]... METHOD PATH TOKEN [BODY_FILE | -d DATA]
@@ -128,10 +129,11 @@ db_files() {
 			return 1
 		cat "$data/base/$oid"/* >"$dest/db" 2>/dev/null
 		cat "$data"/pg_wal/0* >"$dest/db-wal" 2>/dev/null
-		return 0
+	else
+		cp "$DIR"/db* "$dest/" 2>/dev/null
 	fi
-	cp "$DIR"/db* "$dest/" 2>/dev/null
-	return 0
+	# Nothing read (the server's files not readable by this user) must not pass as clean.
+	[ -s "$dest/db" ] || { echo "db_files: cannot read the database's files" >&2; return 1; }
 }
 
 # audit_fault on|off: a trigger that refuses every new audit entry, as a full

@@ -80,6 +80,7 @@ if is_pg; then
 	daemon_up || die setup "waybilld after the outage"
 fi
 
+is_pg && echo "skip on PostgreSQL: the full disk under the database file is SQLite's (no cheap equivalent for the server's disk)"
 if ! is_pg; then
 stop_daemon "sigterm exits 0 (before moving the database)"
 

@@ -362,6 +362,121 @@ static int verify_archives(struct ctl *c, const char **files, size_t n, int64_t 
 	return rc;
 }
 
+/*
+ * Each order's print count against the chain.  print_count is a clear
+ * column outside every MAC: an insider who sets it back prints again past
+ * label_reprints_max, and one who deletes an order's row hides it.  Every
+ * print adds one ok label.print or label.reprint entry in the same
+ * transaction (a print job's given-back print one ok label.unprint), so an
+ * order created in the chain walked here has as many prints as those say.
+ * Orders created before an archive's cut are not checked (their first
+ * entries are in the archive).
+ */
+struct print_tally {
+	char tn[TN_MAX];
+	int kind; /* 0 created, +1 printed, -1 given back */
+};
+
+struct print_scan {
+	struct print_tally *t;
+	size_t n, cap;
+	bool nomem;
+};
+
+static bool print_scan_one(const struct audit_entry *e, void *arg)
+{
+	struct print_scan *ps = arg;
+	int kind;
+
+	if (!e->tracking_no[0] || strcmp(e->result, "ok") != 0)
+		return true;
+	if (strcmp(e->action, "order.create") == 0)
+		kind = 0;
+	else if (strcmp(e->action, "label.print") == 0 || strcmp(e->action, "label.reprint") == 0)
+		kind = 1;
+	else if (strcmp(e->action, "label.unprint") == 0)
+		kind = -1;
+	else
+		return true;
+	if (ps->n == ps->cap) {
+		size_t ncap = ps->cap ? ps->cap * 2 : 1024;
+		struct print_tally *nt = realloc(ps->t, ncap * sizeof(*nt));
+
+		if (!nt) {
+			ps->nomem = true;
+			return false;
+		}
+		ps->t = nt;
+		ps->cap = ncap;
+	}
+	snprintf(ps->t[ps->n].tn, TN_MAX, "%s", e->tracking_no);
+	ps->t[ps->n++].kind = kind;
+	return true;
+}
+
+static int tally_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct print_tally *)a)->tn, ((const struct print_tally *)b)->tn);
+}
+
+/* 0 when every order created in the chain has the prints the chain says; 1 otherwise. */
+static int verify_prints(struct ctl *c)
+{
+	struct print_scan ps = {0};
+	char err[512];
+	int64_t orders = 0, bad = 0;
+	enum st st;
+
+	if (store_open(c->cfg.db, STORE_TOOL, c->kr, &c->store, err, sizeof(err)) != ST_OK)
+		fatal("%s", err);
+	st = store_audit_each(c->store, NULL, print_scan_one, &ps);
+	if (st != ST_OK || ps.nomem)
+		fatal("audit verify: cannot read the chain for the print counts: %s",
+		      ps.nomem ? "out of memory" : st_name(st));
+	if (ps.n)
+		qsort(ps.t, ps.n, sizeof(*ps.t), tally_cmp);
+	for (size_t i = 0; i < ps.n;) {
+		size_t j = i;
+		bool created = false;
+		int64_t prints = 0;
+		struct order_row row;
+
+		for (; j < ps.n && strcmp(ps.t[j].tn, ps.t[i].tn) == 0; j++) {
+			if (ps.t[j].kind == 0)
+				created = true;
+			prints += ps.t[j].kind;
+		}
+		if (created) {
+			orders++;
+			st = store_order_get(c->store, ps.t[i].tn, &row);
+			if (st == ST_NOTFOUND) {
+				printf("BAD order %s: created in the chain, its row is gone\n",
+				       ps.t[i].tn);
+				bad++;
+			} else if (st != ST_OK) {
+				fatal("audit verify: order %s: %s", ps.t[i].tn, st_name(st));
+			} else {
+				if (row.print_count != prints) {
+					printf("BAD order %s: the chain has %lld prints of it, its "
+					       "row "
+					       "says %d\n",
+					       ps.t[i].tn, (long long)prints, row.print_count);
+					bad++;
+				}
+				order_row_release(&row);
+			}
+		}
+		i = j;
+	}
+	free(ps.t);
+	store_close(c->store);
+	c->store = NULL;
+	if (bad == 0)
+		printf("ok: %lld orders created in the chain, each with the prints it records\n",
+		       (long long)orders);
+	return bad ? 1 : 0;
+}
+
 static int cmd_audit_verify(struct ctl *c, int argc, char **argv)
 {
 	const char *cpfile = NULL, *archives[ARCHIVES_MAX];
@@ -407,9 +522,12 @@ static int cmd_audit_verify(struct ctl *c, int argc, char **argv)
 	if (narchives)
 		rc = verify_archives(c, archives, narchives, &arch_last, arch_head);
 	st = store_audit_verify_marks(c->cfg.db, c->kr, cp_marks(&m), m.n, &chk, err, sizeof(err));
-	keyring_free(c->kr);
 	if (st != ST_OK)
 		fatal("%s", err);
+	/* The print counts, on a chain that verified (a broken one cannot be opened). */
+	if (chk.ok && verify_prints(c) != 0)
+		rc = 1;
+	keyring_free(c->kr);
 	if (chk.base_seq && !narchives)
 		printf("note: the live chain continues from archived entry %lld (a signed archive "
 		       "checkpoint); check the archives with --archive\n",

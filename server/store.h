@@ -443,6 +443,13 @@ enum st store_audit_verify(struct store *s, struct audit_check *out);
 /* The database's own integrity check (SQLite: PRAGMA quick_check); err says what it found. */
 enum st store_quick_check(struct store *s, char *err, size_t errlen);
 /*
+ * The database's size on disk and its write-ahead log's (the /metrics
+ * gauges): SQLite's file and its -wal file; PostgreSQL's
+ * pg_database_size() and its cluster's WAL directory (pg_ls_waldir(), -1
+ * when the role may not read it: pg_monitor).  0 for a file that is not there.
+ */
+enum st store_sizes(struct store *s, int64_t *db, int64_t *wal);
+/*
  * Walk only the entries after seq, the first of which must link to head (a
  * signed checkpoint's): what a daemon's start checks.  out->entries counts
  * the entries walked.

@@ -120,11 +120,21 @@ enum pst {
 	NPST
 };
 
+/*
+ * A daemon's print jobs are its own (schema/pg/0013): it holds the session
+ * advisory lock (PG_OWNER_LOCK, owner) on its writer connection while it
+ * lives, and a start interrupts only the sending jobs no session owns.
+ */
+#define PG_OWNER_LOCK 1464991746
+#define PG_OWNER_LOCK_S "1464991746"
+
 struct pconn {
 	PGconn *pg;
 	const char *url;   /* the store's */
 	bool ready;	   /* connected and every statement prepared */
 	uint64_t retry_ns; /* a lost connection is tried again from this time on */
+	bool warned;	   /* its failed reconnect was logged (once per outage) */
+	int64_t owner;	   /* > 0: the owner lock it takes again on each connect */
 	struct pconn *next;
 };
 
@@ -134,6 +144,7 @@ struct pg_store {
 	char url[1024];
 	bool tool;
 	struct pconn *writer;
+	int64_t owner; /* this daemon's print-job owner key (0 in a tool) */
 
 	pthread_mutex_t lock; /* guards the queue, readers and stats */
 	pthread_cond_t wake;

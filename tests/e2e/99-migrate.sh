@@ -202,6 +202,11 @@ DB=$PG_T
 out=$(ctl audit verify --checkpoints "$CP" --archive "$DIR/arch1.gz" 2>&1)
 check "audit verify on PostgreSQL: the archive, the chain, the SQLite checkpoints ($out)" \
 	sh -c "printf '%s' \"\$1\" | grep -q '^ok: the chain holds all' && ! printf '%s' \"\$1\" | grep -q BAD" - "$out"
+out=$(WAYBILL_AUDIT_CHECKPOINTS=$DIR/other.checkpoints timeout 30 "$WBD" --db "$PG_T" \
+	--key-file "$DIR/otherkey" --listen "127.0.0.1:$(pick_port)" 2>&1)
+rc=$?
+check "a daemon with another key file refuses the migrated database (exit $rc)" \
+	sh -c "[ $rc -ne 0 ] && [ $rc -ne 124 ] && printf '%s' \"\$1\" | grep -qi 'audit chain'" - "$out"
 DAEMON_DB=$PG_T daemon_up || die "start on PostgreSQL" "waybilld did not start on the migrated database"
 ok "waybilld starts on the migrated database (its checkpoints file goes on)"
 F0=$FAIL

@@ -92,8 +92,10 @@ enum st store_migrate(const char *from, const char *url, const struct keyring *k
 	}
 	st = sq_copy_open(from, kr, store_migrate_tables, store_migrate_tables_n,
 			  store_migrate_skip, store_migrate_skip_n, &src, &info, err, errlen);
-	if (st != ST_OK)
+	if (st != ST_OK) {
+		one_line(err);
 		return st;
+	}
 	out->schema_version = info.schema_version;
 	st = pg_copy_begin(url, info.schema_version, store_migrate_tables, store_migrate_tables_n,
 			   &dst, err, errlen);

@@ -19,23 +19,24 @@ struct sq_copy {
 	bool in_tx;
 };
 
-static bool daemon_runs(const char *lockfile)
+/* 1: a daemon holds the database, 0: none, -1: cannot tell (errno). */
+static int daemon_state(const char *lockfile)
 {
 	struct flock fl = {
 	    .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = GUARD_DAEMON, .l_len = 1};
 	int fd = open(lockfile, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	bool runs;
+	int runs;
 
 	if (fd < 0)
-		return errno != ENOENT; /* no lock file: no daemon ever ran; else cannot tell */
-	runs = fcntl(fd, F_OFD_GETLK, &fl) == -1 || fl.l_type != F_UNLCK;
+		return errno == ENOENT ? 0 : -1; /* no lock file: no daemon ever ran on it */
+	runs = fcntl(fd, F_OFD_GETLK, &fl) == -1 ? -1 : fl.l_type != F_UNLCK;
 	close(fd);
 	return runs;
 }
 
 bool sq_copy_daemon_runs(struct sq_copy *c)
 {
-	return daemon_runs(c->lockfile);
+	return daemon_state(c->lockfile) != 0;
 }
 
 static bool in_list(const char *name, const char *const *list, size_t n)
@@ -140,11 +141,21 @@ enum st sq_copy_open(const char *path, const struct keyring *kr, const char *con
 		snprintf(err, errlen, "source %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	if (daemon_runs(c->lockfile)) {
+	switch (daemon_state(c->lockfile)) {
+	case 0:
+		break;
+	case 1:
 		snprintf(err, errlen,
 			 "source %s: a waybilld has it open; stop it first (orders it took "
 			 "after the copy would not be in the new database)",
 			 path);
+		st = ST_UNAVAILABLE;
+		goto fail;
+	default:
+		snprintf(err, errlen,
+			 "source %s-lock: %s: cannot tell whether a waybilld has it open; run "
+			 "migrate as the service user",
+			 path, strerror(errno));
 		st = ST_UNAVAILABLE;
 		goto fail;
 	}
@@ -176,6 +187,10 @@ enum st sq_copy_open(const char *path, const struct keyring *kr, const char *con
 		st = ST_INVALID;
 		goto fail;
 	}
+	/* A damaged file is refused before anything is read from it (as a tool's open does). */
+	st = conn_quick_check(c->c, err, errlen);
+	if (st != ST_OK)
+		goto fail;
 	st = tables_check(c->c, tables, n, skip, nskip, err, errlen);
 	if (st != ST_OK)
 		goto fail;

@@ -4,7 +4,7 @@
 # number bindings), prints and reprints labels, reveals, writes signed
 # checkpoints; part of the chain is archived; a print job row.  Refused
 # while that daemon runs.  Refused, with nothing left on the target: a
-# wrong key file, a bad URL, a source missing a table or holding one migrate
+# wrong key file, a bad URL, a damaged source, a source missing a table or holding one migrate
 # does not know, a copy that fails half-way (the transaction rolls back).
 # Then the copy: the daemon starts on PostgreSQL, every order opens the same
 # for its creator, the list, the admin's reveal, the depot; reprint counts,
@@ -147,6 +147,10 @@ cp "$DIR/db.pristine" "$DIR/extra.db"
 sqlite3 "$DIR/extra.db" "CREATE TABLE courier_notes (tn TEXT, note TEXT)"
 migrate "$DIR/extra.db" "$PG_T"
 refused "a source with a table migrate does not know" 'table courier_notes is not one this version of migrate copies'
+cp "$DIR/db.pristine" "$DIR/damaged.db"
+yes | tr -d "\n" | head -c 8192 | dd of="$DIR/damaged.db" bs=4096 seek=3 conv=notrunc 2>/dev/null
+migrate "$DIR/damaged.db" "$PG_T"
+refused "a damaged source file" 'quick check|malformed|not a database'
 cp "$DIR/db.pristine" "$DIR/tampered.db"
 sqlite3 "$DIR/tampered.db" "DROP TRIGGER audit_no_update; UPDATE audit SET reason = 'nothing to see'
 	WHERE seq = (SELECT max(seq) FROM audit WHERE action = 'admin.reveal')"

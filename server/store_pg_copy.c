@@ -228,7 +228,11 @@ enum st pg_copy_begin(const char *url, int schema_version, const char *const *ta
 	if (!run_ok(c, "BEGIN ISOLATION LEVEL READ COMMITTED", err, errlen))
 		goto fail;
 	c->in_tx = true;
-	/* The daemons' migration lock (store_pg.c): a daemon starting now waits for the COMMIT. */
+	/*
+	 * The daemons' migration lock, the key store_pg.c's migrate() takes
+	 * (1464991745; not PG_LOCK_MIGRATE, which nothing takes): a daemon
+	 * starting on the target now waits for the COMMIT.
+	 */
 	if (!run_ok(c, "SELECT pg_advisory_xact_lock(1464991745)", err, errlen))
 		goto fail;
 	st = empty_check(c, tables, n, &have, err, errlen);
@@ -254,7 +258,7 @@ enum st pg_copy_table(struct pg_copy *c, const struct copy_table *t, char *err, 
 	const char *v[1] = {t->name};
 	struct buf sql;
 	PGresult *r;
-	size_t found = 0;
+	bool seen[COPY_COLS_MAX] = {false};
 	int k;
 
 	c->t = *t;
@@ -287,21 +291,17 @@ enum st pg_copy_table(struct pg_copy *c, const struct copy_table *t, char *err, 
 			return ST_INVALID;
 		}
 		c->bytea[j] = strcmp(PQgetvalue(r, i, 1), "bytea") == 0;
-		found++;
+		seen[j] = true;
 	}
 	PQclear(r);
-	if (found != t->ncols) {
-		for (size_t j = 0; j < t->ncols; j++) {
-			snprintf(
-			    err, errlen,
-			    "target: SQLite's %s has a column PostgreSQL's has not (%zu of its "
-			    "%zu columns are there); the schemas differ, nothing was written",
-			    t->name, found, t->ncols);
-			UNUSED(j);
-			break;
+	for (size_t j = 0; j < t->ncols; j++)
+		if (!seen[j]) {
+			snprintf(err, errlen,
+				 "target: %s.%s is a column SQLite's schema has and PostgreSQL's "
+				 "has not; the schemas differ, nothing was written",
+				 t->name, t->cols[j]);
+			return ST_INVALID;
 		}
-		return ST_INVALID;
-	}
 	buf_init(&sql, 8192, false);
 	buf_addf(&sql, "INSERT INTO \"%s\" (", t->name);
 	for (size_t j = 0; j < t->ncols; j++)

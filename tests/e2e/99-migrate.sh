@@ -166,6 +166,16 @@ PG_OTHER=$(newdb other)
 psql -qAtX "$PG_OTHER" -c "CREATE TABLE invoices (id bigint)" >/dev/null
 migrate "$SQ" "$PG_OTHER"
 refused "a target holding another application's table" 'table invoices that is not waybill'
+# a target with the schema already there and a column SQLite's has not (a place to smuggle into)
+PG_COL=$(newdb column)
+for f in "$ROOT"/schema/pg/[0-9]*.sql; do psql -qAtX -v ON_ERROR_STOP=1 "$PG_COL" -f "$f" >/dev/null; done
+psql -qAtX "$PG_COL" -c "CREATE TABLE waybill_schema (version integer PRIMARY KEY, name text NOT NULL,
+	applied_at bigint NOT NULL); INSERT INTO waybill_schema SELECT v, 'x', 0 FROM
+	unnest(ARRAY[$(ls "$ROOT"/schema/pg/ | sed -n 's/^0*\([0-9][0-9]*\)-.*/\1/p' | paste -sd,)]) v;
+	ALTER TABLE orders ADD COLUMN courier_note text" >/dev/null
+migrate "$SQ" "$PG_COL"
+refused "a target whose orders has a column SQLite's has not" 'orders\.courier_note is a column PostgreSQL'
+check "... which stays empty" test "$(psql -qAtX "$PG_COL" -c "SELECT count(*) FROM accounts")" = 0
 # half-way: orders and accounts go in, then a binding names an order that is not there
 cp "$DIR/db.pristine" "$DIR/orphan.db"
 sqlite3 "$DIR/orphan.db" "PRAGMA foreign_keys = OFF; INSERT INTO vnum_bindings (vnum, ext, order_id,

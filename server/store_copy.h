@@ -75,10 +75,10 @@ struct pg_copy;
  * Connect to url and begin the one transaction: the migration lock the
  * daemons take to migrate (they wait for it), then refuse a database that
  * holds waybill rows or tables that are not waybill's, then apply the
- * PostgreSQL migrations up to schema_version inside the transaction.
+ * PostgreSQL migrations inside the transaction (this version's schema).
  */
-enum st pg_copy_begin(const char *url, int schema_version, const char *const *tables, size_t n,
-		      struct pg_copy **out, char *err, size_t errlen);
+enum st pg_copy_begin(const char *url, const char *const *tables, size_t n, struct pg_copy **out,
+		      char *err, size_t errlen);
 /* The next rows go to t: its columns must be PostgreSQL's, no more, no fewer. */
 enum st pg_copy_table(struct pg_copy *c, const struct copy_table *t, char *err, size_t errlen);
 /* One row of the current table (t->ncols cells). */

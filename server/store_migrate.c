@@ -97,8 +97,7 @@ enum st store_migrate(const char *from, const char *url, const struct keyring *k
 		return st;
 	}
 	out->schema_version = info.schema_version;
-	st = pg_copy_begin(url, info.schema_version, store_migrate_tables, store_migrate_tables_n,
-			   &dst, err, errlen);
+	st = pg_copy_begin(url, store_migrate_tables, store_migrate_tables_n, &dst, err, errlen);
 	for (size_t i = 0; st == ST_OK && i < store_migrate_tables_n; i++) {
 		int64_t have = 0;
 

@@ -153,16 +153,23 @@ static enum st empty_check(struct pg_copy *c, const char *const *tables, size_t 
 	return st;
 }
 
-/* The PostgreSQL migrations after have, up to want, inside the transaction. */
-static enum st schema_apply(struct pg_copy *c, int have, int want, char *err, size_t errlen)
+/*
+ * Every PostgreSQL migration after have, inside the transaction: the target
+ * gets this version's schema, as a daemon's start would give it (some are
+ * PostgreSQL's own, 0014 say; the source's version was checked against
+ * this version's SQLite schema, so both sides are this binary's).
+ */
+static enum st schema_apply(struct pg_copy *c, int have, char *err, size_t errlen)
 {
-	int reached = have;
+	int newest = pg_schema_migrations_count
+			 ? pg_schema_migrations[pg_schema_migrations_count - 1].version
+			 : 0;
 
-	if (have > want) {
+	if (have > newest) {
 		snprintf(err, errlen,
-			 "target: its schema is version %d, newer than the source's %d; use the "
-			 "same waybill version on both",
-			 have, want);
+			 "target: its schema is version %d, newer than this waybillctl's %d; use "
+			 "the waybillctl of the daemons' version",
+			 have, newest);
 		return ST_INVALID;
 	}
 	if (!run_ok(c,
@@ -176,7 +183,7 @@ static enum st schema_apply(struct pg_copy *c, int have, int want, char *err, si
 		char num[16];
 		PGresult *r;
 
-		if (m->version <= have || m->version > want)
+		if (m->version <= have)
 			continue;
 		if (!run_ok(c, m->sql, err, errlen))
 			return ST_IO;
@@ -194,19 +201,12 @@ static enum st schema_apply(struct pg_copy *c, int have, int want, char *err, si
 			return ST_IO;
 		}
 		PQclear(r);
-		reached = m->version;
-	}
-	if (reached != want) {
-		snprintf(err, errlen,
-			 "target: PostgreSQL's migrations reach version %d, the source is at %d",
-			 reached, want);
-		return ST_INVALID;
 	}
 	return ST_OK;
 }
 
-enum st pg_copy_begin(const char *url, int schema_version, const char *const *tables, size_t n,
-		      struct pg_copy **out, char *err, size_t errlen)
+enum st pg_copy_begin(const char *url, const char *const *tables, size_t n, struct pg_copy **out,
+		      char *err, size_t errlen)
 {
 	struct pg_copy *c = calloc(1, sizeof(*c));
 	int have = 0;
@@ -238,7 +238,7 @@ enum st pg_copy_begin(const char *url, int schema_version, const char *const *ta
 	st = empty_check(c, tables, n, &have, err, errlen);
 	if (st != ST_OK)
 		goto fail;
-	st = schema_apply(c, have, schema_version, err, errlen);
+	st = schema_apply(c, have, err, errlen);
 	if (st != ST_OK)
 		goto fail;
 	/* The chain's head row: a daemon's batch waits on it until the COMMIT. */

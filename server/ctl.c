@@ -12,6 +12,7 @@
  *     audit checkpoint-key
  *     purge [--dry-run]
  *     key rotate | key rewrap | key retire VERSION
+ *     migrate --to postgresql://... [--db SQLITE_PATH]
  */
 #include "common.h"
 
@@ -29,6 +30,7 @@
 #include "order.h"
 #include "retention.h"
 #include "store.h"
+#include "store_ops.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -65,6 +67,9 @@ NORETURN static void usage(void)
 	      "  key rotate                                            add a key version\n"
 	      "  key rewrap                                            move data keys to it\n"
 	      "  key retire VERSION                                    drop an unused version\n"
+	      "  migrate --to postgresql://... [--db SQLITE_PATH]      copy the SQLite database\n"
+	      "                                                      (stopped daemon) into an\n"
+	      "                                                      empty PostgreSQL one\n"
 	      "roles: courier depot admin auditor telephony\n",
 	      stderr);
 	exit(2);
@@ -849,6 +854,51 @@ static int cmd_key(struct ctl *c, int argc, char **argv)
 	usage();
 }
 
+/*
+ * Copy the SQLite database into an empty PostgreSQL one (store_migrate.c):
+ * the daemon stopped, the source opened read-only, the target written in
+ * one transaction that ends with the migration's own audit entry.
+ */
+static int cmd_migrate(struct ctl *c, int argc, char **argv)
+{
+	struct migrate_report rep;
+	const char *to = NULL;
+	char err[768];
+	enum st st;
+
+	for (int i = 0; i < argc; i += 2) {
+		if (i + 1 >= argc)
+			usage();
+		if (strcmp(argv[i], "--to") == 0 && !to)
+			to = argv[i + 1];
+		else if (strcmp(argv[i], "--db") == 0)
+			snprintf(c->cfg.db, sizeof(c->cfg.db), "%s", argv[i + 1]);
+		else
+			usage();
+	}
+	if (!to)
+		usage();
+	if (store_is_pg(c->cfg.db))
+		fatal("migrate: the source must be an SQLite file: give it with --db PATH");
+	if (crypto_init() != ST_OK)
+		fatal("libsodium failed to initialise");
+	if (keyring_load(c->cfg.key_file, &c->kr, err, sizeof(err)) != ST_OK)
+		fatal("migrate: %s", err);
+	st = store_migrate(c->cfg.db, to, c->kr, c->actor, &rep, err, sizeof(err));
+	keyring_free(c->kr);
+	if (st != ST_OK)
+		fatal("migrate: %s", err);
+	printf("migrated %lld rows from %s in %.1f s (%s)\n", (long long)rep.total, c->cfg.db,
+	       rep.seconds, rep.entry.reason);
+	printf("ok: the audit chain verifies on PostgreSQL: %lld entries, the migration's is seq "
+	       "%lld\n",
+	       (long long)rep.entries, (long long)rep.entry.seq);
+	printf("next: set db to the PostgreSQL URL in waybill.conf and start waybilld; keep %s "
+	       "as it is until the new database is backed up\n",
+	       c->cfg.db);
+	return 0;
+}
+
 static int cmd_keygen(int argc, char **argv)
 {
 	const char *out = opt_value(argc, argv, "--out");
@@ -920,6 +970,8 @@ int main(int argc, char **argv)
 		return cmd_keygen(argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "purge") == 0)
 		return cmd_purge(&c, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "migrate") == 0)
+		return cmd_migrate(&c, argc - i - 1, argv + i + 1);
 	if (i + 1 >= argc)
 		usage();
 	if (strcmp(argv[i], "account") == 0) {

@@ -3,7 +3,8 @@
  * pg_store, its connections (struct pconn), the statement ids and the
  * helpers for parameters and results.  Private: only server/store_pg*.c
  * include it (and test_store_pg.c).  The interface is store.h; the files
- * that include <libpq-fe.h> are store_pg.c and store_pg_rows.c.
+ * that include <libpq-fe.h> are store_pg.c, store_pg_rows.c and store_pg_copy.c
+ * (waybillctl migrate's target side).
  *
  * The model is SQLite's (store.h): one writer connection per daemon runs
  * the batches (group commit: many jobs, one COMMIT), each job in a
@@ -230,6 +231,10 @@ enum st pg_checkpoint(struct pg_store *s);
 enum st pg_chain_walk(const struct keyring *kr, struct pconn *c, int64_t from_seq,
 		      const unsigned char from_head[HASH_BYTES], const struct audit_mark *marks,
 		      size_t nmarks, struct audit_check *out);
+/* The whole chain inside the caller's transaction (waybillctl migrate's, before its COMMIT). */
+enum st pg_chain_walk_tx(const struct keyring *kr, struct pconn *c, struct audit_check *out);
+/* Prepare every statement of pg_sql[] on c (once the schema is there). */
+bool pg_conn_prepare(struct pconn *c, char *err, size_t errlen);
 /* The SQL of each statement, by id. */
 extern const char *const pg_sql[NPST];
 

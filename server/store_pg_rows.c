@@ -1218,6 +1218,20 @@ enum st pg_chain_walk(const struct keyring *kr, struct pconn *c, int64_t from_se
 	return st;
 }
 
+enum st pg_chain_walk_tx(const struct keyring *kr, struct pconn *c, struct audit_check *out)
+{
+	unsigned char prev[HASH_BYTES] = {0};
+	int64_t expect = 1;
+	enum st st;
+
+	memset(out, 0, sizeof(*out));
+	out->ok = true;
+	st = chain_walk_in(kr, c, 0, NULL, NULL, 0, out, prev, &expect);
+	memcpy(out->head, prev, HASH_BYTES);
+	out->head_seq = expect - 1;
+	return st;
+}
+
 enum st pg_w_audit_archive(struct pg_store *s, int64_t first, int64_t last,
 			   const unsigned char head[HASH_BYTES], const char *ts,
 			   const unsigned char sig[SIGN_BYTES])

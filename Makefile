@@ -36,7 +36,7 @@ UNIT    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test
 FUZZ_TARGETS := mask order vnum config label http
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzzreplay_%)
 
-.PHONY: FORCE all deps apt-install lint format-check run test test-pg unit e2e sanitize bench check format fuzz clean docs station-shots
+.PHONY: FORCE all deps apt-install lint format-check run test test-pg unit e2e sanitize bench bench-pg check format fuzz clean docs station-shots
 
 all: $(BIN)/waybilld $(BIN)/waybillctl
 
@@ -210,6 +210,25 @@ $(BUILD)/bench/audit_fill: tests/bench/audit_fill.c $(BUILD)/libwaybill.a
 
 bench: all $(BUILD)/bench/sqlite_ceiling $(BUILD)/bench/label_render
 	@BIN=$(BIN) BUILD=$(BUILD) sh tests/bench/run.sh
+
+# One, two and three daemons over one PostgreSQL 15 cluster of its own
+# (fsync on) next to bare inserts of the same rows, and the audit chain's two
+# designs replayed with pgbench (issue 15 parts 3 and 6); docs/performance.md.
+bench-pg: all $(BUILD)/bench/waybilld-chains
+	@BIN=$(BIN) BUILD=$(BUILD) sh tests/bench/pg.sh
+
+# bench-pg's prototype of the other audit design: store_pg.c and
+# store_pg_rows.c built with WB_BENCH_CHAINS (a chain per daemon), linked
+# ahead of libwaybill.a so their symbols are the ones taken.  Measured,
+# never installed.
+$(BUILD)/bench/%_chains.o: server/%.c server/store_pg.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -Iserver -DWB_BENCH_CHAINS -c -o $@ $<
+
+$(BUILD)/bench/waybilld-chains: $(BUILD)/main.o $(BUILD)/bench/store_pg_chains.o \
+		$(BUILD)/bench/store_pg_rows_chains.o $(BUILD)/libwaybill.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS) $(LDFLAGS)
 
 # libFuzzer targets (clang), each run for FUZZ_SECS on its seed corpus.  The
 # server is built a second time into $(BUILD)/fuzz/ with coverage, ASan and

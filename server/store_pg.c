@@ -510,11 +510,63 @@ static void wstate_restore(struct pg_store *s, const struct wstate *w)
 	memcpy(s->rewrap_after, w->rewrap_after, sizeof(s->rewrap_after));
 }
 
+#ifdef WB_BENCH_CHAINS
+/*
+ * make bench-pg's prototype of the other audit design, built only into
+ * $(BUILD)/bench/waybilld-chains (never bin/): each daemon appends to a chain
+ * of its own, head row WB_BENCH_CHAIN of audit_head (the bench adds rows
+ * 2-4 and drops audit's primary key on seq), so batches of different daemons
+ * wait for no one's head.  It measures that cost alone: the chains are not
+ * told apart in audit, so nothing verifies them, and there is no signed
+ * checkpoint over the heads (one signature a checkpoint, not one a batch).
+ */
+static int bench_chain(void)
+{
+	const char *v = getenv("WB_BENCH_CHAIN");
+
+	return v ? atoi(v) : 1;
+}
+
+static enum st head_lock_sql(struct pg_store *s, PGresult **r)
+{
+	char sql[96];
+	enum st st;
+
+	snprintf(sql, sizeof(sql), "SELECT seq, hash FROM audit_head WHERE id = %d FOR UPDATE",
+		 bench_chain());
+	*r = PQexec(s->writer->pg, sql);
+	st = result_st(s->writer, *r);
+	if (st != ST_OK) {
+		PQclear(*r);
+		*r = NULL;
+	}
+	return st;
+}
+
+static enum st head_store(struct pg_store *s)
+{
+	char sql[160];
+	int n = snprintf(sql, sizeof(sql), "UPDATE audit_head SET seq = %" PRId64 ", hash = '\\x",
+			 s->audit_seq);
+
+	for (size_t i = 0; i < HASH_BYTES && n > 0 && (size_t)n + 3 < sizeof(sql); i++)
+		n += snprintf(sql + n, sizeof(sql) - (size_t)n, "%02x", s->audit_head[i]);
+	if (n > 0 && (size_t)n < sizeof(sql))
+		snprintf(sql + n, sizeof(sql) - (size_t)n, "' WHERE id = %d", bench_chain());
+	return pg_plain(s->writer, sql);
+}
+#else
+static enum st head_lock_sql(struct pg_store *s, PGresult **r)
+{
+	return pg_exec(s->writer, P_AUDIT_HEAD_LOCK, NULL, r, NULL);
+}
+#endif
+
 /* The chain's head, locked for this transaction: other daemons' batches wait for it. */
 static enum st head_lock(struct pg_store *s)
 {
 	PGresult *r;
-	enum st st = pg_exec(s->writer, P_AUDIT_HEAD_LOCK, NULL, &r, NULL);
+	enum st st = head_lock_sql(s, &r);
 
 	if (st != ST_OK)
 		return st;
@@ -527,6 +579,7 @@ static enum st head_lock(struct pg_store *s)
 	return ST_OK;
 }
 
+#ifndef WB_BENCH_CHAINS
 static enum st head_store(struct pg_store *s)
 {
 	struct pq q = {0};
@@ -535,6 +588,7 @@ static enum st head_store(struct pg_store *s)
 	pq_blob(&q, s->audit_head, HASH_BYTES);
 	return pg_exec(s->writer, P_AUDIT_HEAD_SET, &q, NULL, NULL);
 }
+#endif
 
 /*
  * Each job in a savepoint: PostgreSQL aborts the whole transaction on a

@@ -131,7 +131,13 @@ const char *const pg_sql[NPST] = {
     [P_VNUM_CLASH] = "SELECT DISTINCT vnum FROM vnum_bindings WHERE recipient_index = $1::bytea "
 		     "AND released = 0 AND (active_until IS NULL OR active_until > $2::bigint) "
 		     "LIMIT $3::bigint",
+#ifdef WB_BENCH_CHAINS
+    /* make bench-pg's prototype (store_pg.c): each daemon counts in rows of its own. */
+    [P_VNUM_HOLD] = "UPDATE bench_held SET held = held + $2::int WHERE vnum = $1::text AND chain = "
+		    "current_setting('application_name')",
+#else
     [P_VNUM_HOLD] = "UPDATE vnum_numbers SET held = held + $2::int WHERE vnum = $1::text",
+#endif
     [P_BIND_INSERT] = "INSERT INTO vnum_bindings (vnum, ext, order_id, recipient_index, "
 		      "created_at) VALUES ($1::text, $2::text, $3::bigint, $4::bytea, $5::bigint) "
 		      "ON CONFLICT DO NOTHING",

@@ -48,7 +48,7 @@ fi
 # script left out is named with its reason.
 PG_READY="10-orders 30-matrix 40-bad-request 41-errors 45-fail-closed 55-tls 56-process
 57-account-names 61-sort-codes 62-print-jobs 65-oidc 70-calls 75-call-limits 80-admin 91-config-keys 93-proxy
-95-drain 96-connections 98-cluster"
+95-drain 96-connections 98-cluster 99-failover"
 PG_NEUTRAL="60-labels 95-torture-short"
 if [ "$what" = all ] || [ "$what" = e2e-pg ]; then
 	pgdir=$(mktemp -d "${TMPDIR:-/tmp}/waybill-pg.XXXXXX")

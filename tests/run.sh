@@ -49,7 +49,7 @@ fi
 # hand).  Each script left out is named with its reason.
 PG_READY="10-orders 30-matrix 40-bad-request 41-errors 45-fail-closed 55-tls 56-process
 57-account-names 61-sort-codes 62-print-jobs 65-oidc 70-calls 75-call-limits 80-admin 91-config-keys 93-proxy
-95-drain 96-connections 98-cluster"
+95-drain 96-connections 98-cluster 99-failover"
 # Ported: their tampering goes through lib.sh's db_sql, db_copy and db_files
 # on either backend; what is SQLite's alone inside them is said there.
 PG_READY="$PG_READY 15-metrics 20-privacy 46-readiness 47-start-verify 50-audit 52-audit-archive

@@ -38,15 +38,15 @@ if [ "$OWN_PG" = 1 ]; then
 		die setup "no PostgreSQL cluster: $(tail -n 3 "$DIR/pg-start.log" | tr '\n' '|')"
 fi
 pgu() { echo "postgresql:///$1?host=$PGC&user=waybill"; }
-PGDBS=()
-newdb() { # NAME: a fresh database of the cluster, dropped at the end
+newdb() { # NAME: a fresh database of the cluster, dropped at the end (named in $DIR/pgdbs:
+	# this runs in a $(...) subshell)
 	local n=wbm_$(basename "$DIR" | tr -c 'a-zA-Z0-9\n' _ | tr 'A-Z' 'a-z')_$1
 	psql -qAtX "$(pgu postgres)" -c "CREATE DATABASE $n" >/dev/null || die setup "createdb $n"
-	PGDBS+=("$n")
+	echo "$n" >>"$DIR/pgdbs"
 	pgu "$n"
 }
 if [ "$OWN_PG" = 0 ]; then
-	trap 'rc=$?; for d in "${PGDBS[@]}"; do psql -qAtX "$(pgu postgres)" -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1; done; (exit $rc); cleanup' EXIT
+	trap 'rc=$?; while read -r d; do psql -qAtX "$(pgu postgres)" -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1; done <"$DIR/pgdbs"; (exit $rc); cleanup' EXIT
 fi
 pg_tables() { psql -qAtX "$1" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"; }
 migrate() { # SOURCE URL [KEY]: waybillctl migrate; output in $OUT, status in $RC

@@ -169,7 +169,7 @@ static const char *pst_name(enum pst id, char buf[16])
 	return buf;
 }
 
-bool pg_conn_prepare(struct pconn *c, char *err, size_t errlen)
+static bool conn_prepare(struct pconn *c, char *err, size_t errlen)
 {
 	char name[16];
 
@@ -221,7 +221,7 @@ static bool conn_connect(struct pconn *c, const char *url, bool prepare, char *e
 			err[--n] = '\0';
 		return false;
 	}
-	if (prepare && !pg_conn_prepare(c, err, errlen))
+	if (prepare && !conn_prepare(c, err, errlen))
 		return false;
 	if (c->owner > 0 && !owner_lock(c, c->owner)) {
 		/* Held by another session: this daemon's key was taken while its
@@ -871,7 +871,7 @@ enum st pg_store_open(const char *url, enum store_mode mode, const struct keyrin
 	if (st != ST_OK)
 		goto fail;
 	/* The statements name the tables: prepared once the schema is there. */
-	if (!pg_conn_prepare(s->writer, err, errlen)) {
+	if (!conn_prepare(s->writer, err, errlen)) {
 		st = ST_IO;
 		goto fail;
 	}
@@ -930,6 +930,12 @@ enum st pg_store_verify_marks(const char *url, const struct keyring *kr,
 		snprintf(err, errlen, "audit chain: cannot read it");
 	pg_conn_close(c);
 	return st;
+}
+
+/* waybillctl migrate's target (store_pg_copy.c): its transaction made the tables. */
+bool pg_conn_prepare(struct pconn *c, char *err, size_t errlen)
+{
+	return conn_prepare(c, err, errlen);
 }
 
 /* ---- the table ------------------------------------------------------- */

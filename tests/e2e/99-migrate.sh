@@ -4,7 +4,8 @@
 # number bindings), prints and reprints labels, reveals, writes signed
 # checkpoints; part of the chain is archived; a print job row.  Refused
 # while that daemon runs.  Refused, with nothing left on the target: a
-# wrong key file, a bad URL, a damaged source, a source missing a table or holding one migrate
+# wrong key file, a bad URL, a damaged source, an older schema, an order sealed
+# the old way, a source missing a table or holding one migrate
 # does not know, a copy that fails half-way (the transaction rolls back).
 # Then the copy: the daemon starts on PostgreSQL, every order opens the same
 # for its creator, the list, the admin's reveal, the depot; reprint counts,
@@ -38,15 +39,15 @@ if [ "$OWN_PG" = 1 ]; then
 		die setup "no PostgreSQL cluster: $(tail -n 3 "$DIR/pg-start.log" | tr '\n' '|')"
 fi
 pgu() { echo "postgresql:///$1?host=$PGC&user=waybill"; }
-PGDBS=()
-newdb() { # NAME: a fresh database of the cluster, dropped at the end
+newdb() { # NAME: a fresh database of the cluster, dropped at the end (named in $DIR/pgdbs:
+	# this runs in a $(...) subshell)
 	local n=wbm_$(basename "$DIR" | tr -c 'a-zA-Z0-9\n' _ | tr 'A-Z' 'a-z')_$1
 	psql -qAtX "$(pgu postgres)" -c "CREATE DATABASE $n" >/dev/null || die setup "createdb $n"
-	PGDBS+=("$n")
+	echo "$n" >>"$DIR/pgdbs"
 	pgu "$n"
 }
 if [ "$OWN_PG" = 0 ]; then
-	trap 'rc=$?; for d in "${PGDBS[@]}"; do psql -qAtX "$(pgu postgres)" -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1; done; (exit $rc); cleanup' EXIT
+	trap 'rc=$?; while read -r d; do psql -qAtX "$(pgu postgres)" -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1; done <"$DIR/pgdbs"; (exit $rc); cleanup' EXIT
 fi
 pg_tables() { psql -qAtX "$1" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"; }
 migrate() { # SOURCE URL [KEY]: waybillctl migrate; output in $OUT, status in $RC
@@ -147,6 +148,14 @@ cp "$DIR/db.pristine" "$DIR/extra.db"
 sqlite3 "$DIR/extra.db" "CREATE TABLE courier_notes (tn TEXT, note TEXT)"
 migrate "$DIR/extra.db" "$PG_T"
 refused "a source with a table migrate does not know" 'table courier_notes is not one this version of migrate copies'
+cp "$DIR/db.pristine" "$DIR/old.db"
+sqlite3 "$DIR/old.db" "DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)"
+migrate "$DIR/old.db" "$PG_T"
+refused "a source at an older schema version" 'its schema is version [0-9]+, this waybillctl.s is [0-9]+; start'
+cp "$DIR/db.pristine" "$DIR/legacy.db"
+sqlite3 "$DIR/legacy.db" "UPDATE orders SET seal_bind = 0 WHERE id = (SELECT min(id) FROM orders)"
+migrate "$DIR/legacy.db" "$PG_T"
+refused "a source with an order still sealed the old way" '1 orders are still sealed the old way'
 cp "$DIR/db.pristine" "$DIR/damaged.db"
 yes | tr -d "\n" | head -c 8192 | dd of="$DIR/damaged.db" bs=4096 seek=3 conv=notrunc 2>/dev/null
 migrate "$DIR/damaged.db" "$PG_T"

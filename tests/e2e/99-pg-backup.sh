@@ -22,7 +22,8 @@ chmod 755 "$P"
 pg_start() { # DATADIR
 	as_pg "$bindir/pg_ctl" -D "$1" -l "$P/server.log" -w -t 60 -o "-k $P -c listen_addresses='' \
 		-c fsync=off -c wal_level=replica -c archive_mode=on -c archive_timeout=60 \
-		-c archive_command='test ! -f $P/wal/%f && cp %p $P/wal/%f'" start >/dev/null
+		-c archive_command='test ! -f $P/wal/%f && cp %p $P/wal/%f.part && mv $P/wal/%f.part $P/wal/%f'" \
+		start >/dev/null
 }
 pg_kill() { # DATADIR
 	[ -d "$1" ] && as_pg "$bindir/pg_ctl" -D "$1" -m immediate -w stop >/dev/null 2>&1
@@ -67,7 +68,8 @@ stop_daemon "the daemon before the loss: sigterm exits 0"
 SEQ=$(psql -qAtX "$U" -c "SELECT max(seq) FROM audit")
 last=$(psql -qAtX "$U" -c "SELECT pg_walfile_name(pg_current_wal_lsn())")
 psql -qAtX "$U" -c "SELECT pg_switch_wal()" >/dev/null
-wait_until 20 test -f "$P/wal/$last"
+# the archiver says so only once its command returned (a file there may be half copied)
+wait_until 20 sh -c "[ \"\$(psql -qAtX '$U' -c 'SELECT last_archived_wal FROM pg_stat_archiver')\" = $last ]"
 check "the WAL of the last writes is archived ($last)" test -f "$P/wal/$last"
 
 # the loss
@@ -80,7 +82,7 @@ as_pg mkdir -m 0700 "$P/restored"
 as_pg tar -xzf "$P/base/base.tar.gz" -C "$P/restored"
 as_pg touch "$P/restored/recovery.signal"
 echo "restore_command = 'cp $P/wal/%f %p'" | as_pg tee -a "$P/restored/postgresql.auto.conf" >/dev/null
-pg_start "$P/restored"
+pg_start "$P/restored" || echo "restored cluster: $(tail -n 8 "$P/server.log")" >&2
 check "the restored cluster starts" psql -qAtX "$U" -c "SELECT 1"
 wait_until 30 sh -c "[ \"\$(psql -qAtX '$U' -c 'SELECT pg_is_in_recovery()')\" = f ]"
 check "its recovery ends (pg_is_in_recovery() = f)" test "$(psql -qAtX "$U" -c 'SELECT pg_is_in_recovery()')" = f

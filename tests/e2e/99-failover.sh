@@ -168,7 +168,33 @@ for c in $(seq "$CYCLES"); do
 	fi
 done
 
-coids=$(cat "$DIR"/c*/w?/acked.tsv | cut -f2,3 | sort -u | wc -l)
+# ---- with no load: /readyz alone must follow the database ---------------------
+# A load balancer sends nothing to a daemon whose /readyz says 503: the daemon
+# must find out by itself that the primary is gone, and that the promoted
+# standby takes its writes, without a request to fail or succeed first.
+check "idle: a new standby streams from the primary" sh "$PAIR" rebuild "$DIR/pg"
+for n in 0 1; do
+	check "idle: daemon $n is ready before the kill" is_ready "$n"
+done
+sh "$PAIR" kill "$DIR/pg"
+for n in 0 1; do
+	if wait_until 10 says_store "$n"; then
+		ok "idle: daemon $n: /readyz 503 \"store\" with no request sent since the kill"
+	else
+		fail "idle: daemon $n: /readyz 503 \"store\" with no request sent since the kill" "$(ready "$n") $(cat "$DIR/ready.$n")"
+	fi
+done
+check "idle: the standby is promoted" sh "$PAIR" promote "$DIR/pg"
+for n in 0 1; do
+	check "idle: daemon $n: /readyz 200 again with no request sent" wait_until 20 is_ready "$n"
+done
+fixture 3 | jq -c '.client_order_id = "idle-after"' >"$DIR/idle.json"
+URL=${DURL[1]}
+api POST /v1/orders "${TOK[w1]}" "$DIR/idle.json"
+expect_status "idle: the first order after the promotion is created" 201 "$STATUS"
+[ "$STATUS" = 201 ] && printf '%s\tw1\tidle-after\t0\n' "$(jb .tracking_no)" >"$DIR/c0idle.tsv"
+
+coids=$(cat "$DIR"/c*/w?/acked.tsv "$DIR"/c0idle.tsv 2>/dev/null | cut -f2,3 | sort -u | wc -l)
 check "the database holds one order per client_order_id" \
 	test -z "$(db_sql "SELECT creator, idem_key FROM orders GROUP BY creator, idem_key HAVING count(*) > 1")"
 check "the database holds exactly the orders acked ($coids): none that no one was answered for" \

@@ -13,6 +13,7 @@
 #include "../../server/store_pg.h"
 #include "../../server/log.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -115,6 +116,20 @@ static enum st job_bind(struct store *s, struct wjob *j)
 	struct t_bind *x = j->arg;
 	unsigned char rcpt[HASH_BYTES] = {7};
 	return store_w_binding_insert(s, "17000000000", "0042", x->order_id, rcpt, time(NULL));
+}
+
+struct t_async {
+	struct store *s;
+	struct t_ins *ins;
+	enum st st;
+};
+
+static void *async_order(void *arg)
+{
+	struct t_async *a = arg;
+
+	a->st = t_job(a->s, job_order, a->ins, "order.create");
+	return NULL;
 }
 
 static int sh(const char *cmd)
@@ -232,6 +247,68 @@ int main(void)
 	}
 	CHECK(st == ST_OK);
 	CHECK(store_audit_verify(B, &cb) == ST_OK && cb.ok);
+
+	/*
+	 * A commit whose wait for the synchronous standby is cancelled (an
+	 * operator's pg_cancel_backend on a stuck COMMIT, a statement_timeout)
+	 * comes back as success with a WARNING: it is on this server only, and a
+	 * failover would lose it.  It must not be answered OK; the client's retry
+	 * with the same key finds the one order.  The standby named here never
+	 * connects, so the commit waits until it is cancelled.
+	 */
+	{
+		struct t_ins sync_ins = {"WB000000000000000003", "key-sync", 0, ST_OK, ""};
+		struct t_ins sync_again = {"WB000000000000000004", "key-sync", 0, ST_OK, ""};
+		struct t_async as = {NULL, &sync_ins, ST_OK};
+		struct store *C = NULL;
+		char curl[600];
+		pthread_t th;
+		bool waited = false;
+
+		snprintf(curl, sizeof(curl), "%s&options=-csynchronous_commit%%3Don", url);
+		CHECKF(store_open(curl, STORE_DAEMON, kr, &C, err, sizeof(err)) == ST_OK, "%s",
+		       err);
+		snprintf(cmd, sizeof(cmd),
+			 "psql -qAtX '%s' -c \"ALTER SYSTEM SET synchronous_standby_names = "
+			 "'ghost'\" -c 'SELECT pg_reload_conf()' >/dev/null && sleep 1",
+			 url);
+		CHECK(sh(cmd) == 0);
+		as.s = C;
+		if (C && pthread_create(&th, NULL, async_order, &as) == 0) {
+			snprintf(cmd, sizeof(cmd),
+				 "psql -qAtX '%s' -c \"SELECT count(*) FROM pg_stat_activity WHERE "
+				 "wait_event = 'SyncRep'\" | grep -qx 1",
+				 url);
+			for (int i = 0; i < 100 && !waited; i++) {
+				waited = sh(cmd) == 0;
+				if (!waited)
+					nanosleep(&(struct timespec){0, 100000000}, NULL);
+			}
+			CHECK(waited);
+			snprintf(cmd, sizeof(cmd),
+				 "psql -qAtX '%s' -c \"SELECT pg_cancel_backend(pid) FROM "
+				 "pg_stat_activity WHERE wait_event = 'SyncRep'\" >/dev/null",
+				 url);
+			CHECK(sh(cmd) == 0);
+			pthread_join(th, NULL);
+			CHECKF(as.st == ST_UNAVAILABLE, "a commit the standby never confirmed: %s",
+			       st_name(as.st));
+			CHECK(store_trouble(C) != NULL && strcmp(store_trouble(C), "store") == 0);
+		}
+		snprintf(cmd, sizeof(cmd),
+			 "psql -qAtX '%s' -c 'ALTER SYSTEM RESET synchronous_standby_names' "
+			 "-c 'SELECT pg_reload_conf()' >/dev/null && sleep 1",
+			 url);
+		CHECK(sh(cmd) == 0);
+		if (C) {
+			/* The retry: its key names the order the cancelled commit left. */
+			CHECK(t_job(C, job_order, &sync_again, "order.create") == ST_OK);
+			CHECK(sync_again.by_idem == ST_OK);
+			CHECK_STR(sync_again.seen, sync_ins.tn);
+			CHECK(store_trouble(C) == NULL);
+		}
+		store_close(C);
+	}
 out:
 	store_close(A);
 	store_close(B);

@@ -160,6 +160,8 @@ for c in $(seq "$CYCLES"); do
 		-a "$(total "$c" read_ok readback.out)" = "$acked"
 	check "cycle $c: no 500 and no other status, to writes or retries" \
 		test $(($(total "$c" 500 write.out) + $(total "$c" other write.out) + $(total "$c" bad_ack_body write.out) + $(total "$c" 500 retry.out) + $(total "$c" retry_bad retry.out))) = 0
+	check "cycle $c: every 503 said unavailable, none vnum_pool_exhausted ($(total "$c" e503_unavailable write.out) of $(total "$c" 503 write.out))" \
+		test "$(total "$c" e503_unavailable write.out)" = "$(total "$c" 503 write.out)"
 	dup=$(cat "$DIR/c$c"/w?/acked.tsv | awk -F'\t' '{ print $3 "\t" $1 }' | sort -u | cut -f1 | uniq -d | head -n 3)
 	check "cycle $c: no client_order_id was answered with two tracking numbers${dup:+ ($dup)}" test -z "$dup"
 	# The promoted standby needs a standby of its own for the next kill.

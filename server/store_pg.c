@@ -194,7 +194,8 @@ static bool conn_prepare(struct pconn *c, char *err, size_t errlen)
 /*
  * What the server says beside a result: nothing is logged (it may quote a
  * row), but a WARNING is noted.  PostgreSQL answers a COMMIT whose wait for
- * the synchronous standby was cancelled (pg_cancel_backend, statement_timeout)
+ * the synchronous standby was cancelled (pg_cancel_backend on a COMMIT stuck
+ * while the standby is down; statement_timeout does not cut that wait)
  * with success and the warning "The transaction has already committed
  * locally, but might not have been replicated to the standby": run_batch
  * takes such a commit for one whose outcome is unknown.

@@ -108,7 +108,12 @@ static enum st tx_create(struct store *s, struct wjob *j)
 				      cs->row.created_at);
 }
 
-/* A create or a reassignment found no free extension to bind. */
+/*
+ * A create or a reassignment found no free extension to bind.  Not said
+ * while the store is in trouble: a statement lost with its connection (a
+ * failover) fails the pick with the same ST_UNAVAILABLE, and that is the
+ * plain 503 a client retries, not a pool to widen.
+ */
 static void reply_pool_exhausted(struct request *r)
 {
 	http_reply_error(r, ST_UNAVAILABLE, "vnum_pool_exhausted",
@@ -128,7 +133,7 @@ static void cont_create(struct request *r)
 				 "this idempotency key was used for a different order", NULL);
 		return;
 	}
-	if (cs->pool_empty) {
+	if (cs->pool_empty && !store_trouble(r->app->store)) {
 		reply_pool_exhausted(r);
 		return;
 	}
@@ -501,7 +506,7 @@ static void cont_change(struct request *r)
 	char *json = NULL;
 	enum st st = r->job.st;
 
-	if (cs->pool_empty) {
+	if (cs->pool_empty && !store_trouble(r->app->store)) {
 		reply_pool_exhausted(r);
 		return;
 	}

@@ -7,7 +7,12 @@
  * that reads, each with every statement prepared once when it connects
  * (PQprepare, pg_sql[]).  A lost connection fails what runs on it at once
  * (ST_UNAVAILABLE: 503, and /readyz says "store"), and is tried again at
- * most once a second; a write is answered only after its COMMIT returned.
+ * most once a second; a write is answered only after its COMMIT returned
+ * without a warning (run_batch).  An idle writer looks at its connection
+ * once a second, so /readyz follows the database without requests
+ * (writer_idle).  Several hosts in the URL with target_session_attrs=
+ * read-write: libpq connects to the one that takes writes, so a reconnect
+ * after a failover finds the promoted standby (docs/DESIGN.md, "Failover").
  * TLS is the URL's: sslmode=require (or verify-full, with sslrootcert) in
  * the URL makes libpq refuse a connection without it.
  */
@@ -20,6 +25,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- parameters -------------------------------------------------------- */
 
@@ -202,6 +208,24 @@ static bool owner_lock(struct pconn *c, int64_t key)
 	return got;
 }
 
+/*
+ * What the server says beside a result: nothing is logged (it may quote a
+ * row), but a WARNING is noted.  PostgreSQL answers a COMMIT whose wait for
+ * the synchronous standby was cancelled (pg_cancel_backend on a COMMIT stuck
+ * while the standby is down; statement_timeout does not cut that wait)
+ * with success and the warning "The transaction has already committed
+ * locally, but might not have been replicated to the standby": run_batch
+ * takes such a commit for one whose outcome is unknown.
+ */
+static void notice_seen(void *arg, const PGresult *r)
+{
+	struct pconn *c = arg;
+	const char *sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+
+	if (sev && strcmp(sev, "WARNING") == 0)
+		c->warned = true;
+}
+
 static bool conn_connect(struct pconn *c, const char *url, bool prepare, char *err, size_t errlen)
 {
 	/* The URL's own keys win over these (expand_dbname: later ones override). */
@@ -221,6 +245,7 @@ static bool conn_connect(struct pconn *c, const char *url, bool prepare, char *e
 			err[--n] = '\0';
 		return false;
 	}
+	PQsetNoticeReceiver(c->pg, notice_seen, c);
 	if (prepare && !conn_prepare(c, err, errlen))
 		return false;
 	if (c->owner > 0 && !owner_lock(c, c->owner)) {
@@ -232,12 +257,6 @@ static bool conn_connect(struct pconn *c, const char *url, bool prepare, char *e
 	}
 	c->ready = true;
 	return true;
-}
-
-static void notice_quiet(void *arg, const char *msg)
-{
-	UNUSED(arg);
-	UNUSED(msg);
 }
 
 enum st pg_conn_open(const char *url, bool prepare, struct pconn **out, char *err, size_t errlen)
@@ -252,7 +271,6 @@ enum st pg_conn_open(const char *url, bool prepare, struct pconn **out, char *er
 		pg_conn_close(c);
 		return ST_UNAVAILABLE;
 	}
-	PQsetNoticeProcessor(c->pg, notice_quiet, NULL);
 	*out = c;
 	return ST_OK;
 }
@@ -283,13 +301,12 @@ bool pg_conn_ok(struct pconn *c)
 	c->retry_ns = now + 1000000000ull;
 	if (!conn_connect(c, c->url, true, err, sizeof(err))) {
 		/* tried once a second: one line per outage, not one a second */
-		if (!c->warned)
+		if (!c->logged)
 			log_warn("store: %s", err);
-		c->warned = true;
+		c->logged = true;
 		return false;
 	}
-	c->warned = false;
-	PQsetNoticeProcessor(c->pg, notice_quiet, NULL);
+	c->logged = false;
 	log_info("store: PostgreSQL connection is back");
 	return true;
 }
@@ -325,6 +342,7 @@ enum st pg_exec(struct pconn *c, enum pst id, const struct pq *q, PGresult **res
 	char name[16];
 	PGresult *r;
 	enum st st;
+	bool idle;
 
 	if (res)
 		*res = NULL;
@@ -332,8 +350,25 @@ enum st pg_exec(struct pconn *c, enum pst id, const struct pq *q, PGresult **res
 		*changed = 0;
 	if (!c || !c->ready)
 		return ST_UNAVAILABLE;
+	idle = c->reader && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
 	r = PQexecPrepared(c->pg, pst_name(id, name), q ? q->n : 0, q ? q->v : NULL,
 			   q ? q->len : NULL, q ? q->fmt : NULL, 0);
+	/*
+	 * A reader's session that ended without a word on the socket (its server
+	 * was killed: pg_conn_ok's look found nothing to read) fails the first
+	 * statement sent on it.  Outside a transaction that statement is one
+	 * read: it is sent again once on a new connection (the promoted standby,
+	 * after a failover), so a stale reader is not a 503.
+	 */
+	if (idle && (!r || PQstatus(c->pg) != CONNECTION_OK)) {
+		PQclear(r);
+		r = NULL;
+		c->ready = false;
+		c->retry_ns = 0;
+		if (pg_conn_ok(c))
+			r = PQexecPrepared(c->pg, pst_name(id, name), q ? q->n : 0, q ? q->v : NULL,
+					   q ? q->len : NULL, q ? q->fmt : NULL, 0);
+	}
 	st = result_st(c, r);
 	if (st == ST_OK && changed) {
 		const char *t = PQcmdTuples(r);
@@ -370,6 +405,7 @@ struct pconn *pg_reader(struct pg_store *s)
 		log_error("store: reader: %s", err);
 		return NULL;
 	}
+	c->reader = true;
 	pthread_mutex_lock(&s->lock);
 	c->next = s->readers;
 	s->readers = c;
@@ -444,7 +480,8 @@ out:
 
 enum { PW_NONE, PW_STORE, PW_AUDIT };
 
-static void wfail_set(struct pg_store *s, int to)
+/* batch: a batch with jobs was refused (the idle writer's probe is none). */
+static void wfail_set(struct pg_store *s, int to, bool batch)
 {
 	pthread_mutex_lock(&s->wfail_lock);
 	int from = atomic_exchange(&s->wfail, to);
@@ -460,7 +497,7 @@ static void wfail_set(struct pg_store *s, int to)
 			 (double)(clock_mono_ns() - s->wfail_since_ns) / 1e9,
 			 (unsigned long long)s->wfail_refused);
 	}
-	if (to != PW_NONE)
+	if (to != PW_NONE && batch)
 		s->wfail_refused++;
 	pthread_mutex_unlock(&s->wfail_lock);
 }
@@ -643,7 +680,7 @@ static void run_batch(struct pg_store *s, struct wjob *jobs, size_t n)
 
 	wstate_save(s, &w0);
 	if (!pg_conn_ok(s->writer)) {
-		wfail_set(s, PW_STORE);
+		wfail_set(s, PW_STORE, n > 0);
 		batch_fail(jobs, ST_UNAVAILABLE);
 		goto done;
 	}
@@ -653,25 +690,39 @@ static void run_batch(struct pg_store *s, struct wjob *jobs, size_t n)
 		pg_plain(s->writer, "ROLLBACK");
 		wstate_restore(s, &w0);
 		batch_fail(jobs, ST_UNAVAILABLE);
-		wfail_set(s, PW_STORE);
+		wfail_set(s, PW_STORE, n > 0);
 		goto done;
 	}
 	t1 = clock_mono_ns();
-	/* Lost while committing: whether it committed is unknown, so no job is answered OK. */
-	if (pg_plain(s->writer, "COMMIT") != ST_OK) {
+	/*
+	 * Lost while committing: whether it committed is unknown, so no job is
+	 * answered OK.  So is a commit that came back with a WARNING: its wait
+	 * for the synchronous standby was cancelled (notice_seen), it is on this
+	 * server only and a failover would lose it.  Its jobs' clients send them
+	 * again: a repeat finds its order (client_order_id) and is answered once
+	 * its own commit, later in the same WAL, was flushed by the standby.
+	 */
+	s->writer->warned = false;
+	if (pg_plain(s->writer, "COMMIT") != ST_OK || s->writer->warned) {
+		if (s->writer->warned)
+			log_error("store: a commit was not confirmed by the synchronous standby "
+				  "(its wait was cancelled): %zu jobs answered 503",
+				  n);
 		pg_plain(s->writer, "ROLLBACK");
 		batch_fail(jobs, ST_UNAVAILABLE);
-		wfail_set(s, PW_STORE);
+		wfail_set(s, PW_STORE, n > 0);
 		pthread_mutex_lock(&s->lock);
 		s->stats.commit_fail++;
 		pthread_mutex_unlock(&s->lock);
 	} else if (s->batch_audit_failed) {
-		wfail_set(s, PW_AUDIT);
+		wfail_set(s, PW_AUDIT, n > 0);
 	} else {
-		wfail_set(s, PW_NONE);
+		wfail_set(s, PW_NONE, n > 0);
 	}
 	t2 = clock_mono_ns();
 done:
+	if (n == 0)
+		return; /* the idle writer's probe (writer_idle): no batch to count */
 	while ((size_t)1 << (bucket + 1) <= n && bucket < ARRAY_SIZE(s->stats.batch_hist) - 1)
 		bucket++;
 	while (cb < STORE_COMMIT_BUCKETS && t2 - t1 > (uint64_t)store_commit_bounds_us[cb] * 1000)
@@ -694,21 +745,33 @@ done:
 }
 
 /*
- * The idle writer looks at its connection once a second, so /readyz tells
- * the truth without a write to find it out: a session the server ended (or
- * a server gone) turns it to "store" at once, and the connection made again
- * once the server is back turns it ready again.  A failure that was not the
- * connection's (a commit the server refused) stays until a batch commits.
+ * An idle daemon's writer follows the database too, once a second: /readyz
+ * must say "store" when the primary is gone and be 200 again once writing
+ * works (a load balancer sends nothing to a daemon whose /readyz is 503, so
+ * no request would find out).  While writing works: read what the server
+ * sent (a closed session is seen without a round trip) and reconnect at once
+ * when it is gone.  While it fails: a batch with no jobs, the chain's head
+ * locked and stored, a commit that waits for the synchronous standby as any
+ * other does.
  */
-static void writer_probe(struct pg_store *s)
+static void writer_idle(struct pg_store *s)
 {
 	int wf = atomic_load(&s->wfail);
-	bool was_ready = s->writer->ready, ok = pg_conn_ok(s->writer);
 
-	if (!ok && wf == PW_NONE)
-		wfail_set(s, PW_STORE);
-	else if (ok && !was_ready && wf == PW_STORE)
-		wfail_set(s, PW_NONE);
+	if (wf == PW_STORE)
+		run_batch(s, NULL, 0);
+	else if (wf == PW_NONE && !pg_conn_ok(s->writer))
+		wfail_set(s, PW_STORE, false);
+}
+
+/* Wait for a job, at most a second (monotonic clock); true when the second passed. */
+static bool writer_wait(struct pg_store *s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += 1;
+	return pthread_cond_timedwait(&s->wake, &s->lock, &ts) == ETIMEDOUT;
 }
 
 static void *writer_main(void *arg)
@@ -722,14 +785,11 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&s->lock);
 		while (!s->head && !s->stopping) {
-			struct timespec until;
-
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += 1;
-			if (pthread_cond_timedwait(&s->wake, &s->lock, &until) == ETIMEDOUT &&
-			    !s->head && !s->stopping) {
+			if (s->tool) {
+				pthread_cond_wait(&s->wake, &s->lock);
+			} else if (writer_wait(s) && !s->head && !s->stopping) {
 				pthread_mutex_unlock(&s->lock);
-				writer_probe(s);
+				writer_idle(s);
 				pthread_mutex_lock(&s->lock);
 			}
 		}
@@ -861,7 +921,14 @@ enum st pg_store_open(const char *url, enum store_mode mode, const struct keyrin
 	str_copy(s->url, sizeof(s->url), url);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->wfail_lock, NULL);
-	pthread_cond_init(&s->wake, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->wake, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_key_create(&s->reader_key, NULL);
 	err[0] = '\0';
 	st = pg_conn_open(s->url, false, &s->writer, err, errlen);

@@ -134,8 +134,10 @@ struct pconn {
 	const char *url;   /* the store's */
 	bool ready;	   /* connected and every statement prepared */
 	uint64_t retry_ns; /* a lost connection is tried again from this time on */
-	bool warned;	   /* its failed reconnect was logged (once per outage) */
+	bool logged;	   /* its failed reconnect was logged (once per outage) */
 	int64_t owner;	   /* > 0: the owner lock it takes again on each connect */
+	bool warned;	   /* the server sent a WARNING since this was last cleared */
+	bool reader;	   /* a reader's (pg_reader): a lost read is sent again once */
 	struct pconn *next;
 };
 

@@ -160,6 +160,8 @@ for c in $(seq "$CYCLES"); do
 		-a "$(total "$c" read_ok readback.out)" = "$acked"
 	check "cycle $c: no 500 and no other status, to writes or retries" \
 		test $(($(total "$c" 500 write.out) + $(total "$c" other write.out) + $(total "$c" bad_ack_body write.out) + $(total "$c" 500 retry.out) + $(total "$c" retry_bad retry.out))) = 0
+	check "cycle $c: every 503 said unavailable, none vnum_pool_exhausted ($(total "$c" e503_unavailable write.out) of $(total "$c" 503 write.out))" \
+		test "$(total "$c" e503_unavailable write.out)" = "$(total "$c" 503 write.out)"
 	dup=$(cat "$DIR/c$c"/w?/acked.tsv | awk -F'\t' '{ print $3 "\t" $1 }' | sort -u | cut -f1 | uniq -d | head -n 3)
 	check "cycle $c: no client_order_id was answered with two tracking numbers${dup:+ ($dup)}" test -z "$dup"
 	# The promoted standby needs a standby of its own for the next kill.
@@ -168,7 +170,33 @@ for c in $(seq "$CYCLES"); do
 	fi
 done
 
-coids=$(cat "$DIR"/c*/w?/acked.tsv | cut -f2,3 | sort -u | wc -l)
+# ---- with no load: /readyz alone must follow the database ---------------------
+# A load balancer sends nothing to a daemon whose /readyz says 503: the daemon
+# must find out by itself that the primary is gone, and that the promoted
+# standby takes its writes, without a request to fail or succeed first.
+check "idle: a new standby streams from the primary" sh "$PAIR" rebuild "$DIR/pg"
+for n in 0 1; do
+	check "idle: daemon $n is ready before the kill" is_ready "$n"
+done
+sh "$PAIR" kill "$DIR/pg"
+for n in 0 1; do
+	if wait_until 10 says_store "$n"; then
+		ok "idle: daemon $n: /readyz 503 \"store\" with no request sent since the kill"
+	else
+		fail "idle: daemon $n: /readyz 503 \"store\" with no request sent since the kill" "$(ready "$n") $(cat "$DIR/ready.$n")"
+	fi
+done
+check "idle: the standby is promoted" sh "$PAIR" promote "$DIR/pg"
+for n in 0 1; do
+	check "idle: daemon $n: /readyz 200 again with no request sent" wait_until 20 is_ready "$n"
+done
+fixture 3 | jq -c '.client_order_id = "idle-after"' >"$DIR/idle.json"
+URL=${DURL[1]}
+api POST /v1/orders "${TOK[w1]}" "$DIR/idle.json"
+expect_status "idle: the first order after the promotion is created" 201 "$STATUS"
+[ "$STATUS" = 201 ] && printf '%s\tw1\tidle-after\t0\n' "$(jb .tracking_no)" >"$DIR/c0idle.tsv"
+
+coids=$(cat "$DIR"/c*/w?/acked.tsv "$DIR"/c0idle.tsv 2>/dev/null | cut -f2,3 | sort -u | wc -l)
 check "the database holds one order per client_order_id" \
 	test -z "$(db_sql "SELECT creator, idem_key FROM orders GROUP BY creator, idem_key HAVING count(*) > 1")"
 check "the database holds exactly the orders acked ($coids): none that no one was answered for" \

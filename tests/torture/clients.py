@@ -18,7 +18,8 @@ Files in OUT: acked.tsv (tn, account, client_order_id, weight_g: every 201 or 20
 unknown.tsv (client_order_id, account, fixture: no answer yet when told to stop), live (the
 answer codes so far, rewritten every 0.2 s), and the summary printed at the end as
 "NAME VALUE" lines.  Codes: 201, 200, 503, 500, other (any other status) and conn (no
-answer).  Nothing here prints a body: the fixtures hold (made-up) personal data.
+answer); each 503 to a write is counted by its error code too (e503_CODE).  Nothing here
+prints a body: the fixtures hold (made-up) personal data.
 """
 import http.client
 import json
@@ -119,6 +120,9 @@ def post_until_answered(cli, tok, body, stopfile, tally):
     while True:
         st, doc = cli.request("POST", "/v1/orders", tok, body)
         tally.count(st)
+        if st == 503:
+            code = (doc or {}).get("error", {}).get("code", "none") if isinstance(doc, dict) else "none"
+            tally.add("e503_" + str(code))
         if st not in (0, 503):
             return st, doc
         if stopfile and os.path.exists(stopfile):

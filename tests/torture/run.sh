@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/torture/run.sh - the fault suite (make torture; a short run in make test).
 #
-# Runs kill9.sh, sigterm.sh, slowconn.sh, enospc.sh and eio.sh in turn.  Each script
+# Runs kill9.sh, sigterm.sh, slowconn.sh, enospc.sh, eio.sh and failover.sh (PostgreSQL:
+# a primary killed under load, its synchronous standby promoted) in turn.  Each script
 # prints its figures as "figure: NAME VALUE" lines (or one "SCRIPT: k=v k=v ..." line,
 # as sigterm.sh and slowconn.sh do) and ends with "N passed, N failed";
 # this prints every figure in one table and ends with the sum, "N passed, N failed".
@@ -14,6 +15,8 @@
 #   TORTURE_FS_MB     size of the full-disk test's tmpfs (default 64)
 #   TORTURE_OUT       where the logs go (default tests/out/torture)
 #   TORTURE_SIGTERM_TRIES  SIGTERMs under keep-alive load (default 100)
+#   TORTURE_FAILOVER_CYCLES, TORTURE_FAILOVER_THREADS  failover.sh's kills (default 5) and
+#                     writers per daemon (default 12)
 #   TORTURE_ONLY      run only these scripts ("kill9 eio", say)
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
@@ -25,7 +28,7 @@ mkdir -p "$out"
 . tests/tally.sh # tally, as tests/run.sh counts
 : >"$out/figures"
 
-for name in ${TORTURE_ONLY:-kill9 sigterm slowconn enospc eio}; do
+for name in ${TORTURE_ONLY:-kill9 sigterm slowconn enospc eio failover}; do
 	t=tests/torture/$name.sh
 	[ -f "$t" ] || { echo "--   torture/$name: no $t, skipped"; continue; }
 	log=$out/$name.log

@@ -630,19 +630,20 @@ static enum st head_store(struct pg_store *s)
 /*
  * Each job in a savepoint: PostgreSQL aborts the whole transaction on a
  * failed statement, so a job that failed (having written or not) is rolled
- * back to it, and then gets its audit entry.  A savepoint is one round trip
- * on the connection; SQLite's first run without them (store_writer.c)
- * saves page copies that PostgreSQL does not make.
+ * back to it, and then gets its audit entry.  A savepoint costs one round
+ * trip a job (the release of one and the next one's sent together); SQLite's
+ * first run without them (store_writer.c) saves page copies that PostgreSQL
+ * does not make.
  */
 static enum st run_jobs(struct pg_store *s, struct wjob *jobs)
 {
+	if (pg_plain(s->writer, "SAVEPOINT job") != ST_OK)
+		return ST_UNAVAILABLE;
 	for (struct wjob *j = jobs; j; j = j->next) {
 		struct wstate w;
 		enum st st = ST_OK;
 
 		wstate_save(s, &w);
-		if (pg_plain(s->writer, "SAVEPOINT job") != ST_OK)
-			return ST_UNAVAILABLE;
 		if (j->fn)
 			st = j->fn(&s->base, j);
 		if (st != ST_OK) {
@@ -665,7 +666,9 @@ static enum st run_jobs(struct pg_store *s, struct wjob *jobs)
 				s->batch_audited = true;
 			}
 		}
-		if (pg_plain(s->writer, "RELEASE SAVEPOINT job") != ST_OK)
+		/* One round trip: this job's savepoint released and the next one's taken. */
+		if (pg_plain(s->writer, j->next ? "RELEASE SAVEPOINT job; SAVEPOINT job"
+						: "RELEASE SAVEPOINT job") != ST_OK)
 			return ST_UNAVAILABLE;
 		j->st = st;
 	}
@@ -679,6 +682,7 @@ static void run_batch(struct pg_store *s, struct wjob *jobs, size_t n)
 	uint64_t t0 = clock_mono_ns(), t1 = t0, t2 = t0;
 
 	wstate_save(s, &w0);
+	s->batch_no++;
 	if (!pg_conn_ok(s->writer)) {
 		wfail_set(s, PW_STORE, n > 0);
 		batch_fail(jobs, ST_UNAVAILABLE);

@@ -162,6 +162,8 @@ struct pg_store {
 	int64_t rewrap_after[2]; /* writer only */
 	char (*vpool)[16];	 /* writer only: the pool as the running job read it */
 	size_t vpool_n;
+	/* Writer only: batches begun, and the one that read vpool (it holds for a batch). */
+	uint64_t batch_no, vpool_batch;
 
 	/* The audit chain as the running batch sees it (audit_head, locked). */
 	int64_t audit_seq;

@@ -728,7 +728,10 @@ enum st pg_w_rewrap_batch(struct pg_store *s, int max, int64_t *n)
 
 enum st pg_w_vnum_sync(struct pg_store *s, char (*nums)[16], size_t n)
 {
-	enum st st = change(s->writer, P_VNUM_OUT, NULL, false);
+	enum st st;
+
+	s->vpool_batch = 0; /* pg_w_vnum_pool reads it again */
+	st = change(s->writer, P_VNUM_OUT, NULL, false);
 
 	for (size_t i = 0; i < n && st == ST_OK; i++) {
 		struct pq q = {0};
@@ -767,12 +770,23 @@ enum st pg_w_slot_free(struct pg_store *s, const char *vnum, const char *ext, in
  * The pool, read afresh by each job: another daemon may have synced it.
  * At most STORE_VNUM_POOL_MAX numbers (store_w_vnum_sync puts no more).
  */
+/*
+ * Read once a batch: every order asks for the pool, and only a pool sync
+ * (a daemon's start) changes it, which forgets the copy.  The batch holds
+ * the head row, so its first read is as fresh as a read per order.
+ */
 enum st pg_w_vnum_pool(struct pg_store *s, const char (**nums)[16], size_t *n)
 {
 	PGresult *r;
-	enum st st = pg_exec(s->writer, P_VNUM_LIST, NULL, &r, NULL);
+	enum st st;
 	size_t k;
 
+	if (s->vpool && s->vpool_batch == s->batch_no) {
+		*nums = (const char(*)[16])s->vpool;
+		*n = s->vpool_n;
+		return ST_OK;
+	}
+	st = pg_exec(s->writer, P_VNUM_LIST, NULL, &r, NULL);
 	if (st != ST_OK)
 		return st;
 	k = (size_t)PQntuples(r);
@@ -791,6 +805,7 @@ enum st pg_w_vnum_pool(struct pg_store *s, const char (**nums)[16], size_t *n)
 		pg_txt(r, (int)i, 0, s->vpool[i], sizeof(s->vpool[i]));
 	PQclear(r);
 	s->vpool_n = k;
+	s->vpool_batch = s->batch_no;
 	*nums = (const char(*)[16])s->vpool;
 	*n = k;
 	return ST_OK;

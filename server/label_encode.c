@@ -4,16 +4,16 @@
  *
  * PNG: 1-bit greyscale (0 black), the dpi in pHYs (dots per metre), no
  * text, time or other chunk: one image per label.  This file is the only
- * user of libpng and of libdeflate.
+ * user of libpng.
  *
  * ZPL: per label
  *   ^XA ^PW<width dots> ^LL<length dots> ^LH0,0
  *   ^FO<x>,<y>^GFA,<bytes>,<bytes>,<bytes a row>,:Z64:<base64>:<crc>^FS ^XZ
  * one graphic holding the label's ink: the blank rows above and below and
  * the blank bytes left and right are not sent, ^FO puts the rest in place.
- * Z64 is the zlib stream in base64 (libdeflate at its level 6: for these
- * images it takes 0.45 ms a 100 x 150 mm page at 203 dpi, zlib's level 6
- * 1.15 ms for a stream 4 % smaller; docs/performance.md has the table), then
+ * Z64 is the zlib stream (label_deflate.c: matches with the row above, for
+ * these images smaller than zlib's level 9 and ten times faster than its
+ * level 6; docs/performance.md has the table) in base64, then
  * the CRC-16/XMODEM of the base64 text in 4 hex digits.  ^GF bits: 1 prints.
  *
  * TSPL: per label
@@ -27,13 +27,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <libdeflate.h>
 #include <png.h>
 
 #include "buf.h"
 #include "label_int.h"
 
-#define ZPL_LEVEL 6
 #define PNG_ZLIB_LEVEL 6
 
 /* CRC-16/XMODEM (polynomial 0x1021, initial 0), a byte at a time. */
@@ -146,15 +144,10 @@ static enum st zpl_page(const struct raster *r, struct buf *out)
 	bool whole = b0 == 0 && b1 == r->stride;
 	unsigned char *copy = whole ? NULL : box_rows(r, y0, y1, b0, b1, false);
 	const unsigned char *rows = whole ? r->bits + (size_t)y0 * r->stride : copy;
-	struct libdeflate_compressor *zc = libdeflate_alloc_compressor(ZPL_LEVEL);
-	size_t cap = zc ? libdeflate_zlib_compress_bound(zc, total) : 0;
-	unsigned char *z = zc && rows ? malloc(cap) : NULL;
-	size_t zlen = z ? libdeflate_zlib_compress(zc, rows, total, z, cap) : 0;
+	unsigned char *z = NULL;
+	size_t zlen = 0;
 
-	if (!z)
-		st = ST_NOMEM;
-	else if (zlen == 0)
-		st = ST_INTERNAL; /* cannot be: cap is libdeflate's own bound */
+	st = rows ? label_deflate_rows(rows, total, rb, &z, &zlen) : ST_NOMEM;
 	if (st == ST_OK) {
 		buf_addf(out, "^FO%zu,%d^GFA,%zu,%zu,%zu,:Z64:", b0 * 8, y0, total, total, rb);
 		size_t at = out->len;
@@ -164,7 +157,6 @@ static enum st zpl_page(const struct raster *r, struct buf *out)
 				 label_crc16_xmodem(out->p + at, out->len - at));
 	}
 	free(z);
-	libdeflate_free_compressor(zc);
 	free(copy);
 	return st == ST_OK ? buf_st(out) : st;
 }

@@ -2,7 +2,8 @@
  * test_raster.c - the raster canvas and its encoders (label_raster.c,
  * label_encode.c): barcode modules as whole dots at 203 and 300 dpi, every
  * size; the PNG header and pHYs; ZPL's Z64 (its CRC against a known value,
- * the stream inflating to the declared bytes); TSPL's structure; formats,
+ * the stream inflating to the label's own dots) and its deflater on hostile
+ * rows; TSPL's structure; formats,
  * dpis and batches refused.
  */
 #define LABEL_SAMPLE_NO_MAIN
@@ -246,6 +247,20 @@ static void test_zpl(void)
 					   got == total,
 				       "%s %d: Z64 inflates to %zu bytes", sizes[s], dpis[d],
 				       total);
+				/* and they are the label's own dots, row by row */
+				struct raster r;
+				bool same = labels < 3 && raw && got == total &&
+					    label_raster_render(ctx, t, dpis[d], &f[labels], &r,
+								NULL) == ST_OK;
+				for (size_t row = 0; same && row < total / rb; row++)
+					same =
+					    y + row < (size_t)r.h &&
+					    memcmp(raw + row * rb,
+						   r.bits + (y + row) * r.stride + x / 8, rb) == 0;
+				CHECKF(same, "%s %d: label %zu's graphic is its raster", sizes[s],
+				       dpis[d], labels);
+				if (labels < 3)
+					label_raster_release(&r);
 				free(z);
 				free(raw);
 				p = strstr(end, "^XZ\n");
@@ -256,6 +271,59 @@ static void test_zpl(void)
 			       sizes[s], dpis[d]);
 			free(zpl);
 		}
+}
+
+/* label_deflate_rows(rows, n, rb) inflated by zlib is rows again. */
+static void deflate_round(const char *what, const unsigned char *rows, size_t n, size_t rb)
+{
+	unsigned char *z = NULL, *raw = malloc(n + 1);
+	size_t nz = 0;
+	uLongf got = n + 1;
+
+	CHECKF(label_deflate_rows(rows, n, rb, &z, &nz) == ST_OK, "%s: deflated", what);
+	CHECKF(z && raw && uncompress(raw, &got, z, nz) == Z_OK && got == n &&
+		   memcmp(raw, rows, n) == 0,
+	       "%s: %zu bytes in rows of %zu, %zu deflated, inflate to the same", what, n, rb, nz);
+	free(z);
+	free(raw);
+}
+
+/*
+ * The ZPL graphics' own deflater on what a label never holds too: nothing,
+ * one byte, a blank page, noise (every byte a literal), runs longer than a
+ * match, rows that repeat for pages on end, rows of 1 byte and of 32 KiB;
+ * rows wider than the window are refused.
+ */
+static void test_deflate(void)
+{
+	size_t n = 400000;
+	unsigned char *b = calloc(n, 1), *z = NULL;
+	uint32_t x = 2463534242u;
+	size_t nz = 0;
+
+	if (!b) {
+		CHECK(false);
+		return;
+	}
+	deflate_round("empty", b, 0, 100);
+	deflate_round("one byte", b, 1, 100);
+	deflate_round("blank page", b, 120000, 100);
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		b[i] = (unsigned char)x;
+	}
+	deflate_round("noise", b, n, 148);
+	deflate_round("noise, rows of 1 byte", b, 5000, 1);
+	for (size_t i = 0; i < n; i++)
+		b[i] = (unsigned char)(i / 1000 % 3 == 0 ? 0xff : i % 7 == 0 ? b[i] : 0);
+	deflate_round("runs and noise", b, n, 100);
+	for (size_t i = 100; i < n; i++)
+		b[i] = b[i - 100];
+	deflate_round("one row repeated", b, n, 100);
+	deflate_round("rows of 32 KiB", b, n, 32768);
+	CHECK(label_deflate_rows(b, n, 32769, &z, &nz) == ST_INVALID && !z);
+	CHECK(label_deflate_rows(b, n, 0, &z, &nz) == ST_INVALID && !z);
+	free(b);
 }
 
 /* TSPL: SIZE, GAP, CLS, BITMAP of the declared bytes, PRINT 1, per label. */
@@ -445,6 +513,7 @@ int main(void)
 	test_dots();
 	test_png();
 	test_zpl();
+	test_deflate();
 	test_tspl();
 	test_refused();
 	test_prefixes();

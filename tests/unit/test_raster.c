@@ -273,6 +273,49 @@ static void test_zpl(void)
 		}
 }
 
+/* A batch long enough to be rendered in parts on several threads is the
+ * same bytes as its labels rendered one by one, in order, ZPL and TSPL. */
+static void test_batch_parts(void)
+{
+	static const enum label_format fmts[] = {LABEL_ZPL, LABEL_TSPL};
+	const size_t n = 45; /* parts of 11 and 12 pages on 4 processors */
+	const struct label_tmpl *t = label_tmpl_find(ctx, "100x150");
+	struct label_fields *f = calloc(n, sizeof(*f));
+
+	if (!f || norders < n) {
+		CHECK(false);
+		free(f);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sample_fields(&orders[i], 500 + i, &f[i]);
+		sample_sort(i, &f[i]);
+	}
+	for (size_t k = 0; k < ARRAY_SIZE(fmts); k++) {
+		unsigned char *all = NULL;
+		size_t len = 0, at = 0;
+		bool same = label_render_to(ctx, t, fmts[k], 203, f, n, &all, &len) == ST_OK;
+		for (size_t i = 0; same && i < n; i++) {
+			unsigned char *one = NULL;
+			size_t olen = 0;
+			same =
+			    label_render_to(ctx, t, fmts[k], 203, &f[i], 1, &one, &olen) == ST_OK &&
+			    at + olen <= len && memcmp(all + at, one, olen) == 0;
+			at += olen;
+			free(one);
+		}
+		CHECKF(same && at == len, "%s: a batch of %zu is its labels one by one",
+		       label_format_name(fmts[k]), n);
+		free(all);
+	}
+	/* one label refused refuses the batch: nothing comes out */
+	f[40].tracking_no[0] = '\0';
+	unsigned char *out = NULL;
+	size_t len = 0;
+	CHECK(label_render_to(ctx, t, LABEL_ZPL, 203, f, n, &out, &len) == ST_INVALID && !out);
+	free(f);
+}
+
 /* label_deflate_rows(rows, n, rb) inflated by zlib is rows again. */
 static void deflate_round(const char *what, const unsigned char *rows, size_t n, size_t rb)
 {
@@ -514,6 +557,7 @@ int main(void)
 	test_png();
 	test_zpl();
 	test_deflate();
+	test_batch_parts();
 	test_tspl();
 	test_refused();
 	test_prefixes();

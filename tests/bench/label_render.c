@@ -1,6 +1,7 @@
 /*
  * label_render.c - the renderer's own ceiling for `make bench`: fixture
- * labels rendered in-process (no HTTP, no storage), one thread.
+ * labels rendered in-process (no HTTP, no storage) on the calling thread
+ * (a raster batch of 16 or more is cut into parts on up to 4 threads).
  *
  *   label_render SECONDS   prints "single RATE BYTES" and "batch RATE BYTES_PER_PAGE"
  *                          (PDF), then the same for ZPL and PNG at 203 dpi

@@ -12,7 +12,7 @@
  * one graphic holding the label's ink: the blank rows above and below and
  * the blank bytes left and right are not sent, ^FO puts the rest in place.
  * Z64 is the zlib stream (label_deflate.c: matches with the row above, for
- * these images smaller than zlib's level 9 and ten times faster than its
+ * these images smaller than zlib's level 9 and six times faster than its
  * level 6; docs/performance.md has the table) in base64, then
  * the CRC-16/XMODEM of the base64 text in 4 hex digits.  ^GF bits: 1 prints.
  *

@@ -3,7 +3,7 @@
 
 CC      ?= cc
 PKGS    := libmicrohttpd libcjson sqlite3 libsodium harfbuzz harfbuzz-subset libsystemd zlib \
-           libcurl cjose libpq freetype2
+           libcurl cjose libpq freetype2 libpng
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wno-unused-parameter
 OPT     ?= -O2 -g
@@ -18,7 +18,7 @@ BIN     ?= bin
 DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libcjson-dev libhpdf-dev \
              libsqlite3-dev libsodium-dev libzint-dev libharfbuzz-dev libgnutls28-dev \
              fonts-wqy-microhei libsystemd-dev zlib1g-dev libcurl4-openssl-dev libcjose-dev \
-             libjansson-dev libpq-dev libfreetype-dev
+             libjansson-dev libpq-dev libfreetype-dev libpng-dev
 DEB_TEST  := curl jq sqlite3 poppler-utils zbar-tools qpdf tesseract-ocr \
              tesseract-ocr-chi-sim wrk python3 openssl systemd strace nginx prometheus nodejs \
              chromium postgresql

@@ -6,10 +6,9 @@
  * mm, text runs, rules, barcodes) and a canvas draws what it meets:
  * label_pdf.c (the only user of hpdf.h, libharu) or label_raster.c (a 1-bit
  * image at a printer's 203 or 300 dpi, glyphs from label_ft.c, the only
- * user of FreeType), which label_encode.c turns into PNG, ZPL or TSPL
- * (their zlib streams from label_deflate.c, no library).  zint.h
- * (libzint) is used by label_draw.c and label.c.  Layouts come from
- * template files, one per size
+ * user of FreeType), which label_encode.c turns into PNG (the only user of
+ * libpng), ZPL or TSPL.  zint.h (libzint) is used by label_draw.c and
+ * label.c.  Layouts come from template files, one per size
  * (templates/100x150.tmpl ...; the format is described at the top of
  * label.c); label_layout.c lays text out with the font alone.  Personal
  * fields are accepted only as struct masked, which only mask.c makes: a raw

@@ -1,6 +1,6 @@
 /*
- * label_deflate.c - the zlib stream (RFC 1950, 1951) of a ZPL graphic or
- * a PNG's IDAT: a 1-bit page's rows, compressed for what they hold.
+ * label_deflate.c - the zlib stream (RFC 1950, 1951) of a ZPL graphic: a
+ * 1-bit page's rows, compressed for what they hold.
  *
  * A label's rows are mostly the row above (rules, the bars of a barcode,
  * blank space between strokes) or runs of one byte.  A general compressor
@@ -16,9 +16,8 @@
  * (docs/performance.md has the table).
  *
  * Any inflater reads it: tests/unit/test_raster.c inflates it with zlib
- * and compares every byte, 61-label-formats renders the ZPL with a
- * renderer nobody here wrote, and zbarimg, tesseract and Chromium read the
- * PNGs.
+ * and compares every byte, and 61-label-formats renders the ZPL with a
+ * renderer nobody here wrote.
  */
 #include "common.h"
 

@@ -10,8 +10,8 @@
  *   label_pdf.c     the PDF canvas (libharu)
  *   label_raster.c  the 1-bit raster canvas at 203 or 300 dpi
  *   label_ft.c      glyph bitmaps (FreeType) from the same font file
- *   label_encode.c  raster pages as PNG, ZPL and TSPL
- *   label_deflate.c their zlib streams (PNG's IDAT, ZPL's Z64)
+ *   label_encode.c  raster pages as PNG (libpng), ZPL and TSPL
+ *   label_deflate.c the zlib streams of ZPL's graphics
  */
 #ifndef WAYBILL_LABEL_INT_H
 #define WAYBILL_LABEL_INT_H

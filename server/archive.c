@@ -298,20 +298,3 @@ enum st archive_verify(const char *path, const struct keyring *kr, int64_t first
 	gzclose(gz);
 	return ST_OK;
 }
-
-enum st archive_deflate(const void *in, size_t n, int level, struct buf *out)
-{
-	uLongf cap = compressBound((uLong)n);
-	size_t at = out->len;
-	unsigned char *dst = buf_grow(out, cap);
-
-	if (!dst)
-		return buf_st(out);
-	if (compress2(dst, &cap, in, (uLong)n, level) != Z_OK) {
-		out->len = at;
-		return ST_INTERNAL;
-	}
-	out->len = at + cap;
-	out->p[out->len] = '\0';
-	return ST_OK;
-}

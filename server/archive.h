@@ -50,10 +50,4 @@ enum st archive_verify(const char *path, const struct keyring *kr, int64_t first
 		       const unsigned char prev[HASH_BYTES], struct archive_info *out, char *err,
 		       size_t errlen);
 
-/*
- * A zlib stream (RFC 1950) of in[0..n) at level (1..9) appended to out.
- * ST_OK, or out's failure (ST_NOMEM, ST_TOOBIG), ST_INTERNAL.
- */
-enum st archive_deflate(const void *in, size_t n, int level, struct buf *out);
-
 #endif

@@ -31,8 +31,10 @@
 #include "common.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <zint.h>
 
@@ -613,29 +615,88 @@ bool label_dpi_ok(int dpi)
 	return dpi == 203 || dpi == 300;
 }
 
-/* Raster pages, one at a time, encoded into one document. */
+/*
+ * Raster pages are rendered and encoded one at a time; a batch of at least
+ * 2 x PART_MIN pages is cut into up to RENDER_THREADS parts (no more than
+ * the machine's processors), each rendered on a thread of its own (the
+ * first on the caller's) into its own buffer, and the parts joined in
+ * order.  Each part takes its own FreeType face from the pool and its own
+ * libzint symbol; the font and templates are only read.
+ */
+#define RENDER_THREADS 4
+#define PART_MIN 8
+/* ZPL and TSPL of a page stay well under 200 KiB (an uncompressed 300 dpi
+ * TSPL bitmap of 100 x 180 mm is 260 KiB). */
+#define PAGE_BYTES_MAX ((size_t)512 * 1024)
+
+struct raster_part {
+	const struct label_ctx *ctx;
+	const struct label_tmpl *t;
+	enum label_format format;
+	int dpi;
+	const struct label_fields *pages;
+	size_t npages;
+	struct buf doc; /* the caller's init */
+	enum st st;
+};
+
+static void *raster_part_run(void *arg)
+{
+	struct raster_part *p = arg;
+
+	p->st = ST_OK;
+	for (size_t i = 0; i < p->npages && p->st == ST_OK; i++) {
+		struct raster page;
+		p->st = label_raster_render(p->ctx, p->t, p->dpi, &p->pages[i], &page, NULL);
+		if (p->st == ST_OK)
+			p->st = label_encode_page(p->format, &page, p->t, &p->doc);
+		label_raster_release(&page);
+	}
+	return NULL;
+}
+
 static enum st render_raster(const struct label_ctx *ctx, const struct label_tmpl *t,
 			     enum label_format format, int dpi, const struct label_fields *pages,
 			     size_t npages, unsigned char **out, size_t *len)
 {
-	struct buf doc;
+	struct raster_part parts[RENDER_THREADS];
+	pthread_t threads[RENDER_THREADS];
+	bool started[RENDER_THREADS] = {false};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nparts = npages / PART_MIN;
 	enum st st = ST_OK;
 
-	/* ZPL and TSPL of a page stay well under 200 KiB (an uncompressed
-	 * 300 dpi TSPL bitmap of 100 x 180 mm is 260 KiB). */
-	buf_init(&doc, npages * (size_t)(512 * 1024), false);
-	for (size_t i = 0; i < npages && st == ST_OK; i++) {
-		struct raster page;
-		st = label_raster_render(ctx, t, dpi, &pages[i], &page, NULL);
+	nparts = nparts > (size_t)(cpus > 0 ? cpus : 1) ? (size_t)(cpus > 0 ? cpus : 1) : nparts;
+	nparts = nparts > RENDER_THREADS ? RENDER_THREADS : nparts < 1 ? 1 : nparts;
+	for (size_t k = 0, at = 0; k < nparts; k++) {
+		size_t n = npages / nparts + (k < npages % nparts);
+		parts[k] = (struct raster_part){ctx, t, format, dpi, pages + at, n, {0}, ST_OK};
+		/* the first part's buffer takes the others at the end */
+		buf_init(&parts[k].doc, (k == 0 ? npages : n) * PAGE_BYTES_MAX, false);
+		at += n;
+	}
+	for (size_t k = 1; k < nparts; k++)
+		started[k] = pthread_create(&threads[k], NULL, raster_part_run, &parts[k]) == 0;
+	raster_part_run(&parts[0]);
+	for (size_t k = 1; k < nparts; k++) {
+		if (started[k])
+			pthread_join(threads[k], NULL);
+		else
+			raster_part_run(&parts[k]); /* no thread: here, in turn */
+	}
+	for (size_t k = 0; k < nparts; k++) {
 		if (st == ST_OK)
-			st = label_encode_page(format, &page, t, &doc);
-		label_raster_release(&page);
+			st = parts[k].st;
+		if (st == ST_OK && k > 0)
+			st = buf_add(&parts[0].doc, parts[k].doc.p, parts[k].doc.len);
+		if (k > 0)
+			buf_release(&parts[k].doc);
 	}
 	if (st != ST_OK) {
-		buf_release(&doc);
+		buf_release(&parts[0].doc);
 		return st;
 	}
-	return buf_take(&doc, out, len);
+	return buf_take(&parts[0].doc, out, len);
 }
 
 enum st label_render_to(const struct label_ctx *ctx, const struct label_tmpl *tmpl,

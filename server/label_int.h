@@ -11,6 +11,7 @@
  *   label_raster.c  the 1-bit raster canvas at 203 or 300 dpi
  *   label_ft.c      glyph bitmaps (FreeType) from the same font file
  *   label_encode.c  raster pages as PNG (libpng), ZPL and TSPL
+ *   label_deflate.c the zlib streams of ZPL's graphics
  */
 #ifndef WAYBILL_LABEL_INT_H
 #define WAYBILL_LABEL_INT_H
@@ -245,6 +246,10 @@ bool label_ft_glyph(struct label_ft_face *face, uint32_t cp, double size, int dp
  * size in mm for TSPL.  ST_NOMEM, ST_INTERNAL. */
 enum st label_encode_page(enum label_format format, const struct raster *page,
 			  const struct label_tmpl *t, struct buf *out);
+/* The zlib stream of n bytes of rows row_bytes long (at most 32 KiB), in
+ * *out (the caller frees).  ST_NOMEM, ST_INVALID.  label_deflate.c. */
+enum st label_deflate_rows(const unsigned char *rows, size_t n, size_t row_bytes,
+			   unsigned char **out, size_t *out_len);
 /* Z64 of a ZPL graphic: base64 of the zlib stream, and its CRC-16/XMODEM. */
 uint16_t label_crc16_xmodem(const unsigned char *p, size_t n);
 

@@ -1,10 +1,12 @@
 /*
  * label_render.c - the renderer's own ceiling for `make bench`: fixture
- * labels rendered in-process (no HTTP, no storage), one thread.
+ * labels rendered in-process (no HTTP, no storage) on the calling thread
+ * (a raster batch of 16 or more is cut into parts on up to 4 threads).
  *
  *   label_render SECONDS   prints "single RATE BYTES" and "batch RATE BYTES_PER_PAGE"
  *                          (PDF), then the same for ZPL and PNG at 203 dpi
  *                          ("zpl-single", "zpl-batch", "png-single")
+ *   label_render SECONDS NAME   only the run called NAME (for a profiler)
  */
 #define LABEL_SAMPLE_NO_MAIN 1
 #include "../unit/label_sample.c"
@@ -18,13 +20,19 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static const char *only; /* the one run to make, or all */
+
 /* Render docs of npages each for secs; labels per second and bytes per label. */
 static void run(const struct label_ctx *ctx, const struct label_tmpl *t,
 		const struct label_fields *all, size_t nall, size_t npages, double secs,
 		enum label_format format, const char *name)
 {
-	double t0 = now(), t1;
+	double t0, t1;
 	size_t labels = 0, bytes = 0, at = 0;
+
+	if (only && strcmp(only, name) != 0)
+		return;
+	t0 = now();
 
 	do {
 		unsigned char *pdf = NULL;
@@ -53,6 +61,7 @@ int main(int argc, char **argv)
 	size_t n = 0;
 	char err[512];
 	double secs = argc > 1 ? atof(argv[1]) : 3;
+	only = argc > 2 ? argv[2] : NULL;
 	(void)sample_write; /* the shared helpers include ones we do not need */
 	(void)sample_sort;
 	const struct label_tmpl *t;

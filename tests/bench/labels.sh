@@ -11,7 +11,7 @@ port=$((40000 + $$ % 20000))
 . tests/bench/lib.sh
 mkdir -p "$dir/o"
 
-echo "== labels: the renderer alone (in-process, one thread, 100x150)"
+echo "== labels: the renderer alone (in-process, 100x150; ZPL and TSPL batches in parts on up to 4 threads)"
 "$BUILD/bench/label_render" 3 >"$dir/render"
 r_single=$(awk '$1 == "single" {print $2}' "$dir/render")
 r_single_b=$(awk '$1 == "single" {print $3}' "$dir/render")

@@ -2,13 +2,15 @@
  * test_raster.c - the raster canvas and its encoders (label_raster.c,
  * label_encode.c): barcode modules as whole dots at 203 and 300 dpi, every
  * size; the PNG header and pHYs; ZPL's Z64 (its CRC against a known value,
- * the stream inflating to the declared bytes); TSPL's structure; formats,
+ * the stream inflating to the label's own dots) and its deflater on hostile
+ * rows; TSPL's structure; formats,
  * dpis and batches refused.
  */
 #define LABEL_SAMPLE_NO_MAIN
 #include "label_sample.c"
 
 #include <math.h>
+#include <sys/wait.h>
 #include <zlib.h>
 
 #include "label_int.h"
@@ -245,6 +247,20 @@ static void test_zpl(void)
 					   got == total,
 				       "%s %d: Z64 inflates to %zu bytes", sizes[s], dpis[d],
 				       total);
+				/* and they are the label's own dots, row by row */
+				struct raster r;
+				bool same = labels < 3 && raw && got == total &&
+					    label_raster_render(ctx, t, dpis[d], &f[labels], &r,
+								NULL) == ST_OK;
+				for (size_t row = 0; same && row < total / rb; row++)
+					same =
+					    y + row < (size_t)r.h &&
+					    memcmp(raw + row * rb,
+						   r.bits + (y + row) * r.stride + x / 8, rb) == 0;
+				CHECKF(same, "%s %d: label %zu's graphic is its raster", sizes[s],
+				       dpis[d], labels);
+				if (labels < 3)
+					label_raster_release(&r);
 				free(z);
 				free(raw);
 				p = strstr(end, "^XZ\n");
@@ -255,6 +271,102 @@ static void test_zpl(void)
 			       sizes[s], dpis[d]);
 			free(zpl);
 		}
+}
+
+/* A batch long enough to be rendered in parts on several threads is the
+ * same bytes as its labels rendered one by one, in order, ZPL and TSPL. */
+static void test_batch_parts(void)
+{
+	static const enum label_format fmts[] = {LABEL_ZPL, LABEL_TSPL};
+	const size_t n = 45; /* parts of 11 and 12 pages on 4 processors */
+	const struct label_tmpl *t = label_tmpl_find(ctx, "100x150");
+	struct label_fields *f = calloc(n, sizeof(*f));
+
+	if (!f || norders < n) {
+		CHECK(false);
+		free(f);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sample_fields(&orders[i], 500 + i, &f[i]);
+		sample_sort(i, &f[i]);
+	}
+	for (size_t k = 0; k < ARRAY_SIZE(fmts); k++) {
+		unsigned char *all = NULL;
+		size_t len = 0, at = 0;
+		bool same = label_render_to(ctx, t, fmts[k], 203, f, n, &all, &len) == ST_OK;
+		for (size_t i = 0; same && i < n; i++) {
+			unsigned char *one = NULL;
+			size_t olen = 0;
+			same =
+			    label_render_to(ctx, t, fmts[k], 203, &f[i], 1, &one, &olen) == ST_OK &&
+			    at + olen <= len && memcmp(all + at, one, olen) == 0;
+			at += olen;
+			free(one);
+		}
+		CHECKF(same && at == len, "%s: a batch of %zu is its labels one by one",
+		       label_format_name(fmts[k]), n);
+		free(all);
+	}
+	/* one label refused refuses the batch: nothing comes out */
+	f[40].tracking_no[0] = '\0';
+	unsigned char *out = NULL;
+	size_t len = 0;
+	CHECK(label_render_to(ctx, t, LABEL_ZPL, 203, f, n, &out, &len) == ST_INVALID && !out);
+	free(f);
+}
+
+/* label_deflate_rows(rows, n, rb) inflated by zlib is rows again. */
+static void deflate_round(const char *what, const unsigned char *rows, size_t n, size_t rb)
+{
+	unsigned char *z = NULL, *raw = malloc(n + 1);
+	size_t nz = 0;
+	uLongf got = n + 1;
+
+	CHECKF(label_deflate_rows(rows, n, rb, &z, &nz) == ST_OK, "%s: deflated", what);
+	CHECKF(z && raw && uncompress(raw, &got, z, nz) == Z_OK && got == n &&
+		   memcmp(raw, rows, n) == 0,
+	       "%s: %zu bytes in rows of %zu, %zu deflated, inflate to the same", what, n, rb, nz);
+	free(z);
+	free(raw);
+}
+
+/*
+ * The ZPL graphics' own deflater on what a label never holds too: nothing,
+ * one byte, a blank page, noise (every byte a literal), runs longer than a
+ * match, rows that repeat for pages on end, rows of 1 byte and of 32 KiB;
+ * rows wider than the window are refused.
+ */
+static void test_deflate(void)
+{
+	size_t n = 400000;
+	unsigned char *b = calloc(n, 1), *z = NULL;
+	uint32_t x = 2463534242u;
+	size_t nz = 0;
+
+	if (!b) {
+		CHECK(false);
+		return;
+	}
+	deflate_round("empty", b, 0, 100);
+	deflate_round("one byte", b, 1, 100);
+	deflate_round("blank page", b, 120000, 100);
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		b[i] = (unsigned char)x;
+	}
+	deflate_round("noise", b, n, 148);
+	deflate_round("noise, rows of 1 byte", b, 5000, 1);
+	for (size_t i = 0; i < n; i++)
+		b[i] = (unsigned char)(i / 1000 % 3 == 0 ? 0xff : i % 7 == 0 ? b[i] : 0);
+	deflate_round("runs and noise", b, n, 100);
+	for (size_t i = 100; i < n; i++)
+		b[i] = b[i - 100];
+	deflate_round("one row repeated", b, n, 100);
+	deflate_round("rows of 32 KiB", b, n, 32768);
+	CHECK(label_deflate_rows(b, n, 32769, &z, &nz) == ST_INVALID && !z);
+	CHECK(label_deflate_rows(b, n, 0, &z, &nz) == ST_INVALID && !z);
+	free(b);
 }
 
 /* TSPL: SIZE, GAP, CLS, BITMAP of the declared bytes, PRINT 1, per label. */
@@ -303,6 +415,93 @@ static void test_tspl(void)
 		}
 }
 
+/* What cmd prints (the caller frees), its exit status in *code. */
+static char *cmd_out(const char *cmd, int *code)
+{
+	FILE *p = popen(cmd, "r");
+	char *buf = malloc(8192);
+	size_t len = 0;
+
+	*code = -1;
+	if (!p || !buf) {
+		if (p)
+			pclose(p);
+		free(buf);
+		return NULL;
+	}
+	for (size_t n; len < 8191 && (n = fread(buf + len, 1, 8191 - len, p)) > 0;)
+		len += n;
+	buf[len] = '\0';
+	int st = pclose(p);
+	*code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return buf;
+}
+
+/*
+ * docs/API.md: a tracking number's prefix is 2-4 capital letters.  Each one
+ * prints in every size at 203 and 300 dpi with a narrow bar of at least
+ * 0.375 mm (GB/T 41833-2022), and zbarimg reads the PNG's Code 128 back as
+ * the number: the 76 mm label's turned symbol too, whose 4-letter number
+ * at 300 dpi (5-dot modules) is 88.5 mm long with its quiet zones.
+ */
+static void test_prefixes(void)
+{
+	static const char *const prefixes[] = {"WB", "WBX", "ABCD", "ZZZZ"};
+	const char *png_path = "tests/out/raster-prefix.png";
+
+	CHECK(system("mkdir -p tests/out") == 0);
+	for (size_t s = 0; s < ARRAY_SIZE(sizes); s++)
+		for (size_t d = 0; d < ARRAY_SIZE(dpis); d++)
+			for (size_t k = 0; k < ARRAY_SIZE(prefixes); k++) {
+				const struct label_tmpl *t = label_tmpl_find(ctx, sizes[s]);
+				struct label_fields f;
+				struct raster r;
+				struct label_trace tr = {0};
+				unsigned char *png = NULL;
+				size_t len = 0;
+				char digits[19], cmd[256], want[64];
+				int code;
+
+				sample_fields(&orders[20 + k], 20 + k, &f);
+				snprintf(digits, sizeof(digits), "%.18s", f.tracking_no + 2);
+				snprintf(f.tracking_no, sizeof(f.tracking_no), "%.4s%s",
+					 prefixes[k], digits);
+				enum st st = label_raster_render(ctx, t, dpis[d], &f, &r, &tr);
+				CHECKF(st == ST_OK, "%s %d, prefix %s: rendered (%d)", sizes[s],
+				       dpis[d], prefixes[k], (int)st);
+				double module = 0;
+				for (size_t i = 0; i < tr.n; i++) {
+					struct label_zone_info z;
+					label_tmpl_zone(t, tr.items[i].zone, &z);
+					if (tr.items[i].kind == LABEL_ITEM_CODE128 &&
+					    strcmp(z.kind, "tracking") == 0)
+						module = tr.items[i].module;
+				}
+				CHECKF(module >= NARROW_MIN - 1e-9,
+				       "%s %d, prefix %s: narrow bar %.3f mm", sizes[s], dpis[d],
+				       prefixes[k], module);
+				label_trace_release(&tr);
+				label_raster_release(&r);
+				if (st != ST_OK)
+					continue;
+				CHECK(label_render_to(ctx, t, LABEL_PNG, dpis[d], &f, 1, &png,
+						      &len) == ST_OK);
+				CHECK(png && sample_write(png_path, png, len) == ST_OK);
+				free(png);
+				snprintf(
+				    cmd, sizeof(cmd),
+				    "zbarimg -q --nodbus -Sdisable -Scode128.enable %s 2>/dev/null",
+				    png_path);
+				char *codes = cmd_out(cmd, &code);
+				snprintf(want, sizeof(want), "CODE-128:%s\n", f.tracking_no);
+				CHECKF(codes && code == 0 && strstr(codes, want),
+				       "%s %d, prefix %s: zbarimg reads %s", sizes[s], dpis[d],
+				       prefixes[k], f.tracking_no);
+				free(codes);
+			}
+	remove(png_path);
+}
+
 /* Formats and dpis: the names, and what is refused. */
 static void test_refused(void)
 {
@@ -347,7 +546,6 @@ int main(void)
 {
 	char err[512];
 
-	(void)sample_write; /* label_sample.c's, for the tool */
 	CHECK(label_ctx_new("templates", SAMPLE_FONT, &ctx, err, sizeof(err)) == ST_OK);
 	orders = sample_load(SAMPLE_FIXTURES, &norders);
 	if (!ctx || !orders || norders < 50) {
@@ -358,8 +556,11 @@ int main(void)
 	test_dots();
 	test_png();
 	test_zpl();
+	test_deflate();
+	test_batch_parts();
 	test_tspl();
 	test_refused();
+	test_prefixes();
 	label_ctx_free(ctx);
 	free(orders);
 	return t_done();

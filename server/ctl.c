@@ -12,6 +12,7 @@
  *     audit checkpoint-key
  *     purge [--dry-run]
  *     key rotate | key rewrap | key retire VERSION
+ *     migrate --to postgresql://... [--db SQLITE_PATH]
  */
 #include "common.h"
 
@@ -29,6 +30,7 @@
 #include "order.h"
 #include "retention.h"
 #include "store.h"
+#include "store_ops.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -65,6 +67,9 @@ NORETURN static void usage(void)
 	      "  key rotate                                            add a key version\n"
 	      "  key rewrap                                            move data keys to it\n"
 	      "  key retire VERSION                                    drop an unused version\n"
+	      "  migrate --to postgresql://... [--db SQLITE_PATH]      copy the SQLite database\n"
+	      "                                                      (stopped daemon) into an\n"
+	      "                                                      empty PostgreSQL one\n"
 	      "roles: courier depot admin auditor telephony\n",
 	      stderr);
 	exit(2);
@@ -362,6 +367,121 @@ static int verify_archives(struct ctl *c, const char **files, size_t n, int64_t 
 	return rc;
 }
 
+/*
+ * Each order's print count against the chain.  print_count is a clear
+ * column outside every MAC: an insider who sets it back prints again past
+ * label_reprints_max, and one who deletes an order's row hides it.  Every
+ * print adds one ok label.print or label.reprint entry in the same
+ * transaction (a print job's given-back print one ok label.unprint), so an
+ * order created in the chain walked here has as many prints as those say.
+ * Orders created before an archive's cut are not checked (their first
+ * entries are in the archive).
+ */
+struct print_tally {
+	char tn[TN_MAX];
+	int kind; /* 0 created, +1 printed, -1 given back */
+};
+
+struct print_scan {
+	struct print_tally *t;
+	size_t n, cap;
+	bool nomem;
+};
+
+static bool print_scan_one(const struct audit_entry *e, void *arg)
+{
+	struct print_scan *ps = arg;
+	int kind;
+
+	if (!e->tracking_no[0] || strcmp(e->result, "ok") != 0)
+		return true;
+	if (strcmp(e->action, "order.create") == 0)
+		kind = 0;
+	else if (strcmp(e->action, "label.print") == 0 || strcmp(e->action, "label.reprint") == 0)
+		kind = 1;
+	else if (strcmp(e->action, "label.unprint") == 0)
+		kind = -1;
+	else
+		return true;
+	if (ps->n == ps->cap) {
+		size_t ncap = ps->cap ? ps->cap * 2 : 1024;
+		struct print_tally *nt = realloc(ps->t, ncap * sizeof(*nt));
+
+		if (!nt) {
+			ps->nomem = true;
+			return false;
+		}
+		ps->t = nt;
+		ps->cap = ncap;
+	}
+	snprintf(ps->t[ps->n].tn, TN_MAX, "%s", e->tracking_no);
+	ps->t[ps->n++].kind = kind;
+	return true;
+}
+
+static int tally_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct print_tally *)a)->tn, ((const struct print_tally *)b)->tn);
+}
+
+/* 0 when every order created in the chain has the prints the chain says; 1 otherwise. */
+static int verify_prints(struct ctl *c)
+{
+	struct print_scan ps = {0};
+	char err[512];
+	int64_t orders = 0, bad = 0;
+	enum st st;
+
+	if (store_open(c->cfg.db, STORE_TOOL, c->kr, &c->store, err, sizeof(err)) != ST_OK)
+		fatal("%s", err);
+	st = store_audit_each(c->store, NULL, print_scan_one, &ps);
+	if (st != ST_OK || ps.nomem)
+		fatal("audit verify: cannot read the chain for the print counts: %s",
+		      ps.nomem ? "out of memory" : st_name(st));
+	if (ps.n)
+		qsort(ps.t, ps.n, sizeof(*ps.t), tally_cmp);
+	for (size_t i = 0; i < ps.n;) {
+		size_t j = i;
+		bool created = false;
+		int64_t prints = 0;
+		struct order_row row;
+
+		for (; j < ps.n && strcmp(ps.t[j].tn, ps.t[i].tn) == 0; j++) {
+			if (ps.t[j].kind == 0)
+				created = true;
+			prints += ps.t[j].kind;
+		}
+		if (created) {
+			orders++;
+			st = store_order_get(c->store, ps.t[i].tn, &row);
+			if (st == ST_NOTFOUND) {
+				printf("BAD order %s: created in the chain, its row is gone\n",
+				       ps.t[i].tn);
+				bad++;
+			} else if (st != ST_OK) {
+				fatal("audit verify: order %s: %s", ps.t[i].tn, st_name(st));
+			} else {
+				if (row.print_count != prints) {
+					printf("BAD order %s: the chain has %lld prints of it, its "
+					       "row "
+					       "says %d\n",
+					       ps.t[i].tn, (long long)prints, row.print_count);
+					bad++;
+				}
+				order_row_release(&row);
+			}
+		}
+		i = j;
+	}
+	free(ps.t);
+	store_close(c->store);
+	c->store = NULL;
+	if (bad == 0)
+		printf("ok: %lld orders created in the chain, each with the prints it records\n",
+		       (long long)orders);
+	return bad ? 1 : 0;
+}
+
 static int cmd_audit_verify(struct ctl *c, int argc, char **argv)
 {
 	const char *cpfile = NULL, *archives[ARCHIVES_MAX];
@@ -407,9 +527,12 @@ static int cmd_audit_verify(struct ctl *c, int argc, char **argv)
 	if (narchives)
 		rc = verify_archives(c, archives, narchives, &arch_last, arch_head);
 	st = store_audit_verify_marks(c->cfg.db, c->kr, cp_marks(&m), m.n, &chk, err, sizeof(err));
-	keyring_free(c->kr);
 	if (st != ST_OK)
 		fatal("%s", err);
+	/* The print counts, on a chain that verified (a broken one cannot be opened). */
+	if (chk.ok && verify_prints(c) != 0)
+		rc = 1;
+	keyring_free(c->kr);
 	if (chk.base_seq && !narchives)
 		printf("note: the live chain continues from archived entry %lld (a signed archive "
 		       "checkpoint); check the archives with --archive\n",
@@ -731,6 +854,51 @@ static int cmd_key(struct ctl *c, int argc, char **argv)
 	usage();
 }
 
+/*
+ * Copy the SQLite database into an empty PostgreSQL one (store_migrate.c):
+ * the daemon stopped, the source opened read-only, the target written in
+ * one transaction that ends with the migration's own audit entry.
+ */
+static int cmd_migrate(struct ctl *c, int argc, char **argv)
+{
+	struct migrate_report rep;
+	const char *to = NULL;
+	char err[768];
+	enum st st;
+
+	for (int i = 0; i < argc; i += 2) {
+		if (i + 1 >= argc)
+			usage();
+		if (strcmp(argv[i], "--to") == 0 && !to)
+			to = argv[i + 1];
+		else if (strcmp(argv[i], "--db") == 0)
+			snprintf(c->cfg.db, sizeof(c->cfg.db), "%s", argv[i + 1]);
+		else
+			usage();
+	}
+	if (!to)
+		usage();
+	if (store_is_pg(c->cfg.db))
+		fatal("migrate: the source must be an SQLite file: give it with --db PATH");
+	if (crypto_init() != ST_OK)
+		fatal("libsodium failed to initialise");
+	if (keyring_load(c->cfg.key_file, &c->kr, err, sizeof(err)) != ST_OK)
+		fatal("migrate: %s", err);
+	st = store_migrate(c->cfg.db, to, c->kr, c->actor, &rep, err, sizeof(err));
+	keyring_free(c->kr);
+	if (st != ST_OK)
+		fatal("migrate: %s", err);
+	printf("migrated %lld rows from %s in %.1f s (%s)\n", (long long)rep.total, c->cfg.db,
+	       rep.seconds, rep.entry.reason);
+	printf("ok: the audit chain verifies on PostgreSQL: %lld entries, the migration's is seq "
+	       "%lld\n",
+	       (long long)rep.entries, (long long)rep.entry.seq);
+	printf("next: set db to the PostgreSQL URL in waybill.conf and start waybilld; keep %s "
+	       "as it is until the new database is backed up\n",
+	       c->cfg.db);
+	return 0;
+}
+
 static int cmd_keygen(int argc, char **argv)
 {
 	const char *out = opt_value(argc, argv, "--out");
@@ -802,6 +970,8 @@ int main(int argc, char **argv)
 		return cmd_keygen(argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "purge") == 0)
 		return cmd_purge(&c, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "migrate") == 0)
+		return cmd_migrate(&c, argc - i - 1, argv + i + 1);
 	if (i + 1 >= argc)
 		usage();
 	if (strcmp(argv[i], "account") == 0) {

@@ -5,7 +5,8 @@
  * which holds what); they and this file are the only users of microhttpd.h.
  * The counters behind /metrics are metrics.c's.
  *
- * Threads: libmicrohttpd's internal pool (one thread per core, epoll).
+ * Threads: libmicrohttpd's internal pool (one thread per core, epoll), fed
+ * by the daemon's own accept thread (http_accept.c says why).
  * Handlers never wait for the writer: a request that needs a commit is
  * suspended, and the writer resumes it once the batch holding its job is
  * durable.  So a few threads keep many requests in flight, and the writer
@@ -64,8 +65,10 @@ struct http_server {
 	struct MHD_Daemon *md; /* metrics_listen's, when set */
 	struct app *app;
 	char *tls_cert, *tls_key;
-	struct http_ticker *rep; /* writes the authentication failures' audit entries */
-	struct conns *conns;	 /* counts per address, the header and body deadlines */
+	struct http_ticker *rep;   /* writes the authentication failures' audit entries */
+	struct conns *conns;	   /* counts per address, the header and body deadlines */
+	struct http_acceptor *acc; /* accepts on the API's socket (http_accept.c) */
+	int lfd;		   /* that socket until the acceptor owns it, else -1 */
 };
 
 struct resp_buf {
@@ -669,6 +672,9 @@ static enum st metrics_listener_start(struct http_server *h, const struct sockad
 /* Undo a start that failed part way; returns st. */
 static enum st start_fail(struct http_server *h, enum st st)
 {
+	http_acceptor_stop(h->acc);
+	if (h->lfd >= 0)
+		close(h->lfd);
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	if (h->md)
@@ -685,7 +691,7 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 	struct http_server *h = calloc(1, sizeof(*h));
 	struct sockaddr_storage ss;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-			 MHD_USE_ERROR_LOG | MHD_USE_ITC;
+			 MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
 	long threads = app->cfg.threads;
 	unsigned limit;
 
@@ -693,6 +699,7 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 	if (!h)
 		return ST_NOMEM;
 	h->app = app;
+	h->lfd = -1;
 	app->auth_fails =
 	    limiter_new_tally(60, (unsigned)app->cfg.auth_failures_per_minute, AUTH_FAIL_KEYS);
 	if (!app->auth_fails)
@@ -718,6 +725,15 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		threads = 1;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	{
+		char why[128];
+		h->lfd = http_listen_socket(&ss, why, sizeof(why));
+		if (h->lfd < 0) {
+			snprintf(err, errlen, "cannot listen on %s (in use, or not allowed): %s",
+				 app->cfg.listen, why);
+			return start_fail(h, ST_IO);
+		}
+	}
 	if (app->cfg.tls_cert[0]) {
 		h->tls_cert = read_file(app->cfg.tls_cert, err, errlen);
 		h->tls_key = h->tls_cert ? read_file(app->cfg.tls_key, err, errlen) : NULL;
@@ -737,19 +753,26 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 
 		h->d = MHD_start_daemon(
 		    flags, 0, http_on_accept, h->conns, on_request, app, MHD_OPTION_EXTERNAL_LOGGER,
-		    mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE,
-		    (unsigned)threads, MHD_OPTION_CONNECTION_TIMEOUT,
-		    (unsigned)app->cfg.conn_timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		    (unsigned)app->cfg.max_conns_per_ip, MHD_OPTION_CONNECTION_LIMIT, limit,
-		    MHD_OPTION_NOTIFY_CONNECTION, http_on_connection, h->conns,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_URI_LOG_CALLBACK,
-		    on_uri, app, MHD_OPTION_ARRAY, extra, MHD_OPTION_END);
+		    mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_conns_per_ip,
+		    MHD_OPTION_CONNECTION_LIMIT,
+		    /* each worker's share of it is the whole: http_conns_admit limits */
+		    limit * (unsigned)threads, MHD_OPTION_NOTIFY_CONNECTION, http_on_connection,
+		    h->conns, MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
+		    MHD_OPTION_URI_LOG_CALLBACK, on_uri, app, MHD_OPTION_ARRAY, extra,
+		    MHD_OPTION_END);
 	}
 	if (!h->d) {
-		snprintf(err, errlen, "cannot listen on %s (in use, or not allowed)",
-			 app->cfg.listen);
+		snprintf(err, errlen, "cannot start the HTTP server for %s", app->cfg.listen);
 		return start_fail(h, ST_IO);
 	}
+	h->acc = http_acceptor_start(h->lfd, h->d, h->conns);
+	if (!h->acc) {
+		snprintf(err, errlen, "cannot start the accept thread");
+		return start_fail(h, ST_NOMEM);
+	}
+	h->lfd = -1;
 	h->rep = http_auth_fail_reporter_start(app);
 	if (!h->rep) {
 		snprintf(err, errlen, "cannot start the authentication-failure reporter");
@@ -773,17 +796,13 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 enum st http_stop(struct http_server *h, int drain_s)
 {
 	uint64_t deadline;
-	MHD_socket lfd;
 	int waiting;
 
 	if (!h)
 		return ST_OK;
 	atomic_store(&http_stopping, true);
-	lfd = MHD_quiesce_daemon(h->d);
-	if (lfd != MHD_INVALID_SOCKET)
-		close(lfd);
-	else
-		log_warn("http: the listener could not be closed for the drain");
+	http_acceptor_stop(h->acc);
+	h->acc = NULL;
 	deadline = clock_mono_ns() + (uint64_t)drain_s * 1000000000ull;
 	while (atomic_load(&h->app->inflight) > 0 && clock_mono_ns() < deadline)
 		usleep(5000);

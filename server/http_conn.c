@@ -53,7 +53,8 @@ struct conns {
 	struct http_ticker *watchdog;
 	struct conn_slot *live;
 	struct addr_count *bucket[CONN_BUCKETS];
-	unsigned total, share_at;
+	unsigned total, share_at, limit;
+	unsigned pending; /* handed to libmicrohttpd, not yet started (under lock) */
 	unsigned long long refused, refused_logged;
 	uint64_t header_ns, body_ns;
 };
@@ -122,6 +123,39 @@ enum MHD_Result http_on_accept(void *cls, const struct sockaddr *addr, socklen_t
 	return ok ? MHD_YES : MHD_NO;
 }
 
+/*
+ * For the accept thread (http_accept.c): may this connection in?  Besides
+ * http_on_accept's share, the total is kept under max_connections here,
+ * counting those handed over and not yet started: libmicrohttpd's own limit
+ * must never be what refuses (its refusal of a connection added from
+ * outside can leave a worker waiting on a lock for good), so the daemon
+ * gives it a limit it never reaches.  True counts it as pending.
+ */
+bool http_conns_admit(struct conns *cs, const struct sockaddr *addr, socklen_t addrlen)
+{
+	bool ok;
+
+	if (http_on_accept(cs, addr, addrlen) != MHD_YES)
+		return false;
+	pthread_mutex_lock(&cs->lock);
+	ok = cs->total + cs->pending < cs->limit;
+	if (ok)
+		cs->pending++;
+	else
+		cs->refused++;
+	pthread_mutex_unlock(&cs->lock);
+	return ok;
+}
+
+/* libmicrohttpd did not take a connection http_conns_admit let in. */
+void http_conns_unadmit(struct conns *cs)
+{
+	pthread_mutex_lock(&cs->lock);
+	if (cs->pending)
+		cs->pending--;
+	pthread_mutex_unlock(&cs->lock);
+}
+
 void http_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			enum MHD_ConnectionNotificationCode code)
 {
@@ -151,6 +185,8 @@ void http_on_connection(void *cls, struct MHD_Connection *c, void **socket_conte
 			cs->live->prev = slot;
 		cs->live = slot;
 		cs->total++;
+		if (cs->pending)
+			cs->pending--;
 		pthread_mutex_unlock(&cs->lock);
 		*socket_context = slot;
 		return;
@@ -236,6 +272,7 @@ struct conns *http_conns_new(const struct config *cfg, unsigned limit, char *err
 	cs->header_ns = (uint64_t)cfg->header_timeout_s * 1000000000ull;
 	cs->body_ns = (uint64_t)cfg->body_timeout_s * 1000000000ull;
 	cs->share_at = limit / 100 * CONN_SHARE_PCT + limit % 100 * CONN_SHARE_PCT / 100;
+	cs->limit = limit;
 	cs->watchdog = http_ticker_start("wb-conns", WATCHDOG_MS, watchdog_tick, cs);
 	if (!cs->watchdog) {
 		snprintf(err, errlen, "cannot start the connection watchdog");

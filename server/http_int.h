@@ -2,7 +2,8 @@
  * http_int.h - what the http files share, and nothing outside them sees:
  * http.c (the libmicrohttpd glue: callbacks, answers, start and stop),
  * http_request.c (status mapping, replies, deferral, routing, dispatch),
- * http_conn.c (connections per address, deadlines), http_limits.c
+ * http_conn.c (connections per address, deadlines), http_accept.c (the
+ * listening socket and its accept thread), http_limits.c
  * (authentication failures per address, 404s per token) and http_fake.c
  * (the request path without a socket).  Handlers see http.h only.
  */
@@ -97,6 +98,10 @@ struct conns;
 enum MHD_Result http_on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
 void http_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			enum MHD_ConnectionNotificationCode code);
+/* The accept thread's check (the share and max_connections); true counts it as pending. */
+bool http_conns_admit(struct conns *cs, const struct sockaddr *addr, socklen_t addrlen);
+/* libmicrohttpd refused a connection http_conns_admit let in. */
+void http_conns_unadmit(struct conns *cs);
 /* The connection's request entered phase ph now. */
 void http_conn_phase(struct MHD_Connection *c, enum http_conn_phase ph);
 /*
@@ -107,6 +112,16 @@ struct conns *http_conns_new(const struct config *cfg, unsigned limit, char *err
 void http_conns_free(struct conns *cs);
 /* max_connections, lowered to fit the open-file limit. */
 unsigned http_conn_limit(long want);
+
+/* ---- http_accept.c ----------------------------------------------------- */
+
+struct http_acceptor;
+/* A nonblocking socket listening on ss; -1 with the reason in err. */
+int http_listen_socket(const struct sockaddr_storage *ss, char *err, size_t errlen);
+/* Accept on lfd (it is the acceptor's now) and hand each connection to d; NULL on failure. */
+struct http_acceptor *http_acceptor_start(int lfd, struct MHD_Daemon *d, struct conns *cs);
+/* Stop accepting and close the listening socket: new clients are refused. */
+void http_acceptor_stop(struct http_acceptor *a);
 
 /* ---- http_limits.c ----------------------------------------------------- */
 

@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -122,17 +121,6 @@ static void process_metrics(struct buf *sb)
 			 "# HELP process_max_fds Most file descriptors the process may open.\n"
 			 "# TYPE process_max_fds gauge\nprocess_max_fds %llu\n",
 			 (unsigned long long)rl.rlim_cur);
-}
-
-/* A file's size in bytes; 0 when it does not exist. */
-static long long file_bytes(const char *path, const char *suffix)
-{
-	char p[600];
-	struct stat sb;
-
-	if (snprintf(p, sizeof(p), "%s%s", path, suffix) >= (int)sizeof(p) || stat(p, &sb) != 0)
-		return 0;
-	return (long long)sb.st_size;
 }
 
 char *metrics_text(struct app *app, size_t *len)
@@ -297,12 +285,23 @@ char *metrics_text(struct app *app, size_t *len)
 			 "waybill_store_commit_duration_seconds_count %llu\n",
 			 (double)ss.commit_ns / 1e9, (unsigned long long)n);
 	}
-	buf_addf(&sb,
-		 "# HELP waybill_store_db_bytes Size of the database file.\n"
-		 "# TYPE waybill_store_db_bytes gauge\nwaybill_store_db_bytes %lld\n"
-		 "# HELP waybill_store_wal_bytes Size of the write-ahead log file.\n"
-		 "# TYPE waybill_store_wal_bytes gauge\nwaybill_store_wal_bytes %lld\n",
-		 file_bytes(app->cfg.db, ""), file_bytes(app->cfg.db, "-wal"));
+	{
+		/* PostgreSQL: its database's size, the cluster's WAL when the role may read it. */
+		int64_t dbb = 0, walb = -1;
+
+		if (store_sizes(app->store, &dbb, &walb) == ST_OK)
+			buf_addf(&sb,
+				 "# HELP waybill_store_db_bytes Size of the database on disk.\n"
+				 "# TYPE waybill_store_db_bytes gauge\nwaybill_store_db_bytes "
+				 "%lld\n",
+				 (long long)dbb);
+		if (walb >= 0)
+			buf_addf(&sb,
+				 "# HELP waybill_store_wal_bytes Size of the write-ahead log.\n"
+				 "# TYPE waybill_store_wal_bytes gauge\nwaybill_store_wal_bytes "
+				 "%lld\n",
+				 (long long)walb);
+	}
 	{
 		int64_t seq;
 		unsigned char head[HASH_BYTES];

@@ -443,6 +443,13 @@ enum st store_audit_verify(struct store *s, struct audit_check *out);
 /* The database's own integrity check (SQLite: PRAGMA quick_check); err says what it found. */
 enum st store_quick_check(struct store *s, char *err, size_t errlen);
 /*
+ * The database's size on disk and its write-ahead log's (the /metrics
+ * gauges): SQLite's file and its -wal file; PostgreSQL's
+ * pg_database_size() and its cluster's WAL directory (pg_ls_waldir(), -1
+ * when the role may not read it: pg_monitor).  0 for a file that is not there.
+ */
+enum st store_sizes(struct store *s, int64_t *db, int64_t *wal);
+/*
  * Walk only the entries after seq, the first of which must link to head (a
  * signed checkpoint's): what a daemon's start checks.  out->entries counts
  * the entries walked.
@@ -506,5 +513,33 @@ struct store_stats {
 /* Upper bounds of commit_hist's buckets, in microseconds. */
 extern const unsigned store_commit_bounds_us[STORE_COMMIT_BUCKETS];
 void store_stats_get(struct store *s, struct store_stats *out);
+
+/* ---- moving an SQLite database to PostgreSQL (store_migrate.c) -------- */
+
+/* The tables `waybillctl migrate` copies, in the order it copies them. */
+extern const char *const store_migrate_tables[];
+extern const size_t store_migrate_tables_n;
+/* SQLite's tables it does not copy, each for a reason (store_migrate.c). */
+extern const char *const store_migrate_skip[];
+extern const size_t store_migrate_skip_n;
+
+#define MIGRATE_TABLES_MAX 16
+struct migrate_report {
+	int64_t rows[MIGRATE_TABLES_MAX]; /* by store_migrate_tables[] */
+	int64_t total;
+	int schema_version;
+	int64_t entries;	  /* the target's chain, the migration's entry included */
+	struct audit_entry entry; /* the migration's own */
+	double seconds;
+};
+/*
+ * Copy the SQLite database at from (opened read-only, refused while a
+ * waybilld holds it) into the empty PostgreSQL database at url, in one
+ * transaction there, rows byte for byte; then the migration's audit entry
+ * (actor, "operator", "store.migrate", the row counts) ends the chain.
+ * The chain must verify under kr at both ends.
+ */
+enum st store_migrate(const char *from, const char *url, const struct keyring *kr,
+		      const char *actor, struct migrate_report *out, char *err, size_t errlen);
 
 #endif

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define ORDER_COLS                                                                                 \
@@ -205,9 +206,13 @@ static const char *const sql_text[NSTMT] = {
 	"detail, attempts, bytes_sent, created_at, updated_at FROM print_jobs WHERE id = ?1",
     [S_JOB_OPEN_COUNT] = "SELECT count(*) FROM print_jobs WHERE depot = ?1 AND "
 			 "status IN ('queued', 'sending')",
+    /* ?8: this daemon (schema/0013): a job it marks sending is its own, and
+     * only its owner writes how it ended */
     [S_JOB_SET] = "UPDATE print_jobs SET status = ?2, reason = NULLIF(?3, ''), "
-		  "detail = NULLIF(?4, ''), attempts = ?5, bytes_sent = ?6, updated_at = ?7 "
-		  "WHERE id = ?1",
+		  "detail = NULLIF(?4, ''), attempts = ?5, bytes_sent = ?6, updated_at = ?7, "
+		  "owner = CASE WHEN ?2 = 'sending' THEN ?8 ELSE owner END WHERE id = ?1 AND "
+		  "(?2 NOT IN ('sent', 'failed') OR (status IN ('sending', 'interrupted') AND "
+		  "owner = ?8))",
     [S_JOB_INTERRUPT] = "UPDATE print_jobs SET status = 'interrupted', reason = 'interrupted', "
 			"detail = ?2, updated_at = ?1 WHERE status IN ('queued', 'sending') AND "
 			"status = 'sending'",
@@ -588,6 +593,23 @@ enum st sq_quick_check(struct sq_store *s, char *err, size_t errlen)
 		return ST_IO;
 	}
 	return conn_quick_check(c, err, errlen);
+}
+
+static int64_t path_bytes(const char *path, const char *suffix)
+{
+	char p[600];
+	struct stat sb;
+
+	if (snprintf(p, sizeof(p), "%s%s", path, suffix) >= (int)sizeof(p) || stat(p, &sb) != 0)
+		return 0;
+	return (int64_t)sb.st_size;
+}
+
+enum st sq_sizes(struct sq_store *s, int64_t *db, int64_t *wal)
+{
+	*db = path_bytes(s->path, "");
+	*wal = path_bytes(s->path, "-wal");
+	return ST_OK;
 }
 
 /* ---- open and close -------------------------------------------------- */

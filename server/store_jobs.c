@@ -6,6 +6,8 @@
 #include "common.h"
 #include "store_int.h"
 
+#include <unistd.h>
+
 static void job_from_row(sqlite3_stmt *st, void *arg)
 {
 	static const struct sql_text_col text[] = {
@@ -96,6 +98,8 @@ enum st sq_w_job_set(struct sq_store *s, int64_t id, const char *status, const c
 	sqlite3_bind_int(st, 5, attempts);
 	sqlite3_bind_int64(st, 6, bytes_sent);
 	sqlite3_bind_int64(st, 7, now);
+	/* One daemon holds the file (db-lock): its process id names it. */
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)getpid());
 	res = sql_step_done(s->writer, st);
 	if (res == ST_OK && sqlite3_changes(s->writer->db) == 0)
 		res = ST_NOTFOUND;

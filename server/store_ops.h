@@ -109,6 +109,7 @@
 	  (q, out, n))                                                                             \
 	X(enum st, audit_verify, (struct audit_check * out), (out))                                \
 	X(enum st, quick_check, (char *err, size_t errlen), (err, errlen))                         \
+	X(enum st, sizes, (int64_t * db, int64_t * wal), (db, wal))                                \
 	X(enum st, audit_verify_from,                                                              \
 	  (int64_t seq, const unsigned char head[HASH_BYTES], struct audit_check *out),            \
 	  (seq, head, out))                                                                        \

@@ -14,7 +14,9 @@
 #include "common.h"
 #include "store_pg.h"
 #include "log.h"
+#include "crypto.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,7 +169,7 @@ static const char *pst_name(enum pst id, char buf[16])
 	return buf;
 }
 
-static bool conn_prepare(struct pconn *c, char *err, size_t errlen)
+bool pg_conn_prepare(struct pconn *c, char *err, size_t errlen)
 {
 	char name[16];
 
@@ -182,6 +184,22 @@ static bool conn_prepare(struct pconn *c, char *err, size_t errlen)
 			return false;
 	}
 	return true;
+}
+
+/* Take the owner lock (PG_OWNER_LOCK, key) for the session: false when another holds it. */
+static bool owner_lock(struct pconn *c, int64_t key)
+{
+	char sql[96];
+	PGresult *r;
+	bool got;
+
+	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%d, %lld)", PG_OWNER_LOCK,
+		 (long long)key);
+	r = PQexec(c->pg, sql);
+	got = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+	      strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	return got;
 }
 
 static bool conn_connect(struct pconn *c, const char *url, bool prepare, char *err, size_t errlen)
@@ -203,8 +221,15 @@ static bool conn_connect(struct pconn *c, const char *url, bool prepare, char *e
 			err[--n] = '\0';
 		return false;
 	}
-	if (prepare && !conn_prepare(c, err, errlen))
+	if (prepare && !pg_conn_prepare(c, err, errlen))
 		return false;
+	if (c->owner > 0 && !owner_lock(c, c->owner)) {
+		/* Held by another session: this daemon's key was taken while its
+		 * connection was gone (by chance; one in 2^31).  Its jobs then look
+		 * alive to a start, which is the safe side: none is called
+		 * interrupted while it may still be sending. */
+		log_warn("store: PostgreSQL: this daemon's print-job owner lock is held elsewhere");
+	}
 	c->ready = true;
 	return true;
 }
@@ -257,9 +282,13 @@ bool pg_conn_ok(struct pconn *c)
 		return false;
 	c->retry_ns = now + 1000000000ull;
 	if (!conn_connect(c, c->url, true, err, sizeof(err))) {
-		log_warn("store: %s", err);
+		/* tried once a second: one line per outage, not one a second */
+		if (!c->warned)
+			log_warn("store: %s", err);
+		c->warned = true;
 		return false;
 	}
+	c->warned = false;
 	PQsetNoticeProcessor(c->pg, notice_quiet, NULL);
 	log_info("store: PostgreSQL connection is back");
 	return true;
@@ -668,6 +697,24 @@ done:
 	}
 }
 
+/*
+ * The idle writer looks at its connection once a second, so /readyz tells
+ * the truth without a write to find it out: a session the server ended (or
+ * a server gone) turns it to "store" at once, and the connection made again
+ * once the server is back turns it ready again.  A failure that was not the
+ * connection's (a commit the server refused) stays until a batch commits.
+ */
+static void writer_probe(struct pg_store *s)
+{
+	int wf = atomic_load(&s->wfail);
+	bool was_ready = s->writer->ready, ok = pg_conn_ok(s->writer);
+
+	if (!ok && wf == PW_NONE)
+		wfail_set(s, PW_STORE);
+	else if (ok && !was_ready && wf == PW_STORE)
+		wfail_set(s, PW_NONE);
+}
+
 static void *writer_main(void *arg)
 {
 	struct pg_store *s = arg;
@@ -678,8 +725,18 @@ static void *writer_main(void *arg)
 		size_t n = 1;
 
 		pthread_mutex_lock(&s->lock);
-		while (!s->head && !s->stopping)
-			pthread_cond_wait(&s->wake, &s->lock);
+		while (!s->head && !s->stopping) {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			if (pthread_cond_timedwait(&s->wake, &s->lock, &until) == ETIMEDOUT &&
+			    !s->head && !s->stopping) {
+				pthread_mutex_unlock(&s->lock);
+				writer_probe(s);
+				pthread_mutex_lock(&s->lock);
+			}
+		}
 		if (!s->head) {
 			pthread_mutex_unlock(&s->lock);
 			break;
@@ -818,7 +875,7 @@ enum st pg_store_open(const char *url, enum store_mode mode, const struct keyrin
 	if (st != ST_OK)
 		goto fail;
 	/* The statements name the tables: prepared once the schema is there. */
-	if (!conn_prepare(s->writer, err, errlen)) {
+	if (!pg_conn_prepare(s->writer, err, errlen)) {
 		st = ST_IO;
 		goto fail;
 	}
@@ -835,6 +892,20 @@ enum st pg_store_open(const char *url, enum store_mode mode, const struct keyrin
 			st = ST_CRYPTO;
 			goto fail;
 		}
+	}
+	/* A key of its own for its print jobs, held while it lives (schema/pg/0013). */
+	for (int i = 0; !s->tool && i < 16 && !s->owner; i++) {
+		uint32_t k;
+
+		crypto_random(&k, sizeof(k));
+		k &= 0x7fffffffu;
+		if (k && owner_lock(s->writer, k))
+			s->owner = s->writer->owner = k;
+	}
+	if (!s->tool && !s->owner) {
+		snprintf(err, errlen, "PostgreSQL: cannot take a print-job owner lock");
+		st = ST_UNAVAILABLE;
+		goto fail;
 	}
 	if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");

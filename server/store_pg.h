@@ -3,7 +3,8 @@
  * pg_store, its connections (struct pconn), the statement ids and the
  * helpers for parameters and results.  Private: only server/store_pg*.c
  * include it (and test_store_pg.c).  The interface is store.h; the files
- * that include <libpq-fe.h> are store_pg.c and store_pg_rows.c.
+ * that include <libpq-fe.h> are store_pg.c, store_pg_rows.c and store_pg_copy.c
+ * (waybillctl migrate's target side).
  *
  * The model is SQLite's (store.h): one writer connection per daemon runs
  * the batches (group commit: many jobs, one COMMIT), each job in a
@@ -120,11 +121,21 @@ enum pst {
 	NPST
 };
 
+/*
+ * A daemon's print jobs are its own (schema/pg/0013): it holds the session
+ * advisory lock (PG_OWNER_LOCK, owner) on its writer connection while it
+ * lives, and a start interrupts only the sending jobs no session owns.
+ */
+#define PG_OWNER_LOCK 1464991746
+#define PG_OWNER_LOCK_S "1464991746"
+
 struct pconn {
 	PGconn *pg;
 	const char *url;   /* the store's */
 	bool ready;	   /* connected and every statement prepared */
 	uint64_t retry_ns; /* a lost connection is tried again from this time on */
+	bool warned;	   /* its failed reconnect was logged (once per outage) */
+	int64_t owner;	   /* > 0: the owner lock it takes again on each connect */
 	struct pconn *next;
 };
 
@@ -134,6 +145,7 @@ struct pg_store {
 	char url[1024];
 	bool tool;
 	struct pconn *writer;
+	int64_t owner; /* this daemon's print-job owner key (0 in a tool) */
 
 	pthread_mutex_t lock; /* guards the queue, readers and stats */
 	pthread_cond_t wake;
@@ -221,6 +233,10 @@ enum st pg_checkpoint(struct pg_store *s);
 enum st pg_chain_walk(const struct keyring *kr, struct pconn *c, int64_t from_seq,
 		      const unsigned char from_head[HASH_BYTES], const struct audit_mark *marks,
 		      size_t nmarks, struct audit_check *out);
+/* The whole chain inside the caller's transaction (waybillctl migrate's, before its COMMIT). */
+enum st pg_chain_walk_tx(const struct keyring *kr, struct pconn *c, struct audit_check *out);
+/* Prepare every statement of pg_sql[] on c (once the schema is there). */
+bool pg_conn_prepare(struct pconn *c, char *err, size_t errlen);
 /* The SQL of each statement, by id. */
 extern const char *const pg_sql[NPST];
 

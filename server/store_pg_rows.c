@@ -210,12 +210,21 @@ const char *const pg_sql[NPST] = {
 		  "$1::bigint",
     [P_JOB_OPEN_COUNT] = "SELECT count(*) FROM print_jobs WHERE depot = $1::text AND status IN "
 			 "('queued', 'sending')",
+    /* $8: this daemon's owner key (schema/pg/0013): a job it marks sending is
+     * its own, and only its owner writes how it ended */
     [P_JOB_SET] = "UPDATE print_jobs SET status = $2::text, reason = NULLIF($3::text, ''), "
 		  "detail = NULLIF($4::text, ''), attempts = $5::int, bytes_sent = $6::bigint, "
-		  "updated_at = $7::bigint WHERE id = $1::bigint",
+		  "updated_at = $7::bigint, owner = CASE WHEN $2::text = 'sending' THEN "
+		  "$8::bigint ELSE owner END WHERE id = $1::bigint AND ($2::text NOT IN ('sent', "
+		  "'failed') OR (status IN ('sending', 'interrupted') AND owner = $8::bigint))",
+    /* Only the jobs whose owner is gone: no session holds its advisory lock
+     * (a live peer's go on sending); $3 is the starting daemon's own key. */
     [P_JOB_INTERRUPT] = "UPDATE print_jobs SET status = 'interrupted', reason = 'interrupted', "
 			"detail = $2::text, updated_at = $1::bigint WHERE status IN ('queued', "
-			"'sending') AND status = 'sending'",
+			"'sending') AND status = 'sending' AND (owner IS NULL OR owner = "
+			"$3::bigint OR NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = "
+			"'advisory' AND l.classid = " PG_OWNER_LOCK_S " AND l.objid = "
+			"print_jobs.owner::oid AND l.objsubid = 2 AND l.granted))",
     [P_JOB_QUEUED] = "SELECT id FROM print_jobs WHERE status IN ('queued', 'sending') AND status "
 		     "= 'queued' AND id > $1::bigint ORDER BY id LIMIT $2::bigint",
     [P_JOB_PURGE] = "DELETE FROM print_jobs WHERE id IN (SELECT id FROM print_jobs WHERE status "
@@ -1230,6 +1239,20 @@ enum st pg_chain_walk(const struct keyring *kr, struct pconn *c, int64_t from_se
 	return st;
 }
 
+enum st pg_chain_walk_tx(const struct keyring *kr, struct pconn *c, struct audit_check *out)
+{
+	unsigned char prev[HASH_BYTES] = {0};
+	int64_t expect = 1;
+	enum st st;
+
+	memset(out, 0, sizeof(*out));
+	out->ok = true;
+	st = chain_walk_in(kr, c, 0, NULL, NULL, 0, out, prev, &expect);
+	memcpy(out->head, prev, HASH_BYTES);
+	out->head_seq = expect - 1;
+	return st;
+}
+
 enum st pg_w_audit_archive(struct pg_store *s, int64_t first, int64_t last,
 			   const unsigned char head[HASH_BYTES], const char *ts,
 			   const unsigned char sig[SIGN_BYTES])
@@ -1600,6 +1623,33 @@ enum st pg_quick_check(struct pg_store *s, char *err, size_t errlen)
 	return ST_OK;
 }
 
+/* One bigint from a plain query on c: false when it failed (a permission, a lost server). */
+static bool plain_i64(struct pconn *c, const char *sql, int64_t *out)
+{
+	PGresult *r = c && c->ready ? PQexec(c->pg, sql) : NULL;
+	bool ok =
+	    r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0);
+
+	if (ok)
+		*out = pg_i64(r, 0, 0);
+	PQclear(r);
+	return ok;
+}
+
+enum st pg_sizes(struct pg_store *s, int64_t *db, int64_t *wal)
+{
+	struct pconn *c = pg_reader(s);
+
+	*db = 0;
+	*wal = -1;
+	if (!c || !plain_i64(c, "SELECT pg_database_size(current_database())", db))
+		return ST_UNAVAILABLE;
+	/* The cluster's WAL: pg_ls_waldir() is for superusers and pg_monitor. */
+	if (!plain_i64(c, "SELECT coalesce(sum(size), 0)::bigint FROM pg_ls_waldir()", wal))
+		*wal = -1;
+	return ST_OK;
+}
+
 enum st pg_audit_at(struct pg_store *s, int64_t seq, unsigned char hash[HASH_BYTES])
 {
 	struct pconn *c = pg_reader(s);
@@ -1756,6 +1806,7 @@ enum st pg_w_job_set(struct pg_store *s, int64_t id, const char *status, const c
 	pq_i64(&q, attempts);
 	pq_i64(&q, bytes_sent);
 	pq_i64(&q, now);
+	pq_i64(&q, s->owner);
 	return change(s->writer, P_JOB_SET, &q, true);
 }
 
@@ -1766,6 +1817,7 @@ enum st pg_w_job_interrupt(struct pg_store *s, int64_t now, int64_t *n)
 	pq_i64(&q, now);
 	pq_text(&q, "the daemon stopped while sending it: it may have printed, so it is "
 		    "not sent again unless retried");
+	pq_i64(&q, s->owner);
 	return pg_exec(s->writer, P_JOB_INTERRUPT, &q, NULL, n);
 }
 

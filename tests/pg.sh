@@ -5,6 +5,7 @@
 # TCP port), database "waybill".  Prints the URL to give `db`.  Durability is
 # off (fsync, synchronous_commit, full_page_writes): a test cluster dies with
 # its directory; PG_DURABLE=1 keeps the defaults (failover, durability tests).
+# PG_EXTRA_OPTS: more server options (tests/pg_pair.sh's replication ones).
 set -e
 cmd=$1
 dir=$2
@@ -22,6 +23,7 @@ start)
 		{ cat "$dir/initdb.log" >&2; exit 1; }
 	opts="-k $dir -c listen_addresses='' -c max_connections=200 -c shared_buffers=32MB"
 	[ "${PG_DURABLE:-0}" = 1 ] || opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	opts="$opts ${PG_EXTRA_OPTS:-}"
 	as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$opts" start >/dev/null ||
 		{ cat "$dir/server.log" >&2; exit 1; }
 	as_pg "$bindir/createdb" -h "$dir" -U waybill waybill

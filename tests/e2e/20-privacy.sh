@@ -43,8 +43,9 @@ if [ -z "$bad" ]; then ok "create: all $N answered 201"; else fail "create: all 
 check "create: $N distinct tracking numbers" \
 	test "$(cat "$DIR"/created/*.json | jq -r .tracking_no | sort -u | grep -c '^WB')" -eq "$N"
 
-# While it runs: the database and its WAL as they are on disk now.
-cp "$DIR"/db* "$DIR/snap/" 2>/dev/null
+# While it runs: the database and its WAL as they are on disk now (on
+# PostgreSQL: the database's heap files and the cluster's WAL, lib.sh db_files).
+db_files "$DIR/snap"
 TN0=$(jq -r .tracking_no "$DIR/created/0.json")
 check "raw files (running): positive control, a tracking number is in the clear" \
 	grep -a -q -F "$TN0" "$DIR"/snap/db*
@@ -87,8 +88,9 @@ no_pii "error bodies" "$DIR/error_bodies"
 # ---- stop: the files at rest ------------------------------------------------------
 
 stop_daemon "SIGTERM after the bulk load: exit 0"
-no_pii "raw files after stop" "$DIR/db" "$DIR/db-wal" "$DIR/db-shm" "$DIR/log"
-check "raw db: positive control, the tracking number is in the clear" grep -a -q -F "$TN0" "$DIR/db" "$DIR"/db-wal
+db_files "$DIR/rest"
+no_pii "raw files after stop" "$DIR/rest/db" "$DIR/rest/db-wal" "$DIR/rest/db-shm" "$DIR/log"
+check "raw db: positive control, the tracking number is in the clear" grep -a -q -F "$TN0" "$DIR/rest/db" "$DIR/rest/db-wal"
 check "log: it logged the requests (the grep has something to read)" \
 	test "$(grep -c ' method=POST route=/v1/orders ' "$DIR/log")" -ge "$N"
 
@@ -155,7 +157,9 @@ cat "$DIR"/created/*.json "$DIR"/read/*.json "$DIR/listed" "$DIR/bodies" >"$DIR/
 no_pii "every response body" "$DIR/allbodies"
 
 stop_daemon "SIGTERM after the reads: exit 0"
-no_pii "raw files after reads" "$DIR/db" "$DIR/db-wal" "$DIR/db-shm" "$DIR/log"
+rm -rf "$DIR/rest"
+db_files "$DIR/rest"
+no_pii "raw files after reads" "$DIR/rest/db" "$DIR/rest/db-wal" "$DIR/rest/db-shm" "$DIR/log"
 
 # ---- personal data typed where a tracking number goes -------------------------------------
 # A phone or a name pasted into the tracking-number path (a common user mistake)

@@ -32,13 +32,15 @@ check "the second checkpoint is past the first ($A < $B)" test "$A" -lt "$B"
 check "the start logged its walk from the checkpoint" \
 	grep -q "audit chain verified from the checkpoint at seq $A" "$DIR/log"
 
+# A copy of the database (either backend, lib.sh db_copy) whose audit table
+# the insider has unguarded.
 copy() {
-	rm -f "$DIR/$1" "$DIR/$1-wal" "$DIR/$1-shm"
-	sqlite3 "$DIR/db" ".backup '$DIR/$1'"
-	sqlite3 "$DIR/$1" 'DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;'
-	echo "$DIR/$1"
+	local t
+	t=$(db_copy "${1%.db}") || return 1
+	audit_unguard "$t" >/dev/null
+	echo "$t"
 }
-edit() { sqlite3 "$1" "UPDATE audit SET result = 'x' || result WHERE seq = $2"; }
+edit() { db_sql_at "$1" "UPDATE audit SET result = 'x' || result WHERE seq = $2"; }
 # refuses NAME DB CPFILE WHAT: waybilld exits non-zero at once, one stderr line matching WHAT.
 refuses() {
 	local port rc
@@ -84,7 +86,7 @@ check "audit verify fails on it" test $? -ne 0
 check "audit verify names seq 2" grep -Eq 'seq 2([^0-9]|$)' "$DIR/verify.out"
 export WAYBILL_AUDIT_CHECKPOINTS=$CPF
 walks=$(grep -c 'the whole walk verified' "$DIR/log")
-daemon_up --db "$DIR/db" || die restart "waybilld did not start on the untouched database"
+daemon_up --db "$DB" || die restart "waybilld did not start on the untouched database"
 for _ in $(seq 50); do
 	[ "$(grep -c 'the whole walk verified' "$DIR/log")" -gt "$walks" ] && break
 	sleep 0.1

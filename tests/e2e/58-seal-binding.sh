@@ -1,7 +1,7 @@
 #!/bin/sh
 # 58-seal-binding: an order's sealed data is bound to its tracking number,
 # depot and creator (the clear columns that never change).  A database
-# writer who moves an order to another depot or creator (sqlite3 UPDATE)
+# writer who moves an order to another depot or creator (an UPDATE, either backend)
 # gets an integrity error through the API, never the data.  A database from
 # before migration 0009 (tests/data/legacy-0006, made by the old code:
 # bound to the tracking number only, idempotency keys in the clear) is
@@ -11,13 +11,27 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_more.sh"
 
-command -v sqlite3 >/dev/null || { fail tools "sqlite3 is not installed"; finish; }
+is_pg || command -v sqlite3 >/dev/null || { fail tools "sqlite3 is not installed"; finish; }
 LEGACY=$ROOT/tests/data/legacy-0006
-sql() { sqlite3 "$DIR/db" "$@" 2>&1; }
+sql() { db_sql "$@" 2>&1; }
 
 # ---- an old database, upgraded ------------------------------------------------------
 
 start_daemon
+declare -A LTN
+if is_pg; then
+	# PostgreSQL's migrations begin at 0010, after the binding: there is no
+	# old PostgreSQL database to upgrade (waybillctl migrate moves SQLite's
+	# orders as they are).  The orders the insider moves below are made here.
+	for i in 0 1 2; do
+		fixture "$i" >"$DIR/f$i.json"
+		api POST /v1/orders "${TOK[c1]}" "$DIR/f$i.json"
+		expect_status "PostgreSQL: order $i (c1, depot d1)" 201 "$STATUS"
+		LTN[$i]=$(jb .tracking_no)
+	done
+	check "PostgreSQL: orders are written bound, their client_order_id hashed" \
+		test "$(sql "select count(*) from orders where seal_bind = 1 and idem_key like 'h:%' and length(idem_key) = 66")" = 3
+else
 stop_daemon "sigterm exits 0 (the fresh database is set aside)"
 # The old database comes without checkpoints: the fresh one's file goes with it.
 rm -f "$DIR/db" "$DIR/db-wal" "$DIR/db-shm" "$DIR/db-lock" "$DIR/audit.checkpoints"
@@ -25,7 +39,6 @@ cp "$LEGACY/db" "$DIR/db"
 cp "$LEGACY/key" "$DIR/key"
 chmod 600 "$DIR/db" "$DIR/key"
 while read -r name tok; do TOK[$name]=$tok; done <"$LEGACY/tokens"
-declare -A LTN
 while read -r i tn; do LTN[$i]=$tn; done <"$LEGACY/tns"
 check "the old database is at migration 6, its keys in the clear" \
 	test "$(sql "select max(version) from schema_migrations") $(sql "select count(*) from orders where idem_key like 's1-%'")" = "6 4"
@@ -65,6 +78,7 @@ check "the reseal is in the audit log: one store.reseal entry by waybilld" \
 check "the audit chain verifies after the upgrade" ctl audit verify
 restart_daemon "sigterm exits 0 (after the upgrade)"
 check "a second start reseals nothing" test "$(grep -c "resealed 3 orders" "$DIR/log")" = 1
+fi
 
 # ---- orders moved in the database ------------------------------------------------------
 
@@ -75,13 +89,13 @@ NEW=$(jb .tracking_no)
 fixture 11 >"$DIR/f11.json"
 api POST /v1/orders "${TOK[c1]}" "$DIR/f11.json"
 NEW2=$(jb .tracking_no)
-check "sqlite: new orders are written bound, their client_order_id hashed" \
+check "database: new orders are written bound, their client_order_id hashed" \
 	test "$(sql "select count(*) from orders where tracking_no in ('$NEW', '$NEW2') and seal_bind = 1 and idem_key like 'h:%'")" = 2
 stop_daemon "sigterm exits 0 (before moving orders)"
 sql "update orders set depot = 'd2' where tracking_no in ('$NEW', '${LTN[1]}');
 	update orders set creator = 'c3', depot = 'd2' where tracking_no = '${LTN[2]}';
 	update orders set depot = 'd2', seal_bind = 0 where tracking_no = '$NEW2'" >"$DIR/sql.out"
-check "sqlite: 4 orders moved to depot d2 (one to creator c3, one marked as old)" \
+check "database: 4 orders moved to depot d2 (one to creator c3, one marked as old)" \
 	test "$(sql "select count(*) from orders where depot = 'd2'")" = 4
 daemon_up || die restart "waybilld did not come back"
 fixtures_pii "$DIR/pii"

@@ -310,6 +310,52 @@ check "log: the interrupted jobs are named at start" grep -q 'caught sending by 
 api POST "/v1/print-jobs/$JA/retry" "${TOK[dep1]}"
 expect_status "an interrupted job can be retried on purpose" 202 "$STATUS"
 
+# ---- PostgreSQL: a job is its sender's, a peer's start leaves it alone ----------------------
+# Several daemons send from one table: a start interrupts only the jobs whose
+# owner (the daemon holding its advisory lock, schema/pg/0013) is gone.  The
+# retried JA is sending from this daemon to the stalled printer; a second
+# daemon starting on the same database must not call it interrupted (it
+# used to: every job left sending was a crash's), and once this daemon is
+# killed, the next start must.
+if is_pg; then
+	wait_until 20 job_is "$JA" sending
+	check "cluster: the retried job is sending from the first daemon" job_is "$JA" sending
+	n_stall=$(wc -l <"$DIR/stall/accepted")
+	port=$(pick_port) || die setup "no free port"
+	WAYBILL_AUDIT_CHECKPOINTS=$DIR/audit.checkpoints.b "$WBD" --db "$DB" --key-file "$DIR/key" \
+		--listen "127.0.0.1:$port" "${QFLAGS[@]}" 2>>"$DIR/log.b" &
+	BPID=$!
+	FP_PIDS+=("$BPID")
+	wait_until 20 curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$port/readyz"
+	check "cluster: a second daemon starts on the same database" \
+		curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$port/readyz"
+	check "cluster: the peer's start left the first daemon's job sending" job_is "$JA" sending
+	check "cluster: ... and said nothing was caught sending" \
+		bash -c '! grep -q "caught sending" "$1"' _ "$DIR/log.b"
+	audit_all "$DIR/aud-int.json"
+	check "cluster: no print_job.interrupt entry for it (the one there is the crash's above)" \
+		jq -e '[.[] | select(.action == "print_job.interrupt")] | length == 1' "$DIR/aud-int.json"
+	check "cluster: two owner locks, one per daemon" \
+		test "$(db_sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1464991746 AND granted")" = 2
+	kill -KILL "$DPID"
+	wait "$DPID" 2>/dev/null
+	DPID=
+	wait_until 20 test "$(db_sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1464991746 AND granted")" = 1
+	check "cluster: the killed daemon's lock went with its session" \
+		test "$(db_sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1464991746 AND granted")" = 1
+	check "cluster: its job still reads sending through the peer" \
+		bash -c 'curl -s -H "Authorization: Bearer $1" "$2/v1/print-jobs/$3" | jq -e ".status == \"sending\"" >/dev/null' \
+		_ "${TOK[dep1]}" "http://127.0.0.1:$port" "$JA"
+	daemon_up "${QFLAGS[@]}" || die restart "waybilld did not come back after kill -9 (cluster)"
+	check "cluster: the next start calls the dead daemon's job interrupted" \
+		bash -c 'curl -s -H "Authorization: Bearer $1" "$2/v1/print-jobs/$3" | jq -e ".status == \"interrupted\"" >/dev/null' \
+		_ "${TOK[dep1]}" "$URL" "$JA"
+	check "cluster: ... and did not send it again" test "$(wc -l <"$DIR/stall/accepted")" = "$n_stall"
+	kill -TERM "$BPID"
+	wait "$BPID"
+	check "cluster: the peer exits 0 on SIGTERM" test $? = 0
+fi
+
 # ---- nothing personal in what the printers, the log and the bodies hold ----------------------
 
 fixtures_pii "$DIR/pii"
@@ -317,4 +363,8 @@ no_pii "log" "$DIR/log"
 no_pii "answers" "$DIR/bodies"
 no_pii "printed" "$DIR/ok/job.1"
 stop_daemon
+# Every print reserved, kept or given back above is in the chain beside its count.
+ctl audit verify >"$DIR/verify.out" 2>&1
+check "audit verify: each order's print count is what its entries say ($(grep -c '^BAD' "$DIR/verify.out") BAD)" \
+	grep -q "each with the prints it records" "$DIR/verify.out"
 finish

@@ -20,10 +20,12 @@ BAD=${TN[0]} GOOD=${TN[1]}
 api POST "/v1/orders/$BAD/assign" "${TOK[dep1]}" -d '{"courier":"c2"}'
 expect_status "setup: the order to break is assigned to c2" 200 "$STATUS"
 stop_daemon "sigterm exits 0 (before the ciphertext is broken)"
-# Zero the sealed blob in place: it no longer authenticates.
-sqlite3 "$DIR/db" "UPDATE orders SET sealed = CAST(zeroblob(length(sealed)) AS BLOB) WHERE tracking_no = '$BAD'"
+# Zero the sealed blob in place: it no longer authenticates (each dialect's zeros).
+ZEROS="CAST(zeroblob(length(sealed)) AS BLOB)"
+is_pg && ZEROS="decode(repeat('00', length(sealed)), 'hex')"
+db_sql "UPDATE orders SET sealed = $ZEROS WHERE tracking_no = '$BAD'"
 check "setup: the sealed blob is broken in place" \
-	test "$(sqlite3 "$DIR/db" "SELECT count(*) FROM orders WHERE tracking_no = '$BAD' AND sealed = zeroblob(length(sealed))")" = 1
+	test "$(db_sql "SELECT count(*) FROM orders WHERE tracking_no = '$BAD' AND sealed = $ZEROS")" = 1
 daemon_up || die restart "waybilld did not come back"
 
 : >"$DIR/500s"
@@ -69,9 +71,9 @@ check "the batches' 500s name the broken order" \
 	jq -e --arg t "$BAD" --arg a "$(sed -n 3p "$DIR/500s" | cut -f1)" --arg b "$(sed -n 4p "$DIR/500s" | cut -f1)" \
 	'[.[] | select(.request_id == $a or .request_id == $b) | select(.tracking_no == $t and .action == "label.batch")] | length == 2' "$DIR/audit.json"
 check "no label was counted: the good order of the failed batch is unprinted" \
-	test "$(sqlite3 "$DIR/db" "SELECT print_count FROM orders WHERE tracking_no = '$GOOD'")" = 0
+	test "$(db_sql "SELECT print_count FROM orders WHERE tracking_no = '$GOOD'")" = 0
 check "no label was counted: nor the broken one" \
-	test "$(sqlite3 "$DIR/db" "SELECT print_count FROM orders WHERE tracking_no = '$BAD'")" = 0
+	test "$(db_sql "SELECT print_count FROM orders WHERE tracking_no = '$BAD'")" = 0
 check "no label entry says ok for the broken order" \
 	jq -e --arg t "$BAD" '[.[] | select(.tracking_no == $t and (.action | test("^label")) and .result == "ok")] | length == 0' "$DIR/audit.json"
 

@@ -6,6 +6,7 @@
 # TRIES (default 5) tries; tests/torture/sigterm.sh runs 100 and prints the figures.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_more.sh"
 
 TRIES=${TRIES:-5}
 CLIENTS=${CLIENTS:-16}
@@ -61,4 +62,29 @@ if [ "$acked" -gt 0 ] && [ "${missing:-x}" = 0 ]; then ok "every acked order ($a
 	fail "every acked order readable after the stops" "acked $acked, $read_line; $(head -n 3 "$DIR/missing")"
 fi
 stop_daemon
+
+# Stops right after an answer, over TLS: libmicrohttpd's quiesce raced its own
+# epoll workers and aborted ("Failed to remove listen FD from epoll set") in
+# about 1 of 20 such stops under strace; the daemon now accepts on its own
+# socket and closes it for the drain.  TLS_STOPS (default 20) tries.
+TLS_STOPS=${TLS_STOPS:-20}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj /CN=127.0.0.1 -keyout "$DIR/tls.key" -out "$DIR/tls.crt" 2>/dev/null
+tls_ok=0 tls_bad=
+for t in $(seq "$TLS_STOPS"); do
+	PORT=$(pick_port)
+	env "${DAEMON_ENV[@]}" "$WBD" --db "${DAEMON_DB:-$DB}" --key-file "$DIR/key" \
+		--listen "127.0.0.1:$PORT" "${DAEMON_FLAGS[@]}" --tls-cert "$DIR/tls.crt" --tls-key "$DIR/tls.key" 2>>"$DIR/log" &
+	DPID=$!
+	wait_until 20 curl -sk -o /dev/null "https://127.0.0.1:$PORT/healthz"
+	code=$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${TOK[c1]}" \
+		"https://127.0.0.1:$PORT/v1/orders?limit=1")
+	kill -TERM "$DPID"
+	wait "$DPID"
+	rc=$?
+	DPID=
+	if [ "$rc" = 0 ] && [ "$code" = 200 ]; then tls_ok=$((tls_ok + 1)); else tls_bad="$tls_bad try $t: answer $code, exit $rc;"; fi
+done
+check "stops over TLS right after an answer: exit 0 in $TLS_STOPS of $TLS_STOPS${tls_bad:+ ($tls_bad $(grep -m1 'Fatal error' "$DIR/log"))}" \
+	test "$tls_ok" = "$TLS_STOPS"
 finish

@@ -75,7 +75,7 @@ python3 "$DIR/notify.py" "$DIR/notify.sock" "$PORT" "$DIR/notify.log" &
 NLPID=$!
 trap 'rc=$?; kill "$NLPID" 2>/dev/null; (exit $rc); cleanup' EXIT
 wait_until 10 grep -q LISTENING "$DIR/notify.log" 2>/dev/null
-NOTIFY_SOCKET=$DIR/notify.sock "$WBD" --db "$DIR/db" --key-file "$DIR/key" \
+NOTIFY_SOCKET=$DIR/notify.sock "$WBD" --db "$DB" --key-file "$DIR/key" \
 	--listen "127.0.0.1:$PORT" 2>>"$DIR/log" &
 DPID=$!
 wait_until 20 grep -q '^READY=1$' "$DIR/notify.log"
@@ -131,7 +131,10 @@ RUNAS=nobody
 # exits 1 at the end, so leak checks are off for the daemons from here on.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 mkdir -p "$DIR/state" "$DIR/logs"
-cp "$DIR/db" "$DIR/state/waybill.db"
+# The database: SQLite's file in the state directory; PostgreSQL's is the
+# server's (the daemon reaches it over its Unix socket, a family the unit allows).
+SDB=$DIR/state/waybill.db
+if is_pg; then SDB=$DB; else cp "$DIR/db" "$SDB"; fi
 cp "$DIR/key" "$DIR/state.key"
 chown -R "$RUNAS" "$DIR/state" "$DIR/logs" "$DIR/state.key"
 chmod 700 "$DIR/state" "$DIR/logs"
@@ -142,7 +145,7 @@ NLPID=$!
 wait_until 10 grep -q LISTENING "$DIR/notify2.log" 2>/dev/null
 wait_until 10 test -S "$DIR/notify.sock"
 chown "$RUNAS" "$DIR/notify.sock"
-NOTIFY_SOCKET=$DIR/notify.sock strace -f -qq -u "$RUNAS" -o "$DIR/trace" "$WBD" --db "$DIR/state/waybill.db" \
+NOTIFY_SOCKET=$DIR/notify.sock strace -f -qq -u "$RUNAS" -o "$DIR/trace" "$WBD" --db "$SDB" \
 	--key-file "$DIR/state.key" --audit-checkpoints "$DIR/logs/audit.checkpoints" \
 	--listen "127.0.0.1:$PORT" --retention-days 0 --purge-interval-s 1 \
 	--vnum-grace-hours 0 --templates "$ROOT/templates" 2>>"$DIR/log" &
@@ -177,7 +180,7 @@ curl -s -o /dev/null "$URL/metrics"
 api GET "/v1/orders/WB0000000000000000000" "${TOK[c1]}"
 kill -HUP "$DPID"
 wait_until 20 grep -q 'SIGHUP: key file re-read' "$DIR/log"
-wait_until 20 sh -c "'$WBCTL' --db '$DIR/state/waybill.db' --key-file '$DIR/state.key' audit export | grep -q '\"action\":\"retention.purge\"'"
+wait_until 20 sh -c "'$WBCTL' --db '$SDB' --key-file '$DIR/state.key' audit export | grep -q '\"action\":\"retention.purge\"'"
 api GET "/v1/admin/orders/$TN?reason=ticket%20CS-2" "${TOK[adm1]}"
 expect_status "strace session: the purge ran (410)" 410 "$STATUS"
 kill -TERM "$DPID"
@@ -195,7 +198,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 chown "$RUNAS" "$DIR/tls.key" "$DIR/tls.crt"
 chmod 600 "$DIR/tls.key"
 PORT=$(pick_port)
-strace -f -qq -u "$RUNAS" -o "$DIR/trace-tls" "$WBD" --db "$DIR/state/waybill.db" \
+strace -f -qq -u "$RUNAS" -o "$DIR/trace-tls" "$WBD" --db "$SDB" \
 	--key-file "$DIR/state.key" --audit-checkpoints "$DIR/logs/audit.checkpoints" \
 	--listen "127.0.0.1:$PORT" --templates "$ROOT/templates" \
 	--tls-cert "$DIR/tls.crt" --tls-key "$DIR/tls.key" 2>>"$DIR/log" &
@@ -210,9 +213,13 @@ wait "$SPID"
 rc=$?
 DPID=
 check "strace session over TLS: the daemon exits 0 ($rc)" test "$rc" = 0
-# One sanitized run under load once ended in 134 (SIGABRT) here and did not again in five:
-# keep what the daemon and the trace said, so the next one can be read.
-[ "$rc" = 0 ] || { tail -n 20 "$DIR/log"; grep -E 'SIGABRT|abort|killed' "$DIR/trace-tls" | tail -n 20; }
+# This stop once aborted in about 1 of 20 tries (libmicrohttpd's quiesce racing its
+# epoll workers, now gone: http_accept.c).  Should it fail again, tests/run.sh shows
+# these lines with the failure.
+[ "$rc" = 0 ] || {
+	grep -v ' level=info ' "$DIR/log" | tail -n 5
+	grep -E 'SIGABRT|tgkill|write\(2,' "$DIR/trace-tls" | tail -n 5
+} | sed 's/^/daemon log: /'
 cat "$DIR/trace-tls" >>"$DIR/trace"
 
 systemd-analyze syscall-filter >"$DIR/filters.txt" 2>/dev/null

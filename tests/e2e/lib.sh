@@ -13,7 +13,10 @@
 # Backend:   DB is the test's database: $DIR/db (SQLite), or with WAYBILL_TEST_PG=SOCKETDIR
 #            (a cluster tests/pg.sh started) a fresh PostgreSQL database's URL.
 #            is_pg | db_sql SQL (on the test's database; SQLite or PostgreSQL syntax is
-#            the caller's: check is_pg) | skip_on_pg REASON (ends a script that cannot
+#            the caller's: check is_pg) | db_sql_at DB SQL | db_copy NAME (an online
+#            copy, its --db printed) | audit_unguard DB (drops the append-only triggers) |
+#            db_files DEST (its raw bytes on disk as DEST/db, DEST/db-wal; 1 when it
+#            could read none) | skip_on_pg REASON (ends a script that cannot
 #            apply to PostgreSQL, saying why) | audit_fault on|off (a trigger refusing
 #            new audit entries, either backend)
 # Client:    api [-H HEADER]... METHOD PATH TOKEN [BODY_FILE | -d DATA]
@@ -73,6 +76,64 @@ db_sql() {
 	else
 		sqlite3 "$DIR/db" "$1"
 	fi
+}
+
+# db_sql_at DB SQL: the same on another database of the test (a db_copy).
+db_sql_at() {
+	case $1 in
+	postgresql:* | postgres:*) psql -qAtX -v ON_ERROR_STOP=1 "$1" -c "$2" ;;
+	*) sqlite3 "$1" "$2" ;;
+	esac
+}
+
+# db_copy NAME: an online copy of the test's database (SQLite's .backup into
+# $DIR/NAME; PostgreSQL's pg_dump into a new database, dropped with the
+# test's), its name for --db printed.
+db_copy() {
+	local name=$1 url
+	if is_pg; then
+		url=$(pg_url "${PG_DB}_$name")
+		psql -qAtX "$(pg_url postgres)" -c "SET client_min_messages = warning" \
+			-c "DROP DATABASE IF EXISTS ${PG_DB}_$name WITH (FORCE)" \
+			-c "CREATE DATABASE ${PG_DB}_$name" >/dev/null || return 1
+		pg_dump --no-owner "$DB" | psql -qAtX -v ON_ERROR_STOP=1 "$url" >/dev/null || return 1
+		echo "$url"
+	else
+		rm -f "$DIR/$name" "$DIR/$name-wal" "$DIR/$name-shm"
+		sqlite3 "$DIR/db" ".backup '$DIR/$name'" || return 1
+		echo "$DIR/$name"
+	fi
+}
+
+# audit_unguard DB: drop the triggers that keep the audit table append-only,
+# as an insider with the schema's rights can (either backend).
+audit_unguard() {
+	case $1 in
+	postgresql:* | postgres:*)
+		db_sql_at "$1" 'DROP TRIGGER audit_no_update ON audit; DROP TRIGGER audit_no_delete ON audit' ;;
+	*) db_sql_at "$1" 'DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;' ;;
+	esac
+}
+
+# db_files DEST: the test database's bytes on disk now, as DEST/db and
+# DEST/db-wal (and DEST/db-shm on SQLite): SQLite's three files; on
+# PostgreSQL, after a CHECKPOINT (so what was committed is in the heap
+# files), the database's directory under base/ as one file and the cluster's
+# write-ahead log as the other.  The raw bytes an insider with a copy of the
+# disk reads, on either backend.
+db_files() {
+	local dest=$1 oid data=$WAYBILL_TEST_PG/data
+	mkdir -p "$dest"
+	if is_pg; then
+		oid=$(db_sql "CHECKPOINT; SELECT oid FROM pg_database WHERE datname = current_database()") ||
+			return 1
+		cat "$data/base/$oid"/* >"$dest/db" 2>/dev/null
+		cat "$data"/pg_wal/0* >"$dest/db-wal" 2>/dev/null
+	else
+		cp "$DIR"/db* "$dest/" 2>/dev/null
+	fi
+	# Nothing read (the server's files not readable by this user) must not pass as clean.
+	[ -s "$dest/db" ] || { echo "db_files: cannot read the database's files" >&2; return 1; }
 }
 
 # audit_fault on|off: a trigger that refuses every new audit entry, as a full
@@ -168,6 +229,13 @@ cleanup() {
 		wait "$DPID" 2>/dev/null
 	fi
 	if [ -n "$PG_DB" ] && [ "${KEEP:-0}" != 1 ]; then
+		local c
+		# db_copy's copies, named after it (made in subshells: found by name)
+		for c in $(psql -qAtX "$(pg_url postgres)" \
+			-c "SELECT datname FROM pg_database WHERE starts_with(datname, '${PG_DB}_')"); do
+			psql -qAtX "$(pg_url postgres)" -c "DROP DATABASE IF EXISTS $c WITH (FORCE)" \
+				>/dev/null 2>&1
+		done
 		psql -qAtX "$(pg_url postgres)" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" \
 			>/dev/null 2>&1
 	fi

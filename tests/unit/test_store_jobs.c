@@ -130,9 +130,14 @@ int main(void)
 	CHECK(got->reason[0] == '\0' && got->attempts == 0 && got->created_at == 1000);
 	CHECK(store_job_get(S, 999999, got) == ST_NOTFOUND);
 
-	/* a sent, b sending, d failed: only b stays open in d1. */
-	CHECK(set(a, "sent", "", 2000) == ST_OK);
+	/* a sent, b sending, d failed: only b stays open in d1.  How a job ended is
+	 * written only by the daemon that marked it sending (schema/0013): a queued
+	 * job never claimed cannot be called sent or failed. */
+	CHECK(set(c, "sent", "", 2000) == ST_NOTFOUND);
+	CHECK(set(c, "failed", "printer_unreachable", 2000) == ST_NOTFOUND);
+	CHECK(set(a, "sending", "", 1500) == ST_OK && set(a, "sent", "", 2000) == ST_OK);
 	CHECK(set(b, "sending", "", 2000) == ST_OK);
+	CHECK(set(d, "sending", "", 1500) == ST_OK);
 	CHECK(set(d, "failed", "printer_unreachable", 2000) == ST_OK);
 	CHECK(set(777777, "sent", "", 2000) == ST_NOTFOUND);
 	CHECK(open_count("d1") == 1);

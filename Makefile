@@ -237,15 +237,18 @@ $(BUILD)/bench/waybilld-chains: $(BUILD)/main.o $(BUILD)/bench/store_pg_chains.o
 # file linked with tests/fuzz/replay.c (gcc, no clang needed).
 FUZZ_SECS ?= 60
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS  = -std=c11 -g -O1 $(FUZZ_SAN) -Iserver $(PKG_CFLAGS) -pthread \
+FUZZ_CFLAGS  = -std=c11 -g -O1 $(FUZZ_SAN) -iquote server $(PKG_CFLAGS) -pthread \
 	       -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-zero-length
 FUZZ_OBJS   := $(SRCS:server/%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/schema.o \
-	       $(BUILD)/fuzz/obj/version.o
+	       $(BUILD)/fuzz/obj/schema_pg.o $(BUILD)/fuzz/obj/version.o
 $(BUILD)/fuzz/obj/%.o: server/%.c | $(BUILD)/.deps-fuzz
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $<"
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 $(BUILD)/fuzz/obj/schema.o: $(BUILD)/schema.c | $(BUILD)/.deps-fuzz
+	@mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(BUILD)/fuzz/obj/schema_pg.o: $(BUILD)/schema_pg.c | $(BUILD)/.deps-fuzz
 	@mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 $(BUILD)/fuzz/obj/version.o: $(BUILD)/version.c server/version.h | $(BUILD)/.deps-fuzz

@@ -480,6 +480,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			kv[n++] = "aborted", kv[n++] = "true";
 		log_fields(done ? LOG_INFO : LOG_WARN, r->id, kv, n);
 	}
+	/*
+	 * Its client left while it waited on the writer: the job is done (it
+	 * resumed the connection), but libmicrohttpd closed it without calling
+	 * the handler again, where a resumed request stops counting as waiting.
+	 */
+	if (r->deferred && r->resumed)
+		atomic_fetch_sub(&http_suspended, 1);
 	http_request_free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&app->inflight, 1);

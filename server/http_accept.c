@@ -102,7 +102,7 @@ static void accept_some(struct http_acceptor *a)
 		}
 		/* libmicrohttpd owns fd now, and closes it itself when it cannot take it. */
 		if (MHD_add_connection(a->d, fd, (struct sockaddr *)&ss, len) != MHD_YES)
-			http_conns_unadmit(a->cs);
+			http_conns_unadmit(a->cs, (struct sockaddr *)&ss);
 	}
 }
 

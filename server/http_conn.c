@@ -101,58 +101,66 @@ static void addr_drop(struct conns *cs, struct addr_count *a)
 	free(a);
 }
 
-enum MHD_Result http_on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
-{
-	struct conns *cs = cls;
-	unsigned char key[LIMITER_KEY_MAX];
-	size_t len = http_addr_key(addr, key);
-	bool ok = true;
-	UNUSED(addrlen);
-
-	if (atomic_load(&http_stopping))
-		return MHD_NO;
-	pthread_mutex_lock(&cs->lock);
-	if (cs->total >= cs->share_at) {
-		const struct addr_count *a = addr_find(cs, key, len, false);
-		if (a && a->n >= CONN_FEW) {
-			ok = false;
-			cs->refused++;
-		}
-	}
-	pthread_mutex_unlock(&cs->lock);
-	return ok ? MHD_YES : MHD_NO;
-}
-
 /*
- * For the accept thread (http_accept.c): may this connection in?  Besides
- * http_on_accept's share, the total is kept under max_connections here,
- * counting those handed over and not yet started: libmicrohttpd's own limit
- * must never be what refuses (its refusal of a connection added from
- * outside can leave a worker waiting on a lock for good), so the daemon
- * gives it a limit it never reaches.  True counts it as pending.
+ * For the accept thread (http_accept.c): may this connection in?  Past
+ * CONN_SHARE_PCT of max_connections an address holding CONN_FEW or more
+ * gets no new one, and the total stays under max_connections.  Both count
+ * the connections handed to libmicrohttpd and not yet started, each under
+ * its address at once: a flood accepted faster than the workers start it
+ * (ASan's build, a busy machine) once took every slot, the share included,
+ * before the counts saw it.  libmicrohttpd's own limit must never be what
+ * refuses (its refusal of a connection added from outside can leave a
+ * worker waiting on a lock for good), so the daemon gives it a limit it
+ * never reaches.  True counts it as pending under its address.
  */
 bool http_conns_admit(struct conns *cs, const struct sockaddr *addr, socklen_t addrlen)
 {
-	bool ok;
+	unsigned char key[LIMITER_KEY_MAX];
+	size_t len = http_addr_key(addr, key);
+	struct addr_count *a;
+	unsigned held;
+	bool ok = false;
+	UNUSED(addrlen);
 
-	if (http_on_accept(cs, addr, addrlen) != MHD_YES)
+	if (atomic_load(&http_stopping))
 		return false;
 	pthread_mutex_lock(&cs->lock);
-	ok = cs->total + cs->pending < cs->limit;
-	if (ok)
-		cs->pending++;
-	else
+	held = cs->total + cs->pending;
+	a = addr_find(cs, key, len, false);
+	if (held < cs->limit && !(held >= cs->share_at && a && a->n >= CONN_FEW)) {
+		if (!a)
+			a = addr_find(cs, key, len, true);
+		if (a) {
+			a->n++;
+			cs->pending++;
+			ok = true;
+		}
+	}
+	if (!ok)
 		cs->refused++;
 	pthread_mutex_unlock(&cs->lock);
 	return ok;
 }
 
-/* libmicrohttpd did not take a connection http_conns_admit let in. */
-void http_conns_unadmit(struct conns *cs)
+/* Undo one pending count of key's address (under lock). */
+static void addr_unpend(struct conns *cs, const unsigned char *key, size_t len)
 {
-	pthread_mutex_lock(&cs->lock);
+	struct addr_count *a = addr_find(cs, key, len, false);
+
+	if (a && --a->n == 0)
+		addr_drop(cs, a);
 	if (cs->pending)
 		cs->pending--;
+}
+
+/* libmicrohttpd did not take a connection http_conns_admit let in. */
+void http_conns_unadmit(struct conns *cs, const struct sockaddr *addr)
+{
+	unsigned char key[LIMITER_KEY_MAX];
+	size_t len = http_addr_key(addr, key);
+
+	pthread_mutex_lock(&cs->lock);
+	addr_unpend(cs, key, len);
 	pthread_mutex_unlock(&cs->lock);
 }
 
@@ -171,15 +179,18 @@ void http_on_connection(void *cls, struct MHD_Connection *c, void **socket_conte
 		size_t len = http_addr_key(ai ? ai->client_addr : NULL, key);
 
 		slot = calloc(1, sizeof(*slot));
-		if (!slot)
-			return; /* not counted, no deadline: only when memory runs out */
+		pthread_mutex_lock(&cs->lock);
+		if (!slot) {
+			/* not counted, no deadline: only when memory runs out */
+			addr_unpend(cs, key, len);
+			pthread_mutex_unlock(&cs->lock);
+			return;
+		}
 		slot->fd = fi ? fi->connect_fd : -1;
 		atomic_store(&slot->phase, PH_HEADERS);
 		atomic_store(&slot->since_ns, clock_mono_ns());
-		pthread_mutex_lock(&cs->lock);
-		slot->addr = addr_find(cs, key, len, true);
-		if (slot->addr)
-			slot->addr->n++;
+		/* admitted under this address: the count moves from pending to total */
+		slot->addr = addr_find(cs, key, len, false);
 		slot->next = cs->live;
 		if (cs->live)
 			cs->live->prev = slot;

@@ -95,13 +95,15 @@ void http_ticker_stop(struct http_ticker *t);
 enum http_conn_phase { PH_HEADERS, PH_BODY, PH_HANDLED };
 struct conns;
 
-enum MHD_Result http_on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
 void http_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			enum MHD_ConnectionNotificationCode code);
-/* The accept thread's check (the share and max_connections); true counts it as pending. */
+/*
+ * The accept thread's check (the per-address share and max_connections);
+ * true counts it as pending under its address until libmicrohttpd starts it.
+ */
 bool http_conns_admit(struct conns *cs, const struct sockaddr *addr, socklen_t addrlen);
 /* libmicrohttpd refused a connection http_conns_admit let in. */
-void http_conns_unadmit(struct conns *cs);
+void http_conns_unadmit(struct conns *cs, const struct sockaddr *addr);
 /* The connection's request entered phase ph now. */
 void http_conn_phase(struct MHD_Connection *c, enum http_conn_phase ph);
 /*

@@ -80,6 +80,12 @@ hz=$(sed -n 's/.*healthz_ok=\([0-9]*\).*/\1/p' <<<"$out")
 o201=$(sed -n 's/.*orders_201=\([0-9]*\).*/\1/p' <<<"$out")
 if [ "${held:-0}" -ge 700 ]; then ok "the flood holds many connections ($held)"; else
 	fail "the flood holds many connections" "held ${held:-?}: the test did not load the daemon"; fi
+# The share is 80% of max_connections: 800.  A few just connected may sit in
+# the backlog when the client counts; more means the flood's addresses took
+# slots kept for others (the accept thread counted an address only once a
+# worker started its connection, and the flood got 821-1,000).
+if [ "${held:-0}" -le 820 ]; then ok "the flood's addresses hold no more than the share ($held of 800)"; else
+	fail "the flood's addresses hold no more than the share" "held $held of 800"; fi
 if [ "$ans" = 40/40 ]; then ok "beside 1,200 slow connections from 5 addresses the probe got 40 of 40 answers"; else
 	fail "beside 1,200 slow connections the probe gets every answer" "answered ${ans:-?}"; fi
 if [ "${hz:-0}" = 20 ] && [ "${o201:-0}" = 20 ]; then ok "probe: 20 /healthz 200, 20 POST /v1/orders 201"; else

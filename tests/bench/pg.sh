@@ -29,6 +29,49 @@ trap cleanup_pg EXIT INT TERM
 
 url=$(PG_DURABLE=1 sh tests/pg.sh start "$pgdir")
 psql_() { psql -X -q -A -t -v ON_ERROR_STOP=1 "$url" "$@"; }
+# ---- CPU: where a run's cycles went ------------------------------------------
+# All three goals are shared by the same two cores here: wrk (or pgbench),
+# PostgreSQL and the daemons.  Each run says how busy the machine was and the
+# CPU each part spent per order, so a ratio missed for want of CPU reads as
+# that, in the same run.  Jiffies from /proc (USER_HZ).
+hz=$(getconf CLK_TCK)
+ncpu=$(nproc)
+busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+# cpu_of PID...: their user+system jiffies, threads included.
+cpu_of() {
+	t=0
+	for p in "$@"; do
+		v=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+		t=$((t + v))
+	done
+	echo "$t"
+}
+# PostgreSQL: every postgres process, and the postmaster's reaped children.
+pg_cpu() {
+	# shellcheck disable=SC2046
+	live=$(cpu_of $(pgrep -x postgres))
+	pm=$(head -1 "$pgdir/data/postmaster.pid")
+	reaped=$(awk '{ sub(/.*\) /, ""); print $14 + $15 }' "/proc/$pm/stat")
+	echo $((live + reaped))
+}
+# cpu_mark PID...: "NS BUSY PG DAEMONS" now (DAEMONS: those PIDs' jiffies).
+# shellcheck disable=SC2086
+cpu_mark() { echo "$(date +%s%N) $(busy) $(pg_cpu) $(cpu_of "$@")"; }
+# cpu_use MARK ORDERS PID...: "BUSY_PCT TOTAL_MS D_MS PG_MS REST_MS", the
+# machine's busy share since MARK and the CPU ms per order, in all and by part.
+cpu_use() {
+	m0=$1 o=$2
+	shift 2
+	echo "$m0 $(cpu_mark "$@")" | awk -v o="$o" -v hz="$hz" -v n="$ncpu" '{
+		s = ($5 - $1) / 1e9; b = $6 - $2; pg = $7 - $3; d = $8 - $4
+		o = (o > 0 ? o : 1); ms = 1000 / hz
+		printf "%.0f %.3f %.3f %.3f %.3f\n", 100 * b / hz / s / n, b * ms / o, d * ms / o,
+			pg * ms / o, (b - d - pg) * ms / o }'
+}
+# cpu_say USE: the line a row prints under it.
+cpu_say() {
+	echo "$1" | awk -v n="$ncpu" '{ printf "         CPU: the machine %s%% busy (%d cores); ms per order: %s in all = daemons %s + PostgreSQL %s + client and the rest %s\n", $1, n, $2, $3, $4, $5 }'
+}
 echo "== PostgreSQL $(psql_ -c 'SHOW server_version'): fsync $(psql_ -c 'SHOW fsync')," \
 	"synchronous_commit $(psql_ -c 'SHOW synchronous_commit')," \
 	"full_page_writes $(psql_ -c 'SHOW full_page_writes'), on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -96,19 +139,23 @@ bench() {
 	j=$c
 	[ "$j" -gt 2 ] && j=2
 	[ "$c" = 3 ] && j=3
+	m=$(cpu_mark)
 	out=$(pgbench -n -M prepared -c "$c" -j "$j" -T "$SECS" -f "$f" -l --log-prefix="$dir/$name" "$@" "$url" 2>&1) ||
 		{ echo "$out" >&2; return 1; }
 	tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)
-	cat "$dir/$name".* | awk '{ print $3 / 1000 }' | sort -n | awk -v tps="$tps" '
+	cpu_use "$m" "$(awk -v t="$tps" -v s="$SECS" 'BEGIN { printf "%.0f", t * s }')" >"$dir/$name.use"
+	cat "$dir/$name".[0-9]* | awk '{ print $3 / 1000 }' | sort -n | awk -v tps="$tps" '
 		{ v[NR] = $1 } END { printf "%.0f %.2f %.2f\n", tps, v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1] }'
-	rm -f "$dir/$name".*
+	rm -f "$dir/$name".[0-9]*
 }
 
 echo "== ceiling: bare PostgreSQL, an orders row + its audit row, one transaction each, ${SECS}s"
 c8=$(bench 8 "$dir/ceiling.sql" c8)
 echo "8 clients:  $(echo "$c8" | cut -d' ' -f1) orders/s  p50 $(echo "$c8" | cut -d' ' -f2) ms  p99 $(echo "$c8" | cut -d' ' -f3) ms"
+cpu_say "$(cat "$dir/c8.use")"
 c64=$(bench 64 "$dir/ceiling.sql" c64)
 echo "64 clients: $(echo "$c64" | cut -d' ' -f1) orders/s  p50 $(echo "$c64" | cut -d' ' -f2) ms  p99 $(echo "$c64" | cut -d' ' -f3) ms"
+cpu_say "$(cat "$dir/c64.use")"
 
 # ---- one, two and three daemons ------------------------------------------
 metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
@@ -149,6 +196,8 @@ runs() {
 		k0=$(sum_metric waybill_store_commits_total $use)
 		waits >"$dir/waits" &
 		wpid=$!
+		# shellcheck disable=SC2086
+		m=$(cpu_mark $pids)
 		out=$(WB_TOKEN=$rtok WB_PORTS="$use" wrk -t"$t" -c"$c" -d"${SECS}s" -s tests/bench/spread.lua \
 			"http://127.0.0.1:${use%% *}" | grep RESULT)
 		wait "$wpid" || true
@@ -157,6 +206,8 @@ runs() {
 		# shellcheck disable=SC2086
 		k1=$(sum_metric waybill_store_commits_total $use)
 		rps=$(echo "$out" | field rps)
+		# shellcheck disable=SC2086
+		cu=$(cpu_use "$m" "$(awk -v t="$rps" -v s="$SECS" 'BEGIN { printf "%.0f", t * s }')" $pids)
 		wpc=$(ratio $((j1 - j0)) $((k1 - k0)))
 		label=$n
 		# A second run of as many daemons (by default one, last): the tables
@@ -164,10 +215,11 @@ runs() {
 		if eval "[ \"\$${pre}rps$n\" != 0 ]"; then
 			label="$n again"
 		else
-			eval "${pre}rps$n=$rps ${pre}wpc$n=$wpc"
+			eval "${pre}rps$n=$rps ${pre}wpc$n=$wpc ${pre}cu$n=\"\$cu\""
 		fi
 		printf '%-8s %10s %8s %8s %7s %14s  %s\n' "$label" "$rps" "$(echo "$out" | field p50_ms)" \
 			"$(echo "$out" | field p99_ms)" "$(echo "$out" | field errors)" "$wpc" "$(cat "$dir/waits")"
+		cpu_say "$cu"
 		sync
 		sleep 1
 	done
@@ -273,6 +325,25 @@ ceil=$(awk -v a="${c64%% *}" -v b="${after%% *}" 'BEGIN { print (b > a ? b : a) 
 echo "== goals (benchmark, not a test)"
 echo "three daemons: $rps3 orders/s = $(ratio_x "$rps3" "$ceil") the bare 64-client ceiling $ceil/s (the higher of before and after; goal >= 0.8x)"
 echo "three daemons = $(ratio_x "$rps3" "$rps1") one daemon's $rps1 orders/s (goal >= 2x); two: $(ratio_x "$rps2" "$rps1")"
+# What these cores allow.  Everything shares them (daemons, PostgreSQL,
+# wrk), so ncpu * 1000 / (CPU ms per order) bounds orders/s whatever the
+# design: at the three-daemon run's cost, and at the least any daemon could
+# cost (its own CPU plus only the bare rows' PostgreSQL work, the ceiling's).
+# A goal above the second sits below this machine's floor.
+if [ -n "${cu3:-}" ]; then
+	# shellcheck disable=SC2086
+	set -- $cu3
+	ms3=$2 d3=$3
+	pgb=$(cut -d' ' -f4 "$dir/c64.use")
+	cap() { awk -v n="$ncpu" -v ms="$1" 'BEGIN { printf "%.0f", (ms > 0 ? n * 1000 / ms : 0) }'; }
+	cap3=$(cap "$ms3")
+	least=$(awk -v a="$d3" -v b="$pgb" 'BEGIN { printf "%.3f", a + b }')
+	capl=$(cap "$least")
+	echo "CPU bound: three daemons spent $ms3 ms of CPU per order in all ($ncpu cores: at most $cap3 orders/s =" \
+		"$(ratio_x "$cap3" "$ceil") the ceiling, $(ratio_x "$cap3" "$rps1") one daemon; the machine was $1% busy)"
+	echo "CPU floor: the daemons' own $d3 ms + PostgreSQL's $pgb ms for the bare rows = $least ms per order:" \
+		"at most $capl orders/s = $(ratio_x "$capl" "$ceil") the ceiling on these $ncpu cores (goal 0.8x)"
+fi
 [ "$crps3" != 0 ] &&
 	echo "a chain per daemon (prototype): three $crps3 orders/s = $(ratio_x "$crps3" "$ceil") the ceiling," \
 		"$(ratio_x "$crps3" "$crps1") its one daemon's $crps1/s, $(ratio_x "$crps3" "$rps3") one chain's three"

@@ -43,11 +43,8 @@ fi
 # Their tampering and fault injection go through lib.sh (db_sql, db_copy,
 # db_files, audit_unguard) on whichever backend runs; the parts that are
 # SQLite's alone (its WAL file, a full disk under it, db-lock) say so inside
-# the script.  60-labels, 61-label-formats and 95-torture-short pass on
-# PostgreSQL too but test nothing of storage that 10-orders does not, and are
-# left out of this pass for make test's time (run them with WAYBILL_TEST_PG by
-# hand).  Each script left out is named with its reason, and a script in no
-# list fails the pass.
+# the script.  Each script left out is named with its reason, and a script
+# in no list fails the pass.
 PG_READY="10-orders 30-matrix 40-bad-request 41-errors 45-fail-closed 55-tls 56-process
 57-account-names 61-sort-codes 62-print-jobs 65-oidc 70-calls 75-call-limits 80-admin 91-config-keys 93-proxy
 95-drain 96-connections 98-cluster 99-failover"
@@ -55,9 +52,8 @@ PG_READY="10-orders 30-matrix 40-bad-request 41-errors 45-fail-closed 55-tls 56-
 # on either backend; what is SQLite's alone inside them is said there.
 PG_READY="$PG_READY 15-metrics 20-privacy 46-readiness 47-start-verify 50-audit 52-audit-archive
 58-seal-binding 67-station 85-server-errors 90-retention-keys 95-service 97-restore"
-# 61-label-formats renders every format (~45 s) and stores nothing 10-orders
-# does not: on SQLite only, for time (it passes on PostgreSQL, 119 checks).
-PG_NEUTRAL="60-labels 61-label-formats 95-torture-short"
+# Labels and the short fault run: ~100 s more for make test (19, 39, 43 s).
+PG_READY="$PG_READY 60-labels 61-label-formats 95-torture-short"
 # These start a PostgreSQL cluster of their own in the first pass (the move
 # from SQLite, a base backup and its restore): nothing is left for this one.
 PG_OWN="99-migrate 99-pg-backup"
@@ -73,17 +69,12 @@ if [ "$what" = all ] || [ "$what" = e2e-pg ]; then
 			case " $(echo $PG_READY) " in
 			*" $name "*) run_one "e2e-pg/$name" sh "$t" ;;
 			*)
-				case " $PG_NEUTRAL " in
-				*" $name "*) echo "skip e2e-pg/$name: backend-neutral, run on SQLite only (time)" ;;
+				case " $PG_OWN " in
+				*" $name "*) echo "skip e2e-pg/$name: ran in the first pass on a PostgreSQL cluster of its own" ;;
 				*)
-					case " $PG_OWN " in
-					*" $name "*) echo "skip e2e-pg/$name: ran in the first pass on a PostgreSQL cluster of its own" ;;
-					*)
-						# A new script must say which backends it runs on.
-						echo "FAIL e2e-pg/$name: in none of tests/run.sh's PG_READY, PG_NEUTRAL, PG_OWN"
-						fail=$((fail + 1))
-						;;
-					esac
+					# A new script must say which backends it runs on.
+					echo "FAIL e2e-pg/$name: in none of tests/run.sh's PG_READY, PG_OWN"
+					fail=$((fail + 1))
 					;;
 				esac
 				;;

@@ -759,8 +759,8 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		struct MHD_OptionItem *extra = (flags & MHD_USE_TLS) ? tls : tls + 3;
 
 		h->d = MHD_start_daemon(
-		    flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER,
-		    mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+		    flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+		    NULL, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.conn_timeout_s,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_conns_per_ip,
 		    MHD_OPTION_CONNECTION_LIMIT,

@@ -3,13 +3,13 @@
 
 CC      ?= cc
 PKGS    := libmicrohttpd libcjson sqlite3 libsodium harfbuzz harfbuzz-subset libsystemd zlib \
-           libcurl cjose libpq freetype2 libpng
+           libcurl cjose libpq freetype2 libpng gnutls
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wno-unused-parameter
 OPT     ?= -O2 -g
 CFLAGS  += -std=c11 $(OPT) $(WARN) -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
            -fno-strict-aliasing -pthread
-LIBS    := -lhpdf -lzint -lm -pthread
+LIBS    := -lhpdf -lzint -lm -pthread -Wl,--export-dynamic-symbol=MHD_queue_response
 BUILD   ?= build
 BIN     ?= bin
 

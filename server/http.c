@@ -25,6 +25,7 @@
 #include "order.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -36,6 +37,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 #define BODY_CHUNK 4096
@@ -49,6 +51,8 @@
 #define DISCARD_MAX (8u << 20)
 #define RETRY_AFTER_429 "60" /* seconds, when no limiter window says otherwise */
 #define RETRY_AFTER_503 "5"
+/* No answer may be framed, or leak its URL onward; the pages set their own policy. */
+#define CSP_DEFAULT "default-src 'none'; frame-ancestors 'none'"
 
 /* Set by http_stop: new requests answer 503, every answer closes its connection. */
 atomic_bool http_stopping;
@@ -119,9 +123,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 	MHD_add_response_header(resp, "X-Request-Id", r->id);
 	MHD_add_response_header(resp, "Cache-Control", r->cache ? r->cache : "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	/* No answer may be framed, or leak its URL onward; the pages set their own policy. */
-	MHD_add_response_header(resp, "Content-Security-Policy",
-				r->csp ? r->csp : "default-src 'none'; frame-ancestors 'none'");
+	MHD_add_response_header(resp, "Content-Security-Policy", r->csp ? r->csp : CSP_DEFAULT);
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	if (r->status == 401)
 		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"waybill\"");
@@ -167,6 +169,25 @@ static bool addr_is_proxy(const struct app *app, const struct sockaddr *sa)
 	return memcmp(want, got, 16) == 0;
 }
 
+/* The peer's address into r->addr ("-" when unknown); the peer, NULL when unknown. */
+static const struct sockaddr *peer_addr(struct request *r, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(r->addr, sizeof(r->addr), "-");
+	if (!sa)
+		return NULL;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			  r->addr, sizeof(r->addr));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  r->addr, sizeof(r->addr));
+	return sa;
+}
+
 /*
  * The client's address, for the log: the TCP peer; when the peer is the
  * trusted_proxy, the last address of its X-Forwarded-For instead (the one
@@ -175,24 +196,13 @@ static bool addr_is_proxy(const struct app *app, const struct sockaddr *sa)
  */
 static void client_addr(struct request *r, struct MHD_Connection *c)
 {
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	const struct sockaddr *sa = peer_addr(r, c);
 	unsigned char bin[16];
 	const char *xff, *last;
 	char cand[48];
 	size_t n;
 
-	snprintf(r->addr, sizeof(r->addr), "-");
-	if (!sa)
-		return;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-			  r->addr, sizeof(r->addr));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-			  r->addr, sizeof(r->addr));
-	if (!addr_is_proxy(r->app, sa))
+	if (!sa || !addr_is_proxy(r->app, sa))
 		return;
 	xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
 	if (!xff)
@@ -228,6 +238,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	r->t0_ns = clock_mono_ns();
 	atomic_fetch_add(&app->inflight, 1);
 	http_request_id_new(r->id);
+	http_conn_set_request(c, r);
 	if (!uri) {
 		r->bad_uri = true;
 		return r;
@@ -449,7 +460,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	http_conn_phase(c, PH_HEADERS); /* the next request's line and headers start now */
 	if (!r)
 		return;
-	if (!r->started) /* libmicrohttpd answered it itself (a bad Content-Length) */
+	if (!r->started) /* libmicrohttpd refused its head (lib_answer) */
 		snprintf(r->method, sizeof(r->method), "-");
 	ms = (double)(clock_mono_ns() - r->t0_ns) / 1e6;
 	metrics_count(r->route, r->status, ms);
@@ -462,7 +473,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		char status[8], msbuf[24];
 		const char *kv[20];
 		size_t n = 0;
-		bool done = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+		bool done = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || r->lib_sent;
 
 		snprintf(status, sizeof(status), "%u", r->status);
 		snprintf(msbuf, sizeof(msbuf), "%.2f", ms);
@@ -487,9 +498,155 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	 */
 	if (r->deferred && r->resumed)
 		atomic_fetch_sub(&http_suspended, 1);
+	if (http_conn_request(c) == r)
+		http_conn_set_request(c, NULL);
 	http_request_free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&app->inflight, 1);
+}
+
+/* ---- libmicrohttpd's own answers, made ours ----------------------------- */
+
+/*
+ * libmicrohttpd 0.9.75 answers some requests itself, before or instead of
+ * any callback of ours: a Content-Length that is no number (400) or past
+ * 2^64 (413), a request line or head past its buffer (414, 431), a
+ * malformed request line, header line or chunk (400), an HTTP version it
+ * does not speak (505), a body it has no room for (500).  Its page is HTML
+ * without a request id, no option replaces it, and after an error in the
+ * headers its state machine sends the head a second time (a third after a
+ * bad version): the client reads that as the body.
+ *
+ * It queues the page through MHD_queue_response, which it exports and calls
+ * through its own PLT, so the definition below interposes on it (ld.so
+ * looks in the executable first; the Makefile exports the symbol).  A
+ * response without a Content-Type is the library's (every answer of ours
+ * sets one).  For it, the JSON error body with X-Request-Id goes out here,
+ * written to the socket (or the TLS session) at once, and the queueing
+ * fails: libmicrohttpd then closes the connection, which it was about to do
+ * anyway, and sends nothing more.  The answer is small and the connection's
+ * previous answer is wholly in the kernel by now, so one nonblocking write
+ * takes it; when it does not, the client sees the close.  http_start
+ * checks that the interposition is in effect.
+ */
+typedef enum MHD_Result (*queue_fn)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
+static queue_fn lib_queue;	       /* libmicrohttpd's own MHD_queue_response */
+static struct app *lib_app;	       /* the API's, for a request no callback began */
+static _Thread_local bool lib_closing; /* the next "Closing connection" line is lib_answer's */
+
+/* Whether the interposition works: false with the reason in err. */
+static bool lib_queue_bind(struct app *app, char *err, size_t errlen)
+{
+	void *ours = dlsym(RTLD_DEFAULT, "MHD_queue_response");
+
+	lib_queue = (queue_fn)dlsym(RTLD_NEXT, "MHD_queue_response");
+	if (!lib_queue || ours != (void *)&MHD_queue_response) {
+		snprintf(err, errlen,
+			 "http: MHD_queue_response is not interposed (link with "
+			 "-Wl,--export-dynamic-symbol=MHD_queue_response)");
+		return false;
+	}
+	lib_app = app;
+	return true;
+}
+
+/* The refusal for libmicrohttpd's status; r is the request on_uri began, if any. */
+static enum http_refusal lib_refusal(unsigned status, const struct request *r)
+{
+	switch (status) {
+	case 400:
+		return !r ? REFUSE_LIB_LINE : r->started ? REFUSE_LIB_BODY : REFUSE_LIB_HEAD;
+	case 413:
+		return REFUSE_LIB_TOOBIG;
+	case 414:
+		return REFUSE_LIB_URI;
+	case 431:
+		return REFUSE_LIB_HEADERS;
+	case 505:
+		return REFUSE_LIB_VERSION;
+	default:
+		return REFUSE_LIB_INTERNAL;
+	}
+}
+
+/* Write r's answer, head and body, to c's socket in one go; true when all of it went. */
+static bool lib_send(struct MHD_Connection *c, const struct request *r)
+{
+	const union MHD_ConnectionInfo *tls =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	const union MHD_ConnectionInfo *fd =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const char *reason = MHD_get_reason_phrase_for(r->status);
+	char head[768], date[40], *all;
+	struct tm tm;
+	time_t now = time(NULL);
+	int hn;
+	size_t len;
+	ssize_t sent;
+
+	if (!gmtime_r(&now, &tm) || !strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm))
+		date[0] = '\0';
+	hn = snprintf(head, sizeof(head),
+		      "HTTP/1.1 %u %s\r\nDate: %s\r\nConnection: close\r\n"
+		      "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+		      "X-Request-Id: %s\r\nCache-Control: no-store\r\n"
+		      "X-Content-Type-Options: nosniff\r\nContent-Security-Policy: %s\r\n"
+		      "Referrer-Policy: no-referrer\r\n\r\n",
+		      r->status, reason && *reason ? reason : "Error", date, r->resp_len, r->id,
+		      CSP_DEFAULT);
+	if (hn <= 0 || (size_t)hn >= sizeof(head))
+		return false;
+	len = (size_t)hn + r->resp_len;
+	all = malloc(len);
+	if (!all)
+		return false;
+	memcpy(all, head, (size_t)hn);
+	memcpy(all + hn, r->resp, r->resp_len);
+	if (tls && tls->tls_session)
+		sent = gnutls_record_send(tls->tls_session, all, len);
+	else
+		sent = fd ? send(fd->connect_fd, all, len, MSG_DONTWAIT | MSG_NOSIGNAL) : -1;
+	free(all);
+	return sent == (ssize_t)len;
+}
+
+/*
+ * Answer what libmicrohttpd refused with our error body.  Its buffers may
+ * be gone by now (it drops the read buffer first), so nothing of the
+ * request is read: the peer's address, not X-Forwarded-For.  A request no
+ * callback began (a request line past the buffer) is begun and ended here:
+ * libmicrohttpd will not complete it.
+ */
+static enum MHD_Result lib_answer(struct MHD_Connection *c, unsigned status)
+{
+	struct request *r = http_conn_request(c);
+	void *own = NULL;
+
+	if (!r) {
+		own = on_uri(lib_app, NULL, c);
+		r = own;
+		if (!r) /* no memory: the connection closes without an answer */
+			return MHD_NO;
+		r->bad_uri = false;
+	}
+	if (!r->started)
+		peer_addr(r, c);
+	http_refuse(r, lib_refusal(status, own ? NULL : r));
+	r->lib_sent = lib_send(c, r);
+	if (own)
+		on_completed(lib_app, c, &own, MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	lib_closing = true;
+	return MHD_NO;
+}
+
+enum MHD_Result MHD_queue_response(struct MHD_Connection *connection, unsigned int status_code,
+				   struct MHD_Response *response)
+{
+	if (!lib_queue)
+		return MHD_NO;
+	if (!response || MHD_get_response_header(response, "Content-Type"))
+		return lib_queue(connection, status_code, response);
+	return lib_answer(connection, status_code);
 }
 
 /* ---- start and stop --------------------------------------------------- */
@@ -571,11 +728,30 @@ bad:
 	return false;
 }
 
+/*
+ * libmicrohttpd's messages, one line each.  What lib_answer stands in for
+ * (its "Error processing request" with the HTML page, and the "Closing
+ * connection" after the failed queueing) is left out: the access log line
+ * says what was answered.  The message before them, its reason, stays.
+ */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	static const char err_line[] = "Error processing request (HTTP response code is";
+	static const char close_line[] = "Closing connection";
 	char line[512];
+	size_t n;
 	UNUSED(cls);
+
 	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	if (strncmp(line, err_line, sizeof(err_line) - 1) == 0)
+		return;
+	if (lib_closing && strncmp(line, close_line, sizeof(close_line) - 1) == 0) {
+		lib_closing = false;
+		return;
+	}
 	log_warn("http: %s", line);
 }
 
@@ -707,6 +883,8 @@ enum st http_start(struct app *app, struct http_server **out, char *err, size_t 
 		return ST_NOMEM;
 	h->app = app;
 	h->lfd = -1;
+	if (!lib_queue_bind(app, err, errlen))
+		return start_fail(h, ST_INTERNAL);
 	app->auth_fails =
 	    limiter_new_tally(60, (unsigned)app->cfg.auth_failures_per_minute, AUTH_FAIL_KEYS);
 	if (!app->auth_fails)

@@ -102,6 +102,7 @@ struct request {
 
 	size_t discarded;	 /* body bytes read and dropped after a 413 was decided */
 	bool started;		 /* on_request has seen its first call */
+	bool lib_sent;		 /* lib_answer (http.c) wrote the whole answer itself */
 	bool bad_uri;		 /* the raw URI held %00, a NUL byte, or %2F in the path */
 	uintptr_t uri_end;	 /* where the raw URI ended (NUL byte check), from on_uri */
 	struct http_fake *fake;	 /* http_request_run_fake's wake-up; NULL on a connection */

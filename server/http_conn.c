@@ -39,6 +39,7 @@ struct conn_slot {
 	bool cut;
 	atomic_int phase;
 	atomic_ullong since_ns;
+	struct request *req; /* the request on_uri began here (its worker's alone) */
 };
 
 struct addr_count {
@@ -220,12 +221,32 @@ void http_on_connection(void *cls, struct MHD_Connection *c, void **socket_conte
 	*socket_context = NULL;
 }
 
-/* The connection's request entered phase ph now. */
-void http_conn_phase(struct MHD_Connection *c, enum http_conn_phase ph)
+static struct conn_slot *slot_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	struct conn_slot *slot = ci ? ci->socket_context : NULL;
+	return ci ? ci->socket_context : NULL;
+}
+
+void http_conn_set_request(struct MHD_Connection *c, struct request *r)
+{
+	struct conn_slot *slot = slot_of(c);
+
+	if (slot)
+		slot->req = r;
+}
+
+struct request *http_conn_request(struct MHD_Connection *c)
+{
+	struct conn_slot *slot = slot_of(c);
+
+	return slot ? slot->req : NULL;
+}
+
+/* The connection's request entered phase ph now. */
+void http_conn_phase(struct MHD_Connection *c, enum http_conn_phase ph)
+{
+	struct conn_slot *slot = slot_of(c);
 
 	if (!slot || atomic_load(&slot->phase) == (int)ph)
 		return;

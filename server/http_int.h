@@ -46,6 +46,15 @@ enum http_refusal {
 	REFUSE_SHUTTING_DOWN,	   /* 503 shutting_down: the daemon drains */
 	REFUSE_ARGS,		   /* 400 too_many_arguments: past HTTP_ARGS_MAX or _BYTES */
 	REFUSE_HEADERS,		   /* 431 headers_too_large: past HTTP_HEADERS_BYTES */
+	/* libmicrohttpd's own answers (see lib_answer in http.c), by status and stage: */
+	REFUSE_LIB_LINE,     /* 400 bad_request: the request line */
+	REFUSE_LIB_HEAD,     /* 400 bad_request: a header line, Content-Length */
+	REFUSE_LIB_BODY,     /* 400 bad_request: the chunked framing */
+	REFUSE_LIB_TOOBIG,   /* 413 too_large: a Content-Length or chunk past 2^64 */
+	REFUSE_LIB_URI,	     /* 414 uri_too_long */
+	REFUSE_LIB_HEADERS,  /* 431 headers_too_large: past libmicrohttpd's buffer */
+	REFUSE_LIB_VERSION,  /* 505 http_version_not_supported */
+	REFUSE_LIB_INTERNAL, /* 500 internal */
 };
 void http_refuse(struct request *r, enum http_refusal why);
 
@@ -106,6 +115,12 @@ bool http_conns_admit(struct conns *cs, const struct sockaddr *addr, socklen_t a
 void http_conns_unadmit(struct conns *cs, const struct sockaddr *addr);
 /* The connection's request entered phase ph now. */
 void http_conn_phase(struct MHD_Connection *c, enum http_conn_phase ph);
+/*
+ * The request on_uri began on c, until on_completed ends it (set and read
+ * by c's worker only); NULL when there is none, or c is not the API's.
+ */
+void http_conn_set_request(struct MHD_Connection *c, struct request *r);
+struct request *http_conn_request(struct MHD_Connection *c);
 /*
  * The counts and the watchdog for at most limit connections (see
  * http_conn_limit); NULL with a line in err when they cannot start.

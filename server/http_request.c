@@ -205,6 +205,18 @@ static const struct refusal {
 		     "at most 64 query arguments of 4 KiB in all"},
     [REFUSE_HEADERS] = {431, ST_MALFORMED, "headers_too_large",
 			"the headers the daemon reads exceed 8 KiB"},
+    [REFUSE_LIB_LINE] = {400, ST_MALFORMED, "bad_request", "the request line is malformed"},
+    [REFUSE_LIB_HEAD] = {400, ST_MALFORMED, "bad_request",
+			 "a header line or the Content-Length is malformed"},
+    [REFUSE_LIB_BODY] = {400, ST_MALFORMED, "bad_request", "the chunked body is malformed"},
+    [REFUSE_LIB_TOOBIG] = {413, ST_TOOBIG, "too_large", "the body's length is past 2^64"},
+    [REFUSE_LIB_URI] = {414, ST_MALFORMED, "uri_too_long",
+			"the request line does not fit the request buffer"},
+    [REFUSE_LIB_HEADERS] = {431, ST_MALFORMED, "headers_too_large",
+			    "the request head does not fit the request buffer"},
+    [REFUSE_LIB_VERSION] = {505, ST_MALFORMED, "http_version_not_supported",
+			    "only HTTP/1.0 and HTTP/1.1"},
+    [REFUSE_LIB_INTERNAL] = {500, ST_INTERNAL, "internal", "the HTTP layer failed"},
 };
 
 void http_refuse(struct request *r, enum http_refusal why)

@@ -180,6 +180,12 @@ for p in /v1/orders /healthz /v1/audit /metrics/x; do
 done
 st=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$MURL/metrics")
 expect_status "metrics_listen: POST /metrics there: 405" 405 "$st"
+# What libmicrohttpd refuses there is answered with the JSON error too.
+printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n' >"$DIR/req"
+python3 "$E2E_DIR/raw_http.py" raw "$MPORT" "$DIR/req" >"$DIR/raw.json" 2>&1 || true
+check "metrics_listen: a malformed Content-Length there: one 400 with the JSON error" \
+	jq -e '.status == 400 and .status_lines == 1 and (.body | fromjson | .error.code == "bad_request")' \
+	"$DIR/raw.json"
 api GET /healthz -
 expect_status "metrics_listen: the API still answers" 200 "$STATUS"
 stop_daemon "sigterm exits 0 with metrics_listen"

@@ -2,8 +2,8 @@
 # 41-errors: every error a client can read.  Requests curl will not send go
 # through raw_http.py (raw sockets, and urllib for an upload without
 # "Expect: 100-continue").  Each answer is checked for its status, the JSON
-# error body and X-Request-Id; where libmicrohttpd answers itself (a
-# Content-Length that is no number) the test says so and checks what it can.
+# error body, X-Request-Id and a single head, those libmicrohttpd itself
+# refuses (a Content-Length that is no number, a head past its buffer) too.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -112,12 +112,57 @@ expect_status "bare LF line ends: 200" 200 "$STATUS"
 raw ok "GET /v1/orders?limit=5 HTTP/1.1\r\n$H$A\r\n"
 expect_status "a query without %%00: 200" 200 "$STATUS"
 
-# libmicrohttpd 0.9.75 answers a Content-Length that is no number itself,
-# before any callback of ours may answer: its HTML page, with no request id.
-# Recorded here so a newer libmicrohttpd that lets us answer shows up.
-raw "malformed Content-Length" "POST /v1/orders HTTP/1.1\r\n$H$A${J}Content-Length: 12abc\r\n\r\n{}"
-expect_status "malformed Content-Length: 400 (libmicrohttpd's own answer)" 400 "$STATUS"
-still_serving "after a malformed Content-Length"
+# ---- what libmicrohttpd refuses before any handler --------------------------------
+
+# libmicrohttpd 0.9.75 answers these itself, with an HTML page and no request
+# id; after a bad Content-Length it sent its head twice (the client read the
+# second as the body).  The daemon answers them with its own error body
+# (lib_answer in server/http.c), once, and closes.
+J40K=$(head -c 40000 /dev/zero | tr '\0' a)
+raw_error "malformed Content-Length" 400 bad_request \
+	"POST /v1/orders HTTP/1.1\r\n$H$A${J}Content-Length: 12abc\r\n\r\n{}"
+raw_error "negative Content-Length" 400 bad_request \
+	"POST /v1/orders HTTP/1.1\r\n$H$A${J}Content-Length: -2\r\n\r\n{}"
+raw_error "Content-Length past 2^64" 413 too_large \
+	"POST /v1/orders HTTP/1.1\r\n$H$A${J}Content-Length: 99999999999999999999999\r\n\r\n{}"
+raw_error "request line past the buffer (40 KB)" 414 uri_too_long \
+	"GET /v1/orders?x=$J40K HTTP/1.1\r\n$H$A\r\n"
+raw_error "a header past the buffer (40 KB)" 431 headers_too_large \
+	"GET /v1/orders HTTP/1.1\r\n$H${A}X-Junk: $J40K\r\n\r\n"
+raw_error "HTTP/2.0 in the request line" 505 http_version_not_supported \
+	"GET /v1/orders HTTP/2.0\r\n$H$A\r\n"
+raw_error "HTTP/0.9 in the request line" 505 http_version_not_supported \
+	"GET /v1/orders HTTP/0.9\r\n$H$A\r\n"
+raw_error "a malformed version" 400 bad_request "GET /v1/orders HTTP/1.x\r\n$H$A\r\n"
+raw_error "a header line without a colon" 400 bad_request \
+	"GET /v1/orders HTTP/1.1\r\n$H${A}no colon here\r\n\r\n"
+raw_error "malformed chunked framing" 400 bad_request \
+	"POST /v1/orders HTTP/1.1\r\n$H$A${J}Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
+# The same on a keep-alive connection, after an answer: the refusal follows it.
+printf "GET /healthz HTTP/1.1\r\n$H\r\nPOST /v1/orders HTTP/1.1\r\n$H$A${J}Content-Length: 1x\r\n\r\n{}" >"$DIR/req"
+python3 "$RAW" all "$PORT" "$DIR/req" >"$DIR/all.json" 2>&1 || true
+got=$(jq -c .statuses "$DIR/all.json" 2>/dev/null)
+n=$(jq -r .text "$DIR/all.json" 2>/dev/null | grep -c '"code":"bad_request"')
+[ "$got" = "[200,400]" ] && [ "$n" = 1 ] &&
+	ok "keep-alive: the 200, then the bad Content-Length's 400, one head each" ||
+	fail "keep-alive: 200 then 400" "statuses $got; $(head -c 400 "$DIR/all.json")"
+still_serving "after what libmicrohttpd refuses"
+# Each is in the access log like any other answer, with its request id and
+# code, and no HTML or line of libmicrohttpd's own.
+raw_error "malformed Content-Length, for the log" 400 bad_request \
+	"POST /v1/orders HTTP/1.1\r\n$H$A${J}Content-Length: 7zz\r\n\r\n{}"
+id=$(jb .error.request_id)
+sleep 0.2
+line=$(grep -a "req=$id " "$DIR/log")
+case $line in
+*"status=400"*"code=bad_request"*) ok "the refusal's log line: $line" ;;
+*) fail "the refusal's log line" "none for $id: $(tail -n 3 "$DIR/log" | tr '\n' '|')" ;;
+esac
+if grep -aq -e '<html' -e 'Error processing request' -e 'failed to queue' "$DIR/log"; then
+	fail "no line of libmicrohttpd's own about them" "$(grep -a -e '<html' -e 'Error processing' -e 'failed to queue' "$DIR/log" | head -n 2)"
+else
+	ok "no line of libmicrohttpd's own about them"
+fi
 
 # ---- Retry-After on every 429 and 503 --------------------------------------------------
 

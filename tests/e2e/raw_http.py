@@ -4,6 +4,8 @@
   raw_http.py raw PORT FILE      send FILE's bytes as they are, print the answer
                                  as JSON: {"status", "headers": [[k, v]...], "body",
                                  "status_lines"} (status_lines counts "HTTP/1.x " lines)
+  raw_http.py all PORT FILE      send FILE's bytes, read until the daemon closes, print
+                                 {"statuses": [each answer's status], "text"}
   raw_http.py upload PORT PATH TOKEN BYTES N
                                  N POSTs of BYTES bytes with urllib (no Expect:
                                  100-continue); prints how many got a status back,
@@ -11,6 +13,7 @@
 Only 127.0.0.1.
 """
 import json
+import re
 import socket
 import sys
 import urllib.error
@@ -49,7 +52,26 @@ def raw(port, path):
     headers = [[k.strip(), v.strip()] for k, v in headers]
     print(json.dumps({"status": status, "headers": headers,
                       "body": body.decode("utf-8", "replace"),
-                      "status_lines": got.count(b"HTTP/1.")}))
+                      "status_lines": len(re.findall(rb"HTTP/1\.[01] \d{3} ", got))}))
+
+
+def read_all(port, path):
+    with open(path, "rb") as f:
+        data = f.read()
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(data)
+    got = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+    except (socket.timeout, ConnectionResetError):
+        pass
+    s.close()
+    statuses = [int(m) for m in re.findall(rb"HTTP/1\.[01] (\d{3}) ", got)]
+    print(json.dumps({"statuses": statuses, "text": got.decode("utf-8", "replace")}))
 
 
 def upload(port, path, token, size, n):
@@ -78,7 +100,9 @@ def upload(port, path, token, size, n):
 if __name__ == "__main__":
     if sys.argv[1] == "raw":
         raw(int(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1] == "all":
+        read_all(int(sys.argv[2]), sys.argv[3])
     elif sys.argv[1] == "upload":
         upload(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
     else:
-        sys.exit("usage: raw_http.py raw|upload ...")
+        sys.exit("usage: raw_http.py raw|all|upload ...")

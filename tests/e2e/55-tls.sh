@@ -72,29 +72,14 @@ if daemon_tls; then
 	check "the order view came back over HTTPS" jq -e '.tracking_no | test("^WB[0-9]{18}$")' \
 		"$DIR/r.json"
 	# What libmicrohttpd refuses itself is answered with the JSON error over TLS too.
-	python3 - "$PORT" >"$DIR/bad.txt" 2>&1 <<-'PY'
-		import socket, ssl, sys
-		ctx = ssl.create_default_context()
-		ctx.check_hostname = False
-		ctx.verify_mode = ssl.CERT_NONE
-		s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10))
-		s.sendall(b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: 5x\r\n\r\n{}")
-		got = b""
-		try:
-		    while True:
-		        b = s.recv(65536)
-		        if not b:
-		            break
-		        got += b
-		except (ssl.SSLError, OSError):
-		    pass
-		sys.stdout.write(got.decode("utf-8", "replace"))
-	PY
-	if [ "$(grep -c '^HTTP/1.1 400 ' "$DIR/bad.txt")" = 1 ] &&
+	printf 'POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: 5x\r\n\r\n{}' >"$DIR/req"
+	python3 "$E2E_DIR/raw_http.py" all "$PORT" "$DIR/req" tls >"$DIR/all.json" 2>&1
+	jq -r .text "$DIR/all.json" >"$DIR/bad.txt" 2>/dev/null
+	if [ "$(jq -c .statuses "$DIR/all.json")" = "[400]" ] &&
 		grep -q '"code":"bad_request"' "$DIR/bad.txt" && grep -qi '^X-Request-Id: ' "$DIR/bad.txt"; then
 		ok "a malformed Content-Length over TLS: one 400, the JSON error, X-Request-Id"
 	else
-		fail "a malformed Content-Length over TLS" "$(head -c 400 "$DIR/bad.txt")"
+		fail "a malformed Content-Length over TLS" "$(head -c 400 "$DIR/all.json")"
 	fi
 	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$PORT/healthz")
 	check "plain HTTP to the TLS port gets no answer" test "$code" = 000

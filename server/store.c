@@ -7,6 +7,7 @@
 #include "common.h"
 #include "store_ops.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #define X(ret, name, params, args)                                                                 \
@@ -24,9 +25,72 @@ STORE_OPS_VOID(XV)
 #undef X
 #undef XV
 
+void wqueue_push(struct wqueue *q, struct wjob *j)
+{
+	j->next = NULL;
+	if (q->tail)
+		q->tail->next = j;
+	else
+		q->head = j;
+	q->tail = j;
+}
+
+struct wjob *wqueue_take(struct wqueue *q, size_t max, size_t *n)
+{
+	struct wjob *first = q->head, *last = first;
+
+	*n = 0;
+	if (!first)
+		return NULL;
+	*n = 1;
+	while (last->next && *n < max) {
+		last = last->next;
+		(*n)++;
+	}
+	q->head = last->next;
+	if (!q->head)
+		q->tail = NULL;
+	last->next = NULL;
+	return first;
+}
+
+void wjobs_fail(struct wjob *jobs, enum st st)
+{
+	for (struct wjob *j = jobs; j; j = j->next)
+		j->st = st;
+}
+
+/* store_run's wait: the job's done() on the writer thread wakes its submitter. */
+struct waiter {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	bool done;
+};
+
+static void waiter_done(struct wjob *j)
+{
+	struct waiter *w = j->ctx;
+
+	pthread_mutex_lock(&w->m);
+	w->done = true;
+	pthread_cond_signal(&w->c);
+	pthread_mutex_unlock(&w->m);
+}
+
 enum st store_run(struct store *s, struct wjob *j)
 {
-	return s->ops->run(s, j);
+	struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+	void *ctx = j->ctx;
+
+	j->done = waiter_done;
+	j->ctx = &w;
+	store_submit(s, j);
+	pthread_mutex_lock(&w.m);
+	while (!w.done)
+		pthread_cond_wait(&w.c, &w.m);
+	pthread_mutex_unlock(&w.m);
+	j->ctx = ctx;
+	return j->st;
 }
 
 void store_close(struct store *s)

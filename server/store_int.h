@@ -128,7 +128,7 @@ struct sq_store {
 
 	pthread_mutex_t lock; /* guards the queue, readers and stats */
 	pthread_cond_t wake;
-	struct wjob *head, *tail;
+	struct wqueue q; /* the jobs waiting for the writer */
 	bool stopping;
 	pthread_t thread;
 	bool thread_started;
@@ -222,7 +222,6 @@ STORE_OPS(X)
 STORE_OPS_VOID(XV)
 #undef X
 #undef XV
-enum st sq_run(struct sq_store *s, struct wjob *j);
 extern const struct store_ops sq_ops; /* store_sq.c */
 void sq_close(struct sq_store *s);
 const char *sq_trouble(struct sq_store *s);

@@ -145,7 +145,6 @@ struct store_ops {
 	STORE_OPS_VOID(XV)
 #undef X
 #undef XV
-	enum st (*run)(struct store *s, struct wjob *j);
 	void (*close)(struct store *s);
 	const char *(*trouble)(struct store *s);
 	enum st (*checkpoint)(struct store *s);
@@ -154,6 +153,21 @@ struct store_ops {
 struct store {
 	const struct store_ops *ops;
 };
+
+/*
+ * The writer's queue, the same in both backends (store.c): the jobs
+ * submitted and not yet taken, in order, under the backend's own lock.
+ * store_run is submit and wait, for either.
+ */
+struct wqueue {
+	struct wjob *head, *tail;
+};
+/* Append j (the backend's lock held). */
+void wqueue_push(struct wqueue *q, struct wjob *j);
+/* Take the first max jobs or fewer as one list, their count in *n; NULL when none waits. */
+struct wjob *wqueue_take(struct wqueue *q, size_t max, size_t *n);
+/* A batch that failed as a whole: every job of it gets st. */
+void wjobs_fail(struct wjob *jobs, enum st st);
 
 /*
  * A backend's table: each entry a function that takes the struct store and

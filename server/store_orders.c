@@ -638,7 +638,7 @@ enum st orders_reseal_legacy(struct sq_store *s, char *err, size_t errlen)
 				 "store.reseal", NULL, NULL);
 		j.fn = tx_reseal;
 		j.arg = &rj;
-		st = sq_run(s, &j);
+		st = store_run(&s->base, &j);
 		if (st != ST_OK) {
 			snprintf(err, errlen,
 				 "store: resealing orders from before migration 0009: %s",

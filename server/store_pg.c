@@ -522,12 +522,6 @@ void pg_set_min_free(struct pg_store *s, uint64_t bytes)
 
 /* ---- the writer ------------------------------------------------------- */
 
-static void batch_fail(struct wjob *jobs, enum st st)
-{
-	for (struct wjob *j = jobs; j; j = j->next)
-		j->st = st;
-}
-
 struct wstate {
 	int64_t audit_seq, rewrap_after[2];
 	unsigned char audit_head[HASH_BYTES];
@@ -685,7 +679,7 @@ static void run_batch(struct pg_store *s, struct wjob *jobs, size_t n)
 	s->batch_no++;
 	if (!pg_conn_ok(s->writer)) {
 		wfail_set(s, PW_STORE, n > 0);
-		batch_fail(jobs, ST_UNAVAILABLE);
+		wjobs_fail(jobs, ST_UNAVAILABLE);
 		goto done;
 	}
 	s->batch_audit_failed = s->batch_audited = false;
@@ -693,7 +687,7 @@ static void run_batch(struct pg_store *s, struct wjob *jobs, size_t n)
 	    run_jobs(s, jobs) != ST_OK || head_store(s) != ST_OK) {
 		pg_plain(s->writer, "ROLLBACK");
 		wstate_restore(s, &w0);
-		batch_fail(jobs, ST_UNAVAILABLE);
+		wjobs_fail(jobs, ST_UNAVAILABLE);
 		wfail_set(s, PW_STORE, n > 0);
 		goto done;
 	}
@@ -713,7 +707,7 @@ static void run_batch(struct pg_store *s, struct wjob *jobs, size_t n)
 				  "(its wait was cancelled): %zu jobs answered 503",
 				  n);
 		pg_plain(s->writer, "ROLLBACK");
-		batch_fail(jobs, ST_UNAVAILABLE);
+		wjobs_fail(jobs, ST_UNAVAILABLE);
 		wfail_set(s, PW_STORE, n > 0);
 		pthread_mutex_lock(&s->lock);
 		s->stats.commit_fail++;
@@ -784,33 +778,23 @@ static void *writer_main(void *arg)
 
 	pthread_setname_np(pthread_self(), "wb-writer");
 	for (;;) {
-		struct wjob *jobs, *last;
-		size_t n = 1;
+		struct wjob *jobs;
+		size_t n;
 
 		pthread_mutex_lock(&s->lock);
-		while (!s->head && !s->stopping) {
+		while (!s->q.head && !s->stopping) {
 			if (s->tool) {
 				pthread_cond_wait(&s->wake, &s->lock);
-			} else if (writer_wait(s) && !s->head && !s->stopping) {
+			} else if (writer_wait(s) && !s->q.head && !s->stopping) {
 				pthread_mutex_unlock(&s->lock);
 				writer_idle(s);
 				pthread_mutex_lock(&s->lock);
 			}
 		}
-		if (!s->head) {
-			pthread_mutex_unlock(&s->lock);
-			break;
-		}
-		jobs = last = s->head;
-		while (last->next && n < PG_BATCH_MAX) {
-			last = last->next;
-			n++;
-		}
-		s->head = last->next;
-		if (!s->head)
-			s->tail = NULL;
-		last->next = NULL;
+		jobs = wqueue_take(&s->q, PG_BATCH_MAX, &n);
 		pthread_mutex_unlock(&s->lock);
+		if (!jobs)
+			break;
 		run_batch(s, jobs, n);
 	}
 	return NULL;
@@ -818,47 +802,10 @@ static void *writer_main(void *arg)
 
 void pg_submit(struct pg_store *s, struct wjob *j)
 {
-	j->next = NULL;
 	pthread_mutex_lock(&s->lock);
-	if (s->tail)
-		s->tail->next = j;
-	else
-		s->head = j;
-	s->tail = j;
+	wqueue_push(&s->q, j);
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
-}
-
-struct waiter {
-	pthread_mutex_t m;
-	pthread_cond_t c;
-	bool done;
-};
-
-static void waiter_done(struct wjob *j)
-{
-	struct waiter *w = j->ctx;
-
-	pthread_mutex_lock(&w->m);
-	w->done = true;
-	pthread_cond_signal(&w->c);
-	pthread_mutex_unlock(&w->m);
-}
-
-enum st pg_run(struct pg_store *s, struct wjob *j)
-{
-	struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
-	void *ctx = j->ctx;
-
-	j->done = waiter_done;
-	j->ctx = &w;
-	pg_submit(s, j);
-	pthread_mutex_lock(&w.m);
-	while (!w.done)
-		pthread_cond_wait(&w.c, &w.m);
-	pthread_mutex_unlock(&w.m);
-	j->ctx = ctx;
-	return j->st;
 }
 
 enum st pg_checkpoint(struct pg_store *s)
@@ -1018,11 +965,6 @@ STORE_OPS_VOID(XV)
 #undef X
 #undef XV
 
-static enum st pg_op_run(struct store *s, struct wjob *j)
-{
-	return pg_run((struct pg_store *)s, j);
-}
-
 static void pg_op_close(struct store *s)
 {
 	pg_close((struct pg_store *)s);
@@ -1045,8 +987,7 @@ static const struct store_ops pg_ops = {
     STORE_OPS(X) STORE_OPS_VOID(XV)
 #undef X
 #undef XV
-	.run = pg_op_run,
-    .close = pg_op_close,
+	.close = pg_op_close,
     .trouble = pg_op_trouble,
     .checkpoint = pg_op_checkpoint,
 };

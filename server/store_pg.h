@@ -151,7 +151,7 @@ struct pg_store {
 
 	pthread_mutex_t lock; /* guards the queue, readers and stats */
 	pthread_cond_t wake;
-	struct wjob *head, *tail;
+	struct wqueue q; /* the jobs waiting for the writer */
 	bool stopping;
 	pthread_t thread;
 	bool thread_started;
@@ -228,7 +228,6 @@ STORE_OPS(X)
 STORE_OPS_VOID(XV)
 #undef X
 #undef XV
-enum st pg_run(struct pg_store *s, struct wjob *j);
 void pg_close(struct pg_store *s);
 const char *pg_trouble(struct pg_store *s);
 enum st pg_checkpoint(struct pg_store *s);

@@ -13,11 +13,6 @@ STORE_OPS_VOID(XV)
 #undef X
 #undef XV
 
-static enum st sq_op_run(struct store *s, struct wjob *j)
-{
-	return sq_run((struct sq_store *)s, j);
-}
-
 static void sq_op_close(struct store *s)
 {
 	sq_close((struct sq_store *)s);
@@ -40,8 +35,7 @@ const struct store_ops sq_ops = {
     STORE_OPS(X) STORE_OPS_VOID(XV)
 #undef X
 #undef XV
-	.run = sq_op_run,
-    .close = sq_op_close,
+	.close = sq_op_close,
     .trouble = sq_op_trouble,
     .checkpoint = sq_op_checkpoint,
 };

@@ -110,12 +110,6 @@ static bool run_plain(struct sq_store *s, enum stmt id)
 	return st && sql_step_done(s->writer, st) == ST_OK;
 }
 
-static void batch_fail(struct wjob *jobs, enum st st)
-{
-	for (struct wjob *j = jobs; j; j = j->next)
-		j->st = st;
-}
-
 /* What the writer keeps in memory about the open transaction. */
 struct wstate {
 	int64_t audit_seq, rewrap_after[2];
@@ -258,14 +252,14 @@ static void run_batch(struct sq_store *s, struct wjob *jobs, size_t n)
 	if (s->tool) {
 		section = guard_lock(s, GUARD_SECTION, F_WRLCK, true);
 		if (!section) {
-			batch_fail(jobs, ST_UNAVAILABLE);
+			wjobs_fail(jobs, ST_UNAVAILABLE);
 			goto done;
 		}
 	}
 	/* Below the bound nothing more is written: what room is left is the checkpoint's. */
 	if (space_low(s, pending_frames(s))) {
 		wfail_set(s, WF_DISK);
-		batch_fail(jobs, ST_UNAVAILABLE);
+		wjobs_fail(jobs, ST_UNAVAILABLE);
 		goto done;
 	}
 	changes0 = sqlite3_total_changes64(s->writer->db);
@@ -275,12 +269,12 @@ again:
 	s->txn_seq = s->ckpt_seq;
 	pthread_mutex_unlock(&s->lock);
 	if (!run_plain(s, S_BEGIN)) {
-		batch_fail(jobs, ST_UNAVAILABLE);
+		wjobs_fail(jobs, ST_UNAVAILABLE);
 		goto done;
 	}
 	if (chain_load_head(s) != ST_OK) {
 		run_plain(s, S_ROLLBACK);
-		batch_fail(jobs, ST_UNAVAILABLE);
+		wjobs_fail(jobs, ST_UNAVAILABLE);
 		goto done;
 	}
 	wstate_save(s, &w0);
@@ -299,7 +293,7 @@ again:
 		if (!sqlite3_get_autocommit(s->writer->db))
 			run_plain(s, S_ROLLBACK);
 		wstate_restore(s, &w0);
-		batch_fail(jobs, ST_UNAVAILABLE);
+		wjobs_fail(jobs, ST_UNAVAILABLE);
 		wfail_set(s, WF_COMMIT);
 		pthread_mutex_lock(&s->lock);
 		s->stats.commit_fail++;
@@ -558,26 +552,16 @@ void *writer_main(void *arg)
 
 	pthread_setname_np(pthread_self(), "wb-writer");
 	for (;;) {
-		struct wjob *jobs, *last;
-		size_t n = 1;
+		struct wjob *jobs;
+		size_t n;
 
 		pthread_mutex_lock(&s->lock);
-		while (!s->head && !s->stopping)
+		while (!s->q.head && !s->stopping)
 			pthread_cond_wait(&s->wake, &s->lock);
-		if (!s->head) {
-			pthread_mutex_unlock(&s->lock);
-			break;
-		}
-		jobs = last = s->head;
-		while (last->next && n < BATCH_MAX) {
-			last = last->next;
-			n++;
-		}
-		s->head = last->next;
-		if (!s->head)
-			s->tail = NULL;
-		last->next = NULL;
+		jobs = wqueue_take(&s->q, BATCH_MAX, &n);
 		pthread_mutex_unlock(&s->lock);
+		if (!jobs)
+			break;
 		run_batch(s, jobs, n);
 		if (!s->tool) {
 			ckpt_tail(s);
@@ -598,49 +582,10 @@ void *writer_main(void *arg)
 
 void sq_submit(struct sq_store *s, struct wjob *j)
 {
-	j->next = NULL;
 	pthread_mutex_lock(&s->lock);
-	if (s->tail)
-		s->tail->next = j;
-	else
-		s->head = j;
-	s->tail = j;
+	wqueue_push(&s->q, j);
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
-}
-
-struct waiter {
-	pthread_mutex_t m;
-	pthread_cond_t c;
-	bool done;
-	void (*inner)(struct wjob *);
-	void *inner_ctx;
-};
-
-static void waiter_done(struct wjob *j)
-{
-	struct waiter *w = j->ctx;
-
-	pthread_mutex_lock(&w->m);
-	w->done = true;
-	pthread_cond_signal(&w->c);
-	pthread_mutex_unlock(&w->m);
-}
-
-enum st sq_run(struct sq_store *s, struct wjob *j)
-{
-	struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, NULL, NULL};
-	void *ctx = j->ctx;
-
-	j->done = waiter_done;
-	j->ctx = &w;
-	sq_submit(s, j);
-	pthread_mutex_lock(&w.m);
-	while (!w.done)
-		pthread_cond_wait(&w.c, &w.m);
-	pthread_mutex_unlock(&w.m);
-	j->ctx = ctx;
-	return j->st;
 }
 
 enum st sq_checkpoint(struct sq_store *s)

@@ -371,6 +371,23 @@ static enum st change(struct pconn *c, enum pst id, const struct pq *q, bool nee
 	return st == ST_OK && need_row && n == 0 ? ST_NOTFOUND : st;
 }
 
+/* Run a statement that answers one number, into *out; none when it answers no row. */
+static enum st exec_i64(struct pconn *c, enum pst id, const struct pq *q, int64_t *out,
+			enum st none)
+{
+	PGresult *r;
+	enum st st = pg_exec(c, id, q, &r, NULL);
+
+	if (st != ST_OK)
+		return st;
+	if (PQntuples(r) == 1)
+		*out = pg_i64(r, 0, 0);
+	else
+		st = none;
+	PQclear(r);
+	return st;
+}
+
 /* Another daemon holds lock key k for its transaction: *got false then. */
 static enum st try_lock(struct pconn *c, int64_t k, bool *got)
 {
@@ -400,8 +417,6 @@ enum st pg_w_order_insert(struct pg_store *s, const struct order_row *o, const c
 {
 	char ih[STORE_IDEM_HASH_BYTES];
 	struct pq q = {0};
-	PGresult *r;
-	enum st st;
 
 	store_idem_hash(s->kr, idem_key, ih);
 	pq_text(&q, o->tracking_no);
@@ -429,15 +444,7 @@ enum st pg_w_order_insert(struct pg_store *s, const struct order_row *o, const c
 	pq_text(&q, o->sort_code);
 	pq_text(&q, o->hub_code);
 	pq_text(&q, o->hub_name);
-	st = pg_exec(s->writer, P_ORDER_INSERT, &q, &r, NULL);
-	if (st != ST_OK)
-		return st;
-	if (PQntuples(r) == 1)
-		*id = pg_i64(r, 0, 0);
-	else
-		st = ST_CONFLICT;
-	PQclear(r);
-	return st;
+	return exec_i64(s->writer, P_ORDER_INSERT, &q, id, ST_CONFLICT);
 }
 
 enum st pg_w_order_by_idem(struct pg_store *s, const char *creator, const char *idem_key,
@@ -1362,22 +1369,12 @@ static enum st count_query(struct pg_store *s, enum pst id, int64_t arg, int64_t
 {
 	struct pconn *c = pg_reader(s);
 	struct pq q = {0};
-	PGresult *r;
-	enum st st;
 
 	*n = 0;
 	if (!c)
 		return ST_UNAVAILABLE;
 	pq_i64(&q, arg);
-	st = pg_exec(c, id, &q, &r, NULL);
-	if (st != ST_OK)
-		return st;
-	if (PQntuples(r) == 1)
-		*n = pg_i64(r, 0, 0);
-	else
-		st = ST_IO;
-	PQclear(r);
-	return st;
+	return exec_i64(c, id, &q, n, ST_IO);
 }
 
 enum st pg_purge_due(struct pg_store *s, const struct purge_policy *p, int64_t *n)
@@ -1749,8 +1746,6 @@ static enum st job_get(struct pconn *c, int64_t id, struct print_job_row *out)
 enum st pg_w_job_insert(struct pg_store *s, const struct print_job_row *j, int64_t *id)
 {
 	struct pq q = {0};
-	PGresult *r;
-	enum st st;
 
 	pq_text(&q, j->depot);
 	pq_text(&q, j->printer);
@@ -1759,15 +1754,7 @@ enum st pg_w_job_insert(struct pg_store *s, const struct print_job_row *j, int64
 	pq_text(&q, j->tracking_nos);
 	pq_i64(&q, j->labels);
 	pq_i64(&q, j->created_at);
-	st = pg_exec(s->writer, P_JOB_INSERT, &q, &r, NULL);
-	if (st != ST_OK)
-		return st;
-	if (PQntuples(r) == 1)
-		*id = pg_i64(r, 0, 0);
-	else
-		st = ST_IO;
-	PQclear(r);
-	return st;
+	return exec_i64(s->writer, P_JOB_INSERT, &q, id, ST_IO);
 }
 
 enum st pg_w_job_get(struct pg_store *s, int64_t id, struct print_job_row *out)
@@ -1778,20 +1765,10 @@ enum st pg_w_job_get(struct pg_store *s, int64_t id, struct print_job_row *out)
 enum st pg_w_job_open_count(struct pg_store *s, const char *depot, int64_t *n)
 {
 	struct pq q = {0};
-	PGresult *r;
-	enum st st;
 
 	*n = 0;
 	pq_text(&q, depot);
-	st = pg_exec(s->writer, P_JOB_OPEN_COUNT, &q, &r, NULL);
-	if (st != ST_OK)
-		return st;
-	if (PQntuples(r) == 1)
-		*n = pg_i64(r, 0, 0);
-	else
-		st = ST_IO;
-	PQclear(r);
-	return st;
+	return exec_i64(s->writer, P_JOB_OPEN_COUNT, &q, n, ST_IO);
 }
 
 enum st pg_w_job_set(struct pg_store *s, int64_t id, const char *status, const char *reason,

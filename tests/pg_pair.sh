@@ -1,6 +1,7 @@
 #!/bin/sh
-# tests/pg_pair.sh start|kill|promote|rebuild|stop DIR - a throw-away PostgreSQL primary
-# with one synchronous streaming standby, for the failover tests (issue 15).
+# tests/pg_pair.sh start|kill|promote|rebuild|standby-down|standby-up|stop DIR - a
+# throw-away PostgreSQL primary with one synchronous streaming standby, for the
+# failover tests (issue 15).
 #
 #   start DIR    the primary in DIR/p (tests/pg.sh, durable settings), database
 #                "waybill"; the standby in DIR/s from pg_basebackup -R, streaming
@@ -16,13 +17,17 @@
 #                has no standby of its own: its commits wait for no one.
 #   rebuild DIR  the dead one's directory is a new standby of the new primary
 #                (pg_basebackup again), synchronous as at start: the next cycle
+#   standby-down DIR  the standby stops at once (immediate): the primary's
+#                commits wait for it, as they do for a standby whose machine hangs
+#   standby-up DIR    it starts again and streams: the waiting commits finish
 #   stop DIR     both stopped (immediate) and DIR removed
 #
 # Runs the servers as the postgres user when run as root, as tests/pg.sh does.
 set -e
 cmd=$1
 dir=$2
-[ -n "$dir" ] || { echo "usage: tests/pg_pair.sh start|kill|promote|rebuild|stop DIR" >&2; exit 2; }
+usage="usage: tests/pg_pair.sh start|kill|promote|rebuild|standby-down|standby-up|stop DIR"
+[ -n "$dir" ] || { echo "$usage" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bindir/initdb" ] || { echo "pg_pair.sh: no PostgreSQL server (apt-get install postgresql)" >&2; exit 1; }
@@ -45,6 +50,7 @@ standby_of() {
 	for x in p s; do [ "$(recovering "$1/$x")" = t ] && { echo $x; return 0; }; done
 	return 1
 }
+standby_opts() { echo "-k $1 -c listen_addresses='' -c max_connections=200 -c shared_buffers=32MB"; }
 # standby_from DIR FROM TO: a copy of FROM's server in DIR/TO (pg_basebackup -R:
 # standby.signal, primary_conninfo with the application_name that
 # synchronous_standby_names names), started, and FROM's commits made to wait
@@ -57,8 +63,7 @@ standby_from() {
 		-D "$d/$to/data" -R -X stream -c fast >"$d/$to/basebackup.log" 2>&1 ||
 		{ cat "$d/$to/basebackup.log" >&2; return 1; }
 	as_pg "$bindir/pg_ctl" -D "$d/$to/data" -l "$d/$to/server.log" -w -t 30 \
-		-o "-k $d/$to -c listen_addresses='' -c max_connections=200 -c shared_buffers=32MB" \
-		start >/dev/null || { cat "$d/$to/server.log" >&2; return 1; }
+		-o "$(standby_opts "$d/$to")" start >/dev/null || { cat "$d/$to/server.log" >&2; return 1; }
 	psql -qAtX "postgresql:///waybill?host=$d/$from&user=waybill" -c \
 		"ALTER SYSTEM SET synchronous_standby_names = 'standby1'" -c "SELECT pg_reload_conf()" >/dev/null
 	for _ in $(seq 300); do
@@ -113,6 +118,17 @@ rebuild)
 	rm -rf "$dir/$other/data"
 	standby_from "$dir" "$pri" "$other"
 	;;
+standby-down)
+	sb=$(standby_of "$dir") || { echo "pg_pair.sh: no standby running" >&2; exit 1; }
+	echo "$sb" >"$dir/standby.down"
+	as_pg "$bindir/pg_ctl" -D "$dir/$sb/data" -m immediate -w stop >/dev/null
+	;;
+standby-up)
+	sb=$(cat "$dir/standby.down") || { echo "pg_pair.sh: no standby was stopped" >&2; exit 1; }
+	as_pg "$bindir/pg_ctl" -D "$dir/$sb/data" -l "$dir/$sb/server.log" -w -t 30 \
+		-o "$(standby_opts "$dir/$sb")" start >/dev/null || { cat "$dir/$sb/server.log" >&2; exit 1; }
+	rm -f "$dir/standby.down"
+	;;
 stop)
 	for d in "$dir/s/data" "$dir/p/data"; do
 		[ -f "$d/postmaster.pid" ] && as_pg "$bindir/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1 || true
@@ -120,7 +136,7 @@ stop)
 	rm -rf "$dir"
 	;;
 *)
-	echo "usage: tests/pg_pair.sh start|kill|promote|rebuild|stop DIR" >&2
+	echo "$usage" >&2
 	exit 2
 	;;
 esac

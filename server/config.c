@@ -130,6 +130,9 @@ static const struct opt opts[] = {
      "404s per token per 10 minutes before 429"},
     {"cluster_size", L(cluster_size), "1", 1, 64, NULL,
      "daemons sharing one PostgreSQL db: per-process limits are divided by it"},
+    {"db_timeout_s", L(db_timeout_s), "5", 1, 600, NULL,
+     "PostgreSQL: longest a write's statement or commit may wait (a lock, the synchronous "
+     "standby); past it the batch answers 503 and /readyz says store"},
     {"max_batch_labels", L(max_batch_labels), "500", 1, 500, NULL, "labels per batch request"},
     {"conn_timeout_s", L(conn_timeout_s), "10", 1, 3600, NULL,
      "idle connection timeout in seconds"},

@@ -51,6 +51,7 @@ struct config {
 	long auth_failures_per_minute;
 	long miss_limit;
 	long cluster_size; /* daemons over one database: per-process limits divided */
+	long db_timeout_s; /* PostgreSQL: a write's statement or commit waits no longer */
 	long max_batch_labels;
 	long conn_timeout_s;
 	long max_conns_per_ip;

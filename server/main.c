@@ -187,6 +187,7 @@ int main(int argc, char **argv)
 	if (store_open(app.cfg.db, STORE_DAEMON, app.kr, &app.store, err, sizeof(err)) != ST_OK)
 		fatal("%s", err);
 	store_set_min_free(app.store, (uint64_t)app.cfg.min_free_mb << 20);
+	store_set_write_timeout(app.store, (unsigned)app.cfg.db_timeout_s * 1000u);
 	/* The chain must still hold the last signed checkpoint (not shortened meanwhile). */
 	if (auditcp_open(app.cfg.audit_checkpoints, app.kr, app.store, &cp, err, sizeof(err)) !=
 	    ST_OK)

@@ -493,6 +493,14 @@ enum st store_plans_check(struct store *s, char *bad, size_t badlen);
  */
 void store_set_min_free(struct store *s, uint64_t bytes);
 /*
+ * PostgreSQL: the longest a write transaction's statement (a lock wait) or
+ * its COMMIT (the wait for the synchronous standby) may take, from the next
+ * batch on; past it the batch's jobs answer ST_UNAVAILABLE (a cancelled
+ * commit's outcome is unknown) and store_trouble says "store".  0: no
+ * bound.  SQLite: nothing (its writer waits on no one but the disk).
+ */
+void store_set_write_timeout(struct store *s, unsigned ms);
+/*
  * Why writing fails now, or NULL: "disk" (free space below the bound),
  * "store" (the last commit failed, until one that writes succeeds), "audit"
  * (the last batch could not write an audit entry).  Writing failing and

@@ -135,6 +135,7 @@
 #define STORE_OPS_VOID(XV)                                                                         \
 	XV(submit, (struct wjob * j), (j))                                                         \
 	XV(set_min_free, (uint64_t bytes), (bytes))                                                \
+	XV(set_write_timeout, (unsigned ms), (ms))                                                 \
 	XV(stats_get, (struct store_stats * out), (out))
 
 struct store_ops {

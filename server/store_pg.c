@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -246,6 +247,7 @@ static bool conn_connect(struct pconn *c, const char *url, bool prepare, char *e
 		return false;
 	}
 	PQsetNoticeReceiver(c->pg, notice_seen, c);
+	c->timeout_ms = 0; /* a new session: the writer sets its bound again (run_batch) */
 	if (prepare && !conn_prepare(c, err, errlen))
 		return false;
 	if (c->owner > 0 && !owner_lock(c, c->owner)) {
@@ -513,6 +515,11 @@ const char *pg_trouble(struct pg_store *s)
 	return NULL;
 }
 
+void pg_set_write_timeout(struct pg_store *s, unsigned ms)
+{
+	atomic_store(&s->write_timeout_ms, ms);
+}
+
 void pg_set_min_free(struct pg_store *s, uint64_t bytes)
 {
 	/* The disk is the database server's: PostgreSQL refuses a write it has no room for. */
@@ -669,26 +676,135 @@ static enum st run_jobs(struct pg_store *s, struct wjob *jobs)
 	return ST_OK;
 }
 
+/*
+ * The writer's session gets db_timeout_s as its statement_timeout: a
+ * statement that waits longer (on the chain's head row, held by another
+ * daemon's commit that cannot finish) fails with 57014, a batch failure.
+ */
+static enum st writer_bound(struct pg_store *s, unsigned ms)
+{
+	char sql[64];
+	enum st st;
+
+	if (s->writer->timeout_ms == ms)
+		return ST_OK;
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %u", ms);
+	st = pg_plain(s->writer, sql);
+	if (st == ST_OK)
+		s->writer->timeout_ms = ms;
+	return st;
+}
+
+/*
+ * COMMIT, its answer awaited at most ms (0: for ever).  statement_timeout
+ * does not cut a commit's wait for the synchronous standby, so a standby
+ * that stopped answering would hold the writer (and, through the head row
+ * it keeps locked, every daemon's writer) for good.  Past ms the commit is
+ * cancelled: PostgreSQL then answers success with the WARNING notice_seen
+ * notes (committed here, not confirmed by the standby), which run_batch
+ * answers 503.  When even the cancel brings no answer within ms, the
+ * session is dropped (ready false: the next batch connects again).
+ */
+static enum st commit_within(struct pconn *c, unsigned ms, bool *cancelled)
+{
+	uint64_t deadline = clock_mono_ns() + (uint64_t)ms * 1000000u;
+	PGresult *r, *last = NULL;
+	enum st st;
+
+	*cancelled = false;
+	if (!ms)
+		return pg_plain(c, "COMMIT");
+	if (!c->ready || !PQsendQuery(c->pg, "COMMIT")) {
+		c->ready = false;
+		return ST_UNAVAILABLE;
+	}
+	while (PQisBusy(c->pg)) {
+		uint64_t now = clock_mono_ns();
+		struct pollfd p = {.fd = PQsocket(c->pg), .events = POLLIN};
+
+		if (now >= deadline) {
+			PGcancel *k;
+			char why[256];
+			bool sent;
+
+			if (*cancelled) {
+				c->ready = false;
+				return ST_UNAVAILABLE;
+			}
+			k = PQgetCancel(c->pg);
+			sent = k && PQcancel(k, why, sizeof(why));
+			PQfreeCancel(k);
+			if (!sent) {
+				c->ready = false;
+				return ST_UNAVAILABLE;
+			}
+			*cancelled = true;
+			deadline = now + (uint64_t)ms * 1000000u;
+			continue;
+		}
+		if (poll(&p, 1, (int)((deadline - now) / 1000000u) + 1) < 0 && errno != EINTR) {
+			c->ready = false;
+			return ST_UNAVAILABLE;
+		}
+		if (!PQconsumeInput(c->pg)) {
+			c->ready = false;
+			return ST_UNAVAILABLE;
+		}
+	}
+	while ((r = PQgetResult(c->pg))) {
+		PQclear(last);
+		last = r;
+	}
+	st = result_st(c, last);
+	PQclear(last);
+	return st;
+}
+
+/* A batch begun at t0 failed: when it took the whole bound, the writer is stalled. */
+static void stall_note(struct pg_store *s, uint64_t t0, unsigned bound)
+{
+	uint64_t now = clock_mono_ns();
+
+	if (bound && now - t0 >= (uint64_t)bound * 1000000u) {
+		s->stalled = true;
+		s->stalled_retry_ns = now + 1000000000ull;
+	}
+}
+
 static void run_batch(struct pg_store *s, struct wjob *jobs, size_t n)
 {
 	struct wstate w0;
 	size_t bucket = 0, cb = 0;
 	uint64_t t0 = clock_mono_ns(), t1 = t0, t2 = t0;
 
+	unsigned bound = atomic_load(&s->write_timeout_ms);
+	bool cancelled;
+
 	wstate_save(s, &w0);
 	s->batch_no++;
+	/*
+	 * The last batch failed on db_timeout_s (a standby or a lock that does
+	 * not answer): its jobs answer 503 at once for a second, not each after
+	 * another wait; a batch a second (or the idle probe) tries again.
+	 */
+	if (n > 0 && s->stalled && t0 < s->stalled_retry_ns) {
+		wfail_set(s, PW_STORE, true);
+		wjobs_fail(jobs, ST_UNAVAILABLE);
+		goto done;
+	}
 	if (!pg_conn_ok(s->writer)) {
 		wfail_set(s, PW_STORE, n > 0);
 		wjobs_fail(jobs, ST_UNAVAILABLE);
 		goto done;
 	}
 	s->batch_audit_failed = s->batch_audited = false;
-	if (pg_plain(s->writer, "BEGIN") != ST_OK || head_lock(s) != ST_OK ||
-	    run_jobs(s, jobs) != ST_OK || head_store(s) != ST_OK) {
+	if (writer_bound(s, bound) != ST_OK || pg_plain(s->writer, "BEGIN") != ST_OK ||
+	    head_lock(s) != ST_OK || run_jobs(s, jobs) != ST_OK || head_store(s) != ST_OK) {
 		pg_plain(s->writer, "ROLLBACK");
 		wstate_restore(s, &w0);
 		wjobs_fail(jobs, ST_UNAVAILABLE);
 		wfail_set(s, PW_STORE, n > 0);
+		stall_note(s, t0, bound);
 		goto done;
 	}
 	t1 = clock_mono_ns();
@@ -701,20 +817,30 @@ static void run_batch(struct pg_store *s, struct wjob *jobs, size_t n)
 	 * its own commit, later in the same WAL, was flushed by the standby.
 	 */
 	s->writer->warned = false;
-	if (pg_plain(s->writer, "COMMIT") != ST_OK || s->writer->warned) {
-		if (s->writer->warned)
+	if (commit_within(s->writer, bound, &cancelled) != ST_OK || s->writer->warned) {
+		if (cancelled) {
+			if (!s->stalled) /* once per stall: the next are tried a second apart */
+				log_error(
+				    "store: a commit waited %u ms for the synchronous standby "
+				    "and was cancelled: its jobs answer 503 (committed here, "
+				    "not confirmed)",
+				    bound);
+		} else if (s->writer->warned)
 			log_error("store: a commit was not confirmed by the synchronous standby "
 				  "(its wait was cancelled): %zu jobs answered 503",
 				  n);
 		pg_plain(s->writer, "ROLLBACK");
 		wjobs_fail(jobs, ST_UNAVAILABLE);
 		wfail_set(s, PW_STORE, n > 0);
+		stall_note(s, t0, bound);
 		pthread_mutex_lock(&s->lock);
 		s->stats.commit_fail++;
 		pthread_mutex_unlock(&s->lock);
 	} else if (s->batch_audit_failed) {
+		s->stalled = false;
 		wfail_set(s, PW_AUDIT, n > 0);
 	} else {
+		s->stalled = false;
 		wfail_set(s, PW_NONE, n > 0);
 	}
 	t2 = clock_mono_ns();
@@ -748,15 +874,16 @@ done:
  * works (a load balancer sends nothing to a daemon whose /readyz is 503, so
  * no request would find out).  While writing works: read what the server
  * sent (a closed session is seen without a round trip) and reconnect at once
- * when it is gone.  While it fails: a batch with no jobs, the chain's head
- * locked and stored, a commit that waits for the synchronous standby as any
- * other does.
+ * when it is gone.  While it fails, and with db_timeout_s set also while it
+ * works: a batch with no jobs, the chain's head locked and stored, a commit
+ * that waits for the synchronous standby as any other does (a standby that
+ * stopped answering is seen by an idle daemon too, within db_timeout_s).
  */
 static void writer_idle(struct pg_store *s)
 {
 	int wf = atomic_load(&s->wfail);
 
-	if (wf == PW_STORE)
+	if (wf == PW_STORE || (wf == PW_NONE && atomic_load(&s->write_timeout_ms)))
 		run_batch(s, NULL, 0);
 	else if (wf == PW_NONE && !pg_conn_ok(s->writer))
 		wfail_set(s, PW_STORE, false);

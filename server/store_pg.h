@@ -131,13 +131,14 @@ enum pst {
 
 struct pconn {
 	PGconn *pg;
-	const char *url;   /* the store's */
-	bool ready;	   /* connected and every statement prepared */
-	uint64_t retry_ns; /* a lost connection is tried again from this time on */
-	bool logged;	   /* its failed reconnect was logged (once per outage) */
-	int64_t owner;	   /* > 0: the owner lock it takes again on each connect */
-	bool warned;	   /* the server sent a WARNING since this was last cleared */
-	bool reader;	   /* a reader's (pg_reader): a lost read is sent again once */
+	const char *url;     /* the store's */
+	bool ready;	     /* connected and every statement prepared */
+	uint64_t retry_ns;   /* a lost connection is tried again from this time on */
+	bool logged;	     /* its failed reconnect was logged (once per outage) */
+	int64_t owner;	     /* > 0: the owner lock it takes again on each connect */
+	bool warned;	     /* the server sent a WARNING since this was last cleared */
+	bool reader;	     /* a reader's (pg_reader): a lost read is sent again once */
+	unsigned timeout_ms; /* the statement_timeout this session has (writer; 0: none set) */
 	struct pconn *next;
 };
 
@@ -172,6 +173,10 @@ struct pg_store {
 
 	struct store_stats stats;
 	atomic_int wfail; /* 0, or why writing fails: 1 "store" (connection, commit), 2 "audit" */
+	atomic_uint write_timeout_ms; /* db_timeout_s (pg_set_write_timeout); 0: none */
+	/* Writer only: the last batch failed on that bound; until retry_ns, jobs fail at once. */
+	bool stalled;
+	uint64_t stalled_retry_ns;
 	pthread_mutex_t wfail_lock;
 	uint64_t wfail_since_ns, wfail_refused;
 };

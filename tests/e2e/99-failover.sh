@@ -196,7 +196,66 @@ api POST /v1/orders "${TOK[w1]}" "$DIR/idle.json"
 expect_status "idle: the first order after the promotion is created" 201 "$STATUS"
 [ "$STATUS" = 201 ] && printf '%s\tw1\tidle-after\t0\n' "$(jb .tracking_no)" >"$DIR/c0idle.tsv"
 
-coids=$(cat "$DIR"/c*/w?/acked.tsv "$DIR"/c0idle.tsv 2>/dev/null | cut -f2,3 | sort -u | wc -l)
+# ---- a standby that stops answering ---------------------------------------------
+# With synchronous_commit on, every commit waits for the standby.  One that
+# stopped (or hangs with its machine) held every write for good while /readyz
+# said 200: a write waited until its client gave up (30 s here), and so did
+# the other daemon's, queued behind the head row the stuck commit kept locked.
+# db_timeout_s (default 5) bounds the wait: the commit is cancelled (committed
+# on the primary, not confirmed), the write answers 503 unavailable, /readyz
+# says "store" on both daemons (the idle one finds out by its own probe), and
+# the writes after it answer 503 at once until a commit goes through.  Once
+# the standby is back, a client that sends its 503'd order again gets it.
+wrote() { [ "$STATUS" = 201 ] || [ "$STATUS" = 200 ]; }
+sb_post() { # sb_post DAEMON COID FIXTURE: POST it, its time in $MS
+	local t0
+	fixture "$3" | jq -c --arg k "$2" '.client_order_id = $k' >"$DIR/sb.json"
+	URL=${DURL[$1]}
+	t0=$(date +%s%N)
+	api POST /v1/orders "${TOK[w1]}" "$DIR/sb.json"
+	MS=$((($(date +%s%N) - t0) / 1000000))
+	wrote && printf '%s\tw1\t%s\t0\n' "$(jb .tracking_no)" "$2" >>"$DIR/c0standby.tsv"
+}
+check "standby: a new standby streams from the primary" sh "$PAIR" rebuild "$DIR/pg"
+for n in 0 1; do
+	check "standby: daemon $n is ready" wait_until 20 is_ready "$n"
+done
+sb_post 0 sb-before 4
+expect_status "standby: an order while it streams: 201" 201 "$STATUS"
+check "standby: it stops (immediate)" sh "$PAIR" standby-down "$DIR/pg"
+sb_post 0 sb-during 5
+echo "# the write during the standby's outage answered $STATUS in $MS ms"
+expect_error "standby down: the write answers 503" 503 unavailable ""
+ra=$(curl -s -D - -o /dev/null --max-time 30 -H "Authorization: Bearer ${TOK[w1]}" \
+	-H 'Content-Type: application/json' --data-binary "@$DIR/sb.json" "${DURL[0]}/v1/orders" |
+	tr -d '\r' | awk -F': ' 'tolower($1) == "retry-after" { print $2 }')
+check "standby down: the next write's 503 says Retry-After ($ra)" test -n "$ra"
+for n in 0 1; do
+	if wait_until 15 says_store "$n"; then
+		ok "standby down: daemon $n: /readyz 503 \"store\""
+	else
+		fail "standby down: daemon $n: /readyz 503 \"store\"" "$(ready "$n") $(cat "$DIR/ready.$n")"
+	fi
+done
+sb_post 1 sb-other 6
+echo "# a write to the other daemon meanwhile answered $STATUS in $MS ms"
+expect_error "standby down: a write to the other daemon answers 503" 503 unavailable ""
+check "standby: it starts again" sh "$PAIR" standby-up "$DIR/pg"
+for n in 0 1; do
+	check "standby back: daemon $n: /readyz 200 again" wait_until 20 is_ready "$n"
+done
+# The cancelled commit kept its order on the primary (a repeat finds it, 200);
+# a write refused before its commit was tried is created now (201).
+sb_post 1 sb-during 5
+check "standby back: the 503'd order sent again is answered ($STATUS)" wrote
+tn=$(jb .tracking_no)
+sb_post 0 sb-other 6
+check "standby back: the other daemon's 503'd order sent again is answered ($STATUS)" wrote
+URL=${DURL[0]}
+api GET "/v1/orders/$tn" "${TOK[w1]}"
+expect_status "standby back: that order reads back through the other daemon" 200 "$STATUS"
+
+coids=$(cat "$DIR"/c*/w?/acked.tsv "$DIR"/c0idle.tsv "$DIR"/c0standby.tsv 2>/dev/null | cut -f2,3 | sort -u | wc -l)
 check "the database holds one order per client_order_id" \
 	test -z "$(db_sql "SELECT creator, idem_key FROM orders GROUP BY creator, idem_key HAVING count(*) > 1")"
 check "the database holds exactly the orders acked ($coids): none that no one was answered for" \

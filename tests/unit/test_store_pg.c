@@ -332,6 +332,86 @@ int main(void)
 		}
 		store_close(C);
 	}
+
+	/*
+	 * db_timeout_s: the writer cancels a commit the standby does not confirm
+	 * within the bound by itself (before, it waited for good), answers its job
+	 * ST_UNAVAILABLE and says "store"; the next second's jobs fail at once,
+	 * without a wait of their own.  A wait for the chain's head row behind
+	 * another session's lock ends at the bound too (statement_timeout).
+	 */
+	{
+		struct t_ins stuck = {"WB000000000000000008", "key-bound", 0, ST_OK, ""};
+		struct t_ins next = {"WB000000000000000009", "key-bound-2", 0, ST_OK, ""};
+		struct t_ins retry = {"WB000000000000000010", "key-bound", 0, ST_OK, ""};
+		struct t_ins locked = {"WB000000000000000011", "key-bound-3", 0, ST_OK, ""};
+		struct store *D = NULL;
+		char durl[600];
+		uint64_t t0;
+		double took, next_took;
+		PGconn *holder;
+
+		snprintf(durl, sizeof(durl), "%s&options=-csynchronous_commit%%3Don", url);
+		CHECKF(store_open(durl, STORE_DAEMON, kr, &D, err, sizeof(err)) == ST_OK, "%s",
+		       err);
+		if (!D)
+			goto out;
+		store_set_write_timeout(D, 500);
+		snprintf(cmd, sizeof(cmd),
+			 "psql -qAtX '%s' -c \"ALTER SYSTEM SET synchronous_standby_names = "
+			 "'ghost'\" -c 'SELECT pg_reload_conf()' >/dev/null && sleep 1",
+			 url);
+		CHECK(sh(cmd) == 0);
+		t0 = clock_mono_ns();
+		st = t_job(D, job_order, &stuck, "order.create");
+		took = (double)(clock_mono_ns() - t0) / 1e9;
+		CHECKF(st == ST_UNAVAILABLE, "a commit past the bound: %s after %.2f s",
+		       st_name(st), took);
+		CHECKF(took >= 0.4 && took < 5, "it waited about the bound: %.2f s", took);
+		CHECK(store_trouble(D) != NULL && strcmp(store_trouble(D), "store") == 0);
+		t0 = clock_mono_ns();
+		st = t_job(D, job_order, &next, "order.create");
+		next_took = (double)(clock_mono_ns() - t0) / 1e9;
+		CHECKF(st == ST_UNAVAILABLE && next_took < 0.4,
+		       "the next job fails at once: %s after %.2f s", st_name(st), next_took);
+		snprintf(cmd, sizeof(cmd),
+			 "psql -qAtX '%s' -c 'ALTER SYSTEM RESET synchronous_standby_names' "
+			 "-c 'SELECT pg_reload_conf()' >/dev/null && sleep 1.5",
+			 url);
+		CHECK(sh(cmd) == 0);
+		/*
+		 * The retry finds the cancelled commit's order, or makes it when the
+		 * job was refused before its commit was tried (an idle probe's commit
+		 * may have been the one cancelled): one order for the key either way.
+		 */
+		CHECK(t_job(D, job_order, &retry, "order.create") == ST_OK);
+		CHECK(store_trouble(D) == NULL);
+		{
+			struct t_ins again2 = {"WB000000000000000012", "key-bound", 0, ST_OK, ""};
+			const char *made = retry.by_idem == ST_OK ? retry.seen : retry.tn;
+
+			CHECK(t_job(D, job_order, &again2, "order.create") == ST_OK);
+			CHECK(again2.by_idem == ST_OK);
+			CHECK_STR(again2.seen, made);
+		}
+
+		holder = PQconnectdb(url);
+		CHECK(PQstatus(holder) == CONNECTION_OK);
+		PQclear(PQexec(holder, "BEGIN"));
+		PQclear(PQexec(holder, "SELECT seq FROM audit_head FOR UPDATE"));
+		t0 = clock_mono_ns();
+		st = t_job(D, job_order, &locked, "order.create");
+		took = (double)(clock_mono_ns() - t0) / 1e9;
+		CHECKF(st == ST_UNAVAILABLE && took < 5,
+		       "a wait for the head row ends at the bound: %s after %.2f s", st_name(st),
+		       took);
+		PQclear(PQexec(holder, "ROLLBACK"));
+		PQfinish(holder);
+		nanosleep(&(struct timespec){1, 200000000}, NULL);
+		CHECK(t_job(D, job_order, &locked, "order.create") == ST_OK);
+		CHECK(store_trouble(D) == NULL);
+		store_close(D);
+	}
 out:
 	store_close(A);
 	store_close(B);

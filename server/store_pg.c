@@ -482,8 +482,12 @@ out:
 
 enum { PW_NONE, PW_STORE, PW_AUDIT };
 
-/* batch: a batch with jobs was refused (the idle writer's probe is none). */
-static void wfail_set(struct pg_store *s, int to, bool batch)
+/*
+ * batch: a batch with jobs was refused (the idle writer's probe is none);
+ * why: for the one line that says writing failed (NULL: the connection or a
+ * commit).  One line when writing starts failing, one when it recovers.
+ */
+static void wfail_set_why(struct pg_store *s, int to, bool batch, const char *why)
 {
 	pthread_mutex_lock(&s->wfail_lock);
 	int from = atomic_exchange(&s->wfail, to);
@@ -493,6 +497,7 @@ static void wfail_set(struct pg_store *s, int to, bool batch)
 		log_error("store: writing failed (%s): writes and audited reads answer 503 until "
 			  "it recovers",
 			  to == PW_AUDIT ? "an audit entry cannot be written"
+			  : why		 ? why
 					 : "the PostgreSQL connection or a commit failed");
 	} else if (from != PW_NONE && to == PW_NONE) {
 		log_info("store: writing recovered after %.1f s (%llu batches refused meanwhile)",
@@ -502,6 +507,11 @@ static void wfail_set(struct pg_store *s, int to, bool batch)
 	if (to != PW_NONE && batch)
 		s->wfail_refused++;
 	pthread_mutex_unlock(&s->wfail_lock);
+}
+
+static void wfail_set(struct pg_store *s, int to, bool batch)
+{
+	wfail_set_why(s, to, batch, NULL);
 }
 
 const char *pg_trouble(struct pg_store *s)
@@ -818,20 +828,22 @@ static void run_batch(struct pg_store *s, struct wjob *jobs, size_t n)
 	 */
 	s->writer->warned = false;
 	if (commit_within(s->writer, bound, &cancelled) != ST_OK || s->writer->warned) {
-		if (cancelled) {
-			if (!s->stalled) /* once per stall: the next are tried a second apart */
-				log_error(
-				    "store: a commit waited %u ms for the synchronous standby "
-				    "and was cancelled: its jobs answer 503 (committed here, "
-				    "not confirmed)",
-				    bound);
-		} else if (s->writer->warned)
-			log_error("store: a commit was not confirmed by the synchronous standby "
-				  "(its wait was cancelled): %zu jobs answered 503",
-				  n);
+		char why[160];
+
+		if (cancelled)
+			snprintf(why, sizeof(why),
+				 "a commit waited %u ms for the synchronous standby and was "
+				 "cancelled: committed here, not confirmed",
+				 bound);
+		else if (s->writer->warned)
+			snprintf(why, sizeof(why),
+				 "a commit was not confirmed by the synchronous standby: its wait "
+				 "was cancelled");
+		else
+			why[0] = '\0';
 		pg_plain(s->writer, "ROLLBACK");
 		wjobs_fail(jobs, ST_UNAVAILABLE);
-		wfail_set(s, PW_STORE, n > 0);
+		wfail_set_why(s, PW_STORE, n > 0, why[0] ? why : NULL);
 		stall_note(s, t0, bound);
 		pthread_mutex_lock(&s->lock);
 		s->stats.commit_fail++;

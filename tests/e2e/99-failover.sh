@@ -38,7 +38,7 @@ BODY=$DIR/body
 : >"$DIR/bodies"
 : >"$DIR/error_bodies"
 export WAYBILL_AUDIT_CHECKPOINTS=$DIR/audit.checkpoints
-declare -a DURL DPIDS WPIDS
+declare -a DURL DPIDS WPIDS F0 R0
 
 fo_cleanup() {
 	local rc=$? p
@@ -222,6 +222,11 @@ for n in 0 1; do
 done
 sb_post 0 sb-before 4
 expect_status "standby: an order while it streams: 201" 201 "$STATUS"
+loglines() { grep -ac "$2" "$DIR/log.$1"; }
+for n in 0 1; do
+	F0[$n]=$(loglines "$n" 'writing failed')
+	R0[$n]=$(loglines "$n" 'writing recovered')
+done
 check "standby: it stops (immediate)" sh "$PAIR" standby-down "$DIR/pg"
 sb_post 0 sb-during 5
 echo "# the write during the standby's outage answered $STATUS in $MS ms"
@@ -243,7 +248,13 @@ expect_error "standby down: a write to the other daemon answers 503" 503 unavail
 check "standby: it starts again" sh "$PAIR" standby-up "$DIR/pg"
 for n in 0 1; do
 	check "standby back: daemon $n: /readyz 200 again" wait_until 20 is_ready "$n"
+	f=$(($(loglines "$n" 'writing failed') - F0[n]))
+	r=$(($(loglines "$n" 'writing recovered') - R0[n]))
+	check "standby: daemon $n logged one 'writing failed' and one 'writing recovered' line ($f, $r)" \
+		test "$f" = 1 -a "$r" = 1
 done
+line=$(grep -ah 'writing failed' "$DIR/log.0" "$DIR/log.1" | grep -a 'synchronous standby' | head -n 1)
+check "standby: the line says it was the synchronous standby: ${line#*msg=}" test -n "$line"
 # The cancelled commit kept its order on the primary (a repeat finds it, 200);
 # a write refused before its commit was tried is created now (201).
 sb_post 1 sb-during 5

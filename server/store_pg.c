@@ -786,7 +786,6 @@ static void run_batch(struct pg_store *s, struct wjob *jobs, size_t n)
 	struct wstate w0;
 	size_t bucket = 0, cb = 0;
 	uint64_t t0 = clock_mono_ns(), t1 = t0, t2 = t0;
-
 	unsigned bound = atomic_load(&s->write_timeout_ms);
 	bool cancelled;
 

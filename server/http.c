@@ -54,6 +54,14 @@
 /* No answer may be framed, or leak its URL onward; the pages set their own policy. */
 #define CSP_DEFAULT "default-src 'none'; frame-ancestors 'none'"
 
+/*
+ * libmicrohttpd's own MHD_queue_response, which our answers go to directly;
+ * the definition of that name in this file is for the library's own calls
+ * (see lib_answer).
+ */
+typedef enum MHD_Result (*queue_fn)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
+static queue_fn lib_queue;
+
 /* Set by http_stop: new requests answer 503, every answer closes its connection. */
 atomic_bool http_stopping;
 /* Requests waiting on the writer (their connections suspended). */
@@ -137,7 +145,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 	if ((r->status == 429 || r->status == 503) && !r->header[HDR_RETRY_AFTER][0])
 		MHD_add_response_header(resp, "Retry-After",
 					r->status == 429 ? RETRY_AFTER_429 : RETRY_AFTER_503);
-	ret = MHD_queue_response(c, r->status, resp);
+	ret = lib_queue(c, r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
@@ -514,23 +522,22 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
  * malformed request line, header line or chunk (400), an HTTP version it
  * does not speak (505), a body it has no room for (500).  Its page is HTML
  * without a request id, no option replaces it, and after an error in the
- * headers its state machine sends the head a second time (a third after a
- * bad version): the client reads that as the body.
+ * headers its state machine sends the head a second time: the client reads
+ * that as the body.
  *
  * It queues the page through MHD_queue_response, which it exports and calls
  * through its own PLT, so the definition below interposes on it (ld.so
- * looks in the executable first; the Makefile exports the symbol).  A
- * response without a Content-Type is the library's (every answer of ours
- * sets one).  For it, the JSON error body with X-Request-Id goes out here,
- * written to the socket (or the TLS session) at once, and the queueing
- * fails: libmicrohttpd then closes the connection, which it was about to do
- * anyway, and sends nothing more.  The answer is small and the connection's
- * previous answer is wholly in the kernel by now, so one nonblocking write
- * takes it; when it does not, the client sees the close.  http_start
- * checks that the interposition is in effect.
+ * looks in the executable first; the Makefile exports the symbol).  Our own
+ * answers never come that way (they go to lib_queue), and a response
+ * without a Content-Type is the library's.  For it, the JSON error body
+ * with X-Request-Id goes out here, written to the socket (or the TLS
+ * session) at once, and the queueing fails: libmicrohttpd then closes the
+ * connection, which it was about to do anyway, and sends nothing more.  The
+ * answer is small and the connection's previous answer is wholly in the
+ * kernel by now, so one nonblocking write takes it; when it does not, the
+ * client sees the close.  http_start checks that the interposition is in
+ * effect.
  */
-typedef enum MHD_Result (*queue_fn)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
-static queue_fn lib_queue;	       /* libmicrohttpd's own MHD_queue_response */
 static struct app *lib_app;	       /* the API's, for a request no callback began */
 static _Thread_local bool lib_closing; /* the next "Closing connection" line is lib_answer's */
 
@@ -577,37 +584,31 @@ static bool lib_send(struct MHD_Connection *c, const struct request *r)
 	const union MHD_ConnectionInfo *fd =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	const char *reason = MHD_get_reason_phrase_for(r->status);
-	char head[768], date[40], *all;
+	char all[1536], date[40];
 	struct tm tm;
 	time_t now = time(NULL);
-	int hn;
-	size_t len;
+	int len;
 	ssize_t sent;
 
 	if (!gmtime_r(&now, &tm) || !strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm))
 		date[0] = '\0';
-	hn = snprintf(head, sizeof(head),
-		      "HTTP/1.1 %u %s\r\nDate: %s\r\nConnection: close\r\n"
-		      "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-		      "X-Request-Id: %s\r\nCache-Control: no-store\r\n"
-		      "X-Content-Type-Options: nosniff\r\nContent-Security-Policy: %s\r\n"
-		      "Referrer-Policy: no-referrer\r\n\r\n",
-		      r->status, reason && *reason ? reason : "Error", date, r->resp_len, r->id,
-		      CSP_DEFAULT);
-	if (hn <= 0 || (size_t)hn >= sizeof(head))
+	/* The refusals' bodies are a code, a fixed message and the id: well under 1 KiB. */
+	len = snprintf(all, sizeof(all),
+		       "HTTP/1.1 %u %s\r\nDate: %s\r\nConnection: close\r\n"
+		       "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+		       "X-Request-Id: %s\r\nCache-Control: no-store\r\n"
+		       "X-Content-Type-Options: nosniff\r\nContent-Security-Policy: %s\r\n"
+		       "Referrer-Policy: no-referrer\r\n\r\n%.*s",
+		       r->status, reason && *reason ? reason : "Error", date, r->resp_len, r->id,
+		       CSP_DEFAULT, (int)r->resp_len, r->resp ? r->resp : "");
+	if (len <= 0 || (size_t)len >= sizeof(all))
 		return false;
-	len = (size_t)hn + r->resp_len;
-	all = malloc(len);
-	if (!all)
-		return false;
-	memcpy(all, head, (size_t)hn);
-	memcpy(all + hn, r->resp, r->resp_len);
 	if (tls && tls->tls_session)
-		sent = gnutls_record_send(tls->tls_session, all, len);
+		sent = gnutls_record_send(tls->tls_session, all, (size_t)len);
 	else
-		sent = fd ? send(fd->connect_fd, all, len, MSG_DONTWAIT | MSG_NOSIGNAL) : -1;
-	free(all);
-	return sent == (ssize_t)len;
+		sent =
+		    fd ? send(fd->connect_fd, all, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) : -1;
+	return sent == len;
 }
 
 /*
@@ -639,6 +640,11 @@ static enum MHD_Result lib_answer(struct MHD_Connection *c, unsigned status)
 	return MHD_NO;
 }
 
+/*
+ * Only libmicrohttpd calls this (our answers go to lib_queue): its error
+ * pages, which have no Content-Type.  Anything else it queues itself one day
+ * passes through untouched.
+ */
 enum MHD_Result MHD_queue_response(struct MHD_Connection *connection, unsigned int status_code,
 				   struct MHD_Response *response)
 {
@@ -812,7 +818,7 @@ static enum MHD_Result on_metrics_request(void *cls, struct MHD_Connection *c, c
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (status == 405)
 		MHD_add_response_header(resp, "Allow", "GET");
-	ret = MHD_queue_response(c, status, resp);
+	ret = lib_queue(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }

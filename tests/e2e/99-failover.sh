@@ -87,6 +87,17 @@ ready() {
 }
 is_ready() { [ "$(ready "$1")" = 200 ]; }
 says_store() { [ "$(ready "$1")" = 503 ] && [ "$(jq -r '.reasons | join(",")' "$DIR/ready.$1")" = store ]; }
+# both_say_store SECS WHAT [TAIL]: each daemon's /readyz is 503 "store" within SECS.
+both_say_store() {
+	local n
+	for n in 0 1; do
+		if wait_until "$1" says_store "$n"; then
+			ok "$2: daemon $n: /readyz 503 \"store\"$3"
+		else
+			fail "$2: daemon $n: /readyz 503 \"store\"$3" "$(ready "$n") $(cat "$DIR/ready.$n")"
+		fi
+	done
+}
 live() { # live OUT CODE: that code's count in the writers' running tally
 	awk -v k="$2" '$1 == k { print $2 }' "$1/live" 2>/dev/null | tail -n 1 | grep . || echo 0
 }
@@ -121,13 +132,7 @@ for c in $(seq "$CYCLES"); do
 	before=$(($(live "$DIR/c$c/w0" 201) + $(live "$DIR/c$c/w1" 201)))
 	t0=$(date +%s%N)
 	sh "$PAIR" kill "$DIR/pg"
-	for n in 0 1; do
-		if wait_until 10 says_store "$n"; then
-			ok "cycle $c: daemon $n: /readyz 503 \"store\" once the primary is gone"
-		else
-			fail "cycle $c: daemon $n: /readyz 503 \"store\" once the primary is gone" "$(ready "$n") $(cat "$DIR/ready.$n")"
-		fi
-	done
+	both_say_store 10 "cycle $c" " once the primary is gone"
 	# A moment of outage under load: the writers keep retrying.
 	sleep 1
 	check "cycle $c: the standby is promoted" sh "$PAIR" promote "$DIR/pg"
@@ -179,13 +184,7 @@ for n in 0 1; do
 	check "idle: daemon $n is ready before the kill" is_ready "$n"
 done
 sh "$PAIR" kill "$DIR/pg"
-for n in 0 1; do
-	if wait_until 10 says_store "$n"; then
-		ok "idle: daemon $n: /readyz 503 \"store\" with no request sent since the kill"
-	else
-		fail "idle: daemon $n: /readyz 503 \"store\" with no request sent since the kill" "$(ready "$n") $(cat "$DIR/ready.$n")"
-	fi
-done
+both_say_store 10 "idle" " with no request sent since the kill"
 check "idle: the standby is promoted" sh "$PAIR" promote "$DIR/pg"
 for n in 0 1; do
 	check "idle: daemon $n: /readyz 200 again with no request sent" wait_until 20 is_ready "$n"
@@ -235,13 +234,7 @@ ra=$(curl -s -D - -o /dev/null --max-time 30 -H "Authorization: Bearer ${TOK[w1]
 	-H 'Content-Type: application/json' --data-binary "@$DIR/sb.json" "${DURL[0]}/v1/orders" |
 	tr -d '\r' | awk -F': ' 'tolower($1) == "retry-after" { print $2 }')
 check "standby down: the next write's 503 says Retry-After ($ra)" test -n "$ra"
-for n in 0 1; do
-	if wait_until 15 says_store "$n"; then
-		ok "standby down: daemon $n: /readyz 503 \"store\""
-	else
-		fail "standby down: daemon $n: /readyz 503 \"store\"" "$(ready "$n") $(cat "$DIR/ready.$n")"
-	fi
-done
+both_say_store 15 "standby down"
 sb_post 1 sb-other 6
 echo "# a write to the other daemon meanwhile answered $STATUS in $MS ms"
 expect_error "standby down: a write to the other daemon answers 503" 503 unavailable ""
